@@ -1,0 +1,5 @@
+"""``python -m gpuhub``: the gpuhub command line."""
+
+from gpuhub.cli import main
+
+main()

@@ -1,0 +1,134 @@
+"""Sans-I/O rules: argument checks that mirror the contract's, and the listing filter.
+
+Nothing here touches the network, so the client and its tests share one copy of each rule.
+The contract stays the authority; these checks only fail fast with a clearer message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .exceptions import ValidationError
+from .models import Listing, PriceUnit
+
+MAX_MODEL_BYTES = 64
+MAX_CAPACITY = 2**16 - 1
+MAX_PRICE = 2**96 - 1
+MAX_DURATION = 2**24 - 1
+MAX_UINT256 = 2**256 - 1
+
+
+def check_int(field: str, value: Any, *, low: int = 0, high: int = MAX_UINT256) -> int:
+    """Return ``value`` if it is an int (not a bool) within ``low..high``, else raise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, f"expected an integer, got {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValidationError(field, f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def check_unit(value: Any) -> PriceUnit:
+    """Return ``value`` as a PriceUnit; accepts the enum, its int value or its name."""
+    if isinstance(value, PriceUnit):
+        return value
+    if isinstance(value, str) and value.upper() in PriceUnit.__members__:
+        return PriceUnit[value.upper()]
+    if isinstance(value, int) and not isinstance(value, bool) and value in set(PriceUnit):
+        return PriceUnit(value)
+    names = ", ".join(PriceUnit.__members__)
+    raise ValidationError("unit", f"expected one of {names}, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ListingTerms:
+    """Checked arguments of createListing / updateListing, in ABI order."""
+
+    gpu_model: str
+    capacity: int
+    price: int
+    unit: PriceUnit
+    min_duration: int
+    max_duration: int
+
+    def abi_args(self) -> list[Any]:
+        """Arguments for the contract function, in order."""
+        return [
+            self.gpu_model,
+            self.capacity,
+            self.price,
+            int(self.unit),
+            self.min_duration,
+            self.max_duration,
+        ]
+
+
+def listing_terms(
+    *,
+    gpu_model: Any,
+    capacity: Any,
+    price: Any,
+    unit: Any,
+    min_duration: Any,
+    max_duration: Any,
+) -> ListingTerms:
+    """Check a listing's fields the way the contract will, raising ValidationError."""
+    if not isinstance(gpu_model, str):
+        raise ValidationError("gpu_model", f"expected a string, got {type(gpu_model).__name__}")
+    size = len(gpu_model.encode("utf-8"))
+    if not 1 <= size <= MAX_MODEL_BYTES:
+        raise ValidationError(
+            "gpu_model", f"must be 1 to {MAX_MODEL_BYTES} bytes of UTF-8, got {size} bytes"
+        )
+    check_int("capacity", capacity, low=1, high=MAX_CAPACITY)
+    check_int("price", price, low=1, high=MAX_PRICE)
+    unit = check_unit(unit)
+    check_int("min_duration", min_duration, low=1, high=MAX_DURATION)
+    check_int("max_duration", max_duration, low=1, high=MAX_DURATION)
+    if min_duration > max_duration:
+        raise ValidationError(
+            "min_duration", f"must not exceed max_duration ({min_duration} > {max_duration})"
+        )
+    return ListingTerms(gpu_model, capacity, price, unit, min_duration, max_duration)
+
+
+def check_listing_id(listing_id: Any) -> int:
+    """A listing id is a non-negative integer."""
+    return check_int("listing_id", listing_id)
+
+
+def filter_listings(
+    listings: Iterable[Listing],
+    *,
+    max_price: int | None = None,
+    min_capacity: int | None = None,
+    available_only: bool = True,
+    price_unit: PriceUnit | None = None,
+) -> list[Listing]:
+    """Keep the listings that match, as the original ``/getgpulist`` did.
+
+    ``max_price`` compares with each listing's own price when ``price_unit`` is None; with a unit
+    it compares the price converted to that unit, exactly (no rounding), so listings priced per
+    minute, hour and day can be filtered together.
+    """
+    if max_price is not None:
+        check_int("max_price", max_price)
+    if min_capacity is not None:
+        check_int("min_capacity", min_capacity)
+    target = None if price_unit is None else check_unit(price_unit)
+    found = []
+    for listing in listings:
+        if available_only and not listing.is_available:
+            continue
+        if min_capacity is not None and listing.capacity < min_capacity:
+            continue
+        if max_price is not None:
+            if target is None:
+                if listing.price > max_price:
+                    continue
+            # price per target unit = price * target.seconds / unit.seconds, compared exactly
+            elif listing.price * target.seconds > max_price * listing.unit.seconds:
+                continue
+        found.append(listing)
+    return found

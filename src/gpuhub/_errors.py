@@ -1,0 +1,145 @@
+"""The one place that catches web3 (and eth-tester) exceptions and turns them into gpuhub's.
+
+A revert reaches Python in two shapes: a real node (anvil, geth) gives web3's
+``ContractCustomError`` / ``ContractLogicError`` with the revert data as hex, while eth-tester
+raises its own ``TransactionFailed`` whose message holds the raw bytes. Both are decoded here into
+the same typed :class:`~gpuhub.exceptions.ContractError` subclass.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+
+from .exceptions import (
+    ConnectionFailed,
+    ContractError,
+    GPUHubError,
+    TransactionReverted,
+    TransactionTimeout,
+    contract_error_classes,
+)
+from .models import ListingStatus, PriceUnit
+
+_ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
+_PANIC = bytes.fromhex("4e487b71")  # Panic(uint256)
+_ENUMS: dict[str, type[Any]] = {
+    "enum GPUHub.ListingStatus": ListingStatus,
+    "enum GPUHub.PriceUnit": PriceUnit,
+}
+_TESTER_REVERT = re.compile(r"execution reverted: (b['\"].*['\"])\s*$", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class _ErrorSpec:
+    cls: type[ContractError]
+    types: list[str]
+    internal_types: list[str]
+
+
+class ErrorDecoder:
+    """Maps 4-byte selectors of the ABI's custom errors to their Python classes."""
+
+    def __init__(self, abi: list[dict[str, Any]]) -> None:
+        classes = contract_error_classes()
+        self._specs: dict[bytes, _ErrorSpec] = {}
+        for entry in abi:
+            if entry.get("type") != "error":
+                continue
+            types = [arg["type"] for arg in entry["inputs"]]
+            selector = function_signature_to_4byte_selector(f"{entry['name']}({','.join(types)})")
+            cls = classes.get(entry["name"])
+            if cls is not None:
+                internal = [arg.get("internalType", "") for arg in entry["inputs"]]
+                self._specs[selector] = _ErrorSpec(cls, types, internal)
+
+    def decode(self, data: bytes, *, tx_hash: str | None = None) -> GPUHubError:
+        """The exception that revert ``data`` stands for."""
+        selector, body = data[:4], data[4:]
+        spec = self._specs.get(selector)
+        if spec is not None:
+            values = abi_decode(spec.types, body)
+            return spec.cls(*(_convert(v, t, i) for v, t, i in zip(values, spec.types, spec.internal_types, strict=True)))
+        if selector == _ERROR_STRING:
+            (reason,) = abi_decode(["string"], body)
+            return TransactionReverted(f"reverted: {reason}", tx_hash=tx_hash)
+        if selector == _PANIC:
+            (code,) = abi_decode(["uint256"], body)
+            return TransactionReverted(f"reverted with panic code 0x{code:02x}", tx_hash=tx_hash)
+        if not data:
+            return TransactionReverted(
+                "reverted without a reason (out of gas, a bad argument, or a failed transfer)",
+                tx_hash=tx_hash,
+            )
+        return TransactionReverted(f"reverted with unknown error data 0x{data.hex()}", tx_hash=tx_hash)
+
+
+def _convert(value: Any, abi_type: str, internal_type: str) -> Any:
+    enum = _ENUMS.get(internal_type)
+    if enum is not None:
+        return enum(value)
+    if abi_type == "address":
+        return to_checksum_address(value)
+    return value
+
+
+def revert_data(err: BaseException) -> bytes | None:
+    """The raw revert data inside a web3 or eth-tester exception, or None if it is not a revert."""
+    from web3.exceptions import ContractLogicError, Web3RPCError
+
+    if isinstance(err, ContractLogicError):
+        data = err.data
+        if isinstance(data, dict):
+            data = data.get("data")
+        if isinstance(data, str) and data.startswith("0x"):
+            return bytes.fromhex(data[2:])
+        return b""
+    if isinstance(err, Web3RPCError):
+        response = err.rpc_response or {}
+        error = response.get("error") if isinstance(response, dict) else None
+        data = error.get("data") if isinstance(error, dict) else None
+        if isinstance(data, str) and data.startswith("0x"):
+            return bytes.fromhex(data[2:])
+        if "revert" in str(err.message).lower():
+            return b""
+        return None
+    if type(err).__name__ == "TransactionFailed" and type(err).__module__.startswith("eth_tester"):
+        match = _TESTER_REVERT.search(str(err.args[0]) if err.args else "")
+        if match is None:
+            return b""
+        raw = ast.literal_eval(match.group(1))
+        return raw if isinstance(raw, bytes) else raw.encode("utf-8")
+    return None
+
+
+@contextlib.contextmanager
+def translate(decoder: ErrorDecoder, *, tx_hash: str | None = None) -> Iterator[None]:
+    """Re-raise lower-level failures inside the block as gpuhub exceptions."""
+    from web3.exceptions import TimeExhausted, Web3Exception
+
+    try:
+        yield
+    except GPUHubError:
+        raise
+    except TimeExhausted as err:
+        raise TransactionTimeout(
+            "no receipt yet: the transaction may still be mined; look it up by its hash",
+            tx_hash=tx_hash,
+        ) from err
+    except OSError as err:  # requests' and aiohttp's connection errors are OSErrors
+        raise ConnectionFailed(
+            f"cannot reach the Ethereum node ({type(err).__name__}): is it running, and is the "
+            "RPC URL right?"
+        ) from err
+    except (Web3Exception, Exception) as err:
+        data = revert_data(err)
+        if data is None:
+            raise
+        raise decoder.decode(data, tx_hash=tx_hash) from err

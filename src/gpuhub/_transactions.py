@@ -1,0 +1,192 @@
+"""Sending transactions: one nonce authority per sender, local signing, receipts, revert replay.
+
+web3 asks the node for the nonce on every send, so threads sending from one key race each other
+("nonce too low", "already imported"). Here each sender has one :class:`NonceManager`, shared by
+every client that sends from that address, and the nonce is taken and the transaction handed to
+the node under its lock, so nonces never clash or leave gaps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
+
+from ._errors import ErrorDecoder, revert_data, translate
+from .exceptions import GPUHubError, TransactionReverted
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+    from web3 import Web3
+    from web3.types import TxParams, TxReceipt
+
+T = TypeVar("T")
+
+#: extra gas on top of the node's estimate, in percent.
+GAS_MARGIN_PERCENT = 20
+
+
+class TxOptions(TypedDict, total=False):
+    """Keyword-only options every write method takes.
+
+    Keys:
+        timeout: seconds to wait for the receipt (default 120).
+        gas: gas limit; estimated (plus a margin) when absent.
+        gas_price: legacy gas price in wei.
+        max_fee_per_gas: EIP-1559 fee cap in wei (with max_priority_fee_per_gas).
+        max_priority_fee_per_gas: EIP-1559 tip in wei.
+    """
+
+    timeout: float
+    gas: int
+    gas_price: int
+    max_fee_per_gas: int
+    max_priority_fee_per_gas: int
+
+
+class NonceManager:
+    """Hands out consecutive nonces for one sender; safe across threads."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self._next: int | None = None
+
+    def take(self, fetch: Callable[[], int]) -> int:
+        """The next nonce; call with ``lock`` held."""
+        if self._next is None:
+            self._next = fetch()
+        return self._next
+
+    def advance(self) -> None:
+        """The last nonce was accepted by the node."""
+        assert self._next is not None
+        self._next += 1
+
+    def reset(self) -> None:
+        """Forget the count; the next send asks the node again."""
+        self._next = None
+
+
+@dataclass
+class Connection:
+    """State shared by a client and every copy made by ``with_account``."""
+
+    w3: Web3
+    contract: Any
+    chain_id: int
+    decoder: ErrorDecoder
+    poll_interval: float
+    serial: contextlib.AbstractContextManager[Any]
+    nonces: dict[str, NonceManager] = field(default_factory=dict)
+    nonces_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def nonce_manager(self, address: str) -> NonceManager:
+        with self.nonces_lock:
+            return self.nonces.setdefault(address, NonceManager())
+
+    @contextlib.contextmanager
+    def io(self, tx_hash: str | None = None) -> Iterator[None]:
+        """Talk to the node: one at a time where the backend needs it, errors translated."""
+        with self.serial, translate(self.decoder, tx_hash=tx_hash):
+            yield
+
+
+class PendingTransaction(Generic[T]):
+    """A sent transaction whose result is not read yet (``wait=False``).
+
+    Example::
+
+        pending = client.create_listing(gpu_model="A100", capacity=80, price=10**15, wait=False)
+        listing = pending.result()       # waits for the receipt
+    """
+
+    def __init__(self, tx_hash: str, finish: Callable[[float | None], T]) -> None:
+        self.tx_hash = tx_hash
+        self._finish = finish
+
+    def result(self, timeout: float | None = None) -> T:
+        """Wait for the receipt and return what the write method would have returned."""
+        return self._finish(timeout)
+
+    def __repr__(self) -> str:
+        return f"PendingTransaction(tx_hash={self.tx_hash!r})"
+
+
+class Sender:
+    """Builds, signs (or lets the node sign), sends and confirms transactions for one account."""
+
+    def __init__(self, conn: Connection, account: LocalAccount | str) -> None:
+        self._conn = conn
+        self._local = None if isinstance(account, str) else account
+        self.address: str = account if isinstance(account, str) else account.address
+
+    def __repr__(self) -> str:
+        kind = "local key" if self._local is not None else "node account"
+        return f"Sender({self.address}, {kind})"
+
+    def send(self, tx: dict[str, Any], options: TxOptions) -> str:
+        """Send ``tx`` (to, data, value) and return its hash; raises typed errors on revert."""
+        conn = self._conn
+        w3 = conn.w3
+        params: dict[str, Any] = {"from": self.address, "chainId": conn.chain_id, "value": 0, **tx}
+        with conn.io():
+            if "gas" in options:
+                params["gas"] = options["gas"]
+            else:
+                # The estimate also runs the call, so a revert is reported before anything is sent.
+                estimate = w3.eth.estimate_gas(params)  # type: ignore[arg-type]
+                params["gas"] = estimate * (100 + GAS_MARGIN_PERCENT) // 100
+            if "max_fee_per_gas" in options:
+                params["maxFeePerGas"] = options["max_fee_per_gas"]
+                params["maxPriorityFeePerGas"] = options.get("max_priority_fee_per_gas", 0)
+            else:
+                params["gasPrice"] = options.get("gas_price") or w3.eth.gas_price
+        nonces = conn.nonce_manager(self.address)
+        with nonces.lock:
+            with conn.io():
+                params["nonce"] = nonces.take(
+                    lambda: w3.eth.get_transaction_count(self.address, "pending")  # type: ignore[arg-type]
+                )
+            try:
+                with conn.io():
+                    if self._local is not None:
+                        signed = self._local.sign_transaction(params)
+                        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+                    else:
+                        tx_hash = w3.eth.send_transaction(params)  # type: ignore[arg-type]
+            except BaseException:
+                nonces.reset()
+                raise
+            nonces.advance()
+        return "0x" + bytes(tx_hash).hex()
+
+    def wait(self, tx_hash: str, params: dict[str, Any], timeout: float | None) -> TxReceipt:
+        """The receipt of ``tx_hash``; if it reverted, raise the error a replay of it gives."""
+        conn = self._conn
+        with conn.io(tx_hash):
+            receipt = conn.w3.eth.wait_for_transaction_receipt(
+                tx_hash,  # type: ignore[arg-type]
+                timeout=120.0 if timeout is None else timeout,
+                poll_latency=conn.poll_interval,
+            )
+        if receipt["status"] == 1:
+            return receipt
+        raise self._replay(tx_hash, params, receipt)
+
+    def _replay(self, tx_hash: str, params: dict[str, Any], receipt: TxReceipt) -> GPUHubError:
+        # A mined transaction keeps no revert data; running it again as a call on the state before
+        # its block recovers the custom error (exact when it was its block's first transaction).
+        conn = self._conn
+        call: TxParams = {"from": self.address, "value": 0, **params}  # type: ignore[typeddict-item]
+        try:
+            with conn.serial:
+                conn.w3.eth.call(call, block_identifier=max(receipt["blockNumber"] - 1, 0))
+        except Exception as err:  # noqa: BLE001 - any revert shape is decoded below
+            data = revert_data(err)
+            if data is not None:
+                return conn.decoder.decode(data, tx_hash=tx_hash)
+        return TransactionReverted(
+            f"reverted on-chain after using {receipt['gasUsed']} gas", tx_hash=tx_hash
+        )

@@ -1,0 +1,190 @@
+"""Development chains: the embedded one (eth-tester + py-evm, in-process) and a local anvil node.
+
+Both give funded, unlocked accounts and can move time forward, so rentals can be tried out
+without waiting::
+
+    from gpuhub.chain import embedded_web3, AnvilNode
+
+    w3 = embedded_web3()                    # nothing to start
+    with AnvilNode() as node:               # a real node on 127.0.0.1, on a free port
+        w3 = node.web3()
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from .exceptions import ConnectionFailed, GPUHubError, MissingDependency
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+#: chain ids of eth-tester and anvil, where polling fast and moving time are safe.
+DEV_CHAIN_IDS = frozenset({131277322940537, 31337})
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def embedded_web3() -> Web3:
+    """A Web3 connected to a fresh in-process chain with ten funded, unlocked accounts."""
+    try:
+        from eth_tester import EthereumTester, PyEVMBackend
+    except ImportError as err:
+        raise MissingDependency(
+            'the embedded chain needs eth-tester: pip install "gpuhub[embedded]"'
+        ) from err
+    from web3 import EthereumTesterProvider, Web3
+
+    return Web3(EthereumTesterProvider(EthereumTester(PyEVMBackend())))
+
+
+class DevChain:
+    """Controls for a development chain: read its clock and move it forward.
+
+    Works on the embedded chain and on anvil (or any node with ``evm_increaseTime``).
+    """
+
+    def __init__(self, w3: Web3) -> None:
+        self._w3 = w3
+
+    def now(self) -> int:
+        """Timestamp of the latest block."""
+        return int(self._w3.eth.get_block("latest")["timestamp"])
+
+    def advance_time(self, seconds: int) -> int:
+        """Mine a block ``seconds`` later than the latest one; returns its timestamp."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+            raise ValueError(f"seconds must be a non-negative integer, got {seconds!r}")
+        tester = _eth_tester(self._w3)
+        if tester is not None:
+            tester.time_travel(self.now() + seconds)
+        else:
+            self._w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+            self._w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        return self.now()
+
+    def mine(self) -> None:
+        """Mine one empty block."""
+        tester = _eth_tester(self._w3)
+        if tester is not None:
+            tester.mine_blocks(1)
+        else:
+            self._w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def _eth_tester(w3: Web3) -> Any:
+    return getattr(w3.provider, "ethereum_tester", None)
+
+
+def find_anvil() -> str:
+    """Path of the anvil binary: $GPUHUB_ANVIL, contracts/node_modules, then PATH."""
+    env = os.environ.get("GPUHUB_ANVIL")
+    if env:
+        return env
+    machine = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        platform.machine().lower(), platform.machine().lower()
+    )
+    system = {"linux": "linux", "darwin": "darwin", "windows": "win32"}[platform.system().lower()]
+    modules = _ROOT / "contracts" / "node_modules" / "@foundry-rs"
+    for candidate in (
+        modules / f"anvil-{system}-{machine}" / "bin" / "anvil",
+        modules / "anvil" / "bin" / "anvil",
+    ):
+        if candidate.is_file():
+            return str(candidate)
+    found = shutil.which("anvil")
+    if found:
+        return found
+    raise MissingDependency(
+        "anvil not found: run `npm ci` in contracts/, or set GPUHUB_ANVIL to its path"
+    )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class AnvilNode:
+    """A real anvil node on 127.0.0.1, started on entry and stopped on exit.
+
+    Args:
+        port: TCP port; a free one when None.
+        accounts: number of funded accounts (10,000 ETH each).
+        extra_args: further anvil flags.
+    """
+
+    def __init__(
+        self, *, port: int | None = None, accounts: int = 10, extra_args: tuple[str, ...] = ()
+    ) -> None:
+        self.host = "127.0.0.1"
+        self.port = port or free_port(self.host)
+        self.accounts = accounts
+        self.extra_args = extra_args
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The node's JSON-RPC endpoint."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> AnvilNode:
+        """Start the node and wait until it answers."""
+        cmd = [
+            find_anvil(), "--host", self.host, "--port", str(self.port),
+            "--accounts", str(self.accounts), "--silent", *self.extra_args,
+        ]
+        self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                err = self._proc.stderr.read().decode() if self._proc.stderr else ""
+                raise GPUHubError(f"anvil exited at start: {err.strip()}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise ConnectionFailed(f"anvil did not open {self.url} within {timeout} s")
+
+    def stop(self) -> None:
+        """Stop the node (idempotent)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        if self._proc is not None and self._proc.stderr:
+            self._proc.stderr.close()
+        self._proc = None
+
+    def web3(self, *, timeout: float = 30.0) -> Web3:
+        """A Web3 connected to this node over HTTP."""
+        from web3 import HTTPProvider, Web3
+
+        return Web3(HTTPProvider(self.url, request_kwargs={"timeout": timeout}))
+
+    def __enter__(self) -> AnvilNode:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

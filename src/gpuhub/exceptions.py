@@ -1,0 +1,222 @@
+"""Every error gpuhub raises.
+
+The tree::
+
+    GPUHubError
+    ├── ValidationError (also ValueError)     bad argument, caught before anything is sent
+    ├── ContractError                         the contract reverted with one of its custom errors
+    │   ├── ListingNotFound
+    │   ├── NotListingProvider
+    │   ├── ListingNotAvailable
+    │   ├── InvalidStatusTransition
+    │   ├── InvalidGpuModel
+    │   ├── InvalidCapacity
+    │   ├── InvalidPrice
+    │   ├── InvalidUnit
+    │   └── InvalidDurationRange
+    ├── TransactionError                      a transaction failed without a custom error
+    │   ├── TransactionReverted               reverted with a plain reason, a panic or no data
+    │   └── TransactionTimeout                no receipt within the timeout
+    ├── ConnectionFailed                      the node cannot be reached
+    ├── ContractNotDeployed                   no marketplace code at the given address
+    └── MissingDependency (also ImportError)  an optional extra is not installed
+
+Each :class:`ContractError` subclass has the name of a Solidity custom error in
+``contracts/GPUHub.sol`` and carries its fields as attributes in snake_case, so code can match
+on the type and read the details::
+
+    try:
+        client.fulfill_request(7)
+    except gpuhub.NotListingProvider as exc:
+        print(exc.listing_id, exc.caller)
+
+A test holds this set of classes against the errors in the shipped ABI.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "ConnectionFailed",
+    "ContractError",
+    "ContractNotDeployed",
+    "GPUHubError",
+    "InvalidCapacity",
+    "InvalidDurationRange",
+    "InvalidGpuModel",
+    "InvalidPrice",
+    "InvalidStatusTransition",
+    "InvalidUnit",
+    "ListingNotAvailable",
+    "ListingNotFound",
+    "MissingDependency",
+    "NotListingProvider",
+    "TransactionError",
+    "TransactionReverted",
+    "TransactionTimeout",
+    "ValidationError",
+]
+
+
+class GPUHubError(Exception):
+    """Root of every error raised by gpuhub."""
+
+
+class ValidationError(GPUHubError, ValueError):
+    """An argument is invalid; raised before any transaction is sent.
+
+    Attributes:
+        field: the name of the offending argument.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class ContractError(GPUHubError):
+    """The contract reverted with a custom error; subclasses are named after it.
+
+    Attributes:
+        fields: the error's arguments by their snake_case names, also set as attributes.
+    """
+
+    #: snake_case names of the Solidity error's parameters, in order.
+    fields: ClassVar[tuple[str, ...]] = ()
+    #: what the caller can do about it, appended to the message.
+    hint: ClassVar[str] = ""
+
+    def __init__(self, *args: Any) -> None:
+        if len(args) != len(self.fields):
+            raise TypeError(f"{type(self).__name__} takes {len(self.fields)} arguments")
+        self.values = dict(zip(self.fields, args, strict=True))
+        for name, value in self.values.items():
+            setattr(self, name, value)
+        shown = ", ".join(f"{k}={_show(v)}" for k, v in self.values.items())
+        message = f"{type(self).__name__}({shown})"
+        super().__init__(f"{message}: {self.hint}" if self.hint else message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), tuple(self.values.values()))
+
+
+def _show(value: Any) -> str:
+    name = getattr(value, "name", None)
+    return name if isinstance(name, str) else repr(value)
+
+
+class ListingNotFound(ContractError):
+    """No listing has this id."""
+
+    fields = ("listing_id",)
+    hint = "ids run from 0 to listing_count() - 1"
+    listing_id: int
+
+
+class NotListingProvider(ContractError):
+    """Only the listing's provider may change it."""
+
+    fields = ("listing_id", "caller")
+    hint = "send from the provider's account (client.with_account(provider))"
+    listing_id: int
+    caller: str
+
+
+class ListingNotAvailable(ContractError):
+    """The listing cannot be rented in its current status."""
+
+    fields = ("listing_id", "status")
+    hint = "pick a listing whose status is AVAILABLE (list_gpus() shows them)"
+    listing_id: int
+    status: Any
+
+
+class InvalidStatusTransition(ContractError):
+    """The listing's current status does not allow the requested change."""
+
+    fields = ("listing_id", "current", "requested")
+    hint = "read the listing first; removed listings never change again"
+    listing_id: int
+    current: Any
+    requested: Any
+
+
+class InvalidGpuModel(ContractError):
+    """The GPU model name must be 1 to 64 bytes long."""
+
+    fields = ("length",)
+    hint = "use a model name of 1 to 64 bytes (UTF-8)"
+    length: int
+
+
+class InvalidCapacity(ContractError):
+    """Capacity (GPU memory in GB) must be between 1 and 65535."""
+
+    fields = ("capacity",)
+    hint = "capacity is GPU memory in GB, 1 to 65535"
+    capacity: int
+
+
+class InvalidPrice(ContractError):
+    """Price must be between 1 wei and 2**96 - 1 wei per unit."""
+
+    fields = ("price",)
+    hint = "price is wei per unit, 1 to 2**96 - 1"
+    price: int
+
+
+class InvalidUnit(ContractError):
+    """Unit must be MINUTE (0), HOUR (1) or DAY (2)."""
+
+    fields = ("unit",)
+    hint = "use gpuhub.PriceUnit.MINUTE, HOUR or DAY"
+    unit: int
+
+
+class InvalidDurationRange(ContractError):
+    """Duration bounds must satisfy 1 <= min_duration <= max_duration <= 2**24 - 1."""
+
+    fields = ("min_duration", "max_duration")
+    hint = "durations are counted in units: 1 <= min_duration <= max_duration <= 16777215"
+    min_duration: int
+    max_duration: int
+
+
+class TransactionError(GPUHubError):
+    """A transaction or call failed without one of the contract's custom errors."""
+
+    def __init__(self, message: str, *, tx_hash: str | None = None) -> None:
+        super().__init__(message if tx_hash is None else f"{message} (transaction {tx_hash})")
+        self.tx_hash = tx_hash
+
+
+class TransactionReverted(TransactionError):
+    """Reverted with a plain reason string, a panic code, or no data (out of gas, say)."""
+
+
+class TransactionTimeout(TransactionError):
+    """The transaction was sent but no receipt arrived in time; it may still be mined."""
+
+
+class ConnectionFailed(GPUHubError):
+    """The Ethereum node could not be reached."""
+
+
+class ContractNotDeployed(GPUHubError):
+    """There is no GPUHub contract code at the given address on this chain."""
+
+
+class MissingDependency(GPUHubError, ImportError):
+    """An optional part of gpuhub needs an extra that is not installed."""
+
+
+def contract_error_classes() -> dict[str, type[ContractError]]:
+    """Every ContractError subclass by its Solidity name."""
+    found: dict[str, type[ContractError]] = {}
+    pending = list(ContractError.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        found[cls.__name__] = cls
+        pending.extend(cls.__subclasses__())
+    return found
