@@ -26,6 +26,8 @@ T = TypeVar("T")
 
 #: extra gas on top of the node's estimate, in percent.
 GAS_MARGIN_PERCENT = 20
+#: gas limit for transactions on the embedded chain, where nothing is estimated.
+EMBEDDED_GAS_LIMIT = 5_000_000
 
 
 class TxOptions(TypedDict, total=False):
@@ -79,8 +81,29 @@ class Connection:
     decoder: ErrorDecoder
     poll_interval: float
     serial: contextlib.AbstractContextManager[Any]
+    embedded: bool = False
     nonces: dict[str, NonceManager] = field(default_factory=dict)
     nonces_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def open(cls, w3: Web3, decoder: ErrorDecoder, poll_interval: float | None = None) -> Connection:
+        """Read the chain id once and pick the settings that suit this kind of node."""
+        from web3 import EthereumTesterProvider
+
+        from .chain import DEV_CHAIN_IDS
+
+        embedded = isinstance(w3.provider, EthereumTesterProvider)
+        # eth-tester is not thread-safe; a real node takes concurrent requests.
+        serial: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if embedded else contextlib.nullcontext()
+        )
+        conn = cls(w3, None, 0, decoder, 1.0, serial, embedded)
+        with conn.io():
+            conn.chain_id = w3.eth.chain_id
+        if poll_interval is None:
+            poll_interval = 0.005 if conn.chain_id in DEV_CHAIN_IDS else 1.0
+        conn.poll_interval = poll_interval
+        return conn
 
     def nonce_manager(self, address: str) -> NonceManager:
         with self.nonces_lock:
@@ -134,6 +157,11 @@ class Sender:
         with conn.io():
             if "gas" in options:
                 params["gas"] = options["gas"]
+            elif conn.embedded:
+                # eth-tester estimates by binary search (a dozen executions); one call finds a
+                # revert just as well, and the embedded chain charges only the gas used.
+                w3.eth.call(params)  # type: ignore[arg-type]
+                params["gas"] = EMBEDDED_GAS_LIMIT
             else:
                 # The estimate also runs the call, so a revert is reported before anything is sent.
                 estimate = w3.eth.estimate_gas(params)  # type: ignore[arg-type]

@@ -7,8 +7,6 @@ updated model. Argument rules live in ``_core``, error translation in ``_errors`
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
@@ -16,7 +14,7 @@ from . import _core
 from ._artifact import abi, bytecode
 from ._errors import ErrorDecoder
 from ._transactions import Connection, PendingTransaction, Sender, TxOptions
-from .chain import DEV_CHAIN_IDS, DevChain, embedded_web3
+from .chain import DevChain, embedded_web3
 from .exceptions import ContractNotDeployed, GPUHubError
 from .models import Listing, ListingStatus, PriceUnit
 
@@ -59,28 +57,19 @@ class GPUHubClient:
         account: LocalAccount | str | None = None,
         poll_interval: float | None = None,
     ) -> None:
-        from web3 import EthereumTesterProvider
-
-        address = w3.to_checksum_address(contract_address)
-        embedded = isinstance(w3.provider, EthereumTesterProvider)
-        serial: contextlib.AbstractContextManager[Any] = (
-            threading.RLock() if embedded else contextlib.nullcontext()
-        )
-        decoder = ErrorDecoder(abi())
-        conn = Connection(w3, None, 0, decoder, 1.0, serial)
-        with conn.io():
-            chain_id = w3.eth.chain_id
-            if not w3.eth.get_code(address):
-                raise ContractNotDeployed(
-                    f"no contract code at {address} on chain {chain_id}: check the address and "
-                    "the RPC URL, or create a marketplace with GPUHubClient.deploy(w3, account=...)"
-                )
-        conn.contract = w3.eth.contract(address=address, abi=abi())
-        conn.chain_id = chain_id
-        if poll_interval is None:
-            poll_interval = 0.005 if chain_id in DEV_CHAIN_IDS else 1.0
-        conn.poll_interval = poll_interval
+        conn = Connection.open(w3, ErrorDecoder(abi()), poll_interval)
+        self._attach(conn, contract_address)
         self._init(conn, account)
+
+    def _attach(self, conn: Connection, contract_address: str) -> None:
+        address = conn.w3.to_checksum_address(contract_address)
+        with conn.io():
+            if not conn.w3.eth.get_code(address):
+                raise ContractNotDeployed(
+                    f"no contract code at {address} on chain {conn.chain_id}: check the address "
+                    "and the RPC URL, or create a marketplace with GPUHubClient.deploy(w3, ...)"
+                )
+        conn.contract = conn.w3.eth.contract(address=address, abi=abi())
 
     def _init(self, conn: Connection, account: LocalAccount | str | None) -> None:
         self._conn = conn
@@ -114,23 +103,16 @@ class GPUHubClient:
             w3: a connected Web3.
             account: the deployer, who also holds governance; the node's first account if None.
         """
-        from web3 import EthereumTesterProvider
-
-        sender_account = account if account is not None else w3.eth.accounts[0]
-        embedded = isinstance(w3.provider, EthereumTesterProvider)
-        serial: contextlib.AbstractContextManager[Any] = (
-            threading.RLock() if embedded else contextlib.nullcontext()
-        )
-        conn = Connection(w3, None, 0, ErrorDecoder(abi()), 0.005, serial)
-        with conn.io():
-            conn.chain_id = w3.eth.chain_id
-        if conn.chain_id not in DEV_CHAIN_IDS:
-            conn.poll_interval = 1.0
+        conn = Connection.open(w3, ErrorDecoder(abi()))
+        sender_account = account if account is not None else conn.w3.eth.accounts[0]
         sender = Sender(conn, _account(w3, sender_account))
         params = {"data": bytecode()}
         tx_hash = sender.send(params, tx)
         receipt = sender.wait(tx_hash, params, tx.get("timeout"))
-        return cls(w3, str(receipt["contractAddress"]), account=sender_account)
+        client = object.__new__(cls)
+        client._attach(conn, str(receipt["contractAddress"]))
+        client._init(conn, sender_account)
+        return client
 
     def with_account(self, account: LocalAccount | str) -> GPUHubClient:
         """The same marketplace and connection, sending as ``account``."""
@@ -149,6 +131,11 @@ class GPUHubClient:
     def w3(self) -> Web3:
         """The underlying Web3."""
         return self._conn.w3
+
+    @property
+    def contract(self) -> Any:
+        """The underlying ``web3`` contract object, for calls this client does not wrap."""
+        return self._conn.contract
 
     @property
     def contract_address(self) -> str:

@@ -1,0 +1,74 @@
+"""The public surface: exported names, enums against the Solidity source, errors against the ABI."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import gpuhub
+from gpuhub import ListingStatus, PriceUnit
+from gpuhub._artifact import abi, load_artifact
+from gpuhub.exceptions import ContractError, contract_error_classes
+
+SOURCE = (Path(__file__).resolve().parents[2] / "contracts" / "GPUHub.sol").read_text()
+
+
+def test_exported_names() -> None:
+    """gpuhub exports exactly its sorted __all__, and every name resolves."""
+    assert gpuhub.__all__ == sorted(gpuhub.__all__)
+    for name in gpuhub.__all__:
+        assert getattr(gpuhub, name) is not None
+
+
+def solidity_enum(name: str) -> list[str]:
+    match = re.search(rf"enum {name} \{{([^}}]*)\}}", SOURCE)
+    assert match, f"enum {name} not in GPUHub.sol"
+    return [m.strip() for m in match.group(1).split(",") if m.strip()]
+
+
+def test_price_unit_matches_solidity() -> None:
+    """PriceUnit lists the Solidity enum's members in declaration order."""
+    assert [m.name for m in PriceUnit] == solidity_enum("PriceUnit")
+    assert [m.value for m in PriceUnit] == list(range(len(PriceUnit)))
+
+
+def test_listing_status_matches_solidity() -> None:
+    """ListingStatus lists the Solidity enum's members in declaration order."""
+    assert [m.name for m in ListingStatus] == solidity_enum("ListingStatus")
+    assert [m.value for m in ListingStatus] == list(range(len(ListingStatus)))
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def test_exception_classes_match_abi_errors() -> None:
+    """One Python class per custom error in the shipped ABI, with the same name and fields."""
+    abi_errors = {e["name"]: tuple(snake(i["name"]) for i in e["inputs"]) for e in abi() if e["type"] == "error"}
+    classes = {name: cls.fields for name, cls in contract_error_classes().items()}
+    assert classes == abi_errors
+
+
+def test_contract_errors_are_exported() -> None:
+    """Every ContractError subclass is importable from gpuhub itself."""
+    for name, cls in contract_error_classes().items():
+        assert getattr(gpuhub, name) is cls
+        assert issubclass(cls, ContractError)
+
+
+def test_artifact_records_its_build() -> None:
+    """The packaged artifact names its compiler, settings and source hashes."""
+    artifact = load_artifact()
+    assert artifact["compiler"]["version"].startswith("0.8.28+")
+    assert artifact["settings"]["optimizer"] == {"enabled": True, "runs": 200}
+    assert set(artifact["sources"]) == {"GPUHub.sol"}
+    assert len(artifact["bytecode"]) > 1000
+
+
+def test_import_is_cheap() -> None:
+    """import gpuhub loads neither web3 nor eth-tester."""
+    code = "import sys, gpuhub; print(sorted(m for m in ('web3', 'eth_tester', 'eth_abi') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
