@@ -26,4 +26,5 @@ def abi() -> list[dict[str, Any]]:
 
 def bytecode() -> str:
     """Creation bytecode, 0x-prefixed."""
-    return "0x" + load_artifact()["bytecode"]
+    code: str = load_artifact()["bytecode"]
+    return "0x" + code

@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from eth_abi.abi import decode as abi_decode
+from eth_utils.abi import function_signature_to_4byte_selector
+from eth_utils.address import to_checksum_address
 
 from .exceptions import (
     ConnectionFailed,
@@ -66,7 +67,12 @@ class ErrorDecoder:
         spec = self._specs.get(selector)
         if spec is not None:
             values = abi_decode(spec.types, body)
-            return spec.cls(*(_convert(v, t, i) for v, t, i in zip(values, spec.types, spec.internal_types, strict=True)))
+            return spec.cls(
+                *(
+                    _convert(v, t, i)
+                    for v, t, i in zip(values, spec.types, spec.internal_types, strict=True)
+                )
+            )
         if selector == _ERROR_STRING:
             (reason,) = abi_decode(["string"], body)
             return TransactionReverted(f"reverted: {reason}", tx_hash=tx_hash)
@@ -78,7 +84,9 @@ class ErrorDecoder:
                 "reverted without a reason (out of gas, a bad argument, or a failed transfer)",
                 tx_hash=tx_hash,
             )
-        return TransactionReverted(f"reverted with unknown error data 0x{data.hex()}", tx_hash=tx_hash)
+        return TransactionReverted(
+            f"reverted with unknown error data 0x{data.hex()}", tx_hash=tx_hash
+        )
 
 
 def _convert(value: Any, abi_type: str, internal_type: str) -> Any:

@@ -86,7 +86,9 @@ class Connection:
     nonces_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def open(cls, w3: Web3, decoder: ErrorDecoder, poll_interval: float | None = None) -> Connection:
+    def open(
+        cls, w3: Web3, decoder: ErrorDecoder, poll_interval: float | None = None
+    ) -> Connection:
         """Read the chain id once and pick the settings that suit this kind of node."""
         from web3 import EthereumTesterProvider
 
@@ -211,7 +213,7 @@ class Sender:
         try:
             with conn.serial:
                 conn.w3.eth.call(call, block_identifier=max(receipt["blockNumber"] - 1, 0))
-        except Exception as err:  # noqa: BLE001 - any revert shape is decoded below
+        except Exception as err:
             data = revert_data(err)
             if data is not None:
                 return conn.decoder.decode(data, tx_hash=tx_hash)

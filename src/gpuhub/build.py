@@ -176,7 +176,9 @@ def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gpuhub.build", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m gpuhub.build", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--check", action="store_true", help="fail if the artifact is stale")
     parser.add_argument("--contracts", type=Path, default=CONTRACTS_DIR)
     parser.add_argument("--out", type=Path, default=ARTIFACT_PATH)

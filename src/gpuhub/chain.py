@@ -142,8 +142,15 @@ class AnvilNode:
     def start(self, timeout: float = 20.0) -> AnvilNode:
         """Start the node and wait until it answers."""
         cmd = [
-            find_anvil(), "--host", self.host, "--port", str(self.port),
-            "--accounts", str(self.accounts), "--silent", *self.extra_args,
+            find_anvil(),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--accounts",
+            str(self.accounts),
+            "--silent",
+            *self.extra_args,
         ]
         self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout

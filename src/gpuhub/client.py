@@ -179,9 +179,15 @@ class GPUHubClient:
         with self._conn.io():
             block = self._conn.w3.eth.block_number
         count = self.listing_count(block=block)
+        contract = self._conn.contract
         for offset in range(0, count, page_size):
-            for values in self._call("getListings", offset, page_size, block=block):
-                yield Listing.from_abi(values)
+            call = {
+                "to": contract.address,
+                "data": contract.encode_abi("getListings", [offset, page_size]),
+            }
+            with self._conn.io():
+                data = self._conn.w3.eth.call(call, block_identifier=block)  # type: ignore[arg-type]
+            yield from _core.decode_listing_page(bytes(data), self._conn.w3.to_checksum_address)
 
     def list_listings(self, *, page_size: int = PAGE_SIZE) -> list[Listing]:
         """Every listing, in id order, whatever its status."""
@@ -217,14 +223,28 @@ class GPUHubClient:
 
     @overload
     def create_listing(
-        self, *, gpu_model: str, capacity: int, price: int, unit: PriceUnit = ...,
-        min_duration: int = ..., max_duration: int | None = ..., wait: Literal[True] = ...,
+        self,
+        *,
+        gpu_model: str,
+        capacity: int,
+        price: int,
+        unit: PriceUnit = ...,
+        min_duration: int = ...,
+        max_duration: int | None = ...,
+        wait: Literal[True] = ...,
         **tx: Unpack[TxOptions],
     ) -> Listing: ...
     @overload
     def create_listing(
-        self, *, gpu_model: str, capacity: int, price: int, unit: PriceUnit = ...,
-        min_duration: int = ..., max_duration: int | None = ..., wait: Literal[False],
+        self,
+        *,
+        gpu_model: str,
+        capacity: int,
+        price: int,
+        unit: PriceUnit = ...,
+        min_duration: int = ...,
+        max_duration: int | None = ...,
+        wait: Literal[False],
         **tx: Unpack[TxOptions],
     ) -> PendingTransaction[Listing]: ...
 
@@ -255,7 +275,10 @@ class GPUHubClient:
             ValidationError: an argument is out of range; nothing was sent.
         """
         terms = _core.listing_terms(
-            gpu_model=gpu_model, capacity=capacity, price=price, unit=unit,
+            gpu_model=gpu_model,
+            capacity=capacity,
+            price=price,
+            unit=unit,
             min_duration=min_duration,
             max_duration=_core.MAX_DURATION if max_duration is None else max_duration,
         )
@@ -263,25 +286,46 @@ class GPUHubClient:
         def created(receipt: TxReceipt) -> Listing:
             (event,) = self._events(receipt, "ListingCreated")
             return Listing(
-                listing_id=event["listingId"], provider=event["provider"],
-                gpu_model=event["gpuModel"], capacity=event["capacity"], price=event["price"],
-                unit=PriceUnit(event["unit"]), min_duration=event["minDuration"],
-                max_duration=event["maxDuration"], status=ListingStatus.AVAILABLE,
+                listing_id=event["listingId"],
+                provider=event["provider"],
+                gpu_model=event["gpuModel"],
+                capacity=event["capacity"],
+                price=event["price"],
+                unit=PriceUnit(event["unit"]),
+                min_duration=event["minDuration"],
+                max_duration=event["maxDuration"],
+                status=ListingStatus.AVAILABLE,
             )
 
         return self._transact("createListing", terms.abi_args(), created, wait, tx)
 
     @overload
     def update_listing(
-        self, listing_id: int, *, gpu_model: str | None = ..., capacity: int | None = ...,
-        price: int | None = ..., unit: PriceUnit | None = ..., min_duration: int | None = ...,
-        max_duration: int | None = ..., wait: Literal[True] = ..., **tx: Unpack[TxOptions],
+        self,
+        listing_id: int,
+        *,
+        gpu_model: str | None = ...,
+        capacity: int | None = ...,
+        price: int | None = ...,
+        unit: PriceUnit | None = ...,
+        min_duration: int | None = ...,
+        max_duration: int | None = ...,
+        wait: Literal[True] = ...,
+        **tx: Unpack[TxOptions],
     ) -> Listing: ...
     @overload
     def update_listing(
-        self, listing_id: int, *, gpu_model: str | None = ..., capacity: int | None = ...,
-        price: int | None = ..., unit: PriceUnit | None = ..., min_duration: int | None = ...,
-        max_duration: int | None = ..., wait: Literal[False], **tx: Unpack[TxOptions],
+        self,
+        listing_id: int,
+        *,
+        gpu_model: str | None = ...,
+        capacity: int | None = ...,
+        price: int | None = ...,
+        unit: PriceUnit | None = ...,
+        min_duration: int | None = ...,
+        max_duration: int | None = ...,
+        wait: Literal[False],
+        **tx: Unpack[TxOptions],
     ) -> PendingTransaction[Listing]: ...
 
     def update_listing(

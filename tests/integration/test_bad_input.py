@@ -1,4 +1,4 @@
-"""Bad input: refused in Python before sending, and refused by the contract itself, losing nothing."""
+"""Bad input: refused in Python before sending and by the contract itself, losing nothing."""
 
 from __future__ import annotations
 
@@ -11,13 +11,24 @@ from gpuhub import GPUHubClient, PriceUnit, ValidationError
 from gpuhub._artifact import abi
 from gpuhub._errors import ErrorDecoder, translate
 
-GOOD: dict[str, Any] = dict(gpu_model="A100", capacity=80, price=10, unit=PriceUnit.HOUR, min_duration=1, max_duration=5)
+GOOD: dict[str, Any] = dict(
+    gpu_model="A100", capacity=80, price=10, unit=PriceUnit.HOUR, min_duration=1, max_duration=5
+)
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("gpu_model", ""), ("gpu_model", "x" * 65), ("capacity", 0), ("capacity", 70_000),
-     ("price", -1), ("price", 0), ("unit", 7), ("min_duration", 0), ("max_duration", 0)],
+    [
+        ("gpu_model", ""),
+        ("gpu_model", "x" * 65),
+        ("capacity", 0),
+        ("capacity", 70_000),
+        ("price", -1),
+        ("price", 0),
+        ("unit", 7),
+        ("min_duration", 0),
+        ("max_duration", 0),
+    ],
 )
 def test_client_refuses_before_sending(client: GPUHubClient, field: str, value: object) -> None:
     """The client raises ValidationError for each invalid field and sends nothing."""
@@ -40,12 +51,19 @@ def test_client_refuses_before_sending(client: GPUHubClient, field: str, value: 
         (("A100", 80, 2**96, 1, 1, 5), gpuhub.InvalidPrice, {"price": 2**96}),
         (("A100", 80, 10, 3, 1, 5), gpuhub.InvalidUnit, {"unit": 3}),
         (("A100", 80, 10, 1, 0, 5), gpuhub.InvalidDurationRange, {"min_duration": 0}),
-        (("A100", 80, 10, 1, 6, 5), gpuhub.InvalidDurationRange, {"min_duration": 6, "max_duration": 5}),
+        (
+            ("A100", 80, 10, 1, 6, 5),
+            gpuhub.InvalidDurationRange,
+            {"min_duration": 6, "max_duration": 5},
+        ),
         (("A100", 80, 10, 1, 1, 2**24), gpuhub.InvalidDurationRange, {"max_duration": 2**24}),
     ],
 )
 def test_contract_refuses_bad_fields(
-    client: GPUHubClient, args: tuple[Any, ...], error: type[gpuhub.ContractError], attrs: dict[str, int]
+    client: GPUHubClient,
+    args: tuple[Any, ...],
+    error: type[gpuhub.ContractError],
+    attrs: dict[str, int],
 ) -> None:
     """Sent straight to the contract, each invalid field reverts with the custom error naming it."""
     fn = client.contract.functions.createListing(*args)
@@ -65,8 +83,8 @@ def test_contract_refuses_bad_update(client: GPUHubClient) -> None:
     assert client.get_listing(listing.listing_id) == listing
 
 
-def test_failed_write_costs_only_gas(client: GPUHubClient, stranger: GPUHubClient) -> None:
-    """A refused write leaves state as it was and costs the sender nothing: it is caught before sending."""
+def test_refused_write_costs_nothing(client: GPUHubClient, stranger: GPUHubClient) -> None:
+    """A refused write is caught before sending: state and the sender's balance are unchanged."""
     listing = client.create_listing(**GOOD)
     before = client.w3.eth.get_balance(stranger.address)
     with pytest.raises(gpuhub.NotListingProvider):

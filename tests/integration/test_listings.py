@@ -45,7 +45,9 @@ def test_ids_count_up(client: GPUHubClient) -> None:
     assert client.listing_count() == 3
 
 
-@pytest.mark.parametrize("model", ["A", "x" * 20, "y" * 21, "z" * 52, "w" * 53, "v" * 64, "RTX 4090 — ü"])
+@pytest.mark.parametrize(
+    "model", ["A", "x" * 20, "y" * 21, "z" * 52, "w" * 53, "v" * 64, "RTX 4090 — ü"]
+)
 def test_model_names_round_trip(client: GPUHubClient, model: str) -> None:
     """Model names of every packed length (1, 20, 21, 52, 53, 64 bytes, UTF-8) read back intact."""
     listing = make(client, gpu_model=model)
@@ -56,8 +58,13 @@ def test_update_changes_every_field(client: GPUHubClient) -> None:
     """update_listing replaces the fields given and keeps the others."""
     listing = make(client, gpu_model="x" * 60)
     updated = client.update_listing(
-        listing.listing_id, gpu_model="A100", capacity=80, price=7, unit=PriceUnit.DAY,
-        min_duration=2, max_duration=3,
+        listing.listing_id,
+        gpu_model="A100",
+        capacity=80,
+        price=7,
+        unit=PriceUnit.DAY,
+        min_duration=2,
+        max_duration=3,
     )
     assert (updated.gpu_model, updated.capacity, updated.price) == ("A100", 80, 7)
     assert (updated.unit, updated.min_duration, updated.max_duration) == (PriceUnit.DAY, 2, 3)
@@ -94,7 +101,9 @@ def test_remove_unavailable(client: GPUHubClient) -> None:
     assert client.remove_listing(listing.listing_id).status is ListingStatus.REMOVED
 
 
-@pytest.mark.parametrize("op", ["update_listing", "fulfill_request", "mark_available", "remove_listing"])
+@pytest.mark.parametrize(
+    "op", ["update_listing", "fulfill_request", "mark_available", "remove_listing"]
+)
 def test_stranger_is_refused(client: GPUHubClient, stranger: GPUHubClient, op: str) -> None:
     """Only the provider may change a listing; the listing is left as it was."""
     listing = make(client)
@@ -142,7 +151,9 @@ def test_fulfill_twice(client: GPUHubClient) -> None:
     assert exc.value.current is ListingStatus.UNAVAILABLE
 
 
-@pytest.mark.parametrize("op", ["update_listing", "fulfill_request", "mark_available", "remove_listing"])
+@pytest.mark.parametrize(
+    "op", ["update_listing", "fulfill_request", "mark_available", "remove_listing"]
+)
 def test_removed_listing_is_frozen(client: GPUHubClient, op: str) -> None:
     """Nothing changes a REMOVED listing."""
     listing = client.remove_listing(make(client).listing_id)
@@ -172,7 +183,11 @@ def test_list_gpus_across_units(client: GPUHubClient) -> None:
     per_hour = make(client, price=100, unit=PriceUnit.HOUR)
     per_day = make(client, price=2400, unit=PriceUnit.DAY)  # 100 per hour
     assert client.list_gpus(max_price=100, price_unit=PriceUnit.HOUR) == [per_hour, per_day]
-    assert client.list_gpus(max_price=120, price_unit=PriceUnit.HOUR) == [per_minute, per_hour, per_day]
+    assert client.list_gpus(max_price=120, price_unit=PriceUnit.HOUR) == [
+        per_minute,
+        per_hour,
+        per_day,
+    ]
 
 
 def test_paged_read_spans_pages(client: GPUHubClient) -> None:
@@ -201,9 +216,7 @@ def test_local_account_signs(client: GPUHubClient) -> None:
     from eth_account import Account
 
     account = Account.create()
-    client.w3.eth.send_transaction(
-        {"from": client.address, "to": account.address, "value": 10**18}
-    )
+    client.w3.eth.send_transaction({"from": client.address, "to": account.address, "value": 10**18})
     provider = client.with_account(account)
     listing = make(provider)
     assert listing.provider == account.address

@@ -11,7 +11,6 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 import gpuhub
 from gpuhub import GPUHubClient, Listing, ListingStatus, PriceUnit
 
-
 models = st.text(min_size=1, max_size=20) | st.text(alphabet="ab", min_size=18, max_size=64)
 terms = st.fixed_dictionaries(
     {
@@ -46,8 +45,12 @@ class ListingLifecycle(RuleBasedStateMachine):
     @rule(who=st.integers(0, 2), fields=terms)
     def create(self, who: int, fields: dict[str, object]) -> None:
         created = self.clients[who].create_listing(**fields)  # type: ignore[arg-type]
-        expected = Listing(listing_id=len(self.model), provider=self.accounts[who],
-                           status=ListingStatus.AVAILABLE, **fields)  # type: ignore[arg-type]
+        expected = Listing(
+            listing_id=len(self.model),
+            provider=self.accounts[who],
+            status=ListingStatus.AVAILABLE,
+            **fields,
+        )  # type: ignore[arg-type]
         assert created == expected
         self.model.append(expected)
 
@@ -57,16 +60,22 @@ class ListingLifecycle(RuleBasedStateMachine):
         current = self.model[pick % len(self.model)]
         client = self.clients[who]
         if current.provider != client.address:
-            self.expect(gpuhub.NotListingProvider, client.update_listing, current.listing_id, **fields)
+            self.expect(
+                gpuhub.NotListingProvider, client.update_listing, current.listing_id, **fields
+            )
         elif current.status is ListingStatus.REMOVED:
-            self.expect(gpuhub.InvalidStatusTransition, client.update_listing, current.listing_id, **fields)
+            self.expect(
+                gpuhub.InvalidStatusTransition, client.update_listing, current.listing_id, **fields
+            )
         else:
             new = replace(current, **fields)  # type: ignore[arg-type]
             assert client.update_listing(current.listing_id, **fields) == new  # type: ignore[arg-type]
             self.model[current.listing_id] = new
 
     @precondition(lambda self: self.model)
-    @rule(who=st.integers(0, 2), pick=st.integers(0, 10**6), op=st.sampled_from(sorted(TRANSITIONS)))
+    @rule(
+        who=st.integers(0, 2), pick=st.integers(0, 10**6), op=st.sampled_from(sorted(TRANSITIONS))
+    )
     def change_status(self, who: int, pick: int, op: str) -> None:
         current = self.model[pick % len(self.model)]
         client = self.clients[who]
@@ -102,7 +111,9 @@ class ListingLifecycle(RuleBasedStateMachine):
 
 
 ListingLifecycle.TestCase.settings = settings(
-    max_examples=30, stateful_step_count=25, deadline=None,
+    max_examples=30,
+    stateful_step_count=25,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestListingLifecycle = ListingLifecycle.TestCase

@@ -7,7 +7,9 @@ import pytest
 from gpuhub import Listing, ListingStatus, PriceUnit, ValidationError
 from gpuhub._core import filter_listings, listing_terms
 
-GOOD = dict(gpu_model="A100", capacity=80, price=10, unit=PriceUnit.HOUR, min_duration=1, max_duration=5)
+GOOD = dict(
+    gpu_model="A100", capacity=80, price=10, unit=PriceUnit.HOUR, min_duration=1, max_duration=5
+)
 
 
 def test_good_terms_pass() -> None:
@@ -58,10 +60,25 @@ def test_unit_by_name_and_value() -> None:
     assert listing_terms(**{**GOOD, "unit": 0}).unit is PriceUnit.MINUTE
 
 
-def listing(i: int, *, price: int, unit: PriceUnit = PriceUnit.HOUR, capacity: int = 24,
-            status: ListingStatus = ListingStatus.AVAILABLE) -> Listing:
-    return Listing(listing_id=i, provider="0x" + "1" * 40, gpu_model="G", capacity=capacity,
-                   price=price, unit=unit, min_duration=1, max_duration=9, status=status)
+def listing(
+    i: int,
+    *,
+    price: int,
+    unit: PriceUnit = PriceUnit.HOUR,
+    capacity: int = 24,
+    status: ListingStatus = ListingStatus.AVAILABLE,
+) -> Listing:
+    return Listing(
+        listing_id=i,
+        provider="0x" + "1" * 40,
+        gpu_model="G",
+        capacity=capacity,
+        price=price,
+        unit=unit,
+        min_duration=1,
+        max_duration=9,
+        status=status,
+    )
 
 
 def test_filter_raw_price() -> None:
@@ -72,8 +89,11 @@ def test_filter_raw_price() -> None:
 
 def test_filter_capacity_and_status() -> None:
     """min_capacity is inclusive and unavailable listings are dropped by default."""
-    items = [listing(0, price=1, capacity=16), listing(1, price=1, capacity=15),
-             listing(2, price=1, status=ListingStatus.RENTED)]
+    items = [
+        listing(0, price=1, capacity=16),
+        listing(1, price=1, capacity=15),
+        listing(2, price=1, status=ListingStatus.RENTED),
+    ]
     assert filter_listings(items, min_capacity=16) == items[:1]
     assert filter_listings(items, available_only=False) == items
 
@@ -94,3 +114,31 @@ def test_filter_rejects_negative() -> None:
 def test_unit_seconds() -> None:
     """Units know their length in seconds."""
     assert [u.seconds for u in PriceUnit] == [60, 3600, 86400]
+
+
+def test_page_decoder_matches_abi_decoding() -> None:
+    """The hand-written getListings decoder agrees with eth-abi on every field."""
+    from eth_abi import encode
+    from eth_utils import to_checksum_address
+
+    from gpuhub._core import decode_listing_page
+
+    rows = [
+        (0, "0x" + "ab" * 20, "NVIDIA RTX 4090", 24, 10**15, 1, 1, 72, 0),
+        (1, "0x" + "cd" * 20, "é" * 32, 65535, 2**96 - 1, 2, 3, 2**24 - 1, 3),
+        (2, "0x" + "ab" * 20, "x", 1, 1, 0, 1, 1, 2),
+    ]
+    data = encode(
+        ["(uint256,address,string,uint256,uint256,uint8,uint256,uint256,uint8)[]"], [rows]
+    )
+    decoded = decode_listing_page(data, to_checksum_address)
+    assert decoded == [Listing.from_abi((r[0], to_checksum_address(r[1]), *r[2:])) for r in rows]
+    assert (
+        decode_listing_page(
+            encode(
+                ["(uint256,address,string,uint256,uint256,uint8,uint256,uint256,uint8)[]"], [[]]
+            ),
+            to_checksum_address,
+        )
+        == []
+    )

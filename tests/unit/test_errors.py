@@ -29,12 +29,16 @@ def test_decodes_custom_error_with_fields() -> None:
 
 def test_decodes_enums_and_addresses() -> None:
     """Enum arguments decode to the IntEnums and addresses to checksummed strings."""
-    data = selector("InvalidStatusTransition(uint256,uint8,uint8)") + encode(["uint256", "uint8", "uint8"], [1, 3, 0])
+    data = selector("InvalidStatusTransition(uint256,uint8,uint8)") + encode(
+        ["uint256", "uint8", "uint8"], [1, 3, 0]
+    )
     err = DECODER.decode(data)
     assert isinstance(err, InvalidStatusTransition)
     assert err.current is ListingStatus.REMOVED and err.requested is ListingStatus.AVAILABLE
     who = "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf"
-    err2 = DECODER.decode(selector("NotListingProvider(uint256,address)") + encode(["uint256", "address"], [1, who]))
+    err2 = DECODER.decode(
+        selector("NotListingProvider(uint256,address)") + encode(["uint256", "address"], [1, who])
+    )
     assert isinstance(err2, NotListingProvider)
     assert err2.caller == "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"
 

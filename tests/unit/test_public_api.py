@@ -46,7 +46,11 @@ def snake(name: str) -> str:
 
 def test_exception_classes_match_abi_errors() -> None:
     """One Python class per custom error in the shipped ABI, with the same name and fields."""
-    abi_errors = {e["name"]: tuple(snake(i["name"]) for i in e["inputs"]) for e in abi() if e["type"] == "error"}
+    abi_errors = {
+        e["name"]: tuple(snake(i["name"]) for i in e["inputs"])
+        for e in abi()
+        if e["type"] == "error"
+    }
     classes = {name: cls.fields for name, cls in contract_error_classes().items()}
     assert classes == abi_errors
 
@@ -69,6 +73,7 @@ def test_artifact_records_its_build() -> None:
 
 def test_import_is_cheap() -> None:
     """import gpuhub loads neither web3 nor eth-tester."""
-    code = "import sys, gpuhub; print(sorted(m for m in ('web3', 'eth_tester', 'eth_abi') if m in sys.modules))"
+    heavy = "('web3', 'eth_tester', 'eth_abi')"
+    code = f"import sys, gpuhub; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

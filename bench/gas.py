@@ -1,0 +1,76 @@
+"""Gas used by each marketplace operation, as JSON.
+
+    python bench/gas.py [--chain embedded|anvil]
+
+Targets: create (20-byte model) <= 100,000; each availability change <= 30,000; price update
+<= 40,000. The original GPUHub contract: create 142,070, update 38,471, mark unavailable 32,354,
+mark available 54,276, deploy 765,379.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import Any
+
+from gpuhub import GPUHubClient, PriceUnit
+from gpuhub.chain import AnvilNode, embedded_web3
+
+TARGETS = {
+    "create_listing_20b_model": 100_000,
+    "fulfill_request": 30_000,
+    "mark_available": 30_000,
+    "update_listing_price": 40_000,
+}
+
+
+def gas_of(client: GPUHubClient, send: Callable[[], Any]) -> int:
+    """Gas used by the transaction ``send`` makes (the latest block's only one)."""
+    send()
+    block = client.w3.eth.get_block("latest", full_transactions=False)
+    receipt = client.w3.eth.get_transaction_receipt(block["transactions"][-1])
+    return int(receipt["gasUsed"])
+
+
+def measure(w3: Any) -> dict[str, int]:
+    deploy_client = GPUHubClient.deploy(w3)
+    receipt = w3.eth.get_transaction_receipt(w3.eth.get_block("latest")["transactions"][-1])
+    client = deploy_client
+    model20 = "NVIDIA RTX 4090 24GB"
+    assert len(model20.encode()) == 20
+    new = dict(gpu_model=model20, capacity=24, price=10**15, unit=PriceUnit.HOUR, max_duration=72)
+    results = {"deploy": int(receipt["gasUsed"])}
+    results["create_listing_first"] = gas_of(client, lambda: client.create_listing(**new))
+    results["create_listing_20b_model"] = gas_of(client, lambda: client.create_listing(**new))
+    results["create_listing_64b_model"] = gas_of(
+        client, lambda: client.create_listing(**{**new, "gpu_model": "x" * 64})
+    )
+    results["update_listing_price"] = gas_of(
+        client, lambda: client.update_listing(1, price=2 * 10**15)
+    )
+    results["fulfill_request"] = gas_of(client, lambda: client.fulfill_request(1))
+    results["mark_available"] = gas_of(client, lambda: client.mark_available(1))
+    results["remove_listing"] = gas_of(client, lambda: client.remove_listing(1))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--chain", choices=["embedded", "anvil"], default="anvil")
+    args = parser.parse_args()
+    if args.chain == "anvil":
+        with AnvilNode() as node:
+            gas = measure(node.web3())
+    else:
+        gas = measure(embedded_web3())
+    report = {
+        "chain": args.chain,
+        "gas": gas,
+        "targets": {k: {"limit": v, "used": gas[k], "ok": gas[k] <= v} for k, v in TARGETS.items()},
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""list_gpus over 100, 1,000 and 10,000 listings on anvil, next to one eth_call per listing.
+
+    python bench/list_gpus.py [--sizes 100 1000 10000] [--repeat 3]
+
+Prints JSON. Target: 10,000 listings listed and filtered in <= 1 s, >= 50x faster than reading
+them one eth_call each (as the original GPUHub server did).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+from gpuhub import GPUHubClient, Listing, PriceUnit
+from gpuhub.chain import AnvilNode
+
+
+def fill(client: GPUHubClient, upto: int) -> None:
+    """Create listings until there are ``upto``; sent back to back, then waited for."""
+    pending = None
+    for i in range(client.listing_count(), upto):
+        pending = client.create_listing(
+            gpu_model=f"NVIDIA RTX {4000 + i % 100}",
+            capacity=8 + i % 73,
+            price=10**12 + i * 10**9,
+            unit=PriceUnit(i % 3),
+            max_duration=100,
+            wait=False,
+            gas=150_000,
+        )
+    if pending is not None:
+        pending.result(timeout=600)
+
+
+def one_call_each(client: GPUHubClient, count: int) -> list[Listing]:
+    """The original server's way: getListing(i) for every id, then filter."""
+    found = [client.get_listing(i) for i in range(count)]
+    return [x for x in found if x.is_available and x.capacity >= 24 and x.price <= 10**13]
+
+
+def timed(fn, repeat: int) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    rows = []
+    with AnvilNode(extra_args=("--gas-limit", "1000000000")) as node:
+        client = GPUHubClient.deploy(node.web3())
+        for size in sorted(args.sizes):
+            start = time.perf_counter()
+            fill(client, size)
+            fill_s = time.perf_counter() - start
+            paged_s, paged = timed(
+                lambda: client.list_gpus(max_price=10**13, min_capacity=24), args.repeat
+            )
+            each_s, each = timed(lambda: one_call_each(client, size), 1)  # noqa: B023
+            assert paged == each, "both ways must find the same listings"
+            rows.append(
+                {
+                    "listings": size,
+                    "matches": len(paged),  # type: ignore[arg-type]
+                    "list_gpus_s": round(paged_s, 4),
+                    "one_call_each_s": round(each_s, 4),
+                    "speedup": round(each_s / paged_s, 1),
+                    "fill_s": round(fill_s, 2),
+                }
+            )
+    print(
+        json.dumps(
+            {
+                "chain": "anvil",
+                "page_size": 500,
+                "results": rows,
+                "target": {"listings": 10000, "max_s": 1.0, "min_speedup": 50},
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

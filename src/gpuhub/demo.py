@@ -1,0 +1,138 @@
+"""The guided tour behind ``gpuhub demo``: a marketplace on the embedded chain, step by step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from .client import GPUHubClient
+from .exceptions import NotListingProvider
+from .models import Listing, PriceUnit
+
+GWEI = 10**9
+
+
+def listings_table(title: str, listings: Sequence[Listing]) -> Table:
+    """A rich table of listings."""
+    table = Table(title=title, title_justify="left")
+    for column in ("id", "provider", "GPU", "GB", "price (gwei)", "per", "rent (units)", "status"):
+        right = column in ("id", "GB", "price (gwei)")
+        table.add_column(column, justify="right" if right else "left", no_wrap=column != "GPU")
+    for x in listings:
+        table.add_row(
+            str(x.listing_id),
+            short(x.provider),
+            x.gpu_model,
+            str(x.capacity),
+            f"{x.price / GWEI:,.0f}",
+            x.unit.name.lower(),
+            f"{x.min_duration}..{x.max_duration}",
+            x.status.name,
+        )
+    return table
+
+
+def wide_console() -> Console:
+    """A console at least 110 columns wide: tables need it, and pipes and CI logs default to 80."""
+    return Console(width=max(Console().width, 110))
+
+
+def short(address: str) -> str:
+    """0x1234…abcd."""
+    return f"{address[:6]}…{address[-4:]}"
+
+
+def run(console: Console | None = None) -> int:
+    """Run the demo; returns the process exit code."""
+    console = console or wide_console()
+    console.rule("[bold]gpuhub demo[/bold] — a GPU marketplace on an embedded Ethereum chain")
+    market = GPUHubClient.local()
+    accounts = market.accounts
+    alice, bob, carol = (market.with_account(a) for a in accounts[1:4])
+    renter = market.with_account(accounts[4])
+    stranger = market.with_account(accounts[9])
+    console.print(
+        f"marketplace deployed at [cyan]{market.contract_address}[/cyan] "
+        f"(chain id {market.chain_id})"
+    )
+
+    console.print("\n[bold]1.[/bold] Three providers list their spare GPUs")
+    alice.create_listing(
+        gpu_model="NVIDIA RTX 4090",
+        capacity=24,
+        price=120_000 * GWEI,
+        unit=PriceUnit.HOUR,
+        max_duration=72,
+    )
+    alice.create_listing(
+        gpu_model="NVIDIA RTX 3090",
+        capacity=24,
+        price=1_200 * GWEI,
+        unit=PriceUnit.MINUTE,
+        min_duration=30,
+        max_duration=600,
+    )
+    bob.create_listing(
+        gpu_model="NVIDIA A100 80GB PCIe",
+        capacity=80,
+        price=2_000_000 * GWEI,
+        unit=PriceUnit.DAY,
+        max_duration=30,
+    )
+    carol.create_listing(
+        gpu_model="NVIDIA H100 SXM5",
+        capacity=80,
+        price=300_000 * GWEI,
+        unit=PriceUnit.HOUR,
+        min_duration=2,
+        max_duration=48,
+    )
+    carol.create_listing(
+        gpu_model="AMD Instinct MI300X",
+        capacity=192,
+        price=280_000 * GWEI,
+        unit=PriceUnit.HOUR,
+        max_duration=48,
+    )
+    console.print(listings_table("All listings", market.list_listings()))
+
+    console.print(
+        "\n[bold]2.[/bold] A renter looks for at least 40 GB at most 200,000 gwei per hour"
+    )
+    found = renter.list_gpus(max_price=200_000 * GWEI, min_capacity=40, price_unit=PriceUnit.HOUR)
+    console.print(listings_table("list_gpus(max_price=200,000 gwei/hour, min_capacity=40)", found))
+
+    console.print(
+        "\n[bold]3.[/bold] Carol takes her H100 off the market for maintenance, then brings it back"
+    )
+    h100 = carol.fulfill_request(3)
+    console.print(
+        f"after fulfill_request(3): listing 3 is [yellow]{h100.status.name}[/yellow]; "
+        f"available with 40+ GB: {[x.listing_id for x in market.list_gpus(min_capacity=40)]}"
+    )
+    h100 = carol.mark_available(3)
+    console.print(
+        f"after mark_available(3): listing 3 is [green]{h100.status.name}[/green]; "
+        f"available with 40+ GB: {[x.listing_id for x in market.list_gpus(min_capacity=40)]}"
+    )
+
+    console.print("\n[bold]4.[/bold] A stranger tries to take Carol's listing off the market")
+    try:
+        stranger.fulfill_request(3)
+    except NotListingProvider as err:
+        console.print(
+            f"refused by the contract: [red]{type(err).__name__}[/red] "
+            f"(listing_id={err.listing_id}, caller={short(err.caller)})"
+        )
+    else:  # pragma: no cover - the contract guards this
+        console.print("[red]the stranger's change went through[/red]")
+        return 1
+    console.print(f"listing 3 is still {market.get_listing(3).status.name}")
+
+    console.print("\n[bold]5.[/bold] Bob reprices his A100")
+    a100 = bob.update_listing(2, price=1_500_000 * GWEI)
+    console.print(listings_table("Listing 2 after update_listing(2, price=...)", [a100]))
+    console.rule("[green]demo finished[/green]")
+    return 0
