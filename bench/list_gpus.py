@@ -17,21 +17,30 @@ from gpuhub import GPUHubClient, Listing, PriceUnit
 from gpuhub.chain import AnvilNode
 
 
-def fill(client: GPUHubClient, upto: int) -> None:
-    """Create listings until there are ``upto``; sent back to back, then waited for."""
-    pending = None
-    for i in range(client.listing_count(), upto):
-        pending = client.create_listing(
-            gpu_model=f"NVIDIA RTX {4000 + i % 100}",
-            capacity=8 + i % 73,
-            price=10**12 + i * 10**9,
-            unit=PriceUnit(i % 3),
-            max_duration=100,
-            wait=False,
-            gas=150_000,
-        )
-    if pending is not None:
-        pending.result(timeout=600)
+def fill(client: GPUHubClient, upto: int, batch: int = 500) -> None:
+    """Create listings until there are ``upto``, ``batch`` transactions per mined block."""
+    provider = client.w3.provider
+    provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        start = client.listing_count()
+        for first in range(start, upto, batch):
+            pending = [
+                client.create_listing(
+                    gpu_model=f"NVIDIA RTX {4000 + i % 100}",
+                    capacity=8 + i % 73,
+                    price=10**12 + i * 10**9,
+                    unit=PriceUnit(i % 3),
+                    max_duration=100,
+                    wait=False,
+                    gas=150_000,
+                )
+                for i in range(first, min(first + batch, upto))
+            ]
+            provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+            for tx in pending:
+                tx.result(timeout=120)
+    finally:
+        provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
 
 
 def one_call_each(client: GPUHubClient, count: int) -> list[Listing]:
@@ -55,7 +64,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     rows = []
-    with AnvilNode(extra_args=("--gas-limit", "1000000000")) as node:
+    with AnvilNode(extra_args=("--gas-limit", "1000000000", "--prune-history", "100")) as node:
         client = GPUHubClient.deploy(node.web3())
         for size in sorted(args.sizes):
             start = time.perf_counter()
