@@ -3,8 +3,11 @@ pragma solidity 0.8.28;
 
 /// @title GPUHub: a marketplace for renting out spare GPUs.
 /// @notice Providers list GPUs with a price per unit of time; renters find them through the paged
-/// read `getListings`. Every state change emits an event that carries what an off-chain index needs
-/// to rebuild the listing.
+/// read `getListings`, quote and rent them. The rent is held in escrow by this contract, billed per
+/// second at the price locked when the rental started, and split on ending: the provider's share
+/// and the platform fee for the time used, the rest back to the renter. Payouts are pull payments:
+/// ending only credits balances and `withdraw` is the one function that sends ETH.
+/// Invariant: address(this).balance == escrow of active rentals + every withdrawable balance.
 /// @dev Storage is packed so that a listing with a model name of up to 20 bytes fills two slots:
 /// slot 0 holds provider, status, unit, model length, capacity and the duration bounds (everything
 /// an availability change touches), slot 1 holds the price and the first 20 bytes of the model.
@@ -21,6 +24,13 @@ contract GPUHub {
         UNAVAILABLE,
         RENTED,
         REMOVED
+    }
+
+    enum RentalStatus {
+        ACTIVE,
+        ENDED_BY_RENTER,
+        ENDED_BY_PROVIDER,
+        SETTLED
     }
 
     struct Listing {
@@ -53,13 +63,65 @@ contract GPUHub {
         ListingStatus status;
     }
 
+    struct Rental {
+        // slot 0
+        address renter;
+        uint40 start;
+        uint40 end;
+        RentalStatus status;
+        PriceUnit unit;
+        // slot 1
+        uint96 price;
+        uint96 paid;
+        uint16 feeBps;
+        uint48 listingId;
+    }
+
+    /// @notice A rental as the read functions return it.
+    struct RentalView {
+        uint256 rentalId;
+        uint256 listingId;
+        address renter;
+        address provider;
+        uint256 start;
+        uint256 end;
+        uint256 price;
+        PriceUnit unit;
+        uint256 paid;
+        uint256 feeBps;
+        RentalStatus status;
+    }
+
     uint256 public constant MAX_MODEL_LENGTH = 64;
     uint256 public constant MAX_CAPACITY = type(uint16).max;
     uint256 public constant MAX_PRICE = type(uint96).max;
     uint256 public constant MAX_DURATION = type(uint24).max;
+    /// @notice Longest rental in seconds (about 34 years), so rental times fit their uint40 slots.
+    uint256 public constant MAX_RENTAL_SECONDS = 2 ** 30;
 
+    uint256 public constant MAX_FEE_BPS = 1_000;
+    uint256 private constant BPS = 10_000;
+
+    // One slot: rent reads the fee and bumps the rental count, ending adds to the fees.
     uint48 private _listingCount;
+    uint48 private _rentalCount;
+    uint16 private _feeBps;
+    bool private _paused;
+    uint128 private _accruedFees;
+
+    /// @notice Sets the fee, the treasury and the pause switch (the deployer until governance lands).
+    address public governance;
+    /// @notice Receives the platform fee.
+    address public treasury;
+
     mapping(uint256 listingId => Listing) private _listings;
+    mapping(uint256 rentalId => Rental) private _rentals;
+    // The last rental of each listing; it is the active one while the listing is RENTED.
+    mapping(uint256 listingId => uint256) private _lastRental;
+    mapping(address account => uint256) private _balances;
+    mapping(address provider => uint256) private _providerTerminations;
+
+    bool private transient _locked;
 
     event ListingCreated(
         uint256 indexed listingId,
@@ -82,6 +144,33 @@ contract GPUHub {
         uint256 maxDuration
     );
     event ListingStatusChanged(uint256 indexed listingId, ListingStatus status);
+    event RentalStarted(
+        uint256 indexed rentalId,
+        uint256 indexed listingId,
+        address indexed renter,
+        uint256 start,
+        uint256 end,
+        uint256 price,
+        PriceUnit unit,
+        uint256 paid,
+        uint256 feeBps,
+        uint256 excess
+    );
+    event RentalExtended(uint256 indexed rentalId, uint256 extraUnits, uint256 end, uint256 cost, uint256 excess);
+    event RentalEnded(
+        uint256 indexed rentalId,
+        uint256 indexed listingId,
+        RentalStatus status,
+        uint256 used,
+        uint256 refund,
+        uint256 providerShare,
+        uint256 fee
+    );
+    event Withdrawn(address indexed account, address indexed to, uint256 amount);
+    event FeeChanged(uint256 oldFeeBps, uint256 newFeeBps);
+    event TreasuryChanged(address indexed oldTreasury, address indexed newTreasury);
+    event PausedChanged(bool paused);
+    event GovernanceTransferred(address indexed oldGovernance, address indexed newGovernance);
 
     error ListingNotFound(uint256 listingId);
     error NotListingProvider(uint256 listingId, address caller);
@@ -92,6 +181,46 @@ contract GPUHub {
     error InvalidPrice(uint256 price);
     error InvalidUnit(uint256 unit);
     error InvalidDurationRange(uint256 minDuration, uint256 maxDuration);
+    error InvalidDuration(uint256 duration, uint256 minDuration, uint256 maxDuration);
+    error TermsChanged(uint256 listingId, uint256 price, PriceUnit unit);
+    error InsufficientPayment(uint256 required, uint256 sent);
+    error CannotRentOwnListing(uint256 listingId);
+    error RentalNotFound(uint256 rentalId);
+    error RentalNotActive(uint256 rentalId, RentalStatus status);
+    error NotRenter(uint256 rentalId, address caller);
+    error NotRentalParty(uint256 rentalId, address caller);
+    error RentalExpired(uint256 rentalId, uint256 end);
+    error RentalNotExpired(uint256 rentalId, uint256 end);
+    error NoActiveRental(uint256 listingId);
+    error NothingToWithdraw(address account);
+    error WithdrawFailed(address to, uint256 amount);
+    error Reentrancy();
+    error MarketplacePaused();
+    error NotGovernance(address caller);
+    error FeeTooHigh(uint256 feeBps, uint256 maxFeeBps);
+    error InvalidAddress(address account);
+
+    modifier nonReentrant() {
+        if (_locked) revert Reentrancy();
+        _locked = true;
+        _;
+        _locked = false;
+    }
+
+    modifier onlyGovernance() {
+        if (msg.sender != governance) revert NotGovernance(msg.sender);
+        _;
+    }
+
+    modifier whenNotPaused() {
+        if (_paused) revert MarketplacePaused();
+        _;
+    }
+
+    constructor() {
+        governance = msg.sender;
+        treasury = msg.sender;
+    }
 
     // ------------------------------------------------------------------ listings
 
@@ -110,7 +239,7 @@ contract GPUHub {
         uint8 unit,
         uint256 minDuration,
         uint256 maxDuration
-    ) external returns (uint256 listingId) {
+    ) external whenNotPaused returns (uint256 listingId) {
         listingId = _listingCount;
         _listingCount = uint48(listingId + 1);
         _store(_listings[listingId], gpuModel, capacity, price, unit, minDuration, maxDuration, false);
@@ -150,7 +279,7 @@ contract GPUHub {
         _transition(listingId, ListingStatus.UNAVAILABLE, ListingStatus.AVAILABLE);
     }
 
-    /// @notice Remove a listing for good. Allowed from AVAILABLE or UNAVAILABLE.
+    /// @notice Remove a listing for good. Allowed from AVAILABLE or UNAVAILABLE, never while rented.
     function removeListing(uint256 listingId) external {
         Listing storage listing = _ownListing(listingId);
         ListingStatus current = listing.status;
@@ -183,7 +312,274 @@ contract GPUHub {
         }
     }
 
+    // ------------------------------------------------------------------ rentals
+
+    /// @notice The exact cost of renting `listingId` for `duration` units at its current price.
+    function quote(uint256 listingId, uint256 duration) public view returns (uint256) {
+        Listing storage listing = _listings[listingId];
+        if (listing.provider == address(0)) revert ListingNotFound(listingId);
+        _checkDuration(duration, listing.minDuration, listing.maxDuration);
+        return uint256(listing.price) * duration;
+    }
+
+    /// @notice Rent an AVAILABLE listing for `duration` units, paying into escrow.
+    /// @param unit the unit the renter expects the price in; a different one reverts (TermsChanged)
+    /// @param maxTotal the most the renter accepts to pay; a price raised above it reverts
+    /// @dev msg.value must cover the cost; any excess is credited to the renter's balance.
+    function rent(uint256 listingId, uint256 duration, uint8 unit, uint256 maxTotal)
+        external
+        payable
+        whenNotPaused
+        returns (uint256 rentalId)
+    {
+        Listing storage listing = _listings[listingId];
+        address provider = listing.provider;
+        if (provider == address(0)) revert ListingNotFound(listingId);
+        if (listing.status != ListingStatus.AVAILABLE) revert ListingNotAvailable(listingId, listing.status);
+        if (provider == msg.sender) revert CannotRentOwnListing(listingId);
+        _checkDuration(duration, listing.minDuration, listing.maxDuration);
+        uint256 price = listing.price;
+        PriceUnit listedUnit = listing.unit;
+        uint256 cost = price * duration;
+        if (uint8(listedUnit) != unit || cost > maxTotal) revert TermsChanged(listingId, price, listedUnit);
+        // msg.value is bounded by the ETH supply (< 2**96), so a covered cost fits in uint96.
+        if (msg.value < cost) revert InsufficientPayment(cost, msg.value);
+
+        rentalId = _rentalCount;
+        _rentalCount = uint48(rentalId + 1);
+        uint16 feeBps = _feeBps;
+        uint256 end = block.timestamp + duration * _unitSeconds(listedUnit);
+        _rentals[rentalId] = Rental({
+            renter: msg.sender,
+            start: uint40(block.timestamp),
+            end: uint40(end),
+            status: RentalStatus.ACTIVE,
+            unit: listedUnit,
+            price: uint96(price),
+            paid: uint96(cost),
+            feeBps: feeBps,
+            listingId: uint48(listingId)
+        });
+        listing.status = ListingStatus.RENTED;
+        _lastRental[listingId] = rentalId;
+        uint256 excess = msg.value - cost;
+        if (excess != 0) _balances[msg.sender] += excess;
+        emit RentalStarted(
+            rentalId, listingId, msg.sender, block.timestamp, end, price, listedUnit, cost, feeBps, excess
+        );
+    }
+
+    /// @notice Add `extraUnits` to an active rental at its locked price. Renter only, before it ends,
+    /// within the listing's maximum duration. Allowed while paused.
+    function extendRental(uint256 rentalId, uint256 extraUnits) external payable {
+        Rental storage rental = _activeRental(rentalId);
+        if (rental.renter != msg.sender) revert NotRenter(rentalId, msg.sender);
+        uint256 end = rental.end;
+        if (block.timestamp >= end) revert RentalExpired(rentalId, end);
+        uint256 unitSeconds = _unitSeconds(rental.unit);
+        Listing storage listing = _listings[rental.listingId];
+        uint256 total = (end - rental.start) / unitSeconds + extraUnits;
+        if (extraUnits == 0 || total > listing.maxDuration || total * unitSeconds > MAX_RENTAL_SECONDS) {
+            revert InvalidDuration(total, listing.minDuration, listing.maxDuration);
+        }
+        uint256 cost = uint256(rental.price) * extraUnits;
+        if (msg.value < cost) revert InsufficientPayment(cost, msg.value);
+        end += extraUnits * unitSeconds;
+        rental.end = uint40(end);
+        rental.paid += uint96(cost);
+        uint256 excess = msg.value - cost;
+        if (excess != 0) _balances[msg.sender] += excess;
+        emit RentalExtended(rentalId, extraUnits, end, cost, excess);
+    }
+
+    /// @notice End a rental. Before its end time only the renter or the provider may, and the
+    /// renter pays only for the seconds used; an early end by the provider counts against the
+    /// provider. From the end time on it settles, as `settle` does.
+    function endRental(uint256 rentalId) external {
+        Rental storage rental = _activeRental(rentalId);
+        address provider = _listings[rental.listingId].provider;
+        bool byRenter = msg.sender == rental.renter;
+        if (!byRenter && msg.sender != provider) revert NotRentalParty(rentalId, msg.sender);
+        if (block.timestamp >= rental.end) {
+            _close(rentalId, rental, provider, RentalStatus.SETTLED);
+        } else if (byRenter) {
+            _close(rentalId, rental, provider, RentalStatus.ENDED_BY_RENTER);
+        } else {
+            _providerTerminations[provider] += 1;
+            _close(rentalId, rental, provider, RentalStatus.ENDED_BY_PROVIDER);
+        }
+    }
+
+    /// @notice Settle a rental whose end time has passed. Anyone may.
+    function settle(uint256 rentalId) external {
+        Rental storage rental = _activeRental(rentalId);
+        if (block.timestamp < rental.end) revert RentalNotExpired(rentalId, rental.end);
+        _close(rentalId, rental, _listings[rental.listingId].provider, RentalStatus.SETTLED);
+    }
+
+    /// @notice Send the caller's whole withdrawable balance to the caller.
+    function withdraw() external {
+        _withdraw(payable(msg.sender));
+    }
+
+    /// @notice Send the caller's whole withdrawable balance to `to` (for accounts that cannot receive).
+    function withdrawTo(address payable to) external {
+        if (to == address(0)) revert InvalidAddress(to);
+        _withdraw(to);
+    }
+
+    /// @notice What `account` can withdraw now (the treasury's includes the accrued fees).
+    function balanceOf(address account) public view returns (uint256) {
+        uint256 amount = _balances[account];
+        if (account == treasury) amount += _accruedFees;
+        return amount;
+    }
+
+    /// @notice Number of rentals ever started; ids run from 0 to rentalCount() - 1.
+    function rentalCount() external view returns (uint256) {
+        return _rentalCount;
+    }
+
+    /// @notice One rental by id.
+    function getRental(uint256 rentalId) external view returns (RentalView memory) {
+        if (rentalId >= _rentalCount) revert RentalNotFound(rentalId);
+        return _rentalView(rentalId);
+    }
+
+    /// @notice Up to `limit` rentals starting at id `offset`, in id order, in one call.
+    function getRentals(uint256 offset, uint256 limit) external view returns (RentalView[] memory page) {
+        uint256 count = _rentalCount;
+        uint256 end = offset >= count ? offset : (limit > count - offset ? count : offset + limit);
+        page = new RentalView[](end - offset);
+        for (uint256 i = offset; i < end; ++i) {
+            page[i - offset] = _rentalView(i);
+        }
+    }
+
+    function _rentalView(uint256 rentalId) private view returns (RentalView memory) {
+        Rental storage rental = _rentals[rentalId];
+        return RentalView({
+            rentalId: rentalId,
+            listingId: rental.listingId,
+            renter: rental.renter,
+            provider: _listings[rental.listingId].provider,
+            start: rental.start,
+            end: rental.end,
+            price: rental.price,
+            unit: rental.unit,
+            paid: rental.paid,
+            feeBps: rental.feeBps,
+            status: rental.status
+        });
+    }
+
+    /// @notice The id of the listing's active rental.
+    function activeRentalOf(uint256 listingId) external view returns (uint256) {
+        Listing storage listing = _listings[listingId];
+        if (listing.provider == address(0)) revert ListingNotFound(listingId);
+        if (listing.status != ListingStatus.RENTED) revert NoActiveRental(listingId);
+        return _lastRental[listingId];
+    }
+
+    /// @notice Rentals the provider ended early; reputation reads it.
+    function providerTerminations(address provider) external view returns (uint256) {
+        return _providerTerminations[provider];
+    }
+
+    /// @notice The platform fee in basis points, applied to rentals started from now on.
+    function feeBps() external view returns (uint256) {
+        return _feeBps;
+    }
+
+    /// @notice True while new listings and rentals are refused.
+    function paused() external view returns (bool) {
+        return _paused;
+    }
+
+    // ------------------------------------------------------------------ governance
+
+    /// @notice Set the platform fee (at most MAX_FEE_BPS) for rentals started from now on.
+    function setFee(uint256 newFeeBps) external onlyGovernance {
+        if (newFeeBps > MAX_FEE_BPS) revert FeeTooHigh(newFeeBps, MAX_FEE_BPS);
+        emit FeeChanged(_feeBps, newFeeBps);
+        _feeBps = uint16(newFeeBps);
+    }
+
+    /// @notice Send future fees to `newTreasury`; fees accrued so far stay with the old treasury.
+    function setTreasury(address newTreasury) external onlyGovernance {
+        if (newTreasury == address(0)) revert InvalidAddress(newTreasury);
+        address old = treasury;
+        _balances[old] += _accruedFees;
+        _accruedFees = 0;
+        treasury = newTreasury;
+        emit TreasuryChanged(old, newTreasury);
+    }
+
+    /// @notice Stop (or resume) new listings and rentals. Ending, settling and withdrawing go on.
+    function setPaused(bool paused_) external onlyGovernance {
+        _paused = paused_;
+        emit PausedChanged(paused_);
+    }
+
+    /// @notice Hand governance to another address (a governor contract, later).
+    function transferGovernance(address newGovernance) external onlyGovernance {
+        if (newGovernance == address(0)) revert InvalidAddress(newGovernance);
+        emit GovernanceTransferred(governance, newGovernance);
+        governance = newGovernance;
+    }
+
     // ------------------------------------------------------------------ internals
+
+    function _activeRental(uint256 rentalId) private view returns (Rental storage rental) {
+        if (rentalId >= _rentalCount) revert RentalNotFound(rentalId);
+        rental = _rentals[rentalId];
+        if (rental.status != RentalStatus.ACTIVE) revert RentalNotActive(rentalId, rental.status);
+    }
+
+    /// @dev Bills the seconds used at the locked price, rounded down (in the renter's favour) and
+    /// never above what was paid, and credits the three parts, which add up to `paid`.
+    function _close(uint256 rentalId, Rental storage rental, address provider, RentalStatus status) private {
+        uint256 end = rental.end;
+        uint256 until = block.timestamp < end ? block.timestamp : end;
+        uint256 paid = rental.paid;
+        uint256 used = uint256(rental.price) * (until - rental.start) / _unitSeconds(rental.unit);
+        if (used > paid) used = paid;
+        uint256 fee = used * rental.feeBps / BPS;
+        uint256 refund = paid - used;
+        // An early end moves `end` to now, so the stored rental shows the time actually billed.
+        if (until != end) rental.end = uint40(until);
+        rental.status = status;
+        uint256 listingId = rental.listingId;
+        _listings[listingId].status = ListingStatus.AVAILABLE;
+        if (refund != 0) _balances[rental.renter] += refund;
+        if (used != fee) _balances[provider] += used - fee;
+        if (fee != 0) _accruedFees += uint128(fee);
+        emit RentalEnded(rentalId, listingId, status, used, refund, used - fee, fee);
+    }
+
+    function _withdraw(address payable to) private nonReentrant {
+        uint256 amount = _balances[msg.sender];
+        bool isTreasury = msg.sender == treasury;
+        if (isTreasury) amount += _accruedFees;
+        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        _balances[msg.sender] = 0;
+        if (isTreasury) _accruedFees = 0;
+        (bool ok,) = to.call{value: amount}("");
+        if (!ok) revert WithdrawFailed(to, amount);
+        emit Withdrawn(msg.sender, to, amount);
+    }
+
+    function _checkDuration(uint256 duration, uint256 minDuration, uint256 maxDuration) private pure {
+        if (duration < minDuration || duration > maxDuration) {
+            revert InvalidDuration(duration, minDuration, maxDuration);
+        }
+    }
+
+    function _unitSeconds(PriceUnit unit) private pure returns (uint256) {
+        if (unit == PriceUnit.MINUTE) return 60;
+        if (unit == PriceUnit.HOUR) return 3600;
+        return 86400;
+    }
 
     function _ownListing(uint256 listingId) private view returns (Listing storage listing) {
         listing = _listings[listingId];
@@ -215,7 +611,10 @@ contract GPUHub {
         if (capacity == 0 || capacity > MAX_CAPACITY) revert InvalidCapacity(capacity);
         if (price == 0 || price > MAX_PRICE) revert InvalidPrice(price);
         if (unit > uint8(PriceUnit.DAY)) revert InvalidUnit(unit);
-        if (minDuration == 0 || minDuration > maxDuration || maxDuration > MAX_DURATION) {
+        if (
+            minDuration == 0 || minDuration > maxDuration || maxDuration > MAX_DURATION
+                || maxDuration * _unitSeconds(PriceUnit(unit)) > MAX_RENTAL_SECONDS
+        ) {
             revert InvalidDurationRange(minDuration, maxDuration);
         }
         (bytes20 m0, bytes32 m1, bytes12 m2) = _splitModel(gpuModel);

@@ -17,6 +17,9 @@ MAX_MODEL_BYTES = 64
 MAX_CAPACITY = 2**16 - 1
 MAX_PRICE = 2**96 - 1
 MAX_DURATION = 2**24 - 1
+#: longest rental in seconds (the contract's MAX_RENTAL_SECONDS).
+MAX_RENTAL_SECONDS = 2**30
+MAX_FEE_BPS = 1_000
 MAX_UINT256 = 2**256 - 1
 
 
@@ -85,12 +88,17 @@ def listing_terms(
     check_int("price", price, low=1, high=MAX_PRICE)
     unit = check_unit(unit)
     check_int("min_duration", min_duration, low=1, high=MAX_DURATION)
-    check_int("max_duration", max_duration, low=1, high=MAX_DURATION)
+    check_int("max_duration", max_duration, low=1, high=max_duration_for(unit))
     if min_duration > max_duration:
         raise ValidationError(
             "min_duration", f"must not exceed max_duration ({min_duration} > {max_duration})"
         )
     return ListingTerms(gpu_model, capacity, price, unit, min_duration, max_duration)
+
+
+def max_duration_for(unit: PriceUnit) -> int:
+    """The longest max_duration the contract accepts in ``unit`` (2**24 - 1, at most 2**30 s)."""
+    return min(MAX_DURATION, MAX_RENTAL_SECONDS // unit.seconds)
 
 
 def check_listing_id(listing_id: Any) -> int:

@@ -15,8 +15,8 @@ from ._artifact import abi, bytecode
 from ._errors import ErrorDecoder
 from ._transactions import Connection, PendingTransaction, Sender, TxOptions
 from .chain import DevChain, embedded_web3
-from .exceptions import ContractNotDeployed, GPUHubError
-from .models import Listing, ListingStatus, PriceUnit
+from .exceptions import ContractNotDeployed, GPUHubError, NoActiveRental, ValidationError
+from .models import Listing, ListingStatus, PriceUnit, Rental, RentalStatus, TxResult
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -27,6 +27,9 @@ T = TypeVar("T")
 
 #: listings read per eth_call by the paged reads.
 PAGE_SIZE = 500
+_RENTAL_PAGE_TYPE = (
+    "(uint256,uint256,address,address,uint256,uint256,uint256,uint8,uint256,uint256,uint8)[]"
+)
 
 
 class GPUHubClient:
@@ -268,7 +271,8 @@ class GPUHubClient:
             price: wei per ``unit``.
             unit: MINUTE, HOUR or DAY.
             min_duration: shortest rental in units (default 1).
-            max_duration: longest rental in units (default: the contract's maximum, 2**24 - 1).
+            max_duration: longest rental in units (default: the contract's maximum for the unit,
+                2**24 - 1 units and at most 2**30 seconds).
             wait: wait for the receipt (default) or return a PendingTransaction at once.
 
         Raises:
@@ -280,7 +284,9 @@ class GPUHubClient:
             price=price,
             unit=unit,
             min_duration=min_duration,
-            max_duration=_core.MAX_DURATION if max_duration is None else max_duration,
+            max_duration=(
+                _core.max_duration_for(_core.check_unit(unit)) if max_duration is None else max_duration
+            ),
         )
 
         def created(receipt: TxReceipt) -> Listing:
@@ -422,6 +428,284 @@ class GPUHubClient:
         """
         return self._status_change("removeListing", listing_id, wait, tx)
 
+    # ------------------------------------------------------------------ rentals: reads
+
+    def quote(self, listing_id: int, duration: int, *, block: BlockIdentifier = "latest") -> int:
+        """The exact cost in wei of renting ``listing_id`` for ``duration`` units now.
+
+        Raises:
+            ListingNotFound: no listing has this id.
+            InvalidDuration: ``duration`` is outside the listing's bounds.
+        """
+        _core.check_listing_id(listing_id)
+        _core.check_int("duration", duration, low=1)
+        return int(self._call("quote", listing_id, duration, block=block))
+
+    def rental_count(self, *, block: BlockIdentifier = "latest") -> int:
+        """Number of rentals ever started; ids run from 0 to ``rental_count() - 1``."""
+        return int(self._call("rentalCount", block=block))
+
+    def get_rental(self, rental_id: int, *, block: BlockIdentifier = "latest") -> Rental:
+        """One rental by id.
+
+        Raises:
+            RentalNotFound: no rental has this id.
+        """
+        _core.check_int("rental_id", rental_id)
+        return Rental.from_abi(self._call("getRental", rental_id, block=block))
+
+    def active_rental(self, listing_id: int) -> Rental | None:
+        """The listing's running rental, or None when it is not rented.
+
+        Raises:
+            ListingNotFound: no listing has this id.
+        """
+        _core.check_listing_id(listing_id)
+        with self._conn.io():
+            block = self._conn.w3.eth.block_number
+        try:
+            rental_id = int(self._call("activeRentalOf", listing_id, block=block))
+        except NoActiveRental:
+            return None
+        return self.get_rental(rental_id, block=block)
+
+    def iter_rentals(self, *, page_size: int = PAGE_SIZE) -> Iterator[Rental]:
+        """Every rental in id order, read ``page_size`` per call from one block's state."""
+        from eth_abi.abi import decode
+
+        _core.check_int("page_size", page_size, low=1)
+        with self._conn.io():
+            block = self._conn.w3.eth.block_number
+        contract = self._conn.contract
+        for offset in range(0, self.rental_count(block=block), page_size):
+            call = {"to": contract.address, "data": contract.encode_abi("getRentals", [offset, page_size])}
+            with self._conn.io():
+                data = self._conn.w3.eth.call(call, block_identifier=block)  # type: ignore[arg-type]
+            (rows,) = decode([_RENTAL_PAGE_TYPE], bytes(data))
+            checksum = self._conn.w3.to_checksum_address
+            for row in rows:
+                yield Rental.from_abi((*row[:2], checksum(row[2]), checksum(row[3]), *row[4:]))
+
+    def rentals(
+        self, *, renter: str | None = None, provider: str | None = None, active_only: bool = False
+    ) -> list[Rental]:
+        """Rentals, optionally only those of one renter and/or one provider, or only active ones."""
+        w3 = self._conn.w3
+        want_renter = None if renter is None else w3.to_checksum_address(renter)
+        want_provider = None if provider is None else w3.to_checksum_address(provider)
+        return [
+            r
+            for r in self.iter_rentals()
+            if (want_renter is None or r.renter == want_renter)
+            and (want_provider is None or r.provider == want_provider)
+            and (not active_only or r.is_active)
+        ]
+
+    def balance_of(self, address: str | None = None, *, block: BlockIdentifier = "latest") -> int:
+        """Wei ``address`` (default: this client's account) can withdraw now."""
+        who = address if address is not None else self._require_sender().address
+        return int(self._call("balanceOf", self._conn.w3.to_checksum_address(who), block=block))
+
+    def provider_terminations(self, provider: str) -> int:
+        """How many rentals ``provider`` ended early (reputation reads it)."""
+        return int(self._call("providerTerminations", self._conn.w3.to_checksum_address(provider)))
+
+    def fee_bps(self) -> int:
+        """The platform fee in basis points for rentals started now."""
+        return int(self._call("feeBps"))
+
+    def paused(self) -> bool:
+        """True while new listings and rentals are refused."""
+        return bool(self._call("paused"))
+
+    def governance(self) -> str:
+        """The address that sets the fee, the treasury and the pause switch."""
+        return str(self._call("governance"))
+
+    def treasury(self) -> str:
+        """The address the platform fee is credited to."""
+        return str(self._call("treasury"))
+
+    # ------------------------------------------------------------------ rentals: writes
+
+    @overload
+    def rent(
+        self, listing_id: int, duration: int, *, max_total: int | None = ...,
+        wait: Literal[True] = ..., **tx: Unpack[TxOptions],
+    ) -> Rental: ...
+    @overload
+    def rent(
+        self, listing_id: int, duration: int, *, max_total: int | None = ...,
+        wait: Literal[False], **tx: Unpack[TxOptions],
+    ) -> PendingTransaction[Rental]: ...
+
+    def rent(
+        self,
+        listing_id: int,
+        duration: int,
+        *,
+        max_total: int | None = None,
+        wait: bool = True,
+        **tx: Unpack[TxOptions],
+    ) -> Rental | PendingTransaction[Rental]:
+        """Rent a listing for ``duration`` units, paying into escrow.
+
+        The price and unit are read from the listing now and stated to the contract; if the
+        provider changes them before this transaction lands, it reverts with ``TermsChanged``
+        and nothing is charged. With ``max_total`` the rent goes through as long as the cost is
+        at most that much; ``max_total`` wei are sent and the excess is credited to this
+        account's balance (see ``withdraw``).
+
+        Raises:
+            ListingNotAvailable: the listing is not AVAILABLE (a rival may have rented it first).
+            InvalidDuration: ``duration`` is outside the listing's bounds.
+            TermsChanged: the price or unit changed past what was accepted.
+            CannotRentOwnListing: this account is the listing's provider.
+            MarketplacePaused: new rentals are paused.
+        """
+        _core.check_int("duration", duration, low=1)
+        listing = self.get_listing(listing_id)
+        cost = listing.price * duration
+        limit = cost if max_total is None else _core.check_int("max_total", max_total)
+        args = [listing_id, duration, int(listing.unit), limit]
+
+        def started(receipt: TxReceipt) -> Rental:
+            (event,) = self._events(receipt, "RentalStarted")
+            return Rental(
+                rental_id=event["rentalId"], listing_id=event["listingId"],
+                renter=event["renter"], provider=listing.provider, start=event["start"],
+                end=event["end"], price=event["price"], unit=PriceUnit(event["unit"]),
+                paid=event["paid"], fee_bps=event["feeBps"], status=RentalStatus.ACTIVE,
+            )
+
+        return self._transact("rent", args, started, wait, tx, value=limit)
+
+    @overload
+    def extend_rental(
+        self, rental_id: int, extra: int, *, wait: Literal[True] = ..., **tx: Unpack[TxOptions]
+    ) -> Rental: ...
+    @overload
+    def extend_rental(
+        self, rental_id: int, extra: int, *, wait: Literal[False], **tx: Unpack[TxOptions]
+    ) -> PendingTransaction[Rental]: ...
+
+    def extend_rental(
+        self, rental_id: int, extra: int, *, wait: bool = True, **tx: Unpack[TxOptions]
+    ) -> Rental | PendingTransaction[Rental]:
+        """Buy ``extra`` more units of a running rental at its locked price (renter only).
+
+        Raises:
+            NotRenter: this account is not the renter.
+            RentalExpired: the end time has passed.
+            InvalidDuration: the total would exceed the listing's maximum.
+        """
+        _core.check_int("extra", extra, low=1)
+        rental = self.get_rental(rental_id)
+        return self._transact(
+            "extendRental", [rental_id, extra], self._reread_rental(rental_id), wait, tx,
+            value=rental.price * extra,
+        )
+
+    @overload
+    def end_rental(
+        self, rental_id: int, *, wait: Literal[True] = ..., **tx: Unpack[TxOptions]
+    ) -> Rental: ...
+    @overload
+    def end_rental(
+        self, rental_id: int, *, wait: Literal[False], **tx: Unpack[TxOptions]
+    ) -> PendingTransaction[Rental]: ...
+
+    def end_rental(
+        self, rental_id: int, *, wait: bool = True, **tx: Unpack[TxOptions]
+    ) -> Rental | PendingTransaction[Rental]:
+        """End a rental now, as its renter or provider; the renter pays only for seconds used.
+
+        The returned rental's ``end`` is when it ended; ``rental.cost_at(rental.end)`` is what was
+        billed. Ending by the provider before the end time counts against the provider.
+
+        Raises:
+            NotRentalParty: this account is neither renter nor provider.
+            RentalNotActive: it has already ended.
+        """
+        _core.check_int("rental_id", rental_id)
+        return self._transact("endRental", [rental_id], self._reread_rental(rental_id), wait, tx)
+
+    @overload
+    def settle(
+        self, rental_id: int, *, wait: Literal[True] = ..., **tx: Unpack[TxOptions]
+    ) -> Rental: ...
+    @overload
+    def settle(
+        self, rental_id: int, *, wait: Literal[False], **tx: Unpack[TxOptions]
+    ) -> PendingTransaction[Rental]: ...
+
+    def settle(
+        self, rental_id: int, *, wait: bool = True, **tx: Unpack[TxOptions]
+    ) -> Rental | PendingTransaction[Rental]:
+        """Settle a rental whose end time has passed (anyone may), crediting both sides.
+
+        Raises:
+            RentalNotExpired: the rental still runs.
+            RentalNotActive: it has already ended.
+        """
+        _core.check_int("rental_id", rental_id)
+        return self._transact("settle", [rental_id], self._reread_rental(rental_id), wait, tx)
+
+    @overload
+    def withdraw(
+        self, to: str | None = ..., *, wait: Literal[True] = ..., **tx: Unpack[TxOptions]
+    ) -> int: ...
+    @overload
+    def withdraw(
+        self, to: str | None = ..., *, wait: Literal[False], **tx: Unpack[TxOptions]
+    ) -> PendingTransaction[int]: ...
+
+    def withdraw(
+        self, to: str | None = None, *, wait: bool = True, **tx: Unpack[TxOptions]
+    ) -> int | PendingTransaction[int]:
+        """Send this account's whole withdrawable balance to itself (or to ``to``); returns wei.
+
+        Raises:
+            NothingToWithdraw: the balance is zero.
+            WithdrawFailed: the receiver refused the ETH; the balance is kept.
+        """
+
+        def withdrawn(receipt: TxReceipt) -> int:
+            (event,) = self._events(receipt, "Withdrawn")
+            return int(event["amount"])
+
+        if to is None:
+            return self._transact("withdraw", [], withdrawn, wait, tx)
+        target = self._conn.w3.to_checksum_address(to)
+        return self._transact("withdrawTo", [target], withdrawn, wait, tx)
+
+    # ------------------------------------------------------------------ governance
+
+    def set_fee(self, fee_bps: int, **tx: Unpack[TxOptions]) -> TxResult:
+        """Set the platform fee in basis points (at most 1,000) for rentals started from now.
+
+        Raises:
+            NotGovernance: this account is not the governance address.
+            FeeTooHigh: above the cap.
+        """
+        _core.check_int("fee_bps", fee_bps, high=_core.MAX_FEE_BPS)
+        return self._governance_tx("setFee", [fee_bps], tx)
+
+    def set_treasury(self, treasury: str, **tx: Unpack[TxOptions]) -> TxResult:
+        """Send future fees to ``treasury``; fees accrued so far stay with the old one."""
+        return self._governance_tx("setTreasury", [self._conn.w3.to_checksum_address(treasury)], tx)
+
+    def set_paused(self, paused: bool, **tx: Unpack[TxOptions]) -> TxResult:
+        """Stop (True) or resume (False) new listings and rentals."""
+        if not isinstance(paused, bool):
+            raise ValidationError("paused", f"expected a bool, got {type(paused).__name__}")
+        return self._governance_tx("setPaused", [paused], tx)
+
+    def transfer_governance(self, new_governance: str, **tx: Unpack[TxOptions]) -> TxResult:
+        """Hand governance to another address."""
+        address = self._conn.w3.to_checksum_address(new_governance)
+        return self._governance_tx("transferGovernance", [address], tx)
+
     # ------------------------------------------------------------------ plumbing
 
     def _status_change(
@@ -429,6 +713,22 @@ class GPUHubClient:
     ) -> Listing | PendingTransaction[Listing]:
         _core.check_listing_id(listing_id)
         return self._transact(fn, [listing_id], self._reread(listing_id), wait, tx)
+
+    def _reread_rental(self, rental_id: int) -> Callable[[TxReceipt], Rental]:
+        def read(receipt: TxReceipt) -> Rental:
+            return self.get_rental(rental_id, block=receipt["blockNumber"])
+
+        return read
+
+    def _governance_tx(self, fn: str, args: list[Any], tx: TxOptions) -> TxResult:
+        def done(receipt: TxReceipt) -> TxResult:
+            return TxResult(
+                tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+                block_number=receipt["blockNumber"],
+                gas_used=receipt["gasUsed"],
+            )
+
+        return self._transact(fn, args, done, True, tx)  # type: ignore[return-value]
 
     def _reread(self, listing_id: int) -> Callable[[TxReceipt], Listing]:
         def read(receipt: TxReceipt) -> Listing:

@@ -13,7 +13,25 @@ The tree::
     │   ├── InvalidCapacity
     │   ├── InvalidPrice
     │   ├── InvalidUnit
-    │   └── InvalidDurationRange
+    │   ├── InvalidDurationRange
+    │   ├── InvalidDuration
+    │   ├── TermsChanged
+    │   ├── InsufficientPayment
+    │   ├── CannotRentOwnListing
+    │   ├── RentalNotFound
+    │   ├── RentalNotActive
+    │   ├── NotRenter
+    │   ├── NotRentalParty
+    │   ├── RentalExpired
+    │   ├── RentalNotExpired
+    │   ├── NoActiveRental
+    │   ├── NothingToWithdraw
+    │   ├── WithdrawFailed
+    │   ├── Reentrancy
+    │   ├── MarketplacePaused
+    │   ├── NotGovernance
+    │   ├── FeeTooHigh
+    │   └── InvalidAddress
     ├── TransactionError                      a transaction failed without a custom error
     │   ├── TransactionReverted               reverted with a plain reason, a panic or no data
     │   └── TransactionTimeout                no receipt within the timeout
@@ -38,11 +56,16 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "CannotRentOwnListing",
     "ConnectionFailed",
     "ContractError",
     "ContractNotDeployed",
+    "FeeTooHigh",
     "GPUHubError",
+    "InsufficientPayment",
+    "InvalidAddress",
     "InvalidCapacity",
+    "InvalidDuration",
     "InvalidDurationRange",
     "InvalidGpuModel",
     "InvalidPrice",
@@ -50,12 +73,25 @@ __all__ = [
     "InvalidUnit",
     "ListingNotAvailable",
     "ListingNotFound",
+    "MarketplacePaused",
     "MissingDependency",
+    "NoActiveRental",
+    "NotGovernance",
     "NotListingProvider",
+    "NotRentalParty",
+    "NotRenter",
+    "NothingToWithdraw",
+    "Reentrancy",
+    "RentalExpired",
+    "RentalNotActive",
+    "RentalNotExpired",
+    "RentalNotFound",
+    "TermsChanged",
     "TransactionError",
     "TransactionReverted",
     "TransactionTimeout",
     "ValidationError",
+    "WithdrawFailed",
 ]
 
 
@@ -181,6 +217,161 @@ class InvalidDurationRange(ContractError):
     hint = "durations are counted in units: 1 <= min_duration <= max_duration <= 16777215"
     min_duration: int
     max_duration: int
+
+
+class InvalidDuration(ContractError):
+    """A rental's length is outside the listing's bounds."""
+
+    fields = ("duration", "min_duration", "max_duration")
+    hint = "rent (or extend to a total) between min_duration and max_duration units"
+    duration: int
+    min_duration: int
+    max_duration: int
+
+
+class TermsChanged(ContractError):
+    """The listing's price or unit is no longer what the renter accepted (a provider edit landed
+    first); nothing was charged."""
+
+    fields = ("listing_id", "price", "unit")
+    hint = "quote() again and rent at the new terms, or raise max_total"
+    listing_id: int
+    price: int
+    unit: Any
+
+
+class InsufficientPayment(ContractError):
+    """The ETH sent does not cover the cost."""
+
+    fields = ("required", "sent")
+    hint = "send at least quote(listing_id, duration) wei"
+    required: int
+    sent: int
+
+
+class CannotRentOwnListing(ContractError):
+    """A provider cannot rent their own listing."""
+
+    fields = ("listing_id",)
+    hint = "rent from another account"
+    listing_id: int
+
+
+class RentalNotFound(ContractError):
+    """No rental has this id."""
+
+    fields = ("rental_id",)
+    hint = "ids run from 0 to rental_count() - 1"
+    rental_id: int
+
+
+class RentalNotActive(ContractError):
+    """The rental has already ended or been settled."""
+
+    fields = ("rental_id", "status")
+    hint = "read it with get_rental(); its balances are already credited"
+    rental_id: int
+    status: Any
+
+
+class NotRenter(ContractError):
+    """Only the renter may do this."""
+
+    fields = ("rental_id", "caller")
+    hint = "send from the renter's account"
+    rental_id: int
+    caller: str
+
+
+class NotRentalParty(ContractError):
+    """Only the renter or the provider may end a rental before its end time."""
+
+    fields = ("rental_id", "caller")
+    hint = "send from the renter's or the provider's account, or settle() after the end time"
+    rental_id: int
+    caller: str
+
+
+class RentalExpired(ContractError):
+    """The rental's end time has passed; it can no longer be extended."""
+
+    fields = ("rental_id", "end")
+    hint = "settle() it and rent again"
+    rental_id: int
+    end: int
+
+
+class RentalNotExpired(ContractError):
+    """The rental runs until its end time; it cannot be settled yet."""
+
+    fields = ("rental_id", "end")
+    hint = "wait until the end time, or end it early as its renter or provider"
+    rental_id: int
+    end: int
+
+
+class NoActiveRental(ContractError):
+    """The listing is not rented right now."""
+
+    fields = ("listing_id",)
+    hint = "only RENTED listings have an active rental"
+    listing_id: int
+
+
+class NothingToWithdraw(ContractError):
+    """The account's withdrawable balance is zero."""
+
+    fields = ("account",)
+    hint = "balance_of(address) shows what can be withdrawn"
+    account: str
+
+
+class WithdrawFailed(ContractError):
+    """The receiving address refused the ETH; the balance is kept."""
+
+    fields = ("to", "amount")
+    hint = "withdraw_to() an address that accepts ETH"
+    to: str
+    amount: int
+
+
+class Reentrancy(ContractError):
+    """A call re-entered the contract during a withdrawal."""
+
+    fields = ()
+    hint = "withdrawals cannot be nested"
+
+
+class MarketplacePaused(ContractError):
+    """New listings and rentals are paused; ending, settling and withdrawing still work."""
+
+    fields = ()
+    hint = "try again once governance resumes the marketplace"
+
+
+class NotGovernance(ContractError):
+    """Only the governance address may change the marketplace's parameters."""
+
+    fields = ("caller",)
+    hint = "send from the governance account"
+    caller: str
+
+
+class FeeTooHigh(ContractError):
+    """The platform fee is capped."""
+
+    fields = ("fee_bps", "max_fee_bps")
+    hint = "the fee is in basis points, at most max_fee_bps"
+    fee_bps: int
+    max_fee_bps: int
+
+
+class InvalidAddress(ContractError):
+    """The zero address is not allowed here."""
+
+    fields = ("account",)
+    hint = "pass a real address"
+    account: str
 
 
 class TransactionError(GPUHubError):

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-__all__ = ["Listing", "ListingStatus", "PriceUnit"]
+__all__ = ["Listing", "ListingStatus", "PriceUnit", "Rental", "RentalStatus", "TxResult"]
+
+#: basis points in one whole (fees are quoted in basis points).
+BPS = 10_000
 
 
 class PriceUnit(IntEnum):
@@ -37,6 +40,15 @@ class ListingStatus(IntEnum):
     UNAVAILABLE = 1
     RENTED = 2
     REMOVED = 3
+
+
+class RentalStatus(IntEnum):
+    """Where a rental is (Solidity ``GPUHub.RentalStatus``)."""
+
+    ACTIVE = 0
+    ENDED_BY_RENTER = 1
+    ENDED_BY_PROVIDER = 2
+    SETTLED = 3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,3 +101,95 @@ class Listing:
             max_duration=max_d,
             status=ListingStatus(status),
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rental:
+    """A rental: ETH in escrow for a listing, billed per second at the price locked at its start.
+
+    The billing helpers mirror the contract to the wei::
+
+        >>> rental = renter.rent(listing_id, 3)
+        >>> client.chain.advance_time(1800)
+        >>> rental.cost_at(client.chain.now()), rental.refund_at(client.chain.now())
+    """
+
+    #: id on the contract, counting up from 0.
+    rental_id: int
+    #: the rented listing.
+    listing_id: int
+    #: who pays.
+    renter: str
+    #: who is paid (the listing's provider).
+    provider: str
+    #: Unix time the rental started.
+    start: int
+    #: Unix time it runs until (extensions move it).
+    end: int
+    #: wei per ``unit``, locked at the start.
+    price: int
+    #: unit of the locked price.
+    unit: PriceUnit
+    #: wei held in escrow for it (the cost of every unit bought).
+    paid: int
+    #: platform fee in basis points, locked at the start.
+    fee_bps: int
+    #: lifecycle status.
+    status: RentalStatus
+
+    @property
+    def is_active(self) -> bool:
+        """True until the rental is ended or settled."""
+        return self.status is RentalStatus.ACTIVE
+
+    @property
+    def duration(self) -> int:
+        """Units bought (extensions included)."""
+        return (self.end - self.start) // self.unit.seconds
+
+    def cost_at(self, now: int) -> int:
+        """Wei owed for the time used up to ``now``: per second, rounded down, at most ``paid``."""
+        elapsed = max(0, min(now, self.end) - self.start)
+        return min(self.price * elapsed // self.unit.seconds, self.paid)
+
+    def refund_at(self, now: int) -> int:
+        """Wei the renter gets back if the rental ends at ``now``."""
+        return self.paid - self.cost_at(now)
+
+    def fee_at(self, now: int) -> int:
+        """The platform's part of ``cost_at(now)``, rounded down."""
+        return self.cost_at(now) * self.fee_bps // BPS
+
+    def provider_share_at(self, now: int) -> int:
+        """The provider's part of ``cost_at(now)``."""
+        return self.cost_at(now) - self.fee_at(now)
+
+    @classmethod
+    def from_abi(cls, values: Sequence[Any]) -> Rental:
+        """Build from the contract's ``RentalView`` tuple, in ABI order."""
+        rental_id, listing_id, renter, provider, start, end, price, unit, paid, fee, status = values
+        return cls(
+            rental_id=rental_id,
+            listing_id=listing_id,
+            renter=renter,
+            provider=provider,
+            start=start,
+            end=end,
+            price=price,
+            unit=PriceUnit(unit),
+            paid=paid,
+            fee_bps=fee,
+            status=RentalStatus(status),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TxResult:
+    """A mined transaction that has no model to return (governance changes)."""
+
+    #: 0x-prefixed transaction hash.
+    tx_hash: str
+    #: block it was mined in.
+    block_number: int
+    #: gas it used.
+    gas_used: int
