@@ -162,7 +162,7 @@ class Sender:
             elif conn.embedded:
                 # eth-tester estimates by binary search (a dozen executions); one call finds a
                 # revert just as well, and the embedded chain charges only the gas used.
-                w3.eth.call(params)  # type: ignore[arg-type]
+                w3.eth.call(params, block_identifier="pending")  # type: ignore[arg-type]
                 params["gas"] = EMBEDDED_GAS_LIMIT
             else:
                 # The estimate also runs the call, so a revert is reported before anything is sent.

@@ -63,11 +63,14 @@ class DevChain:
         """Mine a block ``seconds`` later than the latest one; returns its timestamp."""
         if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
             raise ValueError(f"seconds must be a non-negative integer, got {seconds!r}")
+        target = self.now() + seconds
         tester = _eth_tester(self._w3)
         if tester is not None:
-            tester.time_travel(self.now() + seconds)
+            # py-evm mines the travelled-to block one second before the target it is given.
+            tester.time_travel(target + 1)
         else:
-            self._w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+            # An exact timestamp: anvil otherwise follows the wall clock plus an offset.
+            self._w3.provider.make_request("evm_setNextBlockTimestamp", [target])  # type: ignore[arg-type]
             self._w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
         return self.now()
 
