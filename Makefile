@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test setup toolchain check-artifact lint bench clean
+SLITHER_VENV ?= .venv-slither
+
+.PHONY: demo test setup toolchain check-artifact lint slither bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,16 +26,24 @@ demo: $(BIN)/python
 check-artifact: setup toolchain
 	$(BIN)/python -m gpuhub.build --check
 
-test: setup toolchain check-artifact lint
+test: setup toolchain check-artifact lint slither
 	$(BIN)/python -m pytest
 
 lint: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
+# Static analysis of the contract; fails on medium or high findings (docs/security.md).
+# Slither pins its own web3, so it lives in a virtualenv of its own.
+slither: toolchain
+	test -x $(SLITHER_VENV)/bin/slither || ($(PYTHON) -m venv $(SLITHER_VENV) && \
+		$(SLITHER_VENV)/bin/python -m pip install --quiet slither-analyzer)
+	cd contracts && $(abspath $(SLITHER_VENV))/bin/slither GPUHub.sol --solc tools/solc \
+		--solc-args=--optimize --fail-medium --exclude-informational --exclude-low
+
 bench: setup toolchain
 	$(BIN)/python bench/gas.py
 	$(BIN)/python bench/list_gpus.py
 
 clean:
-	rm -rf $(VENV) contracts/node_modules .pytest_cache .hypothesis
+	rm -rf $(VENV) $(SLITHER_VENV) contracts/node_modules contracts/crytic-export .pytest_cache .hypothesis

@@ -347,7 +347,7 @@ contract GPUHub {
 
         rentalId = _rentalCount;
         _rentalCount = uint48(rentalId + 1);
-        uint16 feeBps = _feeBps;
+        uint16 lockedFee = _feeBps;
         uint256 end = block.timestamp + duration * _unitSeconds(listedUnit);
         _rentals[rentalId] = Rental({
             renter: msg.sender,
@@ -357,7 +357,7 @@ contract GPUHub {
             unit: listedUnit,
             price: uint96(price),
             paid: uint96(cost),
-            feeBps: feeBps,
+            feeBps: lockedFee,
             listingId: uint48(listingId)
         });
         listing.status = ListingStatus.RENTED;
@@ -365,7 +365,7 @@ contract GPUHub {
         uint256 excess = msg.value - cost;
         if (excess != 0) _balances[msg.sender] += excess;
         emit RentalStarted(
-            rentalId, listingId, msg.sender, block.timestamp, end, price, listedUnit, cost, feeBps, excess
+            rentalId, listingId, msg.sender, block.timestamp, end, price, listedUnit, cost, lockedFee, excess
         );
     }
 
@@ -544,6 +544,8 @@ contract GPUHub {
         uint256 paid = rental.paid;
         uint256 used = uint256(rental.price) * (until - rental.start) / _unitSeconds(rental.unit);
         if (used > paid) used = paid;
+        // The fee is a share of the amount billed, which is itself rounded down first.
+        // slither-disable-next-line divide-before-multiply
         uint256 fee = used * rental.feeBps / BPS;
         uint256 refund = paid - used;
         // An early end moves `end` to now, so the stored rental shows the time actually billed.
