@@ -3,7 +3,7 @@
     python bench/gas.py [--chain embedded|anvil]
 
 Targets: create (20-byte model) <= 100,000; each availability change <= 30,000; price update
-<= 40,000. The original GPUHub contract: create 142,070, update 38,471, mark unavailable 32,354,
+<= 40,000; rent <= 110,000; end or settle <= 90,000; withdraw <= 45,000. The original GPUHub contract: create 142,070, update 38,471, mark unavailable 32,354,
 mark available 54,276, deploy 765,379.
 """
 
@@ -22,6 +22,11 @@ TARGETS = {
     "fulfill_request": 30_000,
     "mark_available": 30_000,
     "update_listing_price": 40_000,
+    "rent": 110_000,
+    "end_rental_by_renter": 90_000,
+    "end_rental_by_provider": 90_000,
+    "settle": 90_000,
+    "withdraw": 45_000,
 }
 
 
@@ -52,6 +57,24 @@ def measure(w3: Any) -> dict[str, int]:
     results["fulfill_request"] = gas_of(client, lambda: client.fulfill_request(1))
     results["mark_available"] = gas_of(client, lambda: client.mark_available(1))
     results["remove_listing"] = gas_of(client, lambda: client.remove_listing(1))
+
+    # Rentals, with a 2.5% fee so every balance (renter, provider, treasury) is credited.
+    client.set_fee(250)
+    renter = client.with_account(client.accounts[1])
+    hours = dict(gpu_model=model20, capacity=24, price=10**15, unit=PriceUnit.HOUR, max_duration=72)
+    for _ in range(3):
+        client.create_listing(**hours)
+    first = len(client.list_listings()) - 3
+    results["rent_first"] = gas_of(client, lambda: renter.rent(first, 2))
+    results["rent"] = gas_of(client, lambda: renter.rent(first + 1, 2))
+    results["rent_with_excess"] = gas_of(client, lambda: renter.rent(first + 2, 2, max_total=3 * 10**15))
+    results["extend_rental"] = gas_of(client, lambda: renter.extend_rental(1, 1))
+    client.chain.advance_time(1800)
+    results["end_rental_by_renter"] = gas_of(client, lambda: renter.end_rental(0))
+    results["end_rental_by_provider"] = gas_of(client, lambda: client.end_rental(1))
+    client.chain.advance_time(3 * 3600)
+    results["settle"] = gas_of(client, lambda: renter.settle(2))
+    results["withdraw"] = gas_of(client, lambda: renter.withdraw())
     return results
 
 

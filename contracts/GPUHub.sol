@@ -121,6 +121,8 @@ contract GPUHub {
     mapping(address account => uint256) private _balances;
     mapping(address provider => uint256) private _providerTerminations;
 
+    // Every function that moves escrow or balances holds this lock (EIP-1153 transient storage),
+    // so nothing re-enters them while withdraw hands control to a receiver.
     bool private transient _locked;
 
     event ListingCreated(
@@ -330,6 +332,7 @@ contract GPUHub {
         external
         payable
         whenNotPaused
+        nonReentrant
         returns (uint256 rentalId)
     {
         Listing storage listing = _listings[listingId];
@@ -371,7 +374,7 @@ contract GPUHub {
 
     /// @notice Add `extraUnits` to an active rental at its locked price. Renter only, before it ends,
     /// within the listing's maximum duration. Allowed while paused.
-    function extendRental(uint256 rentalId, uint256 extraUnits) external payable {
+    function extendRental(uint256 rentalId, uint256 extraUnits) external payable nonReentrant {
         Rental storage rental = _activeRental(rentalId);
         if (rental.renter != msg.sender) revert NotRenter(rentalId, msg.sender);
         uint256 end = rental.end;
@@ -395,7 +398,7 @@ contract GPUHub {
     /// @notice End a rental. Before its end time only the renter or the provider may, and the
     /// renter pays only for the seconds used; an early end by the provider counts against the
     /// provider. From the end time on it settles, as `settle` does.
-    function endRental(uint256 rentalId) external {
+    function endRental(uint256 rentalId) external nonReentrant {
         Rental storage rental = _activeRental(rentalId);
         address provider = _listings[rental.listingId].provider;
         bool byRenter = msg.sender == rental.renter;
@@ -411,19 +414,19 @@ contract GPUHub {
     }
 
     /// @notice Settle a rental whose end time has passed. Anyone may.
-    function settle(uint256 rentalId) external {
+    function settle(uint256 rentalId) external nonReentrant {
         Rental storage rental = _activeRental(rentalId);
         if (block.timestamp < rental.end) revert RentalNotExpired(rentalId, rental.end);
         _close(rentalId, rental, _listings[rental.listingId].provider, RentalStatus.SETTLED);
     }
 
     /// @notice Send the caller's whole withdrawable balance to the caller.
-    function withdraw() external {
+    function withdraw() external nonReentrant {
         _withdraw(payable(msg.sender));
     }
 
     /// @notice Send the caller's whole withdrawable balance to `to` (for accounts that cannot receive).
-    function withdrawTo(address payable to) external {
+    function withdrawTo(address payable to) external nonReentrant {
         if (to == address(0)) revert InvalidAddress(to);
         _withdraw(to);
     }
@@ -559,7 +562,7 @@ contract GPUHub {
         emit RentalEnded(rentalId, listingId, status, used, refund, used - fee, fee);
     }
 
-    function _withdraw(address payable to) private nonReentrant {
+    function _withdraw(address payable to) private {
         uint256 amount = _balances[msg.sender];
         bool isTreasury = msg.sender == treasury;
         if (isTreasury) amount += _accruedFees;

@@ -128,9 +128,13 @@ def _compile_solcjs(data: dict[str, Any], contracts_dir: Path) -> tuple[str, dic
     return version, output
 
 
-def compile_artifact(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
-    """Compile the contracts and return the artifact that would be written."""
-    srcs = sources(contracts_dir)
+def compile_sources(
+    srcs: dict[str, str], contracts_dir: Path = CONTRACTS_DIR
+) -> tuple[str, dict[str, Any]]:
+    """Compile sources with the pinned compiler and settings: (compiler version, solc output).
+
+    ``contracts_dir`` is where ``node_modules`` (solc-js, imports) is looked up.
+    """
     data = standard_input(srcs)
     native = _native_solc()
     version, output = (
@@ -139,6 +143,13 @@ def compile_artifact(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
     errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
     if errors:
         raise BuildError("\n".join(e.get("formattedMessage", e["message"]) for e in errors))
+    return version, output
+
+
+def compile_artifact(contracts_dir: Path = CONTRACTS_DIR) -> dict[str, Any]:
+    """Compile the contracts and return the artifact that would be written."""
+    srcs = sources(contracts_dir)
+    version, output = compile_sources(srcs, contracts_dir)
     compiled = output["contracts"][f"{CONTRACT}.sol"][CONTRACT]
     return {
         "contractName": CONTRACT,

@@ -10,17 +10,20 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 import gpuhub
 from gpuhub import GPUHubClient, Listing, ListingStatus, PriceUnit
+from gpuhub._core import max_duration_for
 
 models = st.text(min_size=1, max_size=20) | st.text(alphabet="ab", min_size=18, max_size=64)
-terms = st.fixed_dictionaries(
-    {
-        "gpu_model": models.filter(lambda m: 1 <= len(m.encode()) <= 64),
-        "capacity": st.integers(1, 2**16 - 1),
-        "price": st.integers(1, 2**96 - 1),
-        "unit": st.sampled_from(PriceUnit),
-        "min_duration": st.integers(1, 10),
-        "max_duration": st.integers(10, 2**24 - 1),
-    }
+terms = st.sampled_from(PriceUnit).flatmap(
+    lambda unit: st.fixed_dictionaries(
+        {
+            "gpu_model": models.filter(lambda m: 1 <= len(m.encode()) <= 64),
+            "capacity": st.integers(1, 2**16 - 1),
+            "price": st.integers(1, 2**96 - 1),
+            "unit": st.just(unit),
+            "min_duration": st.integers(1, 10),
+            "max_duration": st.integers(10, max_duration_for(unit)),
+        }
+    )
 )
 
 # (operation, required current status, resulting status)
