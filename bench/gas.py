@@ -3,7 +3,8 @@
     python bench/gas.py [--chain embedded|anvil]
 
 Targets: create (20-byte model) <= 100,000; each availability change <= 30,000; price update
-<= 40,000; rent <= 110,000; end or settle <= 90,000; withdraw <= 45,000. The original GPUHub contract: create 142,070, update 38,471, mark unavailable 32,354,
+<= 40,000; rent <= 110,000; end or settle <= 90,000; withdraw <= 45,000.
+The original GPUHub contract: create 142,070, update 38,471, mark unavailable 32,354,
 mark available 54,276, deploy 765,379.
 """
 
@@ -67,7 +68,9 @@ def measure(w3: Any) -> dict[str, int]:
     first = len(client.list_listings()) - 3
     results["rent_first"] = gas_of(client, lambda: renter.rent(first, 2))
     results["rent"] = gas_of(client, lambda: renter.rent(first + 1, 2))
-    results["rent_with_excess"] = gas_of(client, lambda: renter.rent(first + 2, 2, max_total=3 * 10**15))
+    results["rent_with_excess"] = gas_of(
+        client, lambda: renter.rent(first + 2, 2, max_total=3 * 10**15)
+    )
     results["extend_rental"] = gas_of(client, lambda: renter.extend_rental(1, 1))
     client.chain.advance_time(1800)
     results["end_rental_by_renter"] = gas_of(client, lambda: renter.end_rental(0))

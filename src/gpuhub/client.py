@@ -20,6 +20,7 @@ from .models import Listing, ListingStatus, PriceUnit, Rental, RentalStatus, TxR
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
+    from eth_typing import ChecksumAddress
     from web3 import Web3
     from web3.types import BlockIdentifier, TxReceipt
 
@@ -141,9 +142,10 @@ class GPUHubClient:
         return self._conn.contract
 
     @property
-    def contract_address(self) -> str:
+    def contract_address(self) -> ChecksumAddress:
         """Checksummed address of the marketplace contract."""
-        return str(self._conn.contract.address)
+        address: ChecksumAddress = self._conn.contract.address
+        return address
 
     @property
     def chain_id(self) -> int:
@@ -285,7 +287,9 @@ class GPUHubClient:
             unit=unit,
             min_duration=min_duration,
             max_duration=(
-                _core.max_duration_for(_core.check_unit(unit)) if max_duration is None else max_duration
+                _core.max_duration_for(_core.check_unit(unit))
+                if max_duration is None
+                else max_duration
             ),
         )
 
@@ -478,7 +482,10 @@ class GPUHubClient:
             block = self._conn.w3.eth.block_number
         contract = self._conn.contract
         for offset in range(0, self.rental_count(block=block), page_size):
-            call = {"to": contract.address, "data": contract.encode_abi("getRentals", [offset, page_size])}
+            call = {
+                "to": contract.address,
+                "data": contract.encode_abi("getRentals", [offset, page_size]),
+            }
             with self._conn.io():
                 data = self._conn.w3.eth.call(call, block_identifier=block)  # type: ignore[arg-type]
             (rows,) = decode([_RENTAL_PAGE_TYPE], bytes(data))
@@ -530,13 +537,23 @@ class GPUHubClient:
 
     @overload
     def rent(
-        self, listing_id: int, duration: int, *, max_total: int | None = ...,
-        wait: Literal[True] = ..., **tx: Unpack[TxOptions],
+        self,
+        listing_id: int,
+        duration: int,
+        *,
+        max_total: int | None = ...,
+        wait: Literal[True] = ...,
+        **tx: Unpack[TxOptions],
     ) -> Rental: ...
     @overload
     def rent(
-        self, listing_id: int, duration: int, *, max_total: int | None = ...,
-        wait: Literal[False], **tx: Unpack[TxOptions],
+        self,
+        listing_id: int,
+        duration: int,
+        *,
+        max_total: int | None = ...,
+        wait: Literal[False],
+        **tx: Unpack[TxOptions],
     ) -> PendingTransaction[Rental]: ...
 
     def rent(
@@ -572,10 +589,17 @@ class GPUHubClient:
         def started(receipt: TxReceipt) -> Rental:
             (event,) = self._events(receipt, "RentalStarted")
             return Rental(
-                rental_id=event["rentalId"], listing_id=event["listingId"],
-                renter=event["renter"], provider=listing.provider, start=event["start"],
-                end=event["end"], price=event["price"], unit=PriceUnit(event["unit"]),
-                paid=event["paid"], fee_bps=event["feeBps"], status=RentalStatus.ACTIVE,
+                rental_id=event["rentalId"],
+                listing_id=event["listingId"],
+                renter=event["renter"],
+                provider=listing.provider,
+                start=event["start"],
+                end=event["end"],
+                price=event["price"],
+                unit=PriceUnit(event["unit"]),
+                paid=event["paid"],
+                fee_bps=event["feeBps"],
+                status=RentalStatus.ACTIVE,
             )
 
         return self._transact("rent", args, started, wait, tx, value=limit)
@@ -602,7 +626,11 @@ class GPUHubClient:
         _core.check_int("extra", extra, low=1)
         rental = self.get_rental(rental_id)
         return self._transact(
-            "extendRental", [rental_id, extra], self._reread_rental(rental_id), wait, tx,
+            "extendRental",
+            [rental_id, extra],
+            self._reread_rental(rental_id),
+            wait,
+            tx,
             value=rental.price * extra,
         )
 

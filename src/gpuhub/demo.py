@@ -9,16 +9,16 @@ from rich.table import Table
 
 from .client import GPUHubClient
 from .exceptions import NotListingProvider
-from .models import Listing, PriceUnit
+from .models import Listing, PriceUnit, Rental
 
-GWEI = 10**9
+MILLI = 10**15  # wei in 0.001 ETH
 
 
 def listings_table(title: str, listings: Sequence[Listing]) -> Table:
     """A rich table of listings."""
     table = Table(title=title, title_justify="left")
-    for column in ("id", "provider", "GPU", "GB", "price (gwei)", "per", "rent (units)", "status"):
-        right = column in ("id", "GB", "price (gwei)")
+    for column in ("id", "provider", "GPU", "GB", "price (ETH)", "per", "rent (units)", "status"):
+        right = column in ("id", "GB", "price (ETH)")
         table.add_column(column, justify="right" if right else "left", no_wrap=column != "GPU")
     for x in listings:
         table.add_row(
@@ -26,7 +26,7 @@ def listings_table(title: str, listings: Sequence[Listing]) -> Table:
             short(x.provider),
             x.gpu_model,
             str(x.capacity),
-            f"{x.price / GWEI:,.0f}",
+            f"{x.price / 10**18:,.4f}",
             x.unit.name.lower(),
             f"{x.min_duration}..{x.max_duration}",
             x.status.name,
@@ -62,14 +62,14 @@ def run(console: Console | None = None) -> int:
     alice.create_listing(
         gpu_model="NVIDIA RTX 4090",
         capacity=24,
-        price=120_000 * GWEI,
+        price=120 * MILLI,
         unit=PriceUnit.HOUR,
         max_duration=72,
     )
     alice.create_listing(
         gpu_model="NVIDIA RTX 3090",
         capacity=24,
-        price=1_200 * GWEI,
+        price=2 * MILLI,
         unit=PriceUnit.MINUTE,
         min_duration=30,
         max_duration=600,
@@ -77,14 +77,14 @@ def run(console: Console | None = None) -> int:
     bob.create_listing(
         gpu_model="NVIDIA A100 80GB PCIe",
         capacity=80,
-        price=2_000_000 * GWEI,
+        price=2_000 * MILLI,
         unit=PriceUnit.DAY,
         max_duration=30,
     )
     carol.create_listing(
         gpu_model="NVIDIA H100 SXM5",
         capacity=80,
-        price=300_000 * GWEI,
+        price=300 * MILLI,
         unit=PriceUnit.HOUR,
         min_duration=2,
         max_duration=48,
@@ -92,17 +92,15 @@ def run(console: Console | None = None) -> int:
     carol.create_listing(
         gpu_model="AMD Instinct MI300X",
         capacity=192,
-        price=280_000 * GWEI,
+        price=280 * MILLI,
         unit=PriceUnit.HOUR,
         max_duration=48,
     )
     console.print(listings_table("All listings", market.list_listings()))
 
-    console.print(
-        "\n[bold]2.[/bold] A renter looks for at least 40 GB at most 200,000 gwei per hour"
-    )
-    found = renter.list_gpus(max_price=200_000 * GWEI, min_capacity=40, price_unit=PriceUnit.HOUR)
-    console.print(listings_table("list_gpus(max_price=200,000 gwei/hour, min_capacity=40)", found))
+    console.print("\n[bold]2.[/bold] A renter looks for at least 40 GB at most 0.2 ETH per hour")
+    found = renter.list_gpus(max_price=200 * MILLI, min_capacity=40, price_unit=PriceUnit.HOUR)
+    console.print(listings_table("list_gpus(max_price=0.2 ETH/hour, min_capacity=40)", found))
 
     console.print(
         "\n[bold]3.[/bold] Carol takes her H100 off the market for maintenance, then brings it back"
@@ -132,7 +130,81 @@ def run(console: Console | None = None) -> int:
     console.print(f"listing 3 is still {market.get_listing(3).status.name}")
 
     console.print("\n[bold]5.[/bold] Bob reprices his A100")
-    a100 = bob.update_listing(2, price=1_500_000 * GWEI)
+    a100 = bob.update_listing(2, price=1_500 * MILLI)
     console.print(listings_table("Listing 2 after update_listing(2, price=...)", [a100]))
+
+    console.print("\n[bold]6.[/bold] A renter quotes and rents; the ETH goes into escrow")
+    people = {"renter": renter, "alice": alice, "carol": carol}
+    before = {name: wallet(c) for name, c in people.items()}
+    quote = renter.quote(0, 3)
+    console.print(f"quote(0, 3 hours) = {eth(quote)}")
+    first = renter.rent(0, 3)
+    second = renter.rent(3, 2)
+    console.print(rentals_table("Rentals started", [first, second]))
+    console.print(
+        f"held in escrow by the contract: {eth(market.w3.eth.get_balance(market.contract_address))}"
+    )
+
+    console.print("\n[bold]7.[/bold] 75 minutes pass; the renter ends the RTX 4090 early")
+    market.chain.advance_time(75 * 60)
+    ended = renter.end_rental(first.rental_id)
+    billed = ended.cost_at(ended.end)
+    console.print(
+        f"billed {ended.end - ended.start} s of 3 h: {eth(billed)} to alice, "
+        f"{eth(ended.refund_at(ended.end))} refunded to the renter"
+    )
+
+    console.print("\n[bold]8.[/bold] The H100 rental runs out; anyone may settle it")
+    market.chain.advance_time(2 * 3600)
+    settled = stranger.settle(second.rental_id)
+    console.print(
+        f"rental {settled.rental_id} is {settled.status.name}: "
+        f"{eth(settled.cost_at(settled.end))} to carol"
+    )
+    console.print(rentals_table("Rentals now", market.rentals()))
+
+    console.print("\n[bold]9.[/bold] Everyone withdraws (pull payments: the only way ETH leaves)")
+    table = Table(title="Withdrawals", title_justify="left")
+    for column in ("who", "withdrawable", "withdrawn", "wallet change (after gas)"):
+        table.add_column(column, justify="left" if column == "who" else "right")
+    for name, client in people.items():
+        owed = client.balance_of()
+        got = client.withdraw() if owed else 0
+        change = wallet(client) - before[name]
+        table.add_row(name, eth(owed), eth(got), eth(change))
+    console.print(table)
+    left = market.w3.eth.get_balance(market.contract_address)
+    console.print(f"left in the contract: {eth(left)} (no active rentals, nothing owed)")
     console.rule("[green]demo finished[/green]")
-    return 0
+    return 0 if left == 0 else 1
+
+
+def wallet(client: GPUHubClient) -> int:
+    """ETH in the client's account (not its withdrawable balance on the marketplace)."""
+    return int(client.w3.eth.get_balance(client.w3.to_checksum_address(client.address or "")))
+
+
+def eth(wei: int) -> str:
+    """Wei as ETH with four decimals."""
+    return f"{wei / 10**18:,.4f} ETH"
+
+
+def rentals_table(title: str, rentals: Sequence[Rental]) -> Table:
+    """A rich table of rentals."""
+    table = Table(title=title, title_justify="left")
+    for column in ("id", "listing", "renter", "price", "per", "hours", "paid", "status"):
+        table.add_column(
+            column, justify="right" if column in ("id", "listing", "hours", "paid") else "left"
+        )
+    for r in rentals:
+        table.add_row(
+            str(r.rental_id),
+            str(r.listing_id),
+            short(r.renter),
+            eth(r.price),
+            r.unit.name.lower(),
+            f"{(r.end - r.start) / 3600:.2f}",
+            eth(r.paid),
+            r.status.name,
+        )
+    return table

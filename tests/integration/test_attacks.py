@@ -64,8 +64,12 @@ def total_claims(client: GPUHubClient, *addresses: str) -> int:
 def market(client: GPUHubClient) -> GPUHubClient:
     """A marketplace where accounts[1] lists a GPU (id 0) and accounts[3] rents and refunds."""
     provider = client.with_account(client.accounts[1])
-    provider.create_listing(gpu_model="RTX 4090", capacity=24, price=PRICE, unit=PriceUnit.MINUTE, max_duration=100)
-    provider.create_listing(gpu_model="RTX 3090", capacity=24, price=PRICE, unit=PriceUnit.MINUTE, max_duration=100)
+    provider.create_listing(
+        gpu_model="RTX 4090", capacity=24, price=PRICE, unit=PriceUnit.MINUTE, max_duration=100
+    )
+    provider.create_listing(
+        gpu_model="RTX 3090", capacity=24, price=PRICE, unit=PriceUnit.MINUTE, max_duration=100
+    )
     # Someone else's money in escrow and balances, which an attacker must not reach.
     honest = client.with_account(client.accounts[3])
     rental = honest.rent(1, 10, max_total=12 * PRICE)
@@ -74,7 +78,9 @@ def market(client: GPUHubClient) -> GPUHubClient:
     return client
 
 
-def test_reentrant_renter_gets_only_its_balance(market: GPUHubClient, puppet_build: dict[str, Any]) -> None:
+def test_reentrant_renter_gets_only_its_balance(
+    market: GPUHubClient, puppet_build: dict[str, Any]
+) -> None:
     """A renter contract re-entering withdraw on receive gets its own balance once, no more."""
     puppet = Puppet(market, puppet_build, market.accounts[4])
     puppet.send("rent", 0, 10, int(PriceUnit.MINUTE), 10 * PRICE, value=10 * PRICE)
@@ -89,10 +95,14 @@ def test_reentrant_renter_gets_only_its_balance(market: GPUHubClient, puppet_bui
     assert hub_balance(market) == others_before == total_claims(market, puppet.address)
 
 
-def test_reentrant_end_during_withdraw_is_refused(market: GPUHubClient, puppet_build: dict[str, Any]) -> None:
+def test_reentrant_end_during_withdraw_is_refused(
+    market: GPUHubClient, puppet_build: dict[str, Any]
+) -> None:
     """Re-entering to end a rental while receiving a withdrawal fails; the rental stays active."""
     puppet = Puppet(market, puppet_build, market.accounts[4])
-    puppet.send("rent", 0, 10, int(PriceUnit.MINUTE), 12 * PRICE, value=12 * PRICE)  # 2 * PRICE excess
+    puppet.send(
+        "rent", 0, 10, int(PriceUnit.MINUTE), 12 * PRICE, value=12 * PRICE
+    )  # 2 * PRICE excess
     rental_id = market.rental_count() - 1
     puppet.send("setMode", REENTER_END, rental_id)
     puppet.send("pull")
@@ -102,7 +112,9 @@ def test_reentrant_end_during_withdraw_is_refused(market: GPUHubClient, puppet_b
     assert hub_balance(market) == total_claims(market, puppet.address)
 
 
-def test_rejecting_provider_blocks_nobody(market: GPUHubClient, puppet_build: dict[str, Any]) -> None:
+def test_rejecting_provider_blocks_nobody(
+    market: GPUHubClient, puppet_build: dict[str, Any]
+) -> None:
     """A provider whose receive reverts cannot withdraw, keeps its balance, and blocks no one."""
     puppet = Puppet(market, puppet_build, market.accounts[4])
     puppet.send("list", "Evil GPU", PRICE)
@@ -126,7 +138,9 @@ def test_rejecting_provider_blocks_nobody(market: GPUHubClient, puppet_build: di
     assert hub_balance(market) == total_claims(market, puppet.address)
 
 
-def test_rejecting_renter_can_still_be_ended(market: GPUHubClient, puppet_build: dict[str, Any]) -> None:
+def test_rejecting_renter_can_still_be_ended(
+    market: GPUHubClient, puppet_build: dict[str, Any]
+) -> None:
     """A renter that refuses ETH cannot stop the provider from ending or settling its rental."""
     puppet = Puppet(market, puppet_build, market.accounts[4])
     puppet.send("rent", 0, 10, int(PriceUnit.MINUTE), 10 * PRICE, value=10 * PRICE)

@@ -13,7 +13,7 @@ from gpuhub.client import GPUHubClient
 
 
 def test_demo_runs_the_story() -> None:
-    """gpuhub demo exits 0 and shows each step, including the refused stranger."""
+    """gpuhub demo exits 0 and tells the story from listing to withdrawal."""
     result = CliRunner().invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
     for text in (

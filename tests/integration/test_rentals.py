@@ -79,7 +79,9 @@ def test_rent_credits_excess(provider: GPUHubClient, renter: GPUHubClient) -> No
     assert_money_invariant(renter)
 
 
-def test_rent_taken_listing(provider: GPUHubClient, renter: GPUHubClient, stranger: GPUHubClient) -> None:
+def test_rent_taken_listing(
+    provider: GPUHubClient, renter: GPUHubClient, stranger: GPUHubClient
+) -> None:
     """A rival renting a RENTED listing gets ListingNotAvailable and pays nothing."""
     renter.rent(0, 1)
     with pytest.raises(gpuhub.ListingNotAvailable) as exc:
@@ -173,7 +175,9 @@ def test_end_after_end_time_settles(provider: GPUHubClient, renter: GPUHubClient
     assert provider.provider_terminations(provider.address) == 0
 
 
-def test_end_by_stranger(provider: GPUHubClient, renter: GPUHubClient, stranger: GPUHubClient) -> None:
+def test_end_by_stranger(
+    provider: GPUHubClient, renter: GPUHubClient, stranger: GPUHubClient
+) -> None:
     """Only renter or provider may end a running rental."""
     rental = renter.rent(0, 1)
     with pytest.raises(gpuhub.NotRentalParty) as exc:
@@ -191,7 +195,9 @@ def test_end_twice(provider: GPUHubClient, renter: GPUHubClient) -> None:
     assert exc.value.status is RentalStatus.ENDED_BY_RENTER
 
 
-def test_settle_by_anyone(provider: GPUHubClient, renter: GPUHubClient, stranger: GPUHubClient) -> None:
+def test_settle_by_anyone(
+    provider: GPUHubClient, renter: GPUHubClient, stranger: GPUHubClient
+) -> None:
     """After the end time anyone may settle; the provider gets the full price."""
     rental = renter.rent(0, 3)
     renter.chain.advance_time(3 * 3600)
@@ -202,7 +208,9 @@ def test_settle_by_anyone(provider: GPUHubClient, renter: GPUHubClient, stranger
     assert_money_invariant(renter)
 
 
-def test_settle_too_early(provider: GPUHubClient, renter: GPUHubClient, stranger: GPUHubClient) -> None:
+def test_settle_too_early(
+    provider: GPUHubClient, renter: GPUHubClient, stranger: GPUHubClient
+) -> None:
     """Settling before the end time raises RentalNotExpired with the end time."""
     rental = renter.rent(0, 1)
     with pytest.raises(gpuhub.RentalNotExpired) as exc:
@@ -383,7 +391,9 @@ def test_billing_helpers_agree_with_contract(provider: GPUHubClient, renter: GPU
     assert sum(actual) == rental.paid
 
 
-def test_rentals_filter(provider: GPUHubClient, renter: GPUHubClient, stranger: GPUHubClient) -> None:
+def test_rentals_filter(
+    provider: GPUHubClient, renter: GPUHubClient, stranger: GPUHubClient
+) -> None:
     """rentals() filters by renter, provider and activity."""
     first = renter.rent(0, 1)
     renter.end_rental(first.rental_id)

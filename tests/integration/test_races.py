@@ -1,0 +1,67 @@
+"""Concurrency on a real node: rival renters and many threads sending through one client."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from eth_account import Account
+
+import gpuhub
+from gpuhub import GPUHubClient, PriceUnit
+from gpuhub.chain import AnvilNode
+
+pytestmark = pytest.mark.anvil
+
+
+@pytest.fixture
+def market(anvil_node: AnvilNode) -> GPUHubClient:
+    """A fresh marketplace on the session's anvil node."""
+    return GPUHubClient.deploy(anvil_node.web3())
+
+
+def test_ten_renters_one_listing(market: GPUHubClient) -> None:
+    """Ten threads rent one listing at once: one rental, nine typed errors, no ETH lost."""
+    provider = market.with_account(market.accounts[1])
+    provider.create_listing(
+        gpu_model="H100", capacity=80, price=10**15, unit=PriceUnit.HOUR, max_duration=5
+    )
+    renters = [market.with_account(a) for a in market.accounts[10:20]]
+    start = threading.Barrier(len(renters))
+
+    def attempt(renter: GPUHubClient) -> str:
+        start.wait()
+        try:
+            renter.rent(0, 2)
+        except gpuhub.ListingNotAvailable:
+            return "refused"
+        return "rented"
+
+    with ThreadPoolExecutor(len(renters)) as pool:
+        outcomes = list(pool.map(attempt, renters))
+    assert sorted(outcomes) == ["refused"] * 9 + ["rented"]
+    assert market.rental_count() == 1
+    (rental,) = market.rentals()
+    assert market.w3.eth.get_balance(market.contract_address) == rental.paid == 2 * 10**15
+    assert all(market.balance_of(r.address) == 0 for r in renters)
+
+
+def test_two_hundred_transactions_from_ten_threads(market: GPUHubClient) -> None:
+    """One client (a local key) sends 200 transactions from 10 threads: all mined, ids distinct."""
+    account = Account.create()
+    market.w3.eth.send_transaction(
+        {"from": market.accounts[0], "to": account.address, "value": 10**20}
+    )
+    client = market.with_account(account)
+
+    def send(i: int) -> int:
+        listing = client.create_listing(gpu_model=f"GPU {i}", capacity=1 + i % 80, price=1 + i)
+        return listing.listing_id
+
+    with ThreadPoolExecutor(10) as pool:
+        ids = list(pool.map(send, range(200)))
+    assert sorted(ids) == list(range(200))
+    assert market.listing_count() == 200
+    assert market.w3.eth.get_transaction_count(account.address) == 200
+    assert {x.gpu_model for x in market.list_listings()} == {f"GPU {i}" for i in range(200)}
