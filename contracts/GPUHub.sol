@@ -566,6 +566,8 @@ contract GPUHub {
         uint256 amount = _balances[msg.sender];
         bool isTreasury = msg.sender == treasury;
         if (isTreasury) amount += _accruedFees;
+        // An internal ledger entry, not address(this).balance: nobody can force ETH into it.
+        // slither-disable-next-line incorrect-equality
         if (amount == 0) revert NothingToWithdraw(msg.sender);
         _balances[msg.sender] = 0;
         if (isTreasury) _accruedFees = 0;
