@@ -49,7 +49,15 @@ from .exceptions import (
     ValidationError,
     WithdrawFailed,
 )
-from .models import Listing, ListingStatus, PriceUnit, Rental, RentalStatus
+from .models import (
+    Listing,
+    ListingStatus,
+    MarketEvent,
+    PriceUnit,
+    Rental,
+    RentalStatus,
+    TxResult,
+)
 
 if TYPE_CHECKING:
     from ._transactions import PendingTransaction, TxOptions
@@ -78,6 +86,7 @@ __all__ = [
     "ListingNotAvailable",
     "ListingNotFound",
     "ListingStatus",
+    "MarketEvent",
     "MarketplacePaused",
     "MissingDependency",
     "NoActiveRental",
@@ -100,6 +109,7 @@ __all__ = [
     "TransactionReverted",
     "TransactionTimeout",
     "TxOptions",
+    "TxResult",
     "ValidationError",
     "WithdrawFailed",
     "__version__",

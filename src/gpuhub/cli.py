@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 from .exceptions import GPUHubError, MissingDependency
+
+if TYPE_CHECKING:
+    from .client import GPUHubClient
 
 try:
     import typer
@@ -53,6 +57,106 @@ def node(
                 time.sleep(3600)
         except KeyboardInterrupt:
             console.print("stopping anvil")
+
+
+@app.command()
+def serve(
+    rpc: Annotated[
+        str | None, typer.Option(help="JSON-RPC URL; default: an embedded chain")
+    ] = None,
+    contract: Annotated[str | None, typer.Option(help="marketplace address (with --rpc)")] = None,
+    host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    keystore: Annotated[
+        Path | None,
+        typer.Option(
+            help="encrypted keystore of the signing account (password: "
+            "$GPUHUB_KEYSTORE_PASSWORD or a prompt)"
+        ),
+    ] = None,
+    cors_origin: Annotated[
+        list[str] | None, typer.Option(help="origin allowed from browsers (repeatable)")
+    ] = None,
+    allow_unauthenticated_writes: Annotated[
+        bool, typer.Option(help="accept writes without an API key (local development only)")
+    ] = False,
+) -> None:
+    """Serve the HTTP API (needs the api extra).
+
+    The signing key comes from $GPUHUB_PRIVATE_KEY or --keystore, never from the command line;
+    writes need $GPUHUB_API_KEY as a bearer token. With no --rpc, an embedded chain with a
+    deployed marketplace and funded accounts is served, for trying the API out.
+    """
+    import os
+
+    from .api import create_app
+
+    try:
+        import uvicorn
+    except ImportError as err:
+        raise MissingDependency(
+            'gpuhub serve needs the api extra: pip install "gpuhub[api]"'
+        ) from err
+
+    client = _server_client(rpc, contract, keystore)
+    api_key = os.environ.get("GPUHUB_API_KEY") or None
+    if api_key is None and not allow_unauthenticated_writes:
+        Console(stderr=True).print(
+            "[yellow]no GPUHUB_API_KEY set: writes are refused "
+            "(set it, or pass --allow-unauthenticated-writes for local development)[/yellow]"
+        )
+    app_ = create_app(
+        client,
+        api_key=api_key,
+        allow_unauthenticated_writes=allow_unauthenticated_writes,
+        cors_origins=cors_origin or (),
+    )
+    Console(stderr=True).print(
+        f"serving marketplace {client.contract_address} (chain {client.chain_id}) as "
+        f"{client.address} on http://{host}:{port} (docs at /docs)"
+    )
+    uvicorn.run(app_, host=host, port=port, log_level="info")
+
+
+def _server_client(rpc: str | None, contract: str | None, keystore: Path | None) -> GPUHubClient:
+    """The client the server signs with: embedded chain, or --rpc/--contract with a key."""
+    import os
+
+    from .client import GPUHubClient
+
+    if rpc is None:
+        if contract is not None:
+            raise typer.BadParameter("--contract needs --rpc")
+        return GPUHubClient.local()
+    if contract is None:
+        raise typer.BadParameter("--rpc needs --contract ADDRESS")
+    from eth_account import Account
+    from web3 import HTTPProvider, Web3
+
+    w3 = Web3(HTTPProvider(rpc))
+    account: Any = None
+    key = os.environ.get("GPUHUB_PRIVATE_KEY")
+    if keystore is not None:
+        password = os.environ.get("GPUHUB_KEYSTORE_PASSWORD") or typer.prompt(
+            "keystore password", hide_input=True
+        )
+        try:
+            account = Account.from_key(Account.decrypt(keystore.read_text(), password))
+        except ValueError:
+            raise GPUHubError(
+                f"cannot decrypt {keystore}: wrong password or not a keystore"
+            ) from None
+    elif key:
+        try:
+            account = Account.from_key(key)
+        except ValueError:
+            raise GPUHubError("GPUHUB_PRIVATE_KEY is not a valid private key") from None
+    else:
+        accounts = w3.eth.accounts
+        if not accounts:
+            raise GPUHubError("no signing account: set GPUHUB_PRIVATE_KEY or pass --keystore FILE")
+        account = accounts[0]
+    return GPUHubClient(w3, contract, account=account)
 
 
 @app.command("list")

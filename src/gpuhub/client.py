@@ -7,6 +7,7 @@ updated model. Argument rules live in ``_core``, error translation in ``_errors`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
@@ -16,7 +17,15 @@ from ._errors import ErrorDecoder
 from ._transactions import Connection, PendingTransaction, Sender, TxOptions
 from .chain import DevChain, embedded_web3
 from .exceptions import ContractNotDeployed, GPUHubError, NoActiveRental, ValidationError
-from .models import Listing, ListingStatus, PriceUnit, Rental, RentalStatus, TxResult
+from .models import (
+    Listing,
+    ListingStatus,
+    MarketEvent,
+    PriceUnit,
+    Rental,
+    RentalStatus,
+    TxResult,
+)
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -162,6 +171,57 @@ class GPUHubClient:
         """Accounts the node unlocks (ten funded ones on the embedded chain and anvil)."""
         with self._conn.io():
             return [str(a) for a in self._conn.w3.eth.accounts]
+
+    def block_number(self) -> int:
+        """Number of the latest block."""
+        with self._conn.io():
+            return int(self._conn.w3.eth.block_number)
+
+    def get_events(self, from_block: int, to_block: int | None = None) -> list[MarketEvent]:
+        """The marketplace's events in blocks ``from_block..to_block`` (default: latest), in order.
+
+        Example::
+
+            >>> for event in client.get_events(0):
+            ...     print(event.block_number, event.name, event.args)
+        """
+        _core.check_int("from_block", from_block)
+        conn = self._conn
+        with conn.io():
+            logs = conn.w3.eth.get_logs(
+                {
+                    "address": conn.contract.address,
+                    "fromBlock": from_block,
+                    "toBlock": "latest" if to_block is None else to_block,
+                }
+            )
+        events = []
+        for log in logs:
+            name = self._event_names.get(bytes(log["topics"][0])) if log["topics"] else None
+            if name is None:
+                continue
+            decoded = conn.contract.events[name]().process_log(log)
+            events.append(
+                MarketEvent(
+                    name=name,
+                    block_number=int(log["blockNumber"]),
+                    tx_hash="0x" + bytes(log["transactionHash"]).hex(),
+                    log_index=int(log["logIndex"]),
+                    args={k: _event_value(v, name, k) for k, v in decoded["args"].items()},
+                )
+            )
+        return events
+
+    @functools.cached_property
+    def _event_names(self) -> dict[bytes, str]:
+        from eth_utils.crypto import keccak
+
+        names = {}
+        for entry in abi():
+            if entry["type"] == "event":
+                types = ",".join(arg["type"] for arg in entry["inputs"])
+                names[keccak(text=f"{entry['name']}({types})")] = entry["name"]
+        return names
 
     # ------------------------------------------------------------------ listings: reads
 
@@ -806,6 +866,16 @@ class GPUHubClient:
         if not wait:
             return PendingTransaction(tx_hash, complete)
         return complete(tx.get("timeout"))
+
+
+_EVENT_ENUMS: dict[str, type[Any]] = {"status": ListingStatus, "unit": PriceUnit}
+
+
+def _event_value(value: Any, event: str, name: str) -> Any:
+    if name == "status" and event == "RentalEnded":
+        return RentalStatus(value)
+    enum = _EVENT_ENUMS.get(name)
+    return enum(value) if enum is not None else value
 
 
 def _account(w3: Web3, account: LocalAccount | str) -> LocalAccount | str:

@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-__all__ = ["Listing", "ListingStatus", "PriceUnit", "Rental", "RentalStatus", "TxResult"]
+__all__ = [
+    "Listing",
+    "ListingStatus",
+    "MarketEvent",
+    "PriceUnit",
+    "Rental",
+    "RentalStatus",
+    "TxResult",
+]
 
 #: basis points in one whole (fees are quoted in basis points).
 BPS = 10_000
@@ -193,3 +201,19 @@ class TxResult:
     block_number: int
     #: gas it used.
     gas_used: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketEvent:
+    """One event the marketplace contract emitted, decoded."""
+
+    #: the Solidity event's name, e.g. ``"RentalStarted"``.
+    name: str
+    #: block it was emitted in.
+    block_number: int
+    #: 0x-prefixed hash of the transaction that emitted it.
+    tx_hash: str
+    #: position of the log in its block.
+    log_index: int
+    #: the event's arguments by their Solidity names; enums as IntEnums, addresses checksummed.
+    args: dict[str, Any]

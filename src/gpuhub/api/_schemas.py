@@ -1,0 +1,234 @@
+"""Request and response bodies. Strict: ``false`` or ``"12"`` is not an integer, extra fields are
+refused, wei amounts in REST answers are decimal strings (JavaScript loses precision past 2**53)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from ..models import Listing, MarketEvent, Rental
+
+UINT256_MAX = 2**256 - 1
+Id = Annotated[StrictInt, Field(ge=0, le=2**48 - 1)]
+Uint = Annotated[StrictInt, Field(ge=0, le=UINT256_MAX)]
+Wei = Annotated[str, Field(pattern=r"^[0-9]{1,78}$", description="wei as a decimal string")]
+Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="0x-prefixed address")]
+UnitName = Literal["MINUTE", "HOUR", "DAY"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# ---------------------------------------------------------------- the original GPUHub routes
+
+
+class AddGpuBody(Strict):
+    gpuModel: StrictStr
+    capacity: Uint
+    price: Uint
+
+
+class ListingIdBody(Strict):
+    listingID: Uint
+
+
+class GpuListFilter(Strict):
+    maxPrice: Uint | None = None
+    minCapacity: Uint | None = None
+
+
+class AddGpuAnswer(BaseModel):
+    success: bool
+    message: str
+    listingID: int
+
+
+class SuccessAnswer(BaseModel):
+    success: bool
+    message: str
+
+
+class LegacyListing(BaseModel):
+    listingID: int
+    provider: str
+    gpuModel: str
+    capacity: int
+    price: int
+    isAvailable: bool
+    unit: UnitName
+    minDuration: int
+    maxDuration: int
+    status: str
+
+    @classmethod
+    def of(cls, x: Listing) -> LegacyListing:
+        return cls(
+            listingID=x.listing_id,
+            provider=x.provider,
+            gpuModel=x.gpu_model,
+            capacity=x.capacity,
+            price=x.price,
+            isAvailable=x.is_available,
+            unit=x.unit.name,  # type: ignore[arg-type]
+            minDuration=x.min_duration,
+            maxDuration=x.max_duration,
+            status=x.status.name,
+        )
+
+
+# ---------------------------------------------------------------- REST
+
+
+class ListingOut(BaseModel):
+    listing_id: int
+    provider: str
+    gpu_model: str
+    capacity: int
+    price: Wei
+    unit: UnitName
+    min_duration: int
+    max_duration: int
+    status: str
+    is_available: bool
+
+    @classmethod
+    def of(cls, x: Listing) -> ListingOut:
+        return cls(
+            listing_id=x.listing_id,
+            provider=x.provider,
+            gpu_model=x.gpu_model,
+            capacity=x.capacity,
+            price=str(x.price),
+            unit=x.unit.name,  # type: ignore[arg-type]
+            min_duration=x.min_duration,
+            max_duration=x.max_duration,
+            status=x.status.name,
+            is_available=x.is_available,
+        )
+
+
+class ListingPage(BaseModel):
+    items: list[ListingOut]
+    total: int = Field(description="listings matching the filters, before paging")
+    offset: int
+    limit: int
+
+
+class CreateListingBody(Strict):
+    gpu_model: StrictStr
+    capacity: Uint
+    price: Wei
+    unit: UnitName = "MINUTE"
+    min_duration: Uint = 1
+    max_duration: Uint | None = None
+
+
+class UpdateListingBody(Strict):
+    gpu_model: StrictStr | None = None
+    capacity: Uint | None = None
+    price: Wei | None = None
+    unit: UnitName | None = None
+    min_duration: Uint | None = None
+    max_duration: Uint | None = None
+
+
+class AvailabilityBody(Strict):
+    available: StrictBool
+
+
+class QuoteOut(BaseModel):
+    listing_id: int
+    duration: int
+    cost: Wei
+
+
+class RentBody(Strict):
+    listing_id: Uint
+    duration: Uint
+    max_total: Wei | None = None
+
+
+class ExtendBody(Strict):
+    extra: Uint
+
+
+class RentalOut(BaseModel):
+    rental_id: int
+    listing_id: int
+    renter: str
+    provider: str
+    start: int
+    end: int
+    price: Wei
+    unit: UnitName
+    paid: Wei
+    fee_bps: int
+    status: str
+    is_active: bool
+
+    @classmethod
+    def of(cls, r: Rental) -> RentalOut:
+        return cls(
+            rental_id=r.rental_id,
+            listing_id=r.listing_id,
+            renter=r.renter,
+            provider=r.provider,
+            start=r.start,
+            end=r.end,
+            price=str(r.price),
+            unit=r.unit.name,  # type: ignore[arg-type]
+            paid=str(r.paid),
+            fee_bps=r.fee_bps,
+            status=r.status.name,
+            is_active=r.is_active,
+        )
+
+
+class BalanceOut(BaseModel):
+    address: str
+    withdrawable: Wei
+
+
+class WithdrawBody(Strict):
+    to: Address | None = None
+
+
+class WithdrawOut(BaseModel):
+    amount: Wei
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    chain_id: int
+    latest_block: int
+    contract_address: str
+    server_account: str | None
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(description="the error's name: a Solidity custom error or a gpuhub error")
+    message: str
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
+def event_json(event: MarketEvent) -> dict[str, Any]:
+    """An event as JSON: enums by name, integers past 2**53 as decimal strings."""
+    return {
+        "name": event.name,
+        "block_number": event.block_number,
+        "tx_hash": event.tx_hash,
+        "log_index": event.log_index,
+        "args": {k: json_value(v) for k, v in event.args.items()},
+    }
+
+
+def json_value(value: Any) -> Any:
+    """Enums by name; integers that JavaScript cannot hold exactly as decimal strings."""
+    name = getattr(value, "name", None)
+    if isinstance(name, str):
+        return name
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        return str(value)
+    return value
