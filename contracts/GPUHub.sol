@@ -306,8 +306,7 @@ contract GPUHub {
     /// @notice Up to `limit` listings starting at id `offset`, in id order, in one call.
     /// @dev A view for eth_call: it loops over at most `limit` listings and is never used by a transaction.
     function getListings(uint256 offset, uint256 limit) external view returns (ListingView[] memory page) {
-        uint256 count = _listingCount;
-        uint256 end = offset >= count ? offset : (limit > count - offset ? count : offset + limit);
+        uint256 end = _pageEnd(offset, limit, _listingCount);
         page = new ListingView[](end - offset);
         for (uint256 i = offset; i < end; ++i) {
             page[i - offset] = _view(i);
@@ -451,8 +450,7 @@ contract GPUHub {
 
     /// @notice Up to `limit` rentals starting at id `offset`, in id order, in one call.
     function getRentals(uint256 offset, uint256 limit) external view returns (RentalView[] memory page) {
-        uint256 count = _rentalCount;
-        uint256 end = offset >= count ? offset : (limit > count - offset ? count : offset + limit);
+        uint256 end = _pageEnd(offset, limit, _rentalCount);
         page = new RentalView[](end - offset);
         for (uint256 i = offset; i < end; ++i) {
             page[i - offset] = _rentalView(i);
@@ -574,6 +572,12 @@ contract GPUHub {
         (bool ok,) = to.call{value: amount}("");
         if (!ok) revert WithdrawFailed(to, amount);
         emit Withdrawn(msg.sender, to, amount);
+    }
+
+    /// @dev One past the last id of the page [offset, offset + limit) within [0, count).
+    function _pageEnd(uint256 offset, uint256 limit, uint256 count) private pure returns (uint256) {
+        if (offset >= count) return offset;
+        return limit > count - offset ? count : offset + limit;
     }
 
     function _checkDuration(uint256 duration, uint256 minDuration, uint256 maxDuration) private pure {

@@ -240,19 +240,9 @@ class GPUHubClient:
 
     def iter_listings(self, *, page_size: int = PAGE_SIZE) -> Iterator[Listing]:
         """Every listing in id order, read ``page_size`` per call from one block's state."""
-        _core.check_int("page_size", page_size, low=1)
-        with self._conn.io():
-            block = self._conn.w3.eth.block_number
-        count = self.listing_count(block=block)
-        contract = self._conn.contract
-        for offset in range(0, count, page_size):
-            call = {
-                "to": contract.address,
-                "data": contract.encode_abi("getListings", [offset, page_size]),
-            }
-            with self._conn.io():
-                data = self._conn.w3.eth.call(call, block_identifier=block)  # type: ignore[arg-type]
-            yield from _core.decode_listing_page(bytes(data), self._conn.w3.to_checksum_address)
+        checksum = self._conn.w3.to_checksum_address
+        for data in self._pages("listingCount", "getListings", page_size):
+            yield from _core.decode_listing_page(data, checksum)
 
     def list_listings(self, *, page_size: int = PAGE_SIZE) -> list[Listing]:
         """Every listing, in id order, whatever its status."""
@@ -537,19 +527,9 @@ class GPUHubClient:
         """Every rental in id order, read ``page_size`` per call from one block's state."""
         from eth_abi.abi import decode
 
-        _core.check_int("page_size", page_size, low=1)
-        with self._conn.io():
-            block = self._conn.w3.eth.block_number
-        contract = self._conn.contract
-        for offset in range(0, self.rental_count(block=block), page_size):
-            call = {
-                "to": contract.address,
-                "data": contract.encode_abi("getRentals", [offset, page_size]),
-            }
-            with self._conn.io():
-                data = self._conn.w3.eth.call(call, block_identifier=block)  # type: ignore[arg-type]
-            (rows,) = decode([_RENTAL_PAGE_TYPE], bytes(data))
-            checksum = self._conn.w3.to_checksum_address
+        checksum = self._conn.w3.to_checksum_address
+        for data in self._pages("rentalCount", "getRentals", page_size):
+            (rows,) = decode([_RENTAL_PAGE_TYPE], data)
             for row in rows:
                 yield Rental.from_abi((*row[:2], checksum(row[2]), checksum(row[3]), *row[4:]))
 
@@ -823,6 +803,19 @@ class GPUHubClient:
             return self.get_listing(listing_id, block=receipt["blockNumber"])
 
         return read
+
+    def _pages(self, count_fn: str, page_fn: str, page_size: int) -> Iterator[bytes]:
+        """Raw return data of ``page_fn(offset, page_size)`` over all ids, from one block."""
+        _core.check_int("page_size", page_size, low=1)
+        conn = self._conn
+        with conn.io():
+            block = conn.w3.eth.block_number
+        count = int(self._call(count_fn, block=block))
+        for offset in range(0, count, page_size):
+            data = conn.contract.encode_abi(page_fn, [offset, page_size])
+            with conn.io():
+                raw = conn.w3.eth.call({"to": conn.contract.address, "data": data}, block)
+            yield bytes(raw)
 
     def _call(self, fn: str, *args: Any, block: BlockIdentifier = "latest") -> Any:
         with self._conn.io():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from _expect import expect
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -63,11 +64,9 @@ class ListingLifecycle(RuleBasedStateMachine):
         current = self.model[pick % len(self.model)]
         client = self.clients[who]
         if current.provider != client.address:
-            self.expect(
-                gpuhub.NotListingProvider, client.update_listing, current.listing_id, **fields
-            )
+            expect(gpuhub.NotListingProvider, client.update_listing, current.listing_id, **fields)
         elif current.status is ListingStatus.REMOVED:
-            self.expect(
+            expect(
                 gpuhub.InvalidStatusTransition, client.update_listing, current.listing_id, **fields
             )
         else:
@@ -84,9 +83,9 @@ class ListingLifecycle(RuleBasedStateMachine):
         client = self.clients[who]
         allowed, target = TRANSITIONS[op]
         if current.provider != client.address:
-            self.expect(gpuhub.NotListingProvider, getattr(client, op), current.listing_id)
+            expect(gpuhub.NotListingProvider, getattr(client, op), current.listing_id)
         elif current.status not in allowed:
-            self.expect(gpuhub.InvalidStatusTransition, getattr(client, op), current.listing_id)
+            expect(gpuhub.InvalidStatusTransition, getattr(client, op), current.listing_id)
         else:
             new = replace(current, status=target)
             assert getattr(client, op)(current.listing_id) == new
@@ -95,15 +94,7 @@ class ListingLifecycle(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 50))
     def read_unknown(self, pick: int) -> None:
         missing = len(self.model) + pick
-        self.expect(gpuhub.ListingNotFound, self.clients[0].get_listing, missing)
-
-    @staticmethod
-    def expect(error: type[Exception], fn: object, *args: object, **kwargs: object) -> None:
-        try:
-            fn(*args, **kwargs)  # type: ignore[operator]
-        except error:
-            return
-        raise AssertionError(f"expected {error.__name__}")
+        expect(gpuhub.ListingNotFound, self.clients[0].get_listing, missing)
 
     @invariant()
     def contract_matches_model(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import pytest
+from _expect import expect
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -55,14 +56,6 @@ class Market(RuleBasedStateMachine):
         """The embedded chain mines the next block one second after the latest."""
         return self.chain.chain.now() + 1
 
-    @staticmethod
-    def expect(error: type[Exception], fn: object, *args: object, **kwargs: object) -> None:
-        try:
-            fn(*args, **kwargs)  # type: ignore[operator]
-        except error:
-            return
-        raise AssertionError(f"expected {error.__name__}")
-
     # ------------------------------------------------------------------ listings
 
     @rule(
@@ -96,9 +89,7 @@ class Market(RuleBasedStateMachine):
         listing = self.listings[lid]
         client = self.clients[who]
         if listing.provider != client.address:
-            self.expect(
-                gpuhub.NotListingProvider, client.update_listing, lid, price=price, unit=unit
-            )
+            expect(gpuhub.NotListingProvider, client.update_listing, lid, price=price, unit=unit)
             return
         client.update_listing(lid, price=price, unit=unit)
         self.listings[lid] = replace(listing, price=price, unit=unit)
@@ -118,11 +109,11 @@ class Market(RuleBasedStateMachine):
         client = self.clients[who]
         cost = listing.price * duration
         if listing.status is not ListingStatus.AVAILABLE:
-            self.expect(gpuhub.ListingNotAvailable, client.rent, lid, duration)
+            expect(gpuhub.ListingNotAvailable, client.rent, lid, duration)
         elif listing.provider == client.address:
-            self.expect(gpuhub.CannotRentOwnListing, client.rent, lid, duration)
+            expect(gpuhub.CannotRentOwnListing, client.rent, lid, duration)
         elif not listing.min_duration <= duration <= listing.max_duration:
-            self.expect(gpuhub.InvalidDuration, client.rent, lid, duration)
+            expect(gpuhub.InvalidDuration, client.rent, lid, duration)
         else:
             start = self.next_block_time()
             rental = client.rent(lid, duration, max_total=cost + excess)
@@ -159,9 +150,9 @@ class Market(RuleBasedStateMachine):
                 fn.transact({"from": client.address, "value": rental.price * extra})
             return
         if self.next_block_time() >= rental.end:
-            self.expect(gpuhub.RentalExpired, client.extend_rental, rental.rental_id, extra)
+            expect(gpuhub.RentalExpired, client.extend_rental, rental.rental_id, extra)
         elif rental.duration + extra > listing.max_duration:
-            self.expect(gpuhub.InvalidDuration, client.extend_rental, rental.rental_id, extra)
+            expect(gpuhub.InvalidDuration, client.extend_rental, rental.rental_id, extra)
         else:
             extended = client.extend_rental(rental.rental_id, extra)
             new = replace(
@@ -192,7 +183,7 @@ class Market(RuleBasedStateMachine):
         client = self.clients[who]
         at = self.next_block_time()
         if client.address not in (rental.renter, rental.provider):
-            self.expect(gpuhub.NotRentalParty, client.end_rental, rental.rental_id)
+            expect(gpuhub.NotRentalParty, client.end_rental, rental.rental_id)
             return
         if at >= rental.end:
             status = RentalStatus.SETTLED
@@ -209,7 +200,7 @@ class Market(RuleBasedStateMachine):
         client = self.clients[who]
         at = self.next_block_time()
         if at < rental.end:
-            self.expect(gpuhub.RentalNotExpired, client.settle, rental.rental_id)
+            expect(gpuhub.RentalNotExpired, client.settle, rental.rental_id)
         else:
             assert client.settle(rental.rental_id) == self.close(rental, RentalStatus.SETTLED, at)
 
@@ -222,7 +213,7 @@ class Market(RuleBasedStateMachine):
             self.accrued if client.address == self.treasury else 0
         )
         if owed == 0:
-            self.expect(gpuhub.NothingToWithdraw, client.withdraw)
+            expect(gpuhub.NothingToWithdraw, client.withdraw)
             return
         assert client.withdraw() == owed
         self.balances[client.address] = 0
@@ -232,7 +223,7 @@ class Market(RuleBasedStateMachine):
     @rule(who=st.sampled_from([0, 0, 0, 1]), fee=st.integers(0, 1000))
     def set_fee(self, who: int, fee: int) -> None:
         if who != 0:
-            self.expect(gpuhub.NotGovernance, self.clients[who].set_fee, fee)
+            expect(gpuhub.NotGovernance, self.clients[who].set_fee, fee)
             return
         self.clients[0].set_fee(fee)
         self.fee_bps = fee
