@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from gpuhub.chain import AnvilNode
 from gpuhub.cli import app
 from gpuhub.client import GPUHubClient
+from gpuhub.exceptions import GPUHubError
 
 
 def test_demo_runs_the_story() -> None:
@@ -64,3 +67,56 @@ def test_list_reports_unreachable_node() -> None:
     assert out.returncode == 1
     assert "cannot reach the Ethereum node" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_serve_signs_with_key_from_environment(
+    anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gpuhub serve's client signs with $GPUHUB_PRIVATE_KEY, never a command-line key."""
+    from eth_account import Account
+
+    from gpuhub.cli import _server_client
+
+    market = GPUHubClient.deploy(anvil_node.web3())
+    account = Account.create()
+    monkeypatch.setenv("GPUHUB_PRIVATE_KEY", account.key.hex())
+    client = _server_client(anvil_node.url, market.contract_address, None)
+    assert client.address == account.address
+    assert account.key.hex() not in repr(client)
+
+
+def test_serve_reads_keystore(
+    anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """gpuhub serve decrypts a keystore with $GPUHUB_KEYSTORE_PASSWORD; a wrong one is refused."""
+    import json
+
+    from eth_account import Account
+
+    from gpuhub.cli import _server_client
+
+    market = GPUHubClient.deploy(anvil_node.web3())
+    account = Account.create()
+    keystore = tmp_path / "key.json"
+    keystore.write_text(json.dumps(Account.encrypt(account.key, "s3cret", iterations=2)))
+    monkeypatch.setenv("GPUHUB_KEYSTORE_PASSWORD", "s3cret")
+    assert (
+        _server_client(anvil_node.url, market.contract_address, keystore).address == account.address
+    )
+    monkeypatch.setenv("GPUHUB_KEYSTORE_PASSWORD", "wrong")
+    with pytest.raises(GPUHubError, match="cannot decrypt") as exc:
+        _server_client(anvil_node.url, market.contract_address, keystore)
+    assert "wrong" not in str(exc.value) and account.key.hex() not in str(exc.value)
+
+
+def test_serve_rejects_bad_key_without_echoing_it(
+    anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A malformed $GPUHUB_PRIVATE_KEY is refused and never printed back."""
+    from gpuhub.cli import _server_client
+
+    market = GPUHubClient.deploy(anvil_node.web3())
+    monkeypatch.setenv("GPUHUB_PRIVATE_KEY", "0xdeadbeefnotakey")
+    with pytest.raises(GPUHubError) as exc:
+        _server_client(anvil_node.url, market.contract_address, None)
+    assert "deadbeef" not in str(exc.value)
