@@ -103,10 +103,10 @@ def test_serve_reads_keystore(
     assert (
         _server_client(anvil_node.url, market.contract_address, keystore).address == account.address
     )
-    monkeypatch.setenv("GPUHUB_KEYSTORE_PASSWORD", "wrong")
+    monkeypatch.setenv("GPUHUB_KEYSTORE_PASSWORD", "hunter2")
     with pytest.raises(GPUHubError, match="cannot decrypt") as exc:
         _server_client(anvil_node.url, market.contract_address, keystore)
-    assert "wrong" not in str(exc.value) and account.key.hex() not in str(exc.value)
+    assert "hunter2" not in str(exc.value) and account.key.hex() not in str(exc.value)
 
 
 def test_serve_rejects_bad_key_without_echoing_it(
