@@ -70,7 +70,7 @@ class ErrorDecoder:
             values = abi_decode(spec.types, body)
             return spec.cls(
                 *(
-                    _convert(v, t, i)
+                    from_abi_value(v, t, i)
                     for v, t, i in zip(values, spec.types, spec.internal_types, strict=True)
                 )
             )
@@ -90,7 +90,9 @@ class ErrorDecoder:
         )
 
 
-def _convert(value: Any, abi_type: str, internal_type: str) -> Any:
+def from_abi_value(value: Any, abi_type: str, internal_type: str) -> Any:
+    """A decoded ABI value as gpuhub returns it: the contract's enums as IntEnums (by their
+    ``internalType``), addresses checksummed, everything else as decoded."""
     enum = _ENUMS.get(internal_type)
     if enum is not None:
         return enum(value)
@@ -131,7 +133,7 @@ def revert_data(err: BaseException) -> bytes | None:
 @contextlib.contextmanager
 def translate(decoder: ErrorDecoder, *, tx_hash: str | None = None) -> Iterator[None]:
     """Re-raise lower-level failures inside the block as gpuhub exceptions."""
-    from web3.exceptions import TimeExhausted, Web3Exception
+    from web3.exceptions import TimeExhausted
 
     try:
         yield
@@ -147,7 +149,7 @@ def translate(decoder: ErrorDecoder, *, tx_hash: str | None = None) -> Iterator[
             f"cannot reach the Ethereum node ({type(err).__name__}): is it running, and is the "
             "RPC URL right?"
         ) from err
-    except (Web3Exception, Exception) as err:
+    except Exception as err:
         data = revert_data(err)
         if data is None:
             raise

@@ -18,10 +18,10 @@ import shutil
 import socket
 import subprocess
 import time
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .build import CONTRACTS_DIR
 from .exceptions import ConnectionFailed, GPUHubError, MissingDependency
 
 if TYPE_CHECKING:
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 #: chain ids of eth-tester and anvil, where polling fast and moving time are safe.
 DEV_CHAIN_IDS = frozenset({131277322940537, 31337})
-
-_ROOT = Path(__file__).resolve().parents[2]
 
 
 def embedded_web3() -> Web3:
@@ -96,7 +94,7 @@ def find_anvil() -> str:
         platform.machine().lower(), platform.machine().lower()
     )
     system = {"linux": "linux", "darwin": "darwin", "windows": "win32"}[platform.system().lower()]
-    modules = _ROOT / "contracts" / "node_modules" / "@foundry-rs"
+    modules = CONTRACTS_DIR / "node_modules" / "@foundry-rs"
     for candidate in (
         modules / f"anvil-{system}-{machine}" / "bin" / "anvil",
         modules / "anvil" / "bin" / "anvil",

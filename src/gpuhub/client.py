@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
 from . import _core
 from ._artifact import abi, bytecode
-from ._errors import ErrorDecoder
+from ._errors import ErrorDecoder, from_abi_value
 from ._transactions import Connection, PendingTransaction, Sender, TxOptions
 from .chain import DevChain, embedded_web3
 from .exceptions import ContractNotDeployed, GPUHubError, NoActiveRental, ValidationError
@@ -187,41 +187,45 @@ class GPUHubClient:
         """
         _core.check_int("from_block", from_block)
         conn = self._conn
+        last = self.block_number() if to_block is None else _core.check_int("to_block", to_block)
+        if from_block > last:  # nodes refuse a range that starts past their head
+            return []
         with conn.io():
             logs = conn.w3.eth.get_logs(
-                {
-                    "address": conn.contract.address,
-                    "fromBlock": from_block,
-                    "toBlock": "latest" if to_block is None else to_block,
-                }
+                {"address": conn.contract.address, "fromBlock": from_block, "toBlock": last}
             )
         events = []
         for log in logs:
-            name = self._event_names.get(bytes(log["topics"][0])) if log["topics"] else None
-            if name is None:
+            entry = self._events_by_topic.get(bytes(log["topics"][0])) if log["topics"] else None
+            if entry is None:
                 continue
-            decoded = conn.contract.events[name]().process_log(log)
+            decoded = conn.contract.events[entry["name"]]().process_log(log)
             events.append(
                 MarketEvent(
-                    name=name,
+                    name=entry["name"],
                     block_number=int(log["blockNumber"]),
                     tx_hash="0x" + bytes(log["transactionHash"]).hex(),
                     log_index=int(log["logIndex"]),
-                    args={k: _event_value(v, name, k) for k, v in decoded["args"].items()},
+                    args={
+                        arg["name"]: from_abi_value(
+                            decoded["args"][arg["name"]], arg["type"], arg.get("internalType", "")
+                        )
+                        for arg in entry["inputs"]
+                    },
                 )
             )
         return events
 
     @functools.cached_property
-    def _event_names(self) -> dict[bytes, str]:
+    def _events_by_topic(self) -> dict[bytes, dict[str, Any]]:
         from eth_utils.crypto import keccak
 
-        names = {}
+        found = {}
         for entry in abi():
             if entry["type"] == "event":
                 types = ",".join(arg["type"] for arg in entry["inputs"])
-                names[keccak(text=f"{entry['name']}({types})")] = entry["name"]
-        return names
+                found[keccak(text=f"{entry['name']}({types})")] = entry
+        return found
 
     # ------------------------------------------------------------------ listings: reads
 
@@ -859,16 +863,6 @@ class GPUHubClient:
         if not wait:
             return PendingTransaction(tx_hash, complete)
         return complete(tx.get("timeout"))
-
-
-_EVENT_ENUMS: dict[str, type[Any]] = {"status": ListingStatus, "unit": PriceUnit}
-
-
-def _event_value(value: Any, event: str, name: str) -> Any:
-    if name == "status" and event == "RentalEnded":
-        return RentalStatus(value)
-    enum = _EVENT_ENUMS.get(name)
-    return enum(value) if enum is not None else value
 
 
 def _account(w3: Web3, account: LocalAccount | str) -> LocalAccount | str:

@@ -99,3 +99,28 @@ def test_node_down_answers_503(anvil_node: AnvilNode) -> None:
         answer = http.get("/getlistingcount")
         assert answer.status_code == 503
         assert answer.json()["error"] == "ConnectionFailed"
+
+
+def test_event_stream_reports_a_lost_node() -> None:
+    """When the node goes away mid-stream, /events ends with an error event, not a broken stream."""
+    node = AnvilNode().start()
+    market = GPUHubClient.deploy(node.web3())
+    market.create_listing(gpu_model="T4", capacity=16, price=1)
+    app = create_app(market, api_key=API_KEY, event_poll_interval=0.05)
+    seen: list[str] = []
+    with (
+        Server(app) as server,
+        httpx.Client(base_url=server.url, timeout=30) as http,
+        http.stream("GET", "/events", params={"from_block": 0}) as stream,
+    ):
+        lines = stream.iter_lines()
+        for line in lines:
+            seen.append(line)
+            if line == "event: ListingCreated":
+                node.stop()
+            if line.startswith("event: error"):
+                seen.append(next(lines))
+                break
+    node.stop()
+    assert "event: ListingCreated" in seen
+    assert seen[-2] == "event: error" and '"error": "ConnectionFailed"' in seen[-1]

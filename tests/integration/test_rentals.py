@@ -402,3 +402,15 @@ def test_rentals_filter(
     assert [r.rental_id for r in renter.rentals(renter=renter.address)] == [0]
     assert [r.rental_id for r in renter.rentals(provider=provider.address, active_only=True)] == [1]
     assert isinstance(renter.rentals()[1], Rental) and renter.rentals()[1] == second
+
+
+def test_events_decode_enums(provider: GPUHubClient, renter: GPUHubClient) -> None:
+    """get_events returns each step of a rental in order, enums decoded by their Solidity type."""
+    rental = renter.rent(0, 1)
+    renter.end_rental(rental.rental_id)
+    events = renter.get_events(0)
+    assert [e.name for e in events] == ["ListingCreated", "RentalStarted", "RentalEnded"]
+    assert events[0].args["unit"] is PriceUnit.HOUR
+    assert events[2].args["status"] is RentalStatus.ENDED_BY_RENTER
+    assert events[2].args["refund"] + events[2].args["used"] == rental.paid
+    assert renter.get_events(events[2].block_number + 1) == []

@@ -14,7 +14,7 @@ import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -23,6 +23,7 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .. import __version__
 from .. import exceptions as exc
 from ..client import GPUHubClient
 from ..models import PriceUnit
@@ -143,7 +144,7 @@ def create_app(
             "account's ETH and need `Authorization: Bearer <api key>`. Wei amounts in `/v1` "
             "answers are decimal strings."
         ),
-        version=_version(),
+        version=__version__,
     )
     if cors_origins:
         app.add_middleware(
@@ -554,32 +555,32 @@ async def _event_stream(
     next_block = start
     yield ": connected\n\n"
     while not await request.is_disconnected():
-        latest = await run_in_threadpool(client.block_number)
-        if latest >= next_block:
-            for event in await run_in_threadpool(client.get_events, next_block, latest):
-                data = json.dumps(s.event_json(event))
-                event_id = f"{event.block_number}-{event.log_index}"
-                yield f"id: {event_id}\nevent: {event.name}\ndata: {data}\n\n"
-                sent += 1
-                if max_events is not None and sent >= max_events:
-                    return
-            next_block = latest + 1
+        try:
+            latest = await run_in_threadpool(client.block_number)
+            found = (
+                await run_in_threadpool(client.get_events, next_block, latest)
+                if latest >= next_block
+                else []
+            )
+        except exc.GPUHubError as err:
+            # Headers are already sent; the stream's own error event tells the client why it ends.
+            problem = {"error": type(err).__name__, "message": str(err)}
+            yield f"event: error\ndata: {json.dumps(problem)}\n\n"
+            return
+        for event in found:
+            data = json.dumps(s.event_json(event))
+            event_id = f"{event.block_number}-{event.log_index}"
+            yield f"id: {event_id}\nevent: {event.name}\ndata: {data}\n\n"
+            sent += 1
+            if max_events is not None and sent >= max_events:
+                return
+        next_block = max(next_block, latest + 1)
         await asyncio.sleep(poll)
 
 
 def _id_path() -> Any:
-    from fastapi import Path
-
     return Path(ge=0, le=2**48 - 1)
 
 
 def _address_path() -> Any:
-    from fastapi import Path
-
     return Path(pattern=r"^0x[0-9a-fA-F]{40}$")
-
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
