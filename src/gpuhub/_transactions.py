@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
 from ._errors import ErrorDecoder, revert_data, translate
-from .exceptions import GPUHubError, TransactionReverted
+from .exceptions import GPUHubError, OutOfGas, TransactionReverted
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -26,6 +26,11 @@ T = TypeVar("T")
 
 #: extra gas on top of the node's estimate, in percent.
 GAS_MARGIN_PERCENT = 20
+#: and a fixed amount on top of that. The estimate runs on the state and clock of the latest
+#: block, but the transaction runs in a later one: a rental ended in the second it started bills
+#: nothing, while one second later it credits the provider and the fee pot, two storage slots
+#: going from zero to non-zero (2 x 22,100 gas). Gas left unused is not charged.
+GAS_HEADROOM = 50_000
 #: gas limit for transactions on the embedded chain, where nothing is estimated.
 EMBEDDED_GAS_LIMIT = 5_000_000
 
@@ -167,7 +172,7 @@ class Sender:
             else:
                 # The estimate also runs the call, so a revert is reported before anything is sent.
                 estimate = w3.eth.estimate_gas(params)  # type: ignore[arg-type]
-                params["gas"] = estimate * (100 + GAS_MARGIN_PERCENT) // 100
+                params["gas"] = estimate * (100 + GAS_MARGIN_PERCENT) // 100 + GAS_HEADROOM
             if "max_fee_per_gas" in options:
                 params["maxFeePerGas"] = options["max_fee_per_gas"]
                 params["maxPriorityFeePerGas"] = options.get("max_priority_fee_per_gas", 0)
@@ -209,6 +214,14 @@ class Sender:
         # A mined transaction keeps no revert data; running it again as a call on the state before
         # its block recovers the custom error (exact when it was its block's first transaction).
         conn = self._conn
+        with conn.io(tx_hash):
+            limit = conn.w3.eth.get_transaction(tx_hash)["gas"]  # type: ignore[arg-type]
+        if receipt["gasUsed"] >= limit:
+            return OutOfGas(
+                f"ran out of gas: it used all {limit} gas of its limit; send it again with a "
+                "higher gas= (or none, to have it estimated)",
+                tx_hash=tx_hash,
+            )
         call: TxParams = {"from": self.address, "value": 0, **params}  # type: ignore[typeddict-item]
         try:
             with conn.serial:

@@ -34,6 +34,7 @@ The tree::
     │   └── InvalidAddress
     ├── TransactionError                      a transaction failed without a custom error
     │   ├── TransactionReverted               reverted with a plain reason, a panic or no data
+    │   │   └── OutOfGas                      used its whole gas limit
     │   └── TransactionTimeout                no receipt within the timeout
     ├── ConnectionFailed                      the node cannot be reached
     ├── ContractNotDeployed                   no marketplace code at the given address
@@ -383,7 +384,11 @@ class TransactionError(GPUHubError):
 
 
 class TransactionReverted(TransactionError):
-    """Reverted with a plain reason string, a panic code, or no data (out of gas, say)."""
+    """Reverted with a plain reason string, a panic code, or no data."""
+
+
+class OutOfGas(TransactionReverted):
+    """The transaction used its whole gas limit and was reverted; send it with a higher ``gas``."""
 
 
 class TransactionTimeout(TransactionError):

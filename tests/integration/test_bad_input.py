@@ -93,6 +93,15 @@ def test_refused_write_costs_nothing(client: GPUHubClient, stranger: GPUHubClien
     assert client.get_listing(listing.listing_id) == listing
 
 
+def test_too_little_gas(client: GPUHubClient) -> None:
+    """A gas limit the write cannot run within raises OutOfGas, and the listing is not created."""
+    with pytest.raises(gpuhub.OutOfGas) as exc:
+        client.create_listing(**GOOD, gas=40_000)
+    assert "40000 gas" in str(exc.value) and exc.value.tx_hash is not None
+    assert client.listing_count() == 0
+    assert client.create_listing(**GOOD).listing_id == 0
+
+
 @pytest.mark.parametrize("bad", [-1, True, "3", 1.0, None])
 def test_bad_listing_id(client: GPUHubClient, bad: object) -> None:
     """A listing id that is not a non-negative integer is a ValidationError."""

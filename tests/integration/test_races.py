@@ -9,7 +9,7 @@ import pytest
 from eth_account import Account
 
 import gpuhub
-from gpuhub import GPUHubClient, PriceUnit
+from gpuhub import GPUHubClient, PriceUnit, RentalStatus
 from gpuhub.chain import AnvilNode
 
 pytestmark = pytest.mark.anvil
@@ -65,3 +65,21 @@ def test_two_hundred_transactions_from_ten_threads(market: GPUHubClient) -> None
     assert market.listing_count() == 200
     assert market.w3.eth.get_transaction_count(account.address) == 200
     assert {x.gpu_model for x in market.list_listings()} == {f"GPU {i}" for i in range(200)}
+
+
+def test_end_rental_mined_seconds_after_its_estimate(market: GPUHubClient) -> None:
+    """The gas estimate sees the second the rental started; the block that ends it comes later.
+
+    Billing nothing, the estimate writes no provider balance and no fee; ten seconds on, the
+    same call credits both. The gas limit the client sends covers the difference.
+    """
+    market.set_fee(250)
+    provider = market.with_account(market.accounts[1])
+    provider.create_listing(gpu_model="L4", capacity=24, price=3_600 * 10**9, unit=PriceUnit.HOUR)
+    renter = market.with_account(market.accounts[2])
+    rental = renter.rent(0, 1)
+    market.w3.provider.make_request("evm_setNextBlockTimestamp", [rental.start + 10])  # type: ignore[arg-type]
+    ended = renter.end_rental(rental.rental_id)
+    assert (ended.status, ended.end) == (RentalStatus.ENDED_BY_RENTER, rental.start + 10)
+    assert market.balance_of(provider.address) == 10 * 10**9 * (10_000 - 250) // 10_000
+    assert market.balance_of(market.treasury()) == 10 * 10**9 * 250 // 10_000
