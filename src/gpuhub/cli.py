@@ -133,7 +133,8 @@ def _server_client(rpc: str | None, contract: str | None, keystore: Path | None)
     from eth_account import Account
     from web3 import HTTPProvider, Web3
 
-    w3 = Web3(HTTPProvider(rpc))
+    # Read-only first: an unreachable node or a wrong address fails here, before any prompt.
+    market = GPUHubClient(Web3(HTTPProvider(rpc)), contract)
     account: Any = None
     key = os.environ.get("GPUHUB_PRIVATE_KEY")
     if keystore is not None:
@@ -152,11 +153,11 @@ def _server_client(rpc: str | None, contract: str | None, keystore: Path | None)
         except ValueError:
             raise GPUHubError("GPUHUB_PRIVATE_KEY is not a valid private key") from None
     else:
-        accounts = w3.eth.accounts
+        accounts = market.accounts
         if not accounts:
             raise GPUHubError("no signing account: set GPUHUB_PRIVATE_KEY or pass --keystore FILE")
         account = accounts[0]
-    return GPUHubClient(w3, contract, account=account)
+    return market.with_account(account)
 
 
 @app.command("list")

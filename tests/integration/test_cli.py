@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,25 +49,34 @@ def test_list_against_anvil(anvil_node: AnvilNode) -> None:
     assert "Tesla T4" in result.output
 
 
-def test_list_reports_unreachable_node() -> None:
+@pytest.mark.parametrize("command", ["list", "serve"])
+def test_unreachable_node_is_one_error_line(command: str) -> None:
     """An unreachable node is one clear error line and exit code 1, not a traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GPUHUB_")}
+    rpc = ["--rpc", "http://127.0.0.1:9", "--contract", "0x" + "1" * 40]
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gpuhub",
-            "list",
-            "--rpc",
-            "http://127.0.0.1:9",
-            "--contract",
-            "0x" + "1" * 40,
-        ],
+        [sys.executable, "-m", "gpuhub", command, *rpc],
         capture_output=True,
         text=True,
+        env=env,
+        timeout=60,
     )
     assert out.returncode == 1
     assert "cannot reach the Ethereum node" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_serve_signs_with_node_account(
+    anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a key or keystore, gpuhub serve sends as the node's first unlocked account."""
+    from gpuhub.cli import _server_client
+
+    market = GPUHubClient.deploy(anvil_node.web3())
+    monkeypatch.delenv("GPUHUB_PRIVATE_KEY", raising=False)
+    client = _server_client(anvil_node.url, market.contract_address, None)
+    assert client.address == anvil_node.web3().eth.accounts[0]
+    assert client.create_listing(gpu_model="T4", capacity=16, price=1).provider == client.address
 
 
 def test_serve_signs_with_key_from_environment(
