@@ -82,6 +82,7 @@ __all__ = [
     "NotRentalParty",
     "NotRenter",
     "NothingToWithdraw",
+    "OutOfGas",
     "Reentrancy",
     "RentalExpired",
     "RentalNotActive",

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import gpuhub
-from gpuhub import ListingStatus, PriceUnit
+from gpuhub import ListingStatus, PriceUnit, exceptions
 from gpuhub._artifact import abi, load_artifact
-from gpuhub.exceptions import ContractError, contract_error_classes
+from gpuhub.exceptions import contract_error_classes
 
 SOURCE = (Path(__file__).resolve().parents[2] / "contracts" / "GPUHub.sol").read_text()
 
@@ -55,11 +55,17 @@ def test_exception_classes_match_abi_errors() -> None:
     assert classes == abi_errors
 
 
-def test_contract_errors_are_exported() -> None:
-    """Every ContractError subclass is importable from gpuhub itself."""
-    for name, cls in contract_error_classes().items():
-        assert getattr(gpuhub, name) is cls
-        assert issubclass(cls, ContractError)
+def test_every_error_is_exported() -> None:
+    """Every exception class gpuhub defines is in gpuhub.exceptions.__all__ and in gpuhub."""
+    defined = {
+        name
+        for name, obj in vars(exceptions).items()
+        if isinstance(obj, type) and issubclass(obj, exceptions.GPUHubError)
+    }
+    assert set(contract_error_classes()) < defined
+    assert sorted(defined) == exceptions.__all__
+    for name in defined:
+        assert getattr(gpuhub, name) is getattr(exceptions, name)
 
 
 def test_artifact_records_its_build() -> None:
