@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+import gpuhub
 from gpuhub import GPUHubClient, PriceUnit
 from gpuhub.api import create_app
+from gpuhub.api._app import status_for
 
 from .conftest import API_KEY, AUTH
 
@@ -154,3 +156,11 @@ def test_openapi_declares_error_codes(http: TestClient) -> None:
     codes = set(spec["paths"]["/v1/rentals"]["post"]["responses"])
     assert {"201", "401", "403", "404", "409", "422", "502", "503"} <= codes
     assert http.get("/docs").status_code == 200
+
+
+def test_error_statuses() -> None:
+    """A lost race is a conflict; the server's transaction running out of gas is a 502."""
+    assert status_for(gpuhub.ListingNotFound(3)) == 404
+    assert status_for(gpuhub.ListingNotAvailable(3, gpuhub.ListingStatus.RENTED)) == 409
+    assert status_for(gpuhub.TransactionReverted("reverted: x")) == 409
+    assert status_for(gpuhub.OutOfGas("ran out of gas")) == 502
