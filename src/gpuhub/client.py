@@ -196,7 +196,7 @@ class GPUHubClient:
             )
         events = []
         for log in logs:
-            entry = self._events_by_topic.get(bytes(log["topics"][0])) if log["topics"] else None
+            entry = _events_by_topic().get(bytes(log["topics"][0])) if log["topics"] else None
             if entry is None:
                 continue
             decoded = conn.contract.events[entry["name"]]().process_log(log)
@@ -215,17 +215,6 @@ class GPUHubClient:
                 )
             )
         return events
-
-    @functools.cached_property
-    def _events_by_topic(self) -> dict[bytes, dict[str, Any]]:
-        from eth_utils.crypto import keccak
-
-        found = {}
-        for entry in abi():
-            if entry["type"] == "event":
-                types = ",".join(arg["type"] for arg in entry["inputs"])
-                found[keccak(text=f"{entry['name']}({types})")] = entry
-        return found
 
     # ------------------------------------------------------------------ listings: reads
 
@@ -423,7 +412,11 @@ class GPUHubClient:
             max_duration=current.max_duration if max_duration is None else max_duration,
         )
         return self._transact(
-            "updateListing", [listing_id, *terms.abi_args()], self._reread(listing_id), wait, tx
+            "updateListing",
+            [listing_id, *terms.abi_args()],
+            self._reread(self.get_listing, listing_id),
+            wait,
+            tx,
         )
 
     @overload
@@ -672,7 +665,7 @@ class GPUHubClient:
         return self._transact(
             "extendRental",
             [rental_id, extra],
-            self._reread_rental(rental_id),
+            self._reread(self.get_rental, rental_id),
             wait,
             tx,
             value=rental.price * extra,
@@ -700,7 +693,9 @@ class GPUHubClient:
             RentalNotActive: it has already ended.
         """
         _core.check_int("rental_id", rental_id)
-        return self._transact("endRental", [rental_id], self._reread_rental(rental_id), wait, tx)
+        return self._transact(
+            "endRental", [rental_id], self._reread(self.get_rental, rental_id), wait, tx
+        )
 
     @overload
     def settle(
@@ -721,7 +716,9 @@ class GPUHubClient:
             RentalNotActive: it has already ended.
         """
         _core.check_int("rental_id", rental_id)
-        return self._transact("settle", [rental_id], self._reread_rental(rental_id), wait, tx)
+        return self._transact(
+            "settle", [rental_id], self._reread(self.get_rental, rental_id), wait, tx
+        )
 
     @overload
     def withdraw(
@@ -784,13 +781,9 @@ class GPUHubClient:
         self, fn: str, listing_id: int, wait: bool, tx: TxOptions
     ) -> Listing | PendingTransaction[Listing]:
         _core.check_listing_id(listing_id)
-        return self._transact(fn, [listing_id], self._reread(listing_id), wait, tx)
-
-    def _reread_rental(self, rental_id: int) -> Callable[[TxReceipt], Rental]:
-        def read(receipt: TxReceipt) -> Rental:
-            return self.get_rental(rental_id, block=receipt["blockNumber"])
-
-        return read
+        return self._transact(
+            fn, [listing_id], self._reread(self.get_listing, listing_id), wait, tx
+        )
 
     def _governance_tx(self, fn: str, args: list[Any], tx: TxOptions) -> TxResult:
         def done(receipt: TxReceipt) -> TxResult:
@@ -802,11 +795,10 @@ class GPUHubClient:
 
         return self._transact(fn, args, done, True, tx)  # type: ignore[return-value]
 
-    def _reread(self, listing_id: int) -> Callable[[TxReceipt], Listing]:
-        def read(receipt: TxReceipt) -> Listing:
-            return self.get_listing(listing_id, block=receipt["blockNumber"])
-
-        return read
+    @staticmethod
+    def _reread(read: Callable[..., T], item_id: int) -> Callable[[TxReceipt], T]:
+        """``read(item_id)`` as of the block that mined the transaction."""
+        return lambda receipt: read(item_id, block=receipt["blockNumber"])
 
     def _pages(self, count_fn: str, page_fn: str, page_size: int) -> Iterator[bytes]:
         """Raw return data of ``page_fn(offset, page_size)`` over all ids, from one block."""
@@ -871,3 +863,16 @@ def _account(w3: Web3, account: LocalAccount | str) -> LocalAccount | str:
     if not hasattr(account, "sign_transaction") or not hasattr(account, "address"):
         raise TypeError("account must be an address or an eth_account LocalAccount")
     return account
+
+
+@functools.cache
+def _events_by_topic() -> dict[bytes, dict[str, Any]]:
+    """The ABI entry of each of the contract's events, by its topic 0."""
+    from eth_utils.crypto import keccak
+
+    found = {}
+    for entry in abi():
+        if entry["type"] == "event":
+            types = ",".join(arg["type"] for arg in entry["inputs"])
+            found[keccak(text=f"{entry['name']}({types})")] = entry
+    return found
