@@ -90,10 +90,10 @@ def find_anvil() -> str:
     env = os.environ.get("GPUHUB_ANVIL")
     if env:
         return env
-    machine = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
-        platform.machine().lower(), platform.machine().lower()
-    )
-    system = {"linux": "linux", "darwin": "darwin", "windows": "win32"}[platform.system().lower()]
+    machine = platform.machine().lower()
+    machine = {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+    system = platform.system().lower()
+    system = {"windows": "win32"}.get(system, system)
     modules = CONTRACTS_DIR / "node_modules" / "@foundry-rs"
     for candidate in (
         modules / f"anvil-{system}-{machine}" / "bin" / "anvil",

@@ -1,0 +1,27 @@
+"""Finding the anvil binary."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import pytest
+
+from gpuhub.chain import find_anvil
+from gpuhub.exceptions import MissingDependency
+
+
+def test_gpuhub_anvil_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """$GPUHUB_ANVIL names the binary to use."""
+    monkeypatch.setenv("GPUHUB_ANVIL", str(tmp_path / "anvil"))
+    assert find_anvil() == str(tmp_path / "anvil")
+
+
+def test_unknown_platform_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a platform npm ships no anvil for, the error says how to point gpuhub at one."""
+    monkeypatch.delenv("GPUHUB_ANVIL", raising=False)
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.setattr(platform, "system", lambda: "Plan9")
+    monkeypatch.setattr(platform, "machine", lambda: "mips")
+    with pytest.raises(MissingDependency, match="GPUHUB_ANVIL"):
+        find_anvil()
