@@ -12,7 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import (
+    AlreadyRated,
+    BalanceOverflow,
     CannotRentOwnListing,
+    CommentTooLong,
     ConnectionFailed,
     ContractError,
     ContractNotDeployed,
@@ -25,6 +28,7 @@ from .exceptions import (
     InvalidDurationRange,
     InvalidGpuModel,
     InvalidPrice,
+    InvalidScore,
     InvalidStatusTransition,
     InvalidUnit,
     ListingNotAvailable,
@@ -43,6 +47,7 @@ from .exceptions import (
     RentalNotActive,
     RentalNotExpired,
     RentalNotFound,
+    RentalNotOver,
     TermsChanged,
     TransactionError,
     TransactionReverted,
@@ -55,8 +60,11 @@ from .models import (
     ListingStatus,
     MarketEvent,
     PriceUnit,
+    Rating,
     Rental,
     RentalStatus,
+    Reputation,
+    Role,
     TxResult,
 )
 
@@ -67,7 +75,10 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlreadyRated",
+    "BalanceOverflow",
     "CannotRentOwnListing",
+    "CommentTooLong",
     "ConnectionFailed",
     "ContractError",
     "ContractNotDeployed",
@@ -81,6 +92,7 @@ __all__ = [
     "InvalidDurationRange",
     "InvalidGpuModel",
     "InvalidPrice",
+    "InvalidScore",
     "InvalidStatusTransition",
     "InvalidUnit",
     "Listing",
@@ -99,13 +111,17 @@ __all__ = [
     "OutOfGas",
     "PendingTransaction",
     "PriceUnit",
+    "Rating",
     "Reentrancy",
     "Rental",
     "RentalExpired",
     "RentalNotActive",
     "RentalNotExpired",
     "RentalNotFound",
+    "RentalNotOver",
     "RentalStatus",
+    "Reputation",
+    "Role",
     "TermsChanged",
     "TransactionError",
     "TransactionReverted",
