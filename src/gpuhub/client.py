@@ -868,9 +868,7 @@ class GPUHubClient:
 
         def rated(receipt: TxReceipt) -> Rating:
             (log,) = (
-                log
-                for log in receipt["logs"]
-                if log["topics"] and bytes(log["topics"][0]) == topic
+                log for log in receipt["logs"] if log["topics"] and bytes(log["topics"][0]) == topic
             )
             topics = [bytes(t) for t in log["topics"]]
             return _core.decode_rating(topics, bytes(log["data"]), receipt["blockNumber"], checksum)
