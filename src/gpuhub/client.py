@@ -209,7 +209,14 @@ class GPUHubClient:
         """
         _core.check_int("from_block", from_block)
         conn = self._conn
-        last = self.block_number() if to_block is None else _core.check_int("to_block", to_block)
+        head = self.block_number()
+        last = head if to_block is None else _core.check_int("to_block", to_block)
+        if last > head:
+            raise ValidationError(
+                "to_block",
+                f"block {last} is past the chain head ({head}): pass to_block=None to read up to "
+                "the head",
+            )
         if from_block > last:  # nodes refuse a range that starts past their head
             return []
         with conn.io():
@@ -512,7 +519,7 @@ class GPUHubClient:
             InvalidDuration: ``duration`` is outside the listing's bounds.
         """
         _core.check_listing_id(listing_id)
-        _core.check_int("duration", duration, low=1)
+        _core.check_int("duration", duration, low=1, high=_core.MAX_DURATION)
         return int(self._call("quote", listing_id, duration, block=block))
 
     def rental_count(self, *, block: BlockIdentifier = "latest") -> int:
@@ -643,7 +650,7 @@ class GPUHubClient:
             CannotRentOwnListing: this account is the listing's provider.
             MarketplacePaused: new rentals are paused.
         """
-        _core.check_int("duration", duration, low=1)
+        _core.check_int("duration", duration, low=1, high=_core.MAX_DURATION)
         listing = self.get_listing(listing_id)
         cost = listing.price * duration
         limit = cost if max_total is None else _core.check_int("max_total", max_total)
@@ -686,7 +693,7 @@ class GPUHubClient:
             RentalExpired: the end time has passed.
             InvalidDuration: the total would exceed the listing's maximum.
         """
-        _core.check_int("extra", extra, low=1)
+        _core.check_int("extra", extra, low=1, high=_core.MAX_DURATION)
         rental = self.get_rental(rental_id)
         return self._transact(
             "extendRental",
