@@ -51,7 +51,8 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
 }
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": s.ErrorOut} for code in (404, 422, 502, 503, 504)
+    **{code: {"model": s.ErrorOut} for code in (404, 422, 502, 503, 504)},
+    413: {"model": s.ErrorOut, "description": "the request body is over the server's limit"},
 }
 READ_ERRORS: dict[int | str, dict[str, Any]] = dict(_ERRORS)
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
