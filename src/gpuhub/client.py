@@ -619,8 +619,6 @@ class GPUHubClient:
             from_block, to_block: the block range searched (default: all of it).
         """
         conn = self._conn
-        w3 = conn.w3
-        checksum = w3.to_checksum_address
         topics: list[Any] = [
             _event_topic("Rated"),
             None if rental_id is None else _core.check_int("rental_id", rental_id).to_bytes(32),
@@ -632,7 +630,7 @@ class GPUHubClient:
         if from_block > last:
             return []
         with conn.io():
-            logs = w3.eth.get_logs(
+            logs = conn.w3.eth.get_logs(
                 {
                     "address": conn.contract.address,
                     "fromBlock": from_block,
@@ -640,9 +638,11 @@ class GPUHubClient:
                     "topics": ["0x" + t.hex() if t is not None else None for t in topics],
                 }
             )
+        entry = _events_by_topic()[topics[0]]
         return [
-            _core.decode_rating(
-                [bytes(t) for t in log["topics"]], bytes(log["data"]), log["blockNumber"], checksum
+            Rating.from_event(
+                _abi.decode_log(entry, [bytes(t) for t in log["topics"]], bytes(log["data"])),
+                int(log["blockNumber"]),
             )
             for log in logs
         ]
@@ -896,15 +896,10 @@ class GPUHubClient:
         _core.check_int("rental_id", rental_id)
         _core.check_score(score)
         _core.check_comment(comment)
-        checksum = self._conn.w3.to_checksum_address
-        topic = _event_topic("Rated")
 
         def rated(receipt: TxReceipt) -> Rating:
-            (log,) = (
-                log for log in receipt["logs"] if log["topics"] and bytes(log["topics"][0]) == topic
-            )
-            topics = [bytes(t) for t in log["topics"]]
-            return _core.decode_rating(topics, bytes(log["data"]), receipt["blockNumber"], checksum)
+            (event,) = self._events(receipt, "Rated")
+            return Rating.from_event(event, int(receipt["blockNumber"]))
 
         return self._transact("rate", [rental_id, score, comment], rated, wait, tx)
 

@@ -8,6 +8,7 @@ import gpuhub
 from gpuhub import GPUHubClient, PriceUnit, Rating, Reputation, Role
 from gpuhub._artifact import abi
 from gpuhub._errors import ErrorDecoder, translate
+from gpuhub.chain import AnvilNode
 
 PRICE = 3_600 * 10**9  # wei per hour: 10**9 per second
 
@@ -32,6 +33,12 @@ def raw(client: GPUHubClient, fn: str, *args: object) -> None:
     """Send straight to the contract, bypassing the client's checks; reverts come back typed."""
     with translate(ErrorDecoder(abi())):
         client.contract.functions[fn](*args).transact({"from": client.address})
+
+
+def raw_value(client: GPUHubClient, fn: str, value: int, *args: object) -> None:
+    """Like ``raw``, sending ``value`` wei along."""
+    with translate(ErrorDecoder(abi())):
+        client.contract.functions[fn](*args).transact({"from": client.address, "value": value})
 
 
 def ended_by_renter(renter: GPUHubClient, seconds: int = 1800) -> int:
@@ -280,3 +287,21 @@ def test_fresh_address_has_empty_reputation(client: GPUHubClient) -> None:
     rep = client.reputation(client.accounts[5])
     assert rep.provider_rating_count == rep.completed_as_renter == rep.terminations == 0
     assert rep.provider_average is None and rep.renter_average is None
+
+
+def test_balance_overflow_reverts_instead_of_truncating(anvil_node: AnvilNode) -> None:
+    """A credit that would push a balance past 2**96 - 1 reverts with BalanceOverflow."""
+    w3 = anvil_node.web3()
+    market = GPUHubClient.deploy(w3)
+    provider = market.with_account(market.accounts[1])
+    renter = market.with_account(market.accounts[2])
+    w3.provider.make_request("anvil_setBalance", [renter.address, hex(2**100)])  # type: ignore[arg-type]
+    for _ in range(2):
+        provider.create_listing(gpu_model="H200", capacity=141, price=1, unit=PriceUnit.MINUTE)
+    raw_value(renter, "rent", 2**96 - 1, 0, 1, int(PriceUnit.MINUTE), 2**96 - 1)
+    held = renter.balance_of()
+    assert held == 2**96 - 2
+    with pytest.raises(gpuhub.BalanceOverflow) as exc:
+        raw_value(renter, "rent", 3, 1, 1, int(PriceUnit.MINUTE), 3)
+    assert (exc.value.account, exc.value.balance) == (renter.address, 2**96)
+    assert renter.balance_of() == held and renter.rental_count() == 1

@@ -1,10 +1,10 @@
-"""Reputation's averages and Bayesian score, and the rating checks and decoder (no chain)."""
+"""Reputation's averages and Bayesian score, the rating checks, and Rated logs (no chain)."""
 
 from __future__ import annotations
 
 import pytest
 
-from gpuhub import Reputation, Role, ValidationError, _core
+from gpuhub import Rating, Reputation, Role, ValidationError, _core
 
 ADDRESS = "0x" + "ab" * 20
 
@@ -79,13 +79,17 @@ def test_check_comment_counts_utf8_bytes() -> None:
         _core.check_comment(b"bytes")
 
 
-def test_decode_rating_replaces_bad_utf8() -> None:
-    """A comment that is not UTF-8 (the contract checks only its length) decodes with U+FFFD."""
+def test_rated_log_with_bad_utf8_decodes() -> None:
+    """A Rated log whose comment is not UTF-8 (the contract checks only its length) still reads."""
     from eth_abi.abi import encode
 
+    from gpuhub import _abi
+    from gpuhub._artifact import abi
+
+    (entry,) = (e for e in abi() if e["type"] == "event" and e["name"] == "Rated")
     data = encode(["uint8", "uint256", "uint256", "bytes"], [1, 4, 123, b"ok \xff"])
     topics = [b"\0" * 32, (9).to_bytes(32), bytes(12) + b"\x11" * 20, bytes(12) + b"\x22" * 20]
-    rating = _core.decode_rating(topics, data, 77, str)
+    rating = Rating.from_event(_abi.decode_log(entry, topics, data), 77)
     assert (rating.rental_id, rating.role, rating.score, rating.billed) == (
         9,
         Role.PROVIDER,
@@ -93,5 +97,5 @@ def test_decode_rating_replaces_bad_utf8() -> None:
         123,
     )
     assert rating.comment == "ok \ufffd"
-    assert (rating.rater, rating.ratee) == ("0x" + "11" * 20, "0x" + "22" * 20)
+    assert rating.rater.lower() == "0x" + "11" * 20 and rating.ratee.lower() == "0x" + "22" * 20
     assert rating.block_number == 77
