@@ -32,6 +32,13 @@ def check_int(field: str, value: Any, *, low: int = 0, high: int = MAX_UINT256) 
     return value
 
 
+def check_number(field: str, value: Any) -> float:
+    """Return ``value`` if it is a non-negative, finite int or float (seconds), else raise."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e9:
+        raise ValidationError(field, f"expected a number of seconds >= 0, got {value!r}")
+    return float(value)
+
+
 def check_unit(value: Any) -> PriceUnit:
     """Return ``value`` as a PriceUnit; accepts the enum, its int value or its name."""
     if isinstance(value, PriceUnit):
@@ -99,6 +106,17 @@ def listing_terms(
 def max_duration_for(unit: PriceUnit) -> int:
     """The longest max_duration the contract accepts in ``unit`` (2**24 - 1, at most 2**30 s)."""
     return min(MAX_DURATION, MAX_RENTAL_SECONDS // unit.seconds)
+
+
+def check_address(field: str, value: Any) -> str:
+    """Return ``value`` as a checksummed address, or raise ValidationError naming ``field``."""
+    from eth_utils.address import is_address, to_checksum_address
+
+    if not isinstance(value, str) or not is_address(value):
+        raise ValidationError(
+            field, f"expected a 0x-prefixed 20-byte hex address, got {value!r:.60}"
+        )
+    return str(to_checksum_address(value))
 
 
 def check_listing_id(listing_id: Any) -> int:

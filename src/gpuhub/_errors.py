@@ -23,6 +23,7 @@ from .exceptions import (
     ConnectionFailed,
     ContractError,
     GPUHubError,
+    TransactionError,
     TransactionReverted,
     TransactionTimeout,
     contract_error_classes,
@@ -130,6 +131,34 @@ def revert_data(err: BaseException) -> bytes | None:
     return None
 
 
+def rpc_error(
+    decoder: ErrorDecoder, method: str, error: Any, *, tx_hash: str | None = None
+) -> GPUHubError:
+    """The exception for a JSON-RPC error answer: the decoded revert, or the node's message."""
+    if not isinstance(error, dict):
+        return GPUHubError(f"the node answered {method} with a malformed error: {error!r:.200}")
+    message = str(error.get("message", ""))
+    data = error.get("data")
+    if isinstance(data, dict):  # some nodes nest it: {"data": {"data": "0x..."}}
+        data = data.get("data")
+    if isinstance(data, str) and data.startswith("0x") and _is_hex(data[2:]):
+        return decoder.decode(bytes.fromhex(data[2:]), tx_hash=tx_hash)
+    if "revert" in message.lower():
+        return decoder.decode(b"", tx_hash=tx_hash)
+    if tx_hash is not None or method in _TX_METHODS:
+        return TransactionError(f"the node refused {method}: {message:.300}", tx_hash=tx_hash)
+    return GPUHubError(f"the node answered {method} with an error: {message:.300}")
+
+
+_TX_METHODS = frozenset(
+    {"eth_estimateGas", "eth_sendRawTransaction", "eth_sendTransaction", "gpuhub_sendChecked"}
+)
+
+
+def _is_hex(text: str) -> bool:
+    return len(text) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
 @contextlib.contextmanager
 def translate(decoder: ErrorDecoder, *, tx_hash: str | None = None) -> Iterator[None]:
     """Re-raise lower-level failures inside the block as gpuhub exceptions."""
@@ -151,6 +180,14 @@ def translate(decoder: ErrorDecoder, *, tx_hash: str | None = None) -> Iterator[
         ) from err
     except Exception as err:
         data = revert_data(err)
-        if data is None:
-            raise
-        raise decoder.decode(data, tx_hash=tx_hash) from err
+        if data is not None:
+            raise decoder.decode(data, tx_hash=tx_hash) from err
+        if type(err).__name__ == "ValidationError" and type(err).__module__.startswith(
+            ("eth_utils", "eth_tester", "eth.")
+        ):
+            # py-evm refusing a transaction outright (e.g. more value than the balance), as a
+            # node answers "insufficient funds" before running it.
+            raise TransactionError(
+                f"the embedded chain refused the transaction: {err}", tx_hash=tx_hash
+            ) from err
+        raise

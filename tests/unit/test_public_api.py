@@ -83,3 +83,11 @@ def test_import_is_cheap() -> None:
     code = f"import sys, gpuhub; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_async_client_is_exported_lazily() -> None:
+    """gpuhub.AsyncGPUHubClient is the class in gpuhub.aio, loaded on first use."""
+    from gpuhub import aio
+
+    assert gpuhub.AsyncGPUHubClient is aio.AsyncGPUHubClient
+    assert gpuhub.AsyncPendingTransaction is aio.AsyncPendingTransaction
