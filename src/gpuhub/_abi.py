@@ -1,7 +1,13 @@
-"""ABI encoding and decoding for the marketplace's functions and events, built once from the ABI.
+"""ABI decoding that untrusted chain data cannot break.
 
-Sans-I/O: calldata goes out as hex, return data and logs come back as bytes, and nothing here
-talks to a node. The sync and async clients share it, so both encode and decode alike.
+The contract stores whatever bytes a sender passed as a string (older deployments accepted any
+bytes as a model name), so every string read from the chain is decoded as UTF-8 with invalid
+bytes replaced (U+FFFD), never strictly: one bad listing must not make every read fail. This is the
+one codec gpuhub decodes return data and logs with.
+
+Function and event encoders/decoders are built once from the ABI (:func:`marketplace`).
+Sans-I/O: calldata goes out as hex, return data and logs come back as bytes; the sync and the
+async client share them, so both encode and decode alike.
 """
 
 from __future__ import annotations
@@ -11,13 +17,58 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi.abi import decode, encode
+from eth_abi.abi import encode
+from eth_abi.codec import ABICodec
+from eth_abi.decoding import StringDecoder
+from eth_abi.registry import BaseEquals
 from eth_utils.abi import function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from ._artifact import abi
 from ._errors import from_abi_value
+
+
+class _LenientStringDecoder(StringDecoder):
+    def __init__(self) -> None:
+        super().__init__(handle_string_errors="replace")  # type: ignore[no-untyped-call]
+
+    @classmethod
+    def from_type_str(cls, abi_type: str, registry: Any) -> _LenientStringDecoder:
+        return cls()
+
+
+@functools.cache
+def codec() -> ABICodec:
+    """web3's strict ABI codec, except that strings decode with invalid UTF-8 replaced."""
+    from eth_abi import encoding
+    from web3._utils.abi import build_strict_registry
+
+    registry = build_strict_registry()
+    registry.unregister("string")
+    registry.register(
+        BaseEquals("string"),  # type: ignore[no-untyped-call]
+        encoding.TextStringEncoder,
+        _LenientStringDecoder,
+        label="string",
+    )
+    return ABICodec(registry)
+
+
+def decode_log(entry: dict[str, Any], topics: list[bytes], data: bytes) -> dict[str, Any]:
+    """The arguments of one log of the event ``entry`` (its ABI entry), by name."""
+    indexed = [arg for arg in entry["inputs"] if arg.get("indexed")]
+    plain = [arg for arg in entry["inputs"] if not arg.get("indexed")]
+    decoded: dict[str, Any] = {}
+    abi_codec = codec()
+    for arg, topic in zip(indexed, topics[1:], strict=True):
+        (decoded[arg["name"]],) = abi_codec.decode([arg["type"]], topic)
+    values = abi_codec.decode([arg["type"] for arg in plain], data)
+    decoded.update(zip((arg["name"] for arg in plain), values, strict=True))
+    return {
+        arg["name"]: from_abi_value(decoded[arg["name"]], arg["type"], arg.get("internalType", ""))
+        for arg in entry["inputs"]
+    }
 
 
 def abi_type(arg: dict[str, Any]) -> str:
@@ -76,7 +127,7 @@ class Function:
 
     def result(self, data: bytes) -> Any:
         """The decoded return value: one value, or a tuple for several; addresses checksummed."""
-        values = decode(list(self.outputs), data)
+        values = codec().decode(list(self.outputs), data)
         values = tuple(_checksummed(v, t) for v, t in zip(values, self.outputs, strict=True))
         return values[0] if len(values) == 1 else values
 
@@ -95,9 +146,9 @@ class Event:
         """The log's arguments by name; enums as IntEnums, addresses checksummed."""
         found: dict[str, Any] = {}
         for (name, kind, internal), topic in zip(self.indexed, topics[1:], strict=True):
-            (value,) = decode([kind], topic)
+            (value,) = codec().decode([kind], topic)
             found[name] = from_abi_value(value, kind, internal)
-        values = decode([t for _, t, _ in self.data_types], data)
+        values = codec().decode([t for _, t, _ in self.data_types], data)
         for (name, kind, internal), value in zip(self.data_types, values, strict=True):
             found[name] = from_abi_value(value, kind, internal)
         return {name: found[name] for name in self.names}

@@ -81,7 +81,7 @@ class EmbeddedChain:
         if method == "eth_getTransactionReceipt":
             return self._receipt(params[0])
         if method == "eth_getTransactionByHash":
-            return tester.get_transaction_by_hash(params[0])
+            return self._transaction(params[0])
         if method == "eth_getLogs":
             return self._get_logs(params[0])
         raise NotImplementedError(f"the embedded chain does not answer {method}")
@@ -105,6 +105,15 @@ class EmbeddedChain:
         except TransactionFailed as err:
             # The shape web3's provider gives, which _errors.revert_data reads.
             raise TransactionFailed(f"execution reverted: {err.args[0]}") from err
+
+    def _transaction(self, tx_hash: str) -> dict[str, Any] | None:
+        from eth_tester.exceptions import TransactionNotFound
+
+        try:
+            raw = self._tester.get_transaction_by_hash(tx_hash)
+        except TransactionNotFound:
+            return None
+        return {"gas": raw["gas"], "nonce": raw["nonce"], "blockNumber": raw["block_number"]}
 
     def _receipt(self, tx_hash: str) -> dict[str, Any] | None:
         from eth_tester.exceptions import TransactionNotFound

@@ -23,7 +23,9 @@ from .exceptions import (
     ConnectionFailed,
     ContractError,
     GPUHubError,
-    TransactionError,
+    InsufficientFunds,
+    RequestRejected,
+    TransactionRejected,
     TransactionReverted,
     TransactionTimeout,
     contract_error_classes,
@@ -136,7 +138,7 @@ def rpc_error(
 ) -> GPUHubError:
     """The exception for a JSON-RPC error answer: the decoded revert, or the node's message."""
     if not isinstance(error, dict):
-        return GPUHubError(f"the node answered {method} with a malformed error: {error!r:.200}")
+        return refusal(f"a malformed error answer to {method}", sending=method in TX_METHODS)
     message = str(error.get("message", ""))
     data = error.get("data")
     if isinstance(data, dict):  # some nodes nest it: {"data": {"data": "0x..."}}
@@ -145,13 +147,18 @@ def rpc_error(
         return decoder.decode(bytes.fromhex(data[2:]), tx_hash=tx_hash)
     if "revert" in message.lower():
         return decoder.decode(b"", tx_hash=tx_hash)
-    if tx_hash is not None or method in _TX_METHODS:
-        return TransactionError(f"the node refused {method}: {message:.300}", tx_hash=tx_hash)
-    return GPUHubError(f"the node answered {method} with an error: {message:.300}")
+    return refusal(message[:300], sending=method in TX_METHODS)
 
 
-_TX_METHODS = frozenset(
-    {"eth_estimateGas", "eth_sendRawTransaction", "eth_sendTransaction", "gpuhub_sendChecked"}
+#: requests that build or send a transaction: their refusals are TransactionRejected.
+TX_METHODS = frozenset(
+    {
+        "eth_estimateGas",
+        "eth_sendRawTransaction",
+        "eth_sendRawTransactionSync",
+        "eth_sendTransaction",
+        "gpuhub_sendChecked",
+    }
 )
 
 
@@ -159,9 +166,52 @@ def _is_hex(text: str) -> bool:
     return len(text) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in text)
 
 
+_FUNDS = ("insufficient funds", "enough balance", "cannot afford")
+
+
+def rejection(err: BaseException, *, sending: bool) -> GPUHubError | None:
+    """The gpuhub error for a request the node refused (not a revert), or None if it is not one.
+
+    A real node answers with a JSON-RPC error (web3's ``Web3RPCError``); eth-tester raises
+    ``eth_utils``' ``ValidationError`` for the same checks (gas, fees, balance, nonce).
+    """
+    from eth_utils.exceptions import ValidationError as EthValidationError
+    from web3.exceptions import Web3RPCError
+
+    if isinstance(err, Web3RPCError):
+        response = err.rpc_response or {}
+        error = response.get("error") if isinstance(response, dict) else None
+        message = str(error.get("message")) if isinstance(error, dict) else str(err.message)
+    elif isinstance(err, EthValidationError) or (
+        type(err).__name__ == "ValidationError" and type(err).__module__.startswith("eth_tester")
+    ):
+        message = str(err)
+    else:
+        return None
+    return refusal(message, sending=sending)
+
+
+def refusal(message: str, *, sending: bool) -> GPUHubError:
+    """The error for a refusal the node explains in ``message``."""
+    if sending and any(text in message.lower() for text in _FUNDS):
+        return InsufficientFunds(
+            f"the sending account cannot pay this transaction's value plus gas ({message}): "
+            "fund it, or send less (a lower max_total)"
+        )
+    if sending:
+        return TransactionRejected(f"the node refused the transaction: {message}")
+    return RequestRejected(f"the node refused the request: {message}")
+
+
 @contextlib.contextmanager
-def translate(decoder: ErrorDecoder, *, tx_hash: str | None = None) -> Iterator[None]:
-    """Re-raise lower-level failures inside the block as gpuhub exceptions."""
+def translate(
+    decoder: ErrorDecoder, *, tx_hash: str | None = None, sending: bool = False
+) -> Iterator[None]:
+    """Re-raise lower-level failures inside the block as gpuhub exceptions.
+
+    ``sending`` marks blocks that build or send a transaction, whose refusals are
+    :class:`TransactionRejected` rather than :class:`RequestRejected`.
+    """
     from web3.exceptions import TimeExhausted
 
     try:
@@ -182,12 +232,7 @@ def translate(decoder: ErrorDecoder, *, tx_hash: str | None = None) -> Iterator[
         data = revert_data(err)
         if data is not None:
             raise decoder.decode(data, tx_hash=tx_hash) from err
-        if type(err).__name__ == "ValidationError" and type(err).__module__.startswith(
-            ("eth_utils", "eth_tester", "eth.")
-        ):
-            # py-evm refusing a transaction outright (e.g. more value than the balance), as a
-            # node answers "insufficient funds" before running it.
-            raise TransactionError(
-                f"the embedded chain refused the transaction: {err}", tx_hash=tx_hash
-            ) from err
-        raise
+        refused = rejection(err, sending=sending)
+        if refused is None:
+            raise
+        raise refused from err

@@ -31,7 +31,7 @@ from ._transactions import (
     done,
     quantity,
 )
-from .exceptions import GPUHubError, NoActiveRental, ValidationError
+from .exceptions import ContractNotDeployed, GPUHubError, NoActiveRental, ValidationError
 from .models import Listing, ListingStatus, MarketEvent, PriceUnit, Rental, RentalStatus, TxResult
 
 if TYPE_CHECKING:
@@ -73,7 +73,19 @@ class Operations:
         """``name(*args)`` as an ``eth_call`` at ``block``, decoded."""
         fn = self.fn(name)
         raw = yield self.call_request(fn, args, block)
-        return fn.result(data_bytes(raw))
+        return fn.result(self.returned(raw))
+
+    def returned(self, raw: Any) -> bytes:
+        """Return data of a view; every view returns at least one word, so none means the code
+        is gone."""
+        data = data_bytes(raw)
+        if not data:
+            raise ContractNotDeployed(
+                f"the marketplace at {self.conn.address} returned no data on chain "
+                f"{self.conn.chain_id}: its code is gone (the node restarted with fresh state?) "
+                "or the RPC URL now points at another chain"
+            )
+        return data
 
     def call_request(self, fn: Function, args: Sequence[Any], block: BlockIdentifier) -> Rpc:
         """The ``eth_call`` request for ``fn(*args)``."""
@@ -141,10 +153,14 @@ class Operations:
     def get_events(self, from_block: int, to_block: int | None) -> Plan[list[MarketEvent]]:
         """The marketplace's events in a block range, decoded."""
         _core.check_int("from_block", from_block)
-        if to_block is None:
-            last = yield from self.block_number()
-        else:
-            last = _core.check_int("to_block", to_block)
+        head = yield from self.block_number()
+        last = head if to_block is None else _core.check_int("to_block", to_block)
+        if last > head:
+            raise ValidationError(
+                "to_block",
+                f"block {last} is past the chain head ({head}): pass to_block=None to read up to "
+                "the head",
+            )
         if from_block > last:  # nodes refuse a range that starts past their head
             return []
         query = {"address": self.conn.address, "fromBlock": hex(from_block), "toBlock": hex(last)}
@@ -192,7 +208,7 @@ class Operations:
         if not requests:
             return []
         answers = yield Batch(requests)
-        return [data_bytes(raw) for raw in answers]
+        return [self.returned(raw) for raw in answers]
 
     def list_listings(self, page_size: int) -> Plan[list[Listing]]:
         """Every listing in id order."""
@@ -287,7 +303,7 @@ class Operations:
             fn = self.fn("getListing")
             answers = yield Batch(tuple(self.call_request(fn, (i,), "latest") for i in update_ids))
             for listing_id, raw in zip(update_ids, answers, strict=True):
-                current[listing_id] = Listing.from_abi(fn.result(data_bytes(raw)))
+                current[listing_id] = Listing.from_abi(fn.result(self.returned(raw)))
         calls = []
         for kind, arg in ops:
             if kind == "create":
@@ -315,7 +331,7 @@ class Operations:
                 tuple(self.call_request(fn, (i,), receipt.block_number) for i in unique)
             )
             by_id = {
-                i: Listing.from_abi(fn.result(data_bytes(raw)))
+                i: Listing.from_abi(fn.result(self.returned(raw)))
                 for i, raw in zip(unique, answers, strict=True)
             }
             return [by_id[i] for i in ids]
@@ -327,7 +343,7 @@ class Operations:
     def quote(self, listing_id: int, duration: int, block: BlockIdentifier) -> Plan[int]:
         """The cost of renting ``listing_id`` for ``duration`` units."""
         _core.check_listing_id(listing_id)
-        _core.check_int("duration", duration, low=1)
+        _core.check_int("duration", duration, low=1, high=_core.MAX_DURATION)
         return int((yield from self.call("quote", listing_id, duration, block=block)))
 
     def rental_count(self, block: BlockIdentifier) -> Plan[int]:
@@ -400,7 +416,7 @@ class Operations:
         self, listing_id: int, duration: int, max_total: int | None, tx: TxOptions
     ) -> Plan[Sent[Rental]]:
         """Rent a listing for ``duration`` units."""
-        _core.check_int("duration", duration, low=1)
+        _core.check_int("duration", duration, low=1, high=_core.MAX_DURATION)
         listing = yield from self.get_listing(listing_id)
         cost = listing.price * duration
         limit = cost if max_total is None else _core.check_int("max_total", max_total)
@@ -428,7 +444,7 @@ class Operations:
 
     def extend_rental(self, rental_id: int, extra: int, tx: TxOptions) -> Plan[Sent[Rental]]:
         """Buy ``extra`` more units of a running rental."""
-        _core.check_int("extra", extra, low=1)
+        _core.check_int("extra", extra, low=1, high=_core.MAX_DURATION)
         rental = yield from self.get_rental(rental_id)
 
         def extended(receipt: Receipt) -> Plan[Rental]:
@@ -650,6 +666,7 @@ def open_connection(
                 f"no contract code at {checked} on chain {chain_id}: check the address "
                 "and the RPC URL, or create a marketplace with GPUHubClient.deploy(w3, ...)"
             )
+        yield from _check_version(checked, chain_id)
     return Connection(
         chain_id=chain_id,
         address=checked,
@@ -660,6 +677,28 @@ def open_connection(
         fees=fees_for(chain_id),
         lock_factory=lock_factory,
     )
+
+
+def _check_version(address: str, chain_id: int) -> Plan[None]:
+    """A wrong address (or the right one on another chain) fails here, not in a later read or
+    after a write has been mined."""
+    from ._abi import marketplace
+    from ._artifact import MARKETPLACE_VERSION
+    from .exceptions import ContractError, NotAMarketplace, TransactionReverted
+
+    fn = marketplace().functions["MARKETPLACE_VERSION"]
+    try:
+        raw = yield Rpc("eth_call", [{"to": address, "data": fn.calldata([])}, "latest"])
+        version: int | None = _core.decode_uint(data_bytes(raw))
+    except (ContractError, TransactionReverted, ValueError):
+        version = None
+    if version != MARKETPLACE_VERSION:
+        found = "no marketplace version" if version is None else f"version {version}"
+        raise NotAMarketplace(
+            f"the contract at {address} on chain {chain_id} is not a GPUHub marketplace "
+            f"this client speaks to (it answers {found}; expected {MARKETPLACE_VERSION}): "
+            "check the address and the chain, or upgrade gpuhub"
+        )
 
 
 def deploy(conn: Connection, sender: Sender, tx: TxOptions) -> Plan[str]:

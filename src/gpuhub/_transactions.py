@@ -7,10 +7,11 @@ sender's nonce) and receives their answers. ``client.py`` runs plans with blocki
 
 What a write costs on a real node with a local key: ``eth_estimateGas`` (which also surfaces a
 revert before anything is signed), ``eth_sendRawTransaction`` and, once mined,
-``eth_getTransactionReceipt``. The chain id is read once per connection, the nonce once per sender
-and the fee quote once a minute, never per write. Receipts are awaited at the chain's own pace:
-at once on a chain that mines on every transaction, at the predicted arrival of the next block on
-one that mines on an interval (see :class:`BlockClock`).
+``eth_getTransactionReceipt`` (on a chain that mines on arrival, ``eth_sendRawTransactionSync``
+brings the receipt with the send). The chain id is read once per connection, the nonce once per
+sender and the fee quote once a minute, never per write. Receipts are awaited at the chain's own
+pace: at once on a chain that mines on every transaction, at the predicted arrival of the next
+block on one that mines on an interval (see :class:`BlockClock`).
 
 web3 asks the node for the nonce on every send, so threads sending from one key race each other
 ("nonce too low", "already imported"). Here each sender has one :class:`NonceManager`, shared by
@@ -28,9 +29,20 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
+from . import _core
 from ._abi import ContractAbi
 from ._errors import ErrorDecoder
-from .exceptions import GPUHubError, OutOfGas, TransactionReverted, TransactionTimeout
+from .exceptions import (
+    ConnectionFailed,
+    GPUHubError,
+    OutOfGas,
+    RequestRejected,
+    TransactionDropped,
+    TransactionOutcomeUnknown,
+    TransactionRejected,
+    TransactionReverted,
+    TransactionTimeout,
+)
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -53,6 +65,11 @@ FEE_QUOTE_TTL_DEV = 60.0
 FEE_QUOTE_TTL = 12.0
 #: seconds to wait for a receipt unless told otherwise.
 DEFAULT_TIMEOUT = 120.0
+#: seconds without a receipt after which the node is asked whether the transaction is still in
+#: sequence (a node restarted from older state keeps a too-high nonce queued for ever).
+GAP_CHECK_AFTER = 2.0
+#: receipts brought by sends and not yet waited for, kept per sender at most.
+MAX_KEPT_RECEIPTS = 1_000
 
 
 class TxOptions(TypedDict, total=False):
@@ -257,6 +274,8 @@ class BlockClock:
     MAX_LEARNED = 60.0
     #: receipts found at once, in a row, that turn an interval chain into an instant one.
     INSTANT_AFTER = 3
+    #: seconds within which a receipt counts as mined on arrival (a busy node takes a few ms).
+    QUICK = 0.05
 
     def __init__(self, *, block_time: float | None = None, poll_interval: float | None = None):
         self.block_time = block_time
@@ -266,12 +285,26 @@ class BlockClock:
         #: monotonic time at which a block was seen; blocks arrive ``block_time`` apart from it.
         self.anchor: float | None = None
         self._hits_at_once = 0
+        #: receipts there within QUICK seconds, in a row, off interval chains.
+        self._instant_hits = 0
         self._lock = threading.Lock()
 
     @property
     def interval_mining(self) -> bool:
         """True when blocks come on a timer, not on each transaction."""
         return self.poll_interval is None and bool(self.block_time)
+
+    @property
+    def instant(self) -> bool:
+        """True when transactions have been mined on arrival (within ``QUICK`` seconds), several
+        times in a row."""
+        return not self.block_time and self._instant_hits >= self.INSTANT_AFTER
+
+    def waited(self, seconds: float) -> None:
+        """Off interval chains, a receipt came ``seconds`` after the wait began."""
+        with self._lock:
+            quick = seconds < self.QUICK
+            self._instant_hits = self._instant_hits + 1 if quick else 0
 
     def learn(self, timestamps: list[int]) -> None:
         """Read the block time from consecutive blocks' timestamps, if they are evenly spaced."""
@@ -328,6 +361,9 @@ class Connection:
     clock: BlockClock
     fees: FeeQuote
     lock_factory: Callable[[], Any]
+    #: the node may answer a send with its receipt (eth_sendRawTransactionSync); False once it
+    #: turns out not to know the method.
+    send_sync: bool = True
     nonces: dict[str, NonceManager] = field(default_factory=dict)
     nonces_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -388,13 +424,30 @@ class Sender:
         self._conn = conn
         self._local = None if isinstance(account, str) else account
         self.address: str = account if isinstance(account, str) else account.address
+        self._receipts: dict[str, Receipt] = {}
 
     def __repr__(self) -> str:
         kind = "local key" if self._local is not None else "node account"
         return f"Sender({self.address}, {kind})"
 
     def send(self, tx: dict[str, Any], options: TxOptions) -> Plan[str]:
-        """Send ``tx`` (to, data, value as ints) and return its hash; typed errors on revert."""
+        """Send ``tx`` (to, data, value as ints) and return its hash; typed errors on revert.
+
+        A node that refuses the nonce (another process sent from this account, or the node
+        restarted) is asked for the right one and the transaction is sent once more: the refusal
+        means it was not accepted, so this cannot send it twice.
+        """
+        _core.check_tx_options(options)
+        params, checked = yield from self._prepare(tx, options)
+        try:
+            return (yield from self._sign_and_send(params, checked))
+        except TransactionRejected as err:
+            if "nonce" not in str(err).lower():
+                raise
+        params.pop("nonce", None)
+        return (yield from self._sign_and_send(params, checked))
+
+    def _prepare(self, tx: dict[str, Any], options: TxOptions) -> Plan[tuple[dict[str, Any], bool]]:
         conn = self._conn
         params: dict[str, Any] = {"from": self.address, "value": 0, **tx}
         checked = False
@@ -417,6 +470,10 @@ class Sender:
             params["gasPrice"] = options["gas_price"]
         elif self._local is not None or not conn.embedded:
             params.update((yield from self._fees()))
+        return params, checked
+
+    def _sign_and_send(self, params: dict[str, Any], checked: bool) -> Plan[str]:
+        conn = self._conn
         nonces = conn.nonce_manager(self.address)
         yield Acquire(nonces)
         try:
@@ -424,8 +481,30 @@ class Sender:
                 count = yield Rpc("eth_getTransactionCount", [self.address, "pending"])
                 nonces.next = quantity(count)
             params["nonce"] = nonces.next
-            request = self._request(params, checked)
-            tx_hash = str((yield request))
+            request, known_hash = self._request(params, checked)
+            if request.method == "eth_sendRawTransaction" and conn.send_sync and conn.clock.instant:
+                # The chain mines each transaction on arrival: the node can answer the send with
+                # the receipt (EIP-7966), which saves the request that would fetch it.
+                try:
+                    answer = yield from self._hand_over(
+                        Rpc("eth_sendRawTransactionSync", request.params), known_hash
+                    )
+                except RequestRejected as err:
+                    if known_hash is not None and any(
+                        w in str(err).lower() for w in ("timeout", "timed out")
+                    ):
+                        # Accepted, but not mined within the node's wait: poll for it as usual.
+                        nonces.next += 1
+                        return known_hash
+                    if not _unsupported(err):
+                        raise
+                    conn.send_sync = False  # refused unread: nothing was sent
+                else:
+                    receipt = Receipt.parse(answer)
+                    self._keep(receipt)
+                    nonces.next += 1
+                    return receipt.tx_hash
+            tx_hash = str((yield from self._hand_over(request, known_hash)))
             nonces.next += 1
         except BaseException:
             nonces.reset()
@@ -434,18 +513,39 @@ class Sender:
             yield Release(nonces)
         return tx_hash
 
-    def _request(self, params: dict[str, Any], checked: bool) -> Rpc:
+    def _hand_over(self, request: Rpc, known_hash: str | None) -> Plan[Any]:
+        try:
+            return (yield request)
+        except ConnectionFailed as err:
+            # The request may have reached the node before the connection failed: the
+            # transaction may be mined and paid for, so the caller must not blindly resend.
+            raise TransactionOutcomeUnknown(
+                "the connection failed while sending; the transaction may still be mined. "
+                "Look it up by its hash (w3.eth.get_transaction_receipt) before sending it "
+                "again",
+                tx_hash=known_hash,
+            ) from err
+
+    def _keep(self, receipt: Receipt) -> None:
+        """Hold a receipt the send already brought until ``wait`` asks for it."""
+        if len(self._receipts) >= MAX_KEPT_RECEIPTS:  # results nobody waits for
+            self._receipts.pop(next(iter(self._receipts)))
+        self._receipts[receipt.tx_hash] = receipt
+
+    def _request(self, params: dict[str, Any], checked: bool) -> tuple[Rpc, str | None]:
+        """The request that sends ``params``, and the hash it will have when known already."""
         if self._local is not None:
             signed = self._local.sign_transaction(
                 {"chainId": self._conn.chain_id, **{k: v for k, v in params.items() if k != "from"}}
             )
             raw = "0x" + bytes(signed.raw_transaction).hex()
+            known = "0x" + bytes(signed.hash).hex()
             if checked:
-                return Rpc("gpuhub_sendChecked", [_json_tx(params), raw])
-            return Rpc("eth_sendRawTransaction", [raw])
+                return Rpc("gpuhub_sendChecked", [_json_tx(params), raw]), known
+            return Rpc("eth_sendRawTransaction", [raw]), known
         if checked:
-            return Rpc("gpuhub_sendChecked", [_json_tx(params), None])
-        return Rpc("eth_sendTransaction", [_json_tx(params)])
+            return Rpc("gpuhub_sendChecked", [_json_tx(params), None]), None
+        return Rpc("eth_sendTransaction", [_json_tx(params)]), None
 
     def _fees(self) -> Plan[dict[str, int]]:
         fees = self._conn.fees
@@ -466,10 +566,67 @@ class Sender:
     ) -> Plan[Receipt]:
         """The receipt of ``tx_hash`` (sent at monotonic time ``sent_at``); if it reverted, raise
         the error a replay of it gives."""
-        receipt = yield from wait_for_receipt(self._conn.clock, tx_hash, timeout, sent_at)
+        total = DEFAULT_TIMEOUT if timeout is None else timeout
+        first = min(total, GAP_CHECK_AFTER)
+        kept = self._receipts.pop(tx_hash, None)
+        try:
+            receipt = kept or (yield from self._receipt(tx_hash, first, sent_at))
+        except TransactionTimeout:
+            yield from self._resync_if_dropped(tx_hash)
+            if first >= total:
+                raise
+            try:
+                receipt = yield from self._receipt(tx_hash, total - first, None)
+            except TransactionTimeout:
+                # Whatever happened to it, the next send asks the node for the nonce again.
+                self._conn.nonce_manager(self.address).reset()
+                raise
         if receipt.status == 1:
             return receipt
         raise (yield from self._replay(tx_hash, params, receipt))
+
+    def _receipt(self, tx_hash: str, timeout: float, sent_at: float | None) -> Plan[Receipt]:
+        try:
+            return (yield from wait_for_receipt(self._conn.clock, tx_hash, timeout, sent_at))
+        except ConnectionFailed as err:
+            if isinstance(err, TransactionOutcomeUnknown):
+                raise
+            raise TransactionOutcomeUnknown(
+                "the connection failed while waiting for the receipt; the transaction may still "
+                "be mined: look it up by its hash before sending it again",
+                tx_hash=tx_hash,
+            ) from err
+
+    def _resync_if_dropped(self, tx_hash: str) -> Plan[None]:
+        """Raise TransactionDropped if the node lost the transaction or holds it behind a gap.
+
+        A node restarted from older state (or one that dropped an earlier transaction) forgets the
+        transaction, or keeps it queued behind the nonces it no longer has, never to be mined; the
+        cached nonce is then stale for every later send too.
+        """
+        found, pending = yield Batch(
+            (
+                Rpc("eth_getTransactionByHash", [tx_hash], tx_hash),
+                Rpc("eth_getTransactionCount", [self.address, "pending"], tx_hash),
+            )
+        )
+        if isinstance(found, dict):
+            nonce = quantity(found["nonce"])
+            if found.get("blockNumber") is not None or quantity(pending) > nonce:
+                return  # mined already, or in sequence and merely slow
+            why = (
+                f"the node's next nonce for {self.address} is {quantity(pending)}, below its "
+                f"nonce {nonce}"
+            )
+        else:
+            why = "the node has no record of it"
+        self._conn.nonce_manager(self.address).reset()
+        raise TransactionDropped(
+            f"{why}: the node restarted from older state or dropped an earlier transaction, so "
+            "this one will not be mined as things stand. The client now asks the node for the "
+            "nonce again; send the operation again",
+            tx_hash=tx_hash,
+        )
 
     def _replay(self, tx_hash: str, params: dict[str, Any], receipt: Receipt) -> Plan[GPUHubError]:
         # A mined transaction keeps no revert data; running it again as a call on the state before
@@ -524,6 +681,8 @@ def wait_for_receipt(
         attempt += 1
         if raw is not None and interval:
             clock.seen(attempt == 1, time.monotonic())
+    if not interval:
+        clock.waited(time.monotonic() - start)
     return Receipt.parse(raw)
 
 
@@ -538,6 +697,21 @@ def learn_block_time(clock: BlockClock, span: int = 4) -> Plan[None]:
         tuple(Rpc("eth_getBlockByNumber", [hex(n), False]) for n in range(head - span, head + 1))
     )
     clock.learn([quantity(block["timestamp"]) for block in blocks])
+
+
+def _unsupported(err: GPUHubError) -> bool:
+    """True when the node does not know the method at all (so it did nothing)."""
+    text = str(err).lower()
+    return any(
+        words in text
+        for words in (
+            "not found",
+            "not supported",
+            "unsupported",
+            "does not exist",
+            "unknown method",
+        )
+    )
 
 
 def _json_tx(params: dict[str, Any]) -> dict[str, Any]:

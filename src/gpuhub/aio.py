@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
 from . import _core
-from ._errors import rpc_error, translate
+from ._errors import TX_METHODS, rpc_error, translate
 from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, deploy, open_connection, update_changes
 from ._transactions import (
     Acquire,
@@ -88,7 +88,8 @@ class AsyncIO:
 
     async def request(self, call: Rpc) -> Any:
         """One JSON-RPC request; errors come back as gpuhub exceptions."""
-        with translate(self._decoder(), tx_hash=call.tx_hash):
+        sending = call.method in TX_METHODS
+        with translate(self._decoder(), tx_hash=call.tx_hash, sending=sending):
             if self.tester is not None:
                 return self._embedded().request(call.method, call.params)
             response = await self.provider.make_request(call.method, call.params)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
 from . import _core
-from ._errors import rpc_error, translate
+from ._errors import TX_METHODS, rpc_error, translate
 from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, deploy, open_connection, update_changes
 from ._transactions import (
     Acquire,
@@ -86,7 +86,8 @@ class SyncIO:
 
     def request(self, call: Rpc) -> Any:
         """One JSON-RPC request; errors come back as gpuhub exceptions."""
-        with self.serial, translate(self._decoder(), tx_hash=call.tx_hash):
+        sending = call.method in TX_METHODS
+        with self.serial, translate(self._decoder(), tx_hash=call.tx_hash, sending=sending):
             if self.embedded is not None:
                 return self.embedded.request(call.method, call.params)
             response = self.provider.make_request(call.method, call.params)
@@ -172,6 +173,9 @@ class GPUHubClient:
 
     def _run(self, plan: Plan[T]) -> T:
         return self._io.run(plan)
+
+    def _require_sender(self) -> Sender:
+        return self._ops.require_sender()
 
     def _write(self, plan: Plan[Sent[T]], wait: bool, tx: TxOptions) -> T | PendingTransaction[T]:
         sent = self._io.run(plan)

@@ -91,3 +91,11 @@ def test_async_client_is_exported_lazily() -> None:
 
     assert gpuhub.AsyncGPUHubClient is aio.AsyncGPUHubClient
     assert gpuhub.AsyncPendingTransaction is aio.AsyncPendingTransaction
+
+
+def test_marketplace_version_matches_solidity() -> None:
+    """The version the client expects is the one the shipped contract declares."""
+    from gpuhub._artifact import MARKETPLACE_VERSION
+
+    match = re.search(r"MARKETPLACE_VERSION = (\d+);", SOURCE)
+    assert match and int(match.group(1)) == MARKETPLACE_VERSION
