@@ -12,7 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import (
+    AlreadyRated,
+    BalanceOverflow,
     CannotRentOwnListing,
+    CommentTooLong,
     ConnectionFailed,
     ContractError,
     ContractNotDeployed,
@@ -27,6 +30,7 @@ from .exceptions import (
     InvalidDurationRange,
     InvalidGpuModel,
     InvalidPrice,
+    InvalidScore,
     InvalidStatusTransition,
     InvalidUnit,
     ListingNotAvailable,
@@ -47,6 +51,7 @@ from .exceptions import (
     RentalNotActive,
     RentalNotExpired,
     RentalNotFound,
+    RentalNotOver,
     RequestRejected,
     TermsChanged,
     TransactionDropped,
@@ -63,8 +68,11 @@ from .models import (
     ListingStatus,
     MarketEvent,
     PriceUnit,
+    Rating,
     Rental,
     RentalStatus,
+    Reputation,
+    Role,
     TxResult,
 )
 
@@ -76,9 +84,12 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlreadyRated",
     "AsyncGPUHubClient",
     "AsyncPendingTransaction",
+    "BalanceOverflow",
     "CannotRentOwnListing",
+    "CommentTooLong",
     "ConnectionFailed",
     "ContractError",
     "ContractNotDeployed",
@@ -94,6 +105,7 @@ __all__ = [
     "InvalidDurationRange",
     "InvalidGpuModel",
     "InvalidPrice",
+    "InvalidScore",
     "InvalidStatusTransition",
     "InvalidUnit",
     "Listing",
@@ -114,14 +126,18 @@ __all__ = [
     "PaymentTooLarge",
     "PendingTransaction",
     "PriceUnit",
+    "Rating",
     "Reentrancy",
     "Rental",
     "RentalExpired",
     "RentalNotActive",
     "RentalNotExpired",
     "RentalNotFound",
+    "RentalNotOver",
     "RentalStatus",
+    "Reputation",
     "RequestRejected",
+    "Role",
     "TermsChanged",
     "TransactionDropped",
     "TransactionError",

@@ -138,11 +138,16 @@ class EmbeddedChain:
         high = _number(query.get("toBlock", "latest"), head)
         address = query.get("address")
         wanted = None if address is None else {str(address).lower()}
+        topics = [
+            None if t is None else {x.lower() for x in ([t] if isinstance(t, str) else t)}
+            for t in query.get("topics") or []
+        ]
         return [
             entry
             for entry in self._logs
             if low <= entry["blockNumber"] <= high
             and (wanted is None or entry["address"].lower() in wanted)
+            and _topics_match(entry["topics"], topics)
         ]
 
     def _scan(self, head: int) -> None:
@@ -161,6 +166,13 @@ class EmbeddedChain:
             for tx_hash in block["transactions"]:
                 self._logs.extend(_log(e) for e in tester.get_transaction_receipt(tx_hash)["logs"])
             self._scanned.append((number, block["hash"]))
+
+
+def _topics_match(have: list[str], want: list[set[str] | None]) -> bool:
+    """eth_getLogs topic filtering: each position is any value (None) or one of a set."""
+    if len(want) > len(have):
+        return all(w is None for w in want[len(have) :]) and _topics_match(have, want[: len(have)])
+    return all(w is None or have[i].lower() in w for i, w in enumerate(want))
 
 
 def _log(entry: dict[str, Any]) -> dict[str, Any]:

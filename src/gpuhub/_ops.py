@@ -32,7 +32,17 @@ from ._transactions import (
     quantity,
 )
 from .exceptions import ContractNotDeployed, GPUHubError, NoActiveRental, ValidationError
-from .models import Listing, ListingStatus, MarketEvent, PriceUnit, Rental, RentalStatus, TxResult
+from .models import (
+    Listing,
+    ListingStatus,
+    MarketEvent,
+    PriceUnit,
+    Rating,
+    Rental,
+    RentalStatus,
+    Reputation,
+    TxResult,
+)
 
 if TYPE_CHECKING:
     from web3.types import BlockIdentifier
@@ -473,6 +483,65 @@ class Operations:
         target = self.checksum("to", to)
         return (yield from self.transact("withdrawTo", [target], withdrawn, tx))
 
+    # ------------------------------------------------------------------ reputation
+
+    def reputation(self, address: str, block: BlockIdentifier) -> Plan[Reputation]:
+        """What the contract counts about ``address``."""
+        who = _core.check_address("address", address)
+        return Reputation.from_abi(who, (yield from self.call("reputation", who, block=block)))
+
+    def ratings(
+        self,
+        ratee: str | None,
+        rater: str | None,
+        rental_id: int | None,
+        from_block: int,
+        to_block: int | None,
+    ) -> Plan[list[Rating]]:
+        """Ratings from the ``Rated`` events, filtered by the node on their indexed topics."""
+        event = self.conn.abi.events["Rated"]
+        topics: list[str | None] = [
+            "0x" + event.topic.hex(),
+            None
+            if rental_id is None
+            else "0x" + _core.check_int("rental_id", rental_id).to_bytes(32).hex(),
+            None if rater is None else _address_topic(_core.check_address("rater", rater)),
+            None if ratee is None else _address_topic(_core.check_address("ratee", ratee)),
+        ]
+        _core.check_int("from_block", from_block)
+        if to_block is None:
+            last = yield from self.block_number()
+        else:
+            last = _core.check_int("to_block", to_block)
+        if from_block > last:
+            return []
+        query = {
+            "address": self.conn.address,
+            "fromBlock": hex(from_block),
+            "toBlock": hex(last),
+            "topics": topics,
+        }
+        logs = yield Rpc("eth_getLogs", [query])
+        return [
+            Rating.from_event(
+                event.args([data_bytes(t) for t in raw["topics"]], data_bytes(raw["data"])),
+                quantity(raw["blockNumber"]),
+            )
+            for raw in logs
+        ]
+
+    def rate(self, rental_id: int, score: int, comment: str, tx: TxOptions) -> Plan[Sent[Rating]]:
+        """Rate the other side of a rental that is over."""
+        _core.check_int("rental_id", rental_id)
+        _core.check_score(score)
+        _core.check_comment(comment)
+
+        def rated(receipt: Receipt) -> Plan[Rating]:
+            (event,) = self.events(receipt, "Rated")
+            return done(Rating.from_event(event, receipt.block_number))
+
+        return (yield from self.transact("rate", [rental_id, score, comment], rated, tx))
+
     # ------------------------------------------------------------------ governance
 
     def governance_tx(self, fn: str, args: list[Any], tx: TxOptions) -> Plan[Sent[TxResult]]:
@@ -499,6 +568,11 @@ class Operations:
         if not isinstance(paused, bool):
             raise ValidationError("paused", f"expected a bool, got {type(paused).__name__}")
         return (yield from self.governance_tx("setPaused", [paused], tx))
+
+
+def _address_topic(address: str) -> str:
+    """An address as an indexed event topic: 32 bytes, left-padded, as hex."""
+    return "0x" + bytes.fromhex(address[2:]).rjust(32, b"\0").hex()
 
 
 def _listing_from_event(event: dict[str, Any], status: ListingStatus) -> Listing:

@@ -33,7 +33,7 @@ from ._transactions import (
     TxOptions,
 )
 from .exceptions import GPUHubError
-from .models import Listing, MarketEvent, PriceUnit, Rental, TxResult
+from .models import Listing, MarketEvent, PriceUnit, Rating, Rental, Reputation, TxResult
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -487,6 +487,24 @@ class AsyncGPUHubClient:
         """How many rentals ``provider`` ended early."""
         return await self._run(lambda ops: ops.provider_terminations(provider))
 
+    async def reputation(self, address: str, *, block: BlockIdentifier = "latest") -> Reputation:
+        """What the contract counts about ``address`` (see ``GPUHubClient.reputation``)."""
+        return await self._run(lambda ops: ops.reputation(address, block))
+
+    async def ratings(
+        self,
+        *,
+        ratee: str | None = None,
+        rater: str | None = None,
+        rental_id: int | None = None,
+        from_block: int = 0,
+        to_block: int | None = None,
+    ) -> list[Rating]:
+        """Ratings from the ``Rated`` events, oldest first (see ``GPUHubClient.ratings``)."""
+        return await self._run(
+            lambda ops: ops.ratings(ratee, rater, rental_id, from_block, to_block)
+        )
+
     async def fee_bps(self) -> int:
         """The platform fee in basis points for rentals started now."""
         return int(await self._run(lambda ops: ops.call("feeBps")))
@@ -542,6 +560,20 @@ class AsyncGPUHubClient:
     ) -> int | AsyncPendingTransaction[int]:
         """Send this account's whole withdrawable balance to itself (or to ``to``); returns wei."""
         return await self._write(lambda ops: ops.withdraw(to, tx), wait, tx)
+
+    # ------------------------------------------------------------------ reputation
+
+    async def rate(
+        self,
+        rental_id: int,
+        score: int,
+        *,
+        comment: str = "",
+        wait: bool = True,
+        **tx: Unpack[TxOptions],
+    ) -> Rating | AsyncPendingTransaction[Rating]:
+        """Rate the other side of a rental that is over (see ``GPUHubClient.rate``)."""
+        return await self._write(lambda ops: ops.rate(rental_id, score, comment, tx), wait, tx)
 
     # ------------------------------------------------------------------ governance
 

@@ -29,7 +29,7 @@ from ._transactions import (
     TxOptions,
 )
 from .chain import DevChain, embedded_web3
-from .models import Listing, MarketEvent, PriceUnit, Rental, TxResult
+from .models import Listing, MarketEvent, PriceUnit, Rating, Rental, Reputation, TxResult
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -583,6 +583,36 @@ class GPUHubClient:
         """How many rentals ``provider`` ended early (reputation reads it)."""
         return self._run(self._ops.provider_terminations(provider))
 
+    def reputation(self, address: str, *, block: BlockIdentifier = "latest") -> Reputation:
+        """What the contract counts about ``address``: ratings received on each side, rentals
+        completed on each side, and rentals it ended early as a provider.
+
+        Example::
+
+            >>> rep = client.reputation(listing.provider)
+            >>> rep.provider_score(), rep.completed_as_provider, rep.terminations
+        """
+        return self._run(self._ops.reputation(address, block))
+
+    def ratings(
+        self,
+        *,
+        ratee: str | None = None,
+        rater: str | None = None,
+        rental_id: int | None = None,
+        from_block: int = 0,
+        to_block: int | None = None,
+    ) -> list[Rating]:
+        """Ratings (with their comments) from the ``Rated`` events, oldest first.
+
+        Args:
+            ratee: only ratings of this address.
+            rater: only ratings by this address.
+            rental_id: only the ratings of this rental (at most two: one per side).
+            from_block, to_block: the block range searched (default: all of it).
+        """
+        return self._run(self._ops.ratings(ratee, rater, rental_id, from_block, to_block))
+
     def fee_bps(self) -> int:
         """The platform fee in basis points for rentals started now."""
         return int(self._run(self._ops.call("feeBps")))
@@ -731,6 +761,60 @@ class GPUHubClient:
             WithdrawFailed: the receiver refused the ETH; the balance is kept.
         """
         return self._write(self._ops.withdraw(to, tx), wait, tx)
+
+    # ------------------------------------------------------------------ reputation
+
+    @overload
+    def rate(
+        self,
+        rental_id: int,
+        score: int,
+        *,
+        comment: str = ...,
+        wait: Literal[True] = ...,
+        **tx: Unpack[TxOptions],
+    ) -> Rating: ...
+    @overload
+    def rate(
+        self,
+        rental_id: int,
+        score: int,
+        *,
+        comment: str = ...,
+        wait: Literal[False],
+        **tx: Unpack[TxOptions],
+    ) -> PendingTransaction[Rating]: ...
+
+    def rate(
+        self,
+        rental_id: int,
+        score: int,
+        *,
+        comment: str = "",
+        wait: bool = True,
+        **tx: Unpack[TxOptions],
+    ) -> Rating | PendingTransaction[Rating]:
+        """Rate the other side of a rental that is over: as its renter, rate the provider; as
+        the listing's provider, rate the renter. Once per side per rental.
+
+        Args:
+            rental_id: a rental that was ended (by either side) or settled.
+            score: 1 (worst) to 5 (best).
+            comment: at most 280 bytes of UTF-8; published in the event, never stored.
+
+        Raises:
+            ValidationError: the score or the comment is out of range; nothing was sent.
+            NotRentalParty: this account is neither the renter nor the provider.
+            RentalNotOver: the rental is still active.
+            AlreadyRated: this account already rated this rental.
+
+        Example::
+
+            >>> renter.end_rental(rental.rental_id)
+            >>> renter.rate(rental.rental_id, 5, comment="fast and stable")
+            Rating(rental_id=0, ..., score=5, ...)
+        """
+        return self._write(self._ops.rate(rental_id, score, comment, tx), wait, tx)
 
     # ------------------------------------------------------------------ governance
 

@@ -196,3 +196,25 @@ def test_twenty_coroutines_one_client(anvil_node: AnvilNode) -> None:
         assert 41 <= sync.eth.get_transaction_count(key.address) <= 60
 
     run(anvil_node, scenario)
+
+
+def test_reputation_methods(anvil_node: AnvilNode) -> None:
+    """Rating, reputation and the ratings list work awaited."""
+
+    async def scenario(client: AsyncGPUHubClient) -> None:
+        provider = client.with_account((await client.accounts())[1])
+        renter = client.with_account((await client.accounts())[2])
+        listing = await provider.create_listing(**TERMS)
+        rental = await renter.rent(listing.listing_id, 1)
+        assert isinstance(rental, gpuhub.Rental)
+        await renter.end_rental(rental.rental_id)
+        rating = await renter.rate(rental.rental_id, 4, comment="steady")
+        assert isinstance(rating, gpuhub.Rating) and rating.score == 4
+        with pytest.raises(gpuhub.AlreadyRated):
+            await renter.rate(rental.rental_id, 5)
+        rep = await client.reputation(provider.address or "")
+        assert rep.provider_rating_count == 1
+        assert await client.ratings(ratee=provider.address) == [rating]
+        assert await client.ratings(rater=provider.address) == []
+
+    run(anvil_node, scenario)

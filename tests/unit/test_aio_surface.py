@@ -75,9 +75,9 @@ def test_a_missing_twin_is_named() -> None:
     """A method added to the sync client without a twin is reported by name."""
 
     class Grown(GPUHubClient):
-        def rate(self, rental_id: int, *, score: int) -> None:
+        def watch(self, *, from_block: int = 0) -> None:
             """A new operation without an async twin."""
 
     assert surface_differences(Grown, AsyncGPUHubClient) == [
-        "AsyncGPUHubClient has no twin of rate"
+        "AsyncGPUHubClient has no twin of watch"
     ]
