@@ -78,12 +78,15 @@ from .models import (
 
 if TYPE_CHECKING:
     from ._transactions import PendingTransaction, TxOptions
+    from .aio import AsyncGPUHubClient, AsyncPendingTransaction
     from .client import GPUHubClient
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AlreadyRated",
+    "AsyncGPUHubClient",
+    "AsyncPendingTransaction",
     "BalanceOverflow",
     "CannotRentOwnListing",
     "CommentTooLong",
@@ -150,6 +153,8 @@ __all__ = [
 ]
 
 _LAZY = {
+    "AsyncGPUHubClient": "gpuhub.aio",
+    "AsyncPendingTransaction": "gpuhub.aio",
     "GPUHubClient": "gpuhub.client",
     "PendingTransaction": "gpuhub._transactions",
     "TxOptions": "gpuhub._transactions",

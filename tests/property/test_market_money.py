@@ -25,8 +25,11 @@ from gpuhub import GPUHubClient, ListingStatus, PriceUnit, Rental, RentalStatus,
 from gpuhub._artifact import abi
 from gpuhub._errors import ErrorDecoder, translate
 
-UNITS = [PriceUnit.MINUTE, PriceUnit.HOUR]
+UNITS = [PriceUnit.MINUTE, PriceUnit.HOUR, PriceUnit.DAY]
 N_ACCOUNTS = 4
+# Mostly everyday prices, sometimes ones whose rentals no account can pay for (up to the
+# contract's 2^96 - 1 cap), so the refusals of huge amounts stay covered.
+PRICES = st.one_of(st.integers(1, 10**15), st.sampled_from([10**24, 2**95, 2**96 - 1]))
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,8 @@ class ModelListing:
 
 
 class Market(RuleBasedStateMachine):
-    """Random listings, rentals, extensions, ends, settlements, withdrawals, fees, time jumps."""
+    """Random listings, rentals, extensions, ends, settlements, withdrawals, fees, time jumps;
+    listings change unit and maximum while rented, and some prices are too large to pay."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -88,7 +92,7 @@ class Market(RuleBasedStateMachine):
 
     @rule(
         who=st.integers(0, N_ACCOUNTS - 1),
-        price=st.integers(1, 10**15),
+        price=PRICES,
         unit=st.sampled_from(UNITS),
         min_d=st.integers(1, 3),
         span=st.integers(0, 20),
@@ -109,18 +113,21 @@ class Market(RuleBasedStateMachine):
     @rule(
         who=st.integers(0, N_ACCOUNTS - 1),
         pick=st.integers(0, 10**6),
-        price=st.integers(1, 10**15),
+        price=PRICES,
         unit=st.sampled_from(UNITS),
+        span=st.integers(0, 40),
     )
-    def update(self, who: int, pick: int, price: int, unit: PriceUnit) -> None:
+    def update(self, who: int, pick: int, price: int, unit: PriceUnit, span: int) -> None:
+        """Change price, unit and maximum, also while the listing is rented."""
         lid = pick % len(self.listings)
         listing = self.listings[lid]
         client = self.clients[who]
+        terms = dict(price=price, unit=unit, max_duration=listing.min_duration + span)
         if listing.provider != client.address:
-            expect(gpuhub.NotListingProvider, client.update_listing, lid, price=price, unit=unit)
+            expect(gpuhub.NotListingProvider, client.update_listing, lid, **terms)
             return
-        client.update_listing(lid, price=price, unit=unit)
-        self.listings[lid] = replace(listing, price=price, unit=unit)
+        client.update_listing(lid, **terms)
+        self.listings[lid] = replace(listing, **terms)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ rentals
 
@@ -136,7 +143,13 @@ class Market(RuleBasedStateMachine):
         listing = self.listings[lid]
         client = self.clients[who]
         cost = listing.price * duration
-        if listing.status is not ListingStatus.AVAILABLE:
+        funds = client.w3.eth.get_balance(client.address)
+        if cost + excess > funds:
+            # The node checks the value sent against the balance before running anything.
+            expect(gpuhub.InsufficientFunds, client.rent, lid, duration, max_total=cost + excess)
+        elif cost + excess > funds - 10**18:
+            return  # too close to the balance to tell whether the gas still fits
+        elif listing.status is not ListingStatus.AVAILABLE:
             expect(gpuhub.ListingNotAvailable, client.rent, lid, duration)
         elif listing.provider == client.address:
             expect(gpuhub.CannotRentOwnListing, client.rent, lid, duration)
@@ -172,6 +185,12 @@ class Market(RuleBasedStateMachine):
         rental = self.active()[pick % len(self.active())]
         client = self.clients[who]
         listing = self.listings[rental.listing_id]
+        value = rental.price * extra
+        funds = client.w3.eth.get_balance(client.address)
+        if value > funds - 10**18:
+            if value > funds and rental.renter == client.address:
+                expect(gpuhub.InsufficientFunds, client.extend_rental, rental.rental_id, extra)
+            return  # unaffordable, or too close to the balance to tell
         if rental.renter != client.address:
             fn = client.contract.functions.extendRental(rental.rental_id, extra)
             with pytest.raises(gpuhub.NotRenter), translate(ErrorDecoder(abi())):
@@ -179,7 +198,10 @@ class Market(RuleBasedStateMachine):
             return
         if self.next_block_time() >= rental.end:
             expect(gpuhub.RentalExpired, client.extend_rental, rental.rental_id, extra)
-        elif rental.duration + extra > listing.max_duration:
+        elif rental.duration + extra > (
+            listing.max_duration * listing.unit.seconds // rental.unit.seconds
+        ):
+            # The listing's limit, in its current unit, converted to the rental's locked unit.
             expect(gpuhub.InvalidDuration, client.extend_rental, rental.rental_id, extra)
         else:
             extended = client.extend_rental(rental.rental_id, extra)
