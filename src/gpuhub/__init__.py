@@ -29,6 +29,7 @@ from .exceptions import (
     InvalidUnit,
     ListingNotAvailable,
     ListingNotFound,
+    MarketIndexError,
     MarketplacePaused,
     MissingDependency,
     NoActiveRental,
@@ -38,6 +39,7 @@ from .exceptions import (
     NotRentalParty,
     NotRenter,
     OutOfGas,
+    QueryError,
     Reentrancy,
     RentalExpired,
     RentalNotActive,
@@ -63,6 +65,8 @@ from .models import (
 if TYPE_CHECKING:
     from ._transactions import PendingTransaction, TxOptions
     from .client import GPUHubClient
+    from .index import MarketIndex
+    from .search import Query, SearchResult
 
 __version__ = "0.1.0"
 
@@ -88,6 +92,8 @@ __all__ = [
     "ListingNotFound",
     "ListingStatus",
     "MarketEvent",
+    "MarketIndex",
+    "MarketIndexError",
     "MarketplacePaused",
     "MissingDependency",
     "NoActiveRental",
@@ -99,6 +105,8 @@ __all__ = [
     "OutOfGas",
     "PendingTransaction",
     "PriceUnit",
+    "Query",
+    "QueryError",
     "Reentrancy",
     "Rental",
     "RentalExpired",
@@ -106,6 +114,7 @@ __all__ = [
     "RentalNotExpired",
     "RentalNotFound",
     "RentalStatus",
+    "SearchResult",
     "TermsChanged",
     "TransactionError",
     "TransactionReverted",
@@ -119,6 +128,9 @@ __all__ = [
 
 _LAZY = {
     "GPUHubClient": "gpuhub.client",
+    "MarketIndex": "gpuhub.index",
+    "Query": "gpuhub.search",
+    "SearchResult": "gpuhub.search",
     "PendingTransaction": "gpuhub._transactions",
     "TxOptions": "gpuhub._transactions",
 }

@@ -154,3 +154,23 @@ def translate(decoder: ErrorDecoder, *, tx_hash: str | None = None) -> Iterator[
         if data is None:
             raise
         raise decoder.decode(data, tx_hash=tx_hash) from err
+
+
+class LogRangeTooLarge(Exception):
+    """The node refused a ``get_logs`` range: too many results, or too many blocks at once."""
+
+
+_RANGE_REFUSALS = ("too many", "range", "limit", "exceed", "more than", "response size")
+
+
+@contextlib.contextmanager
+def log_range_refusals() -> Iterator[None]:
+    """Turn a node's refusal of a log range into :class:`LogRangeTooLarge`; others pass."""
+    from web3.exceptions import Web3RPCError
+
+    try:
+        yield
+    except Web3RPCError as err:
+        if any(word in str(err).lower() for word in _RANGE_REFUSALS):
+            raise LogRangeTooLarge(str(err)) from err
+        raise

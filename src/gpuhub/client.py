@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from web3 import Web3
     from web3.types import BlockIdentifier, TxReceipt
 
+    from .search import Query, SearchResult
+
 T = TypeVar("T")
 
 #: listings read per eth_call by the paged reads.
@@ -266,6 +268,25 @@ class GPUHubClient:
             available_only=available_only,
             price_unit=price_unit,
         )
+
+    def search(self, query: str | Query | None = None, **kwargs: Any) -> SearchResult:
+        """Run a query over every listing read from the chain (no index needed).
+
+        ``query`` is a query string, a ``Query``, or None; keyword arguments add terms
+        (``model="4090", min_capacity=24, max_price_per_hour=...``) and set ``sort``, ``limit``
+        and ``offset``. ``MarketIndex.search`` gives the same answer from SQL.
+
+        Example::
+
+            >>> result = client.search("model~4090 price_per_hour<=0.5eth sort=price_per_hour")
+            >>> result.total, result.listings[:3]
+
+        Raises:
+            QueryError: the query does not parse; ``position`` says where.
+        """
+        from .search import Query, run
+
+        return run(Query.of(query, **kwargs), self.iter_listings())
 
     # ------------------------------------------------------------------ listings: writes
 

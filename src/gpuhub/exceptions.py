@@ -4,6 +4,7 @@ The tree::
 
     GPUHubError
     ├── ValidationError (also ValueError)     bad argument, caught before anything is sent
+    │   └── QueryError                        a search query that does not parse, with its position
     ├── ContractError                         the contract reverted with one of its custom errors
     │   ├── ListingNotFound
     │   ├── NotListingProvider
@@ -38,6 +39,7 @@ The tree::
     │   └── TransactionTimeout                no receipt within the timeout
     ├── ConnectionFailed                      the node cannot be reached
     ├── ContractNotDeployed                   no marketplace code at the given address
+    ├── MarketIndexError                      the index cannot be used as it is; says how to rebuild
     └── MissingDependency (also ImportError)  an optional extra is not installed
 
 Each :class:`ContractError` subclass has the name of a Solidity custom error in
@@ -74,6 +76,7 @@ __all__ = [
     "InvalidUnit",
     "ListingNotAvailable",
     "ListingNotFound",
+    "MarketIndexError",
     "MarketplacePaused",
     "MissingDependency",
     "NoActiveRental",
@@ -83,6 +86,7 @@ __all__ = [
     "NotRenter",
     "NothingToWithdraw",
     "OutOfGas",
+    "QueryError",
     "Reentrancy",
     "RentalExpired",
     "RentalNotActive",
@@ -111,6 +115,20 @@ class ValidationError(GPUHubError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class QueryError(ValidationError):
+    """A search query that does not parse or names something that does not exist.
+
+    Attributes:
+        position: 0-based offset in the query string where the problem starts.
+        query: the query string.
+    """
+
+    def __init__(self, message: str, *, position: int, query: str) -> None:
+        super().__init__("query", f"{message} (at position {position})")
+        self.position = position
+        self.query = query
 
 
 class ContractError(GPUHubError):
@@ -398,6 +416,11 @@ class TransactionTimeout(TransactionError):
 
 class ConnectionFailed(GPUHubError):
     """The Ethereum node could not be reached."""
+
+
+class MarketIndexError(GPUHubError):
+    """The market index cannot be used as it is (another schema version, another marketplace,
+    or a reorganisation deeper than it keeps undo records for); the message says how to rebuild."""
 
 
 class ContractNotDeployed(GPUHubError):
