@@ -160,7 +160,7 @@ class MarketIndex:
         }
         with self._engine.begin() as db:
             if inspect(db).has_table(meta.name):
-                found = dict(db.execute(select(meta.c.key, meta.c.value)).tuples().all())
+                found = dict(db.execute(select(meta.c.key, meta.c.value)).all())
                 if found.get("schema_version") != expected["schema_version"]:
                     raise MarketIndexError(
                         f"the index at {url} has schema version "
@@ -324,7 +324,7 @@ class MarketIndex:
             synced = self._meta(db, "synced_block")
             known = (
                 db.execute(select(blocks.c.number, blocks.c.hash).order_by(blocks.c.number.desc()))
-                .tuples()
+
                 .all()
             )
         fork = self._start_block - 1
@@ -537,7 +537,7 @@ def _undo(db: Connection, fork: int) -> None:
         select(journal.c.tbl, journal.c.key, journal.c.before)
         .where(journal.c.block > fork)
         .order_by(journal.c.seq.desc())
-    ).tuples()
+    )
     for name, key, before in entries.all():
         table, key_column = STATE_TABLES[name]
         typed_key: Any = key if key_column == "address" else int(key)
