@@ -12,7 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import (
+    AlreadyRated,
+    BalanceOverflow,
     CannotRentOwnListing,
+    CommentTooLong,
     ConnectionFailed,
     ContractError,
     ContractNotDeployed,
@@ -27,6 +30,7 @@ from .exceptions import (
     InvalidDurationRange,
     InvalidGpuModel,
     InvalidPrice,
+    InvalidScore,
     InvalidStatusTransition,
     InvalidUnit,
     ListingNotAvailable,
@@ -49,6 +53,7 @@ from .exceptions import (
     RentalNotActive,
     RentalNotExpired,
     RentalNotFound,
+    RentalNotOver,
     TermsChanged,
     TransactionDropped,
     TransactionError,
@@ -64,8 +69,11 @@ from .models import (
     ListingStatus,
     MarketEvent,
     PriceUnit,
+    Rating,
     Rental,
     RentalStatus,
+    Reputation,
+    Role,
     TxResult,
 )
 
@@ -78,7 +86,10 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlreadyRated",
+    "BalanceOverflow",
     "CannotRentOwnListing",
+    "CommentTooLong",
     "ConnectionFailed",
     "ContractError",
     "ContractNotDeployed",
@@ -94,6 +105,7 @@ __all__ = [
     "InvalidDurationRange",
     "InvalidGpuModel",
     "InvalidPrice",
+    "InvalidScore",
     "InvalidStatusTransition",
     "InvalidUnit",
     "Listing",
@@ -118,13 +130,17 @@ __all__ = [
     "PriceUnit",
     "Query",
     "QueryError",
+    "Rating",
     "Reentrancy",
     "Rental",
     "RentalExpired",
     "RentalNotActive",
     "RentalNotExpired",
     "RentalNotFound",
+    "RentalNotOver",
     "RentalStatus",
+    "Reputation",
+    "Role",
     "SearchResult",
     "TermsChanged",
     "TransactionDropped",
