@@ -297,9 +297,11 @@ class GPUHubClient:
     def search(self, query: str | Query | None = None, **kwargs: Any) -> SearchResult:
         """Run a query over every listing read from the chain (no index needed).
 
-        ``query`` is a query string, a ``Query``, or None; keyword arguments add terms
-        (``model="4090", min_capacity=24, max_price_per_hour=...``) and set ``sort``, ``limit``
-        and ``offset``. ``MarketIndex.search`` gives the same answer from SQL.
+        Reads every listing in pages, and the reputation of the providers the query needs
+        (every provider when it filters or sorts on rating, ratings, completed or terminations;
+        else those of the page). ``query`` is a query string, a ``Query``, or None; keyword
+        arguments add terms (``model="4090", min_capacity=24, max_price_per_hour=...``) and set
+        ``sort``, ``limit`` and ``offset``. ``MarketIndex.search`` gives the same answer from SQL.
 
         Example::
 
@@ -311,7 +313,16 @@ class GPUHubClient:
         """
         from .search import Query, run
 
-        return run(Query.of(query, **kwargs), self.iter_listings())
+        parsed = Query.of(query, **kwargs)
+        known: dict[str, Reputation] = {}
+
+        def reputation_of(address: str) -> Reputation:
+            # One eth_call per provider, only for the providers the query has to look at.
+            if address not in known:
+                known[address] = self.reputation(address)
+            return known[address]
+
+        return run(parsed, self.iter_listings(), reputation_of)
 
     # ------------------------------------------------------------------ listings: writes
 

@@ -46,14 +46,23 @@ def trade(client: GPUHubClient) -> None:
     third = renter.rent(4, 1)
     client.chain.advance_time(2 * 86400)
     client.settle(third.rental_id)
+    renter.rate(first.rental_id, 5, comment="fast")
+    renter.rate(second.rental_id, 2, comment="cut short \u00e9")
+    client.rate(third.rental_id, 4)
+    other = client.with_account(client.accounts[2])
+    other.create_listing(gpu_model="L4", capacity=24, price=10**14)
+    rented = renter.rent(6, 1)
+    renter.end_rental(rented.rental_id)
+    renter.rate(rented.rental_id, 3)
     renter.rent(0, 1)
 
 
 def assert_mirrors(index: MarketIndex, client: GPUHubClient) -> None:
     assert index.list_listings() == client.list_listings()
     assert index.list_rentals() == list(client.iter_rentals())
-    for account in client.accounts[:3]:
-        assert index.provider_terminations(account) == client.provider_terminations(account)
+    for account in client.accounts[:4]:
+        assert index.reputation(account) == client.reputation(account)
+    assert index.list_ratings() == client.ratings()
 
 
 def test_index_mirrors_the_contract(client: GPUHubClient, index: MarketIndex) -> None:
@@ -82,9 +91,13 @@ def test_index_search_agrees_with_client_search(client: GPUHubClient, index: Mar
         "price_per_hour<=0.002eth capacity>=16",
         "max_hours>=2d sort=price limit=2 offset=1",
         "unit in [minute, day] status notin [removed]",
+        "rating>=3.1 sort=-rating,price",
+        "status=any sort=-completed,terminations,-ratings",
+        "terminations=0 ratings>=1 rating<4",
     ):
         found, expected = index.search(query), client.search(query)
         assert (found.listings, found.total) == (expected.listings, expected.total), query
+        assert found.reputations == expected.reputations, query
 
 
 def test_prices_above_64_bits_stay_exact(client: GPUHubClient, index: MarketIndex) -> None:

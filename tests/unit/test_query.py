@@ -156,3 +156,38 @@ def test_query_errors_name_their_position(text: str, position: int, words: str) 
         Query.parse(text)
     assert exc.value.position == position
     assert words in str(exc.value)
+
+
+def test_rating_is_an_exact_decimal() -> None:
+    """A rating bound is kept as an exact fraction and prints back as a decimal."""
+    query = Query.parse("rating>=4.5")
+    assert query.terms[0].value == Fraction(9, 2)
+    assert str(query) == "rating>=4.5"
+
+
+def test_rating_keyword_takes_a_float() -> None:
+    """min_rating=4.5 builds the same query as rating>=4.5."""
+    assert Query.build(min_rating=4.5) == Query.parse("rating>=4.5")
+
+
+def test_reputation_fields_are_named() -> None:
+    """A query knows when it needs the providers' reputations."""
+    assert Query.parse("sort=-completed").uses_reputation()
+    assert not Query.parse("capacity>=24 sort=price").uses_reputation()
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "words"),
+    [
+        ("rating>=4.1234567", 8, "at most 6 decimal places"),
+        ("rating>=5stars", 8, "plain number"),
+        ("ratngs>=3", 0, "did you mean 'ratings'"),
+        ("completed~3", 9, "does not apply to completed"),
+    ],
+)
+def test_reputation_field_errors(text: str, position: int, words: str) -> None:
+    """Mistakes in reputation terms raise QueryError at their position."""
+    with pytest.raises(QueryError) as exc:
+        Query.parse(text)
+    assert exc.value.position == position
+    assert words in str(exc.value)

@@ -20,7 +20,16 @@ from sqlalchemy import Connection, delete, func, insert, inspect, select, update
 
 from .._errors import LogRangeTooLarge, log_range_refusals
 from ..exceptions import MarketIndexError, ValidationError
-from ..models import Listing, ListingStatus, PriceUnit, Rental, RentalStatus
+from ..models import (
+    Listing,
+    ListingStatus,
+    PriceUnit,
+    Rating,
+    Rental,
+    RentalStatus,
+    Reputation,
+    Role,
+)
 from ..search import Query, SearchResult
 from . import _sql
 from ._schema import (
@@ -33,6 +42,7 @@ from ._schema import (
     meta,
     metadata,
     open_engine,
+    ratings,
     rentals,
     wei,
 )
@@ -52,6 +62,7 @@ _APPLIED = (
     "RentalStarted",
     "RentalExtended",
     "RentalEnded",
+    "Rated",
 )
 
 
@@ -322,11 +333,9 @@ class MarketIndex:
     def _rewind_if_reorganised(self) -> int:
         with self._engine.connect() as db:
             synced = self._meta(db, "synced_block")
-            known = (
-                db.execute(select(blocks.c.number, blocks.c.hash).order_by(blocks.c.number.desc()))
-
-                .all()
-            )
+            known = db.execute(
+                select(blocks.c.number, blocks.c.hash).order_by(blocks.c.number.desc())
+            ).all()
         fork = self._start_block - 1
         for number, block_hash in known:
             if self._chain_hash(number) == block_hash:
@@ -382,18 +391,30 @@ class MarketIndex:
         parsed = Query.of(query, **kwargs)
         condition = _sql.where(parsed.filters())
         with self._engine.connect() as db:
-            total = db.execute(
-                select(func.count()).select_from(listings).where(condition)
-            ).scalar_one()
+            count = select(func.count()).select_from(_sql.SOURCE).where(condition)
+            total = db.execute(count).scalar_one()
             page = (
                 select(listings)
+                .select_from(_sql.SOURCE)
                 .where(condition)
                 .order_by(*_sql.order_by(parsed.sort))
                 .limit(parsed.limit)
                 .offset(parsed.offset or None)
             )
             found = [_listing(row) for row in db.execute(page).mappings()]
-        return SearchResult(listings=found, total=int(total), query=parsed)
+            reputations = self._reputations(db, {item.provider for item in found})
+        return SearchResult(listings=found, total=int(total), reputations=reputations, query=parsed)
+
+    def _reputations(self, db: Connection, addresses: Iterable[str]) -> dict[str, Reputation]:
+        wanted = {address.lower(): address for address in addresses}
+        found = {address: _reputation(address, None) for address in wanted.values()}
+        keys = list(wanted)
+        for at in range(0, len(keys), _CHUNK):
+            chunk = keys[at : at + _CHUNK]
+            for row in db.execute(select(accounts).where(accounts.c.address.in_(chunk))).mappings():
+                address = wanted[row["address"]]
+                found[address] = _reputation(address, row)
+        return found
 
     def list_listings(self) -> list[Listing]:
         """Every indexed listing, in id order, whatever its status."""
@@ -407,13 +428,17 @@ class MarketIndex:
             rows = db.execute(select(rentals).order_by(rentals.c.id)).mappings()
             return [_rental(row) for row in rows]
 
-    def provider_terminations(self, provider: str) -> int:
-        """How many rentals ``provider`` ended early, as the index has it."""
+    def reputation(self, address: str) -> Reputation:
+        """What the contract counts about ``address``, as the index has it (zeros if unknown)."""
         with self._engine.connect() as db:
-            found = db.execute(
-                select(accounts.c.terminations).where(accounts.c.address == provider.lower())
-            ).scalar_one_or_none()
-        return int(found or 0)
+            return self._reputations(db, [_checksum(address.lower())])[_checksum(address.lower())]
+
+    def list_ratings(self) -> list[Rating]:
+        """Every indexed rating (with its comment), oldest first."""
+        with self._engine.connect() as db:
+            order = (ratings.c.block, ratings.c.rental_id, ratings.c.role)
+            rows = db.execute(select(ratings).order_by(*order))
+            return [_rating(row) for row in rows.mappings()]
 
 
 class Follower:
@@ -592,9 +617,50 @@ def _apply(state: _State, event: _Event) -> None:
         state.put("rental", args["rentalId"], {**rental, "end": args["end"], "status": status})
         _set_listing_status(state, args["listingId"], ListingStatus.AVAILABLE)
         if status == RentalStatus.ENDED_BY_PROVIDER:
-            key = rental["provider"].lower()
-            account = state.get("account", key) or {"address": key, "terminations": 0}
-            state.put("account", key, {**account, "terminations": account["terminations"] + 1})
+            _count(state, rental["provider"], terminations=1)
+        else:
+            _count(state, rental["renter"], completed_as_renter=1)
+            _count(state, rental["provider"], completed_as_provider=1)
+    elif name == "Rated":
+        role = Role(args["role"])
+        state.put(
+            "rating",
+            args["rentalId"] * 2 + role,
+            {
+                "id": args["rentalId"] * 2 + role,
+                "rental_id": args["rentalId"],
+                "rater": args["rater"],
+                "ratee": args["ratee"],
+                "role": int(role),
+                "score": args["score"],
+                "billed": wei(args["billed"]),
+                "comment": args["comment"],
+                "block": event.block,
+            },
+        )
+        side = "provider" if role is Role.PROVIDER else "renter"
+        _count(
+            state,
+            args["ratee"],
+            **{f"{side}_rating_count": 1, f"{side}_rating_sum": args["score"]},
+        )
+
+
+_ACCOUNT_COUNTERS = (
+    "provider_rating_count",
+    "provider_rating_sum",
+    "renter_rating_count",
+    "renter_rating_sum",
+    "completed_as_provider",
+    "completed_as_renter",
+    "terminations",
+)
+
+
+def _count(state: _State, address: str, **added: int) -> None:
+    key = address.lower()
+    account = state.get("account", key) or {"address": key, **dict.fromkeys(_ACCOUNT_COUNTERS, 0)}
+    state.put("account", key, {**account, **{k: account[k] + v for k, v in added.items()}})
 
 
 def _set_listing_status(state: _State, listing_id: int, status: int) -> None:
@@ -635,6 +701,24 @@ def _listing(row: Any) -> Listing:
         min_duration=row["min_duration"],
         max_duration=row["max_duration"],
         status=ListingStatus(row["status"]),
+    )
+
+
+def _reputation(address: str, row: Any) -> Reputation:
+    counts = dict.fromkeys(_ACCOUNT_COUNTERS, 0) if row is None else row
+    return Reputation(address=address, **{k: int(counts[k]) for k in _ACCOUNT_COUNTERS})
+
+
+def _rating(row: Any) -> Rating:
+    return Rating(
+        rental_id=row["rental_id"],
+        rater=row["rater"],
+        ratee=row["ratee"],
+        role=Role(row["role"]),
+        score=row["score"],
+        billed=int(row["billed"]),
+        comment=row["comment"],
+        block_number=row["block"],
     )
 
 

@@ -103,11 +103,33 @@ rentals = Table(
     Column("status", SmallInteger, nullable=False),
 )
 
+#: an account's reputation, as the contract's ``reputation`` view returns it.
 accounts = Table(
     "gpuhub_accounts",
     metadata,
-    Column("address", String(42), primary_key=True),
-    Column("terminations", Integer, nullable=False),
+    Column("address", String(42), primary_key=True),  # lower-case hex
+    Column("provider_rating_count", BigInteger, nullable=False),
+    Column("provider_rating_sum", BigInteger, nullable=False),
+    Column("renter_rating_count", BigInteger, nullable=False),
+    Column("renter_rating_sum", BigInteger, nullable=False),
+    Column("completed_as_provider", BigInteger, nullable=False),
+    Column("completed_as_renter", BigInteger, nullable=False),
+    Column("terminations", BigInteger, nullable=False),
+)
+
+#: every ``Rated`` event; ``id`` is rental id * 2 + role (one rating per side per rental).
+ratings = Table(
+    "gpuhub_ratings",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("rental_id", BigInteger, nullable=False),
+    Column("rater", String(42), nullable=False),
+    Column("ratee", String(42), nullable=False, index=True),
+    Column("role", SmallInteger, nullable=False),
+    Column("score", SmallInteger, nullable=False),
+    _wei_column("billed"),
+    Column("comment", Text, nullable=False),
+    Column("block", BigInteger, nullable=False),
 )
 
 #: the tables that hold market state, by the name the journal uses, with their key column.
@@ -115,6 +137,7 @@ STATE_TABLES: dict[str, tuple[Table, str]] = {
     "listing": (listings, "id"),
     "rental": (rentals, "id"),
     "account": (accounts, "address"),
+    "rating": (ratings, "id"),
 }
 
 

@@ -11,12 +11,27 @@ import math
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, not_, or_, true
+from sqlalchemy import ColumnElement, Float, and_, cast, false, func, not_, or_, true
 
+from ..models import PRIOR_MEAN, PRIOR_WEIGHT
 from ..search import FIELDS, Kind, SortKey, Term, Time
-from ._schema import WEI_DIGITS, listings, wei
+from ._schema import WEI_DIGITS, accounts, listings, wei
 
 _C = listings.c
+_A = accounts.c
+#: the listings joined with their providers' reputations (none yet reads as zeros).
+SOURCE = listings.outerjoin(accounts, _A.address == _C.provider_key)
+
+_PRIOR_WEIGHT = Fraction(PRIOR_WEIGHT)
+_PRIOR_TOTAL = Fraction(PRIOR_WEIGHT) * Fraction(PRIOR_MEAN)
+assert _PRIOR_WEIGHT.denominator == _PRIOR_TOTAL.denominator == 1
+_RATING_SUM = func.coalesce(_A.provider_rating_sum, 0) + int(_PRIOR_TOTAL)
+_RATING_VOTES = func.coalesce(_A.provider_rating_count, 0) + int(_PRIOR_WEIGHT)
+_REPUTATION_COLUMNS = {
+    "ratings": func.coalesce(_A.provider_rating_count, 0),
+    "completed": func.coalesce(_A.completed_as_provider, 0),
+    "terminations": func.coalesce(_A.terminations, 0),
+}
 
 _SORT_COLUMNS = {
     "id": _C.id,
@@ -30,6 +45,8 @@ _SORT_COLUMNS = {
     "max_duration": _C.max_duration,
     "max_hours": _C.max_seconds,
     "status": _C.status,
+    "rating": cast(_RATING_SUM, Float) / cast(_RATING_VOTES, Float),
+    **_REPUTATION_COLUMNS,
 }
 
 
@@ -65,6 +82,12 @@ def _compare(name: str, op: str, value: Any) -> ColumnElement[bool]:
         return _ops(_C.model, op, value)
     if name == "provider":
         return _ops(_C.provider_key, op, value)
+    if name == "rating":
+        # (sum + prior) / (votes + weight) op p / q, cross-multiplied: exact in integers.
+        bound = Fraction(value)
+        return _ops(_RATING_SUM * bound.denominator, op, _RATING_VOTES * bound.numerator)
+    if name in _REPUTATION_COLUMNS:
+        return _whole(_REPUTATION_COLUMNS[name], op, Fraction(value), money=False)
     if kind in (Kind.UNIT, Kind.STATUS):
         return _ops(getattr(_C, name), op, int(value))
     if name == "price":

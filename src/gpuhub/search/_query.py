@@ -32,6 +32,7 @@ class Kind(Enum):
     ADDRESS = "address"
     UNIT = "price unit"
     STATUS = "listing status"
+    SCORE = "score"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +65,17 @@ FIELDS: dict[str, Field] = {
         Field("max_duration", Kind.DURATION, "longest rental, in the listing's units or 2d"),
         Field("max_hours", Kind.HOURS, "longest rental in hours (or with a unit: 2d)"),
         Field("status", Kind.STATUS, "available (the default), unavailable, rented, removed, any"),
+        Field("rating", Kind.SCORE, "the provider's Bayesian score, 1..5 (3 with no ratings)"),
+        Field("ratings", Kind.INT, "how many ratings the provider received from renters"),
+        Field("completed", Kind.INT, "rentals the provider completed"),
+        Field("terminations", Kind.INT, "rentals the provider ended early"),
     )
 }
+
+#: fields that come from the provider's reputation rather than the listing.
+REPUTATION_FIELDS = frozenset({"rating", "ratings", "completed", "terminations"})
+#: most decimal places a score may have.
+SCORE_DECIMALS = 6
 
 ORDER_OPS = ("=", "!=", "<", "<=", ">", ">=")
 LIST_OPS = ("in", "notin")
@@ -78,6 +88,7 @@ _OPS_BY_KIND: dict[Kind, tuple[str, ...]] = {
     Kind.ADDRESS: ("=", "!=", "~"),
     Kind.UNIT: ("=", "!="),
     Kind.STATUS: ("=", "!="),
+    Kind.SCORE: ORDER_OPS,
 }
 _OPTIONS = ("sort", "limit", "offset")
 
@@ -219,6 +230,11 @@ class Query:
             extra.limit if "limit" in kwargs else base.limit,
             extra.offset if "offset" in kwargs else base.offset,
         )
+
+    def uses_reputation(self) -> bool:
+        """True when a term or a sort key needs the providers' reputations."""
+        names = {t.field for t in self.terms} | {k.field for k in self.sort}
+        return bool(names & REPUTATION_FIELDS)
 
     def filters(self) -> tuple[Term, ...]:
         """The terms to apply: ``status=available`` added unless a status term is present,
@@ -411,6 +427,12 @@ def parse_value(spec: Field, op: str, text: str) -> Any:
             return None
         return _enum_value(spec.name, ListingStatus, text)
     number, unit = _number(spec.name, text)
+    if kind is Kind.SCORE:
+        if unit:
+            raise ValidationError(spec.name, f"takes a plain number, got the unit {unit!r}")
+        if (number * 10**SCORE_DECIMALS).denominator != 1:
+            raise ValidationError(spec.name, f"takes at most {SCORE_DECIMALS} decimal places")
+        return number
     if kind is Kind.INT:
         if unit:
             raise ValidationError(spec.name, f"takes a plain number, got the unit {unit!r}")
@@ -472,6 +494,8 @@ def format_value(kind: Kind, value: Any) -> str:
         return _format_wei(value)
     if isinstance(value, Time):
         return _format_time(value.seconds)
+    if isinstance(value, Fraction):
+        return _decimal(value)
     return str(value)
 
 
@@ -543,6 +567,12 @@ def _keyword_value(key: str, spec: Field, raw: Any, op: str = "=") -> Any:
             return raw
         if isinstance(raw, Time) and kind in (Kind.DURATION, Kind.HOURS):
             return raw
+        numeric = isinstance(raw, int | float | Decimal | Fraction) and not isinstance(raw, bool)
+        if kind is Kind.SCORE and numeric and raw >= 0:
+            number = raw if isinstance(raw, Fraction) else Fraction(Decimal(str(raw)))
+            if (number * 10**SCORE_DECIMALS).denominator != 1:
+                raise ValidationError(key, f"takes at most {SCORE_DECIMALS} decimal places")
+            return number
         if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
             if kind is Kind.HOURS:
                 return Time(Fraction(raw * 3600))
