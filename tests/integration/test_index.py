@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import http.server
+import json
+import pathlib
+import signal
+import subprocess
+import sys
+import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy
+from web3 import HTTPProvider, Web3
 
 from gpuhub import GPUHubClient, MarketIndex, MarketIndexError, PriceUnit
 from gpuhub.chain import AnvilNode
@@ -199,3 +208,118 @@ def test_reorg_deeper_than_the_undo_records_is_refused(
             client.chain.mine()
         with pytest.raises(MarketIndexError, match="rebuild"):
             index.sync()
+
+
+CRASHING_SYNC = """
+import os, signal, sys
+from sqlalchemy import event
+from web3 import HTTPProvider, Web3
+from gpuhub import GPUHubClient, MarketIndex
+
+rpc, address, url, first = sys.argv[1:5]
+index = MarketIndex(GPUHubClient(Web3(HTTPProvider(rpc)), address), url)
+index.sync(to_block=int(first))
+
+def die_mid_range(conn, cursor, statement, *args):
+    if statement.startswith("INSERT INTO gpuhub_listings"):
+        os.kill(os.getpid(), signal.SIGKILL)  # rows written, the range not committed
+
+event.listen(index._engine, "before_cursor_execute", die_mid_range)
+index.sync()
+"""
+
+
+@pytest.mark.anvil
+@pytest.mark.parametrize("chain_name", ["anvil"])
+def test_sync_killed_mid_range_resumes_without_gaps_or_duplicates(
+    client: GPUHubClient, anvil_node: AnvilNode, database_url: str
+) -> None:
+    """A sync killed inside a range leaves the last committed range; the next sync completes."""
+    for i in range(3):
+        client.create_listing(gpu_model=f"A{i}", capacity=40, price=10**15)
+    first = client.block_number()
+    trade(client)
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CRASHING_SYNC,
+            anvil_node.url,
+            client.contract_address,
+            database_url,
+            str(first),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    with MarketIndex(client, database_url) as index:
+        assert index.synced_block == first
+        assert [x.gpu_model for x in index.list_listings()] == ["A0", "A1", "A2"]
+        index.sync()
+        assert_mirrors(index, client)
+
+
+class RangeLimitedNode(http.server.ThreadingHTTPServer):
+    """A JSON-RPC server in front of anvil that refuses log queries over more than 4 blocks,
+    as hosted nodes do (with their wording), and passes every other request through."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.refused = 0
+        super().__init__(("127.0.0.1", 0), _RangeLimitedHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _RangeLimitedHandler(http.server.BaseHTTPRequestHandler):
+    server: RangeLimitedNode
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        request = json.loads(body)
+        if request["method"] == "eth_getLogs":
+            query = request["params"][0]
+            span = int(query["toBlock"], 16) - int(query["fromBlock"], 16) + 1
+            if span > 4:
+                self.server.refused += 1
+                error = {"code": -32005, "message": "query exceeds max block range 4"}
+                self._answer(json.dumps({"jsonrpc": "2.0", "id": request["id"], "error": error}))
+                return
+        forwarded = urllib.request.Request(
+            self.server.upstream, body, {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(forwarded) as response:
+            self._answer(response.read().decode())
+
+    def _answer(self, text: str) -> None:
+        data = text.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.anvil
+@pytest.mark.parametrize("chain_name", ["anvil"])
+def test_ranges_halve_when_the_node_refuses_them(
+    client: GPUHubClient, anvil_node: AnvilNode, tmp_path: pathlib.Path
+) -> None:
+    """Against a node that refuses wide log queries, sync halves its range and still completes."""
+    trade(client)
+    node = RangeLimitedNode(anvil_node.url)
+    threading.Thread(target=node.serve_forever, daemon=True).start()
+    try:
+        limited = GPUHubClient(Web3(HTTPProvider(node.url)), client.contract_address)
+        with MarketIndex(limited, f"sqlite:///{tmp_path / 'index.db'}") as index:
+            index.sync()
+            assert_mirrors(index, client)
+    finally:
+        node.shutdown()
+    assert node.refused > 0
