@@ -164,14 +164,19 @@ class LogRangeTooLarge(Exception):
 _RANGE_REFUSALS = ("too many", "range", "limit", "exceed", "more than", "response size")
 
 
-@contextlib.contextmanager
-def log_range_refusals() -> Iterator[None]:
-    """Turn a node's refusal of a log range into :class:`LogRangeTooLarge`; others pass."""
-    from web3.exceptions import Web3RPCError
+def raw_request(w3: Any, method: str, params: list[Any]) -> Any:
+    """One JSON-RPC request without web3's result formatting (which costs more than the
+    request itself for thousands of logs); the node's error as a gpuhub exception.
 
-    try:
-        yield
-    except Web3RPCError as err:
-        if any(word in str(err).lower() for word in _RANGE_REFUSALS):
-            raise LogRangeTooLarge(str(err)) from err
-        raise
+    Raises:
+        LogRangeTooLarge: the node refused a log query for its size.
+        GPUHubError: any other error the node answered with.
+    """
+    response = w3.provider.make_request(method, params)
+    error = response.get("error")
+    if error is None:
+        return response.get("result")
+    message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
+    if method == "eth_getLogs" and any(word in message.lower() for word in _RANGE_REFUSALS):
+        raise LogRangeTooLarge(message)
+    raise GPUHubError(f"the node refused {method}: {message}")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, func, insert, inspect, select, update
 
-from .._errors import LogRangeTooLarge, log_range_refusals
+from .._errors import LogRangeTooLarge, raw_request
 from ..exceptions import MarketIndexError, ValidationError
 from ..models import (
     Listing,
@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 #: blocks per range to start with, and the most one range may grow to while it finds nothing.
 FIRST_SPAN = 1_000
 MAX_SPAN = 100_000
+#: events after which a sync refreshes the database's statistics.
+ANALYZE_AFTER = 1_000
 #: rows per ``IN (...)`` list, well under every database's parameter limit.
 _CHUNK = 500
 _APPLIED = (
@@ -227,6 +229,7 @@ class MarketIndex:
                 target = min(target, to_block)
             synced = self._rewind_if_reorganised()
             start = synced + 1
+            applied = 0
             while start <= target:
                 end = min(target, start + self._span - 1)
                 try:
@@ -239,12 +242,21 @@ class MarketIndex:
                 if logs is None:  # the chain changed under the read; read the range again
                     continue
                 self._commit_range(end, logs, hashes, journal_above=head - self.reorg_depth)
+                applied += len(logs)
                 if not logs:
                     self._span = min(MAX_SPAN, self._span * 2)
                 start = end + 1
                 if progress is not None:
                     progress(end, target)
+            if applied >= ANALYZE_AFTER:
+                self._analyze()
             return self.synced_block
+
+    def _analyze(self) -> None:
+        """Refresh the planner's statistics, so it knows which filters narrow a search."""
+        with self._engine.begin() as db:
+            for table in (listings, accounts):
+                db.exec_driver_sql(f"ANALYZE {table.name}")
 
     def follow(self, *, interval: float = 1.0) -> Follower:
         """Keep the index in sync from a background thread until ``stop()``.
@@ -270,20 +282,19 @@ class MarketIndex:
     def _fetch_node(self, start: int, end: int) -> tuple[list[_Log] | None, dict[int, str]]:
         w3 = self._conn.w3
         with self._conn.io():
-            end_hash = _hex(w3.eth.get_block(end)["hash"])
-        with self._conn.io(), log_range_refusals():
-            entries = w3.eth.get_logs(
-                {"address": self._address, "fromBlock": start, "toBlock": end}
-            )
+            end_hash = str(raw_request(w3, "eth_getBlockByNumber", [hex(end), False])["hash"])
+            query = {"address": self._address, "fromBlock": hex(start), "toBlock": hex(end)}
+            entries = raw_request(w3, "eth_getLogs", [query])
         logs = [
             _Log(
-                int(e["blockNumber"]),
-                _hex(e["blockHash"]),
-                int(e["logIndex"]),
-                [bytes(t) for t in e["topics"]],
-                bytes(e["data"]),
+                int(e["blockNumber"], 16),
+                str(e["blockHash"]),
+                int(e["logIndex"], 16),
+                [bytes.fromhex(t[2:]) for t in e["topics"]],
+                bytes.fromhex(e["data"][2:]),
             )
             for e in entries
+            if not e.get("removed")
         ]
         hashes = {log.block: log.block_hash for log in logs}
         if hashes.get(end, end_hash) != end_hash:
@@ -324,8 +335,9 @@ class MarketIndex:
             with self._conn.io():
                 if self._tester is not None:
                     return str(self._tester.get_block_by_number(number)["hash"])
-                return _hex(self._conn.w3.eth.get_block(number)["hash"])
-        except Exception as err:  # a block past the head: eth-tester's or web3's BlockNotFound
+                block = raw_request(self._conn.w3, "eth_getBlockByNumber", [hex(number), False])
+                return None if block is None else str(block["hash"])
+        except Exception as err:  # a block past the head: eth-tester's BlockNotFound
             if type(err).__name__ == "BlockNotFound":
                 return None
             raise
@@ -366,9 +378,9 @@ class MarketIndex:
                 state.block = event.block
                 _apply(state, event)
             state.write()
-            db.execute(
-                insert(blocks), [{"number": n, "hash": h} for n, h in sorted(hashes.items())]
-            )
+            if hashes:
+                rows = [{"number": n, "hash": h} for n, h in sorted(hashes.items())]
+                db.execute(insert(blocks), rows)
             keep_from = end - self.reorg_depth
             db.execute(delete(blocks).where(blocks.c.number < keep_from))
             db.execute(delete(journal).where(journal.c.block < keep_from))
@@ -390,12 +402,13 @@ class MarketIndex:
         """
         parsed = Query.of(query, **kwargs)
         condition = _sql.where(parsed.filters())
+        source = _sql.WITH_REPUTATION if parsed.uses_reputation() else listings
         with self._engine.connect() as db:
-            count = select(func.count()).select_from(_sql.SOURCE).where(condition)
+            count = select(func.count()).select_from(source).where(condition)
             total = db.execute(count).scalar_one()
             page = (
                 select(listings)
-                .select_from(_sql.SOURCE)
+                .select_from(source)
                 .where(condition)
                 .order_by(*_sql.order_by(parsed.sort))
                 .limit(parsed.limit)
@@ -779,12 +792,6 @@ def _checksum(address: str) -> str:
     from eth_utils.address import to_checksum_address
 
     return str(to_checksum_address(address))
-
-
-def _hex(value: Any) -> str:
-    if isinstance(value, str):
-        return value if value.startswith("0x") else "0x" + value
-    return "0x" + bytes(value).hex()
 
 
 def _eth_tester(w3: Any) -> Any:

@@ -19,8 +19,9 @@ from ._schema import WEI_DIGITS, accounts, listings, wei
 
 _C = listings.c
 _A = accounts.c
-#: the listings joined with their providers' reputations (none yet reads as zeros).
-SOURCE = listings.outerjoin(accounts, _A.address == _C.provider_key)
+#: the listings joined with their providers' reputations (none yet reads as zeros), for
+#: queries on reputation fields; the others read the listings alone.
+WITH_REPUTATION = listings.outerjoin(accounts, _A.address == _C.provider_key)
 
 _PRIOR_WEIGHT = Fraction(PRIOR_WEIGHT)
 _PRIOR_TOTAL = Fraction(PRIOR_WEIGHT) * Fraction(PRIOR_MEAN)
