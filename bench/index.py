@@ -4,8 +4,9 @@
                           [--embedded-blocks 500] [--postgres URL]
 
 Prints JSON:
-- sync: events per second syncing the whole history of ``--listings`` ListingCreated and
-  ``--rentals`` rentals (RentalStarted and RentalEnded) from anvil into SQLite (and PostgreSQL with --postgres).
+- sync: events per second syncing the whole history of ``--listings`` listings and
+  ``--rentals`` rentals (started, then settled) from anvil into SQLite (and PostgreSQL with
+  --postgres).
   Target: the whole history in under 20 s.
 - embedded: a sync of ``--embedded-blocks`` blocks of the embedded chain (read block by block)
   beside one eth_getLogs over the same blocks, which eth-tester answers by scanning the chain.
