@@ -7,7 +7,7 @@ fails.
 """
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,6 +22,9 @@ from . import _schemas as s
 from ._deps import Denied, WriteAccess, error_response, status_for
 from .routers import ALL as ROUTERS
 
+if TYPE_CHECKING:
+    from ..index import MarketIndex
+
 
 def create_app(
     client: GPUHubClient,
@@ -30,6 +33,7 @@ def create_app(
     allow_unauthenticated_writes: bool = False,
     cors_origins: Sequence[str] = (),
     event_poll_interval: float = 0.5,
+    index: "MarketIndex | None" = None,
 ) -> FastAPI:
     """Build the HTTP API over ``client``, whose account signs every write.
 
@@ -39,6 +43,8 @@ def create_app(
             unless ``allow_unauthenticated_writes`` (for local development only).
         cors_origins: origins allowed to call the API from a browser.
         event_poll_interval: seconds between new-block checks in ``GET /events``.
+        index: a MarketIndex of the same marketplace; ``GET /v1/listings`` searches it instead
+            of reading the chain (keep it in sync, e.g. with ``index.follow()``).
     """
     app = FastAPI(
         title="gpuhub",
@@ -51,6 +57,7 @@ def create_app(
         version=__version__,
     )
     app.state.client = client
+    app.state.index = index
     app.state.access = WriteAccess(api_key, allow_unauthenticated_writes)
     app.state.event_poll_interval = event_poll_interval
     if cors_origins:
@@ -76,6 +83,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         fields: dict[str, Any] = {}
         if isinstance(err, exc.ContractError):
             fields = {k: s.json_value(v) for k, v in err.values.items()}
+        elif isinstance(err, exc.QueryError):
+            fields = {"field": err.field, "position": err.position}
         elif isinstance(err, exc.ValidationError):
             fields = {"field": err.field}
         return error_response(status_for(err), type(err).__name__, str(err), fields)
