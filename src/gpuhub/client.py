@@ -213,7 +213,14 @@ class GPUHubClient:
         """
         _core.check_int("from_block", from_block)
         conn = self._conn
-        last = self.block_number() if to_block is None else _core.check_int("to_block", to_block)
+        head = self.block_number()
+        last = head if to_block is None else _core.check_int("to_block", to_block)
+        if last > head:
+            raise ValidationError(
+                "to_block",
+                f"block {last} is past the chain head ({head}): pass to_block=None to read up to "
+                "the head",
+            )
         if from_block > last:  # nodes refuse a range that starts past their head
             return []
         with conn.io():
@@ -546,7 +553,7 @@ class GPUHubClient:
             InvalidDuration: ``duration`` is outside the listing's bounds.
         """
         _core.check_listing_id(listing_id)
-        _core.check_int("duration", duration, low=1)
+        _core.check_int("duration", duration, low=1, high=_core.MAX_DURATION)
         return int(self._call("quote", listing_id, duration, block=block))
 
     def rental_count(self, *, block: BlockIdentifier = "latest") -> int:
@@ -623,7 +630,7 @@ class GPUHubClient:
             >>> rep = client.reputation(listing.provider)
             >>> rep.provider_score(), rep.completed_as_provider, rep.terminations
         """
-        who = self._conn.w3.to_checksum_address(address)
+        who = _core.check_address("address", address)
         return Reputation.from_abi(who, self._call("reputation", who, block=block))
 
     def ratings(
@@ -644,20 +651,18 @@ class GPUHubClient:
             from_block, to_block: the block range searched (default: all of it).
         """
         conn = self._conn
-        w3 = conn.w3
-        checksum = w3.to_checksum_address
         topics: list[Any] = [
             _event_topic("Rated"),
             None if rental_id is None else _core.check_int("rental_id", rental_id).to_bytes(32),
-            None if rater is None else bytes.fromhex(checksum(rater)[2:]).rjust(32, b"\0"),
-            None if ratee is None else bytes.fromhex(checksum(ratee)[2:]).rjust(32, b"\0"),
+            None if rater is None else _address_topic(_core.check_address("rater", rater)),
+            None if ratee is None else _address_topic(_core.check_address("ratee", ratee)),
         ]
         _core.check_int("from_block", from_block)
         last = self.block_number() if to_block is None else _core.check_int("to_block", to_block)
         if from_block > last:
             return []
         with conn.io():
-            logs = w3.eth.get_logs(
+            logs = conn.w3.eth.get_logs(
                 {
                     "address": conn.contract.address,
                     "fromBlock": from_block,
@@ -665,9 +670,11 @@ class GPUHubClient:
                     "topics": ["0x" + t.hex() if t is not None else None for t in topics],
                 }
             )
+        entry = _events_by_topic()[topics[0]]
         return [
-            _core.decode_rating(
-                [bytes(t) for t in log["topics"]], bytes(log["data"]), log["blockNumber"], checksum
+            Rating.from_event(
+                _abi.decode_log(entry, [bytes(t) for t in log["topics"]], bytes(log["data"])),
+                int(log["blockNumber"]),
             )
             for log in logs
         ]
@@ -735,7 +742,7 @@ class GPUHubClient:
             CannotRentOwnListing: this account is the listing's provider.
             MarketplacePaused: new rentals are paused.
         """
-        _core.check_int("duration", duration, low=1)
+        _core.check_int("duration", duration, low=1, high=_core.MAX_DURATION)
         listing = self.get_listing(listing_id)
         cost = listing.price * duration
         limit = cost if max_total is None else _core.check_int("max_total", max_total)
@@ -778,7 +785,7 @@ class GPUHubClient:
             RentalExpired: the end time has passed.
             InvalidDuration: the total would exceed the listing's maximum.
         """
-        _core.check_int("extra", extra, low=1)
+        _core.check_int("extra", extra, low=1, high=_core.MAX_DURATION)
         rental = self.get_rental(rental_id)
         return self._transact(
             "extendRental",
@@ -921,17 +928,10 @@ class GPUHubClient:
         _core.check_int("rental_id", rental_id)
         _core.check_score(score)
         _core.check_comment(comment)
-        checksum = self._conn.w3.to_checksum_address
-        topic = _event_topic("Rated")
 
         def rated(receipt: TxReceipt) -> Rating:
-            (log,) = (
-                log
-                for log in receipt["logs"]
-                if log["topics"] and bytes(log["topics"][0]) == topic
-            )
-            topics = [bytes(t) for t in log["topics"]]
-            return _core.decode_rating(topics, bytes(log["data"]), receipt["blockNumber"], checksum)
+            (event,) = self._events(receipt, "Rated")
+            return Rating.from_event(event, int(receipt["blockNumber"]))
 
         return self._transact("rate", [rental_id, score, comment], rated, wait, tx)
 
@@ -1093,6 +1093,11 @@ def _events_by_topic() -> dict[bytes, dict[str, Any]]:
             types = ",".join(arg["type"] for arg in entry["inputs"])
             found[keccak(text=f"{entry['name']}({types})")] = entry
     return found
+
+
+def _address_topic(address: str) -> bytes:
+    """An address as an indexed event topic: 32 bytes, left-padded."""
+    return bytes.fromhex(address[2:]).rjust(32, b"\0")
 
 
 def _event_topic(name: str) -> bytes:

@@ -43,12 +43,14 @@ The tree::
     ├── TransactionError                      a transaction failed without a custom error
     │   ├── TransactionReverted               reverted with a plain reason, a panic or no data
     │   │   └── OutOfGas                      used its whole gas limit
-    │   ├── TransactionRejected               the node refused it; nothing was sent
+    │   ├── TransactionRejected               the node refused it; nothing was sent (also
+    │   │   │                                 RequestRejected)
     │   │   └── InsufficientFunds             the sender cannot pay value + gas
     │   ├── TransactionTimeout                no receipt within the timeout
     │   │   └── TransactionDropped            the node lost it (restart, nonce gap)
     │   └── TransactionOutcomeUnknown         sent, then the connection failed (also
     │                                         ConnectionFailed): check tx_hash before resending
+    ├── RequestRejected                       the node refused a request (its message says why)
     ├── ConnectionFailed                      the node cannot be reached
     ├── ContractNotDeployed                   no marketplace code at the given address
     │   └── NotAMarketplace                   code there, but not a GPUHub marketplace
@@ -114,6 +116,7 @@ __all__ = [
     "RentalNotExpired",
     "RentalNotFound",
     "RentalNotOver",
+    "RequestRejected",
     "TermsChanged",
     "TransactionDropped",
     "TransactionError",
@@ -495,7 +498,11 @@ class OutOfGas(TransactionReverted):
     """The transaction used its whole gas limit and was reverted; send it with a higher ``gas``."""
 
 
-class TransactionRejected(TransactionError):
+class RequestRejected(GPUHubError):
+    """The node refused a request (a read, a log query); its message says why."""
+
+
+class TransactionRejected(TransactionError, RequestRejected):
     """The node refused the transaction before it was sent (its message says why); nothing was
     mined and nothing was spent."""
 

@@ -5,36 +5,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from ...models import PriceUnit, Reputation
+from ...models import PriceUnit
 from ...search import Query as SearchQuery
 from .. import _schemas as s
 from .._deps import READ_ERRORS, ClientDep
 
 router = APIRouter(prefix="/v1/listings", tags=["listings"])
-
-
-class ReputationOut(BaseModel):
-    provider_rating_count: int
-    provider_rating_sum: int
-    renter_rating_count: int
-    renter_rating_sum: int
-    completed_as_provider: int
-    completed_as_renter: int
-    terminations: int
-    provider_score: float = Field(description="Bayesian average of the provider ratings")
-
-    @classmethod
-    def of(cls, rep: Reputation) -> "ReputationOut":
-        return cls(
-            provider_rating_count=rep.provider_rating_count,
-            provider_rating_sum=rep.provider_rating_sum,
-            renter_rating_count=rep.renter_rating_count,
-            renter_rating_sum=rep.renter_rating_sum,
-            completed_as_provider=rep.completed_as_provider,
-            completed_as_renter=rep.completed_as_renter,
-            terminations=rep.terminations,
-            provider_score=rep.provider_score(),
-        )
 
 
 class SearchPage(BaseModel):
@@ -43,7 +19,7 @@ class SearchPage(BaseModel):
     offset: int
     limit: int
     query: str = Field(description="the query that ran, in normal form")
-    reputations: dict[str, ReputationOut] = Field(
+    reputations: dict[str, s.ReputationOut] = Field(
         description="the reputation of each provider in the page, by address"
     )
     source: str = Field(description="'index' or 'chain': where the answer was read")
@@ -114,6 +90,6 @@ def search_listings(
         offset=offset,
         limit=limit,
         query=str(result.query),
-        reputations={a: ReputationOut.of(r) for a, r in result.reputations.items()},
+        reputations={a: s.ReputationOut.of(r) for a, r in result.reputations.items()},
         source="chain" if index is None else "index",
     )
