@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, func, insert, inspect, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, inspect, select, update
 
 from .._errors import LogRangeTooLarge, raw_request
 from ..exceptions import MarketIndexError, ValidationError
@@ -41,7 +41,9 @@ from ._schema import (
     listings,
     meta,
     metadata,
+    models,
     open_engine,
+    providers,
     ratings,
     rentals,
     wei,
@@ -303,31 +305,26 @@ class MarketIndex:
         return logs, hashes
 
     def _fetch_embedded(self, start: int, end: int) -> tuple[list[_Log], dict[int, str]]:
-        # eth-tester's get_logs scans the whole chain on every call; blocks and receipts are
-        # lookups, so reading them block by block keeps a sync linear in the chain's length.
-        address = self._address.lower()
+        # eth-tester's get_logs scans the whole chain on every call, and so does its receipt
+        # lookup by transaction hash; py-evm's own block-by-number and receipts-of-a-block are
+        # lookups, so reading through them keeps a sync linear in the chain's length.
+        address = bytes.fromhex(self._address[2:])
         logs: list[_Log] = []
         hashes: dict[int, str] = {}
         with self._conn.io():
+            chain = self._tester.backend.chain
             for number in range(start, end + 1):
-                block = self._tester.get_block_by_number(number)
-                block_hash = str(block["hash"])
-                for tx_hash in block["transactions"]:
-                    receipt = self._tester.get_transaction_receipt(tx_hash)
-                    for entry in receipt["logs"]:
-                        if str(entry["address"]).lower() != address:
-                            continue
-                        logs.append(
-                            _Log(
-                                number,
-                                block_hash,
-                                int(entry["log_index"]),
-                                [bytes.fromhex(t[2:]) for t in entry["topics"]],
-                                bytes.fromhex(entry["data"][2:]),
-                            )
-                        )
-                        hashes[number] = block_hash
-            hashes[end] = str(self._tester.get_block_by_number(end)["hash"])
+                block = chain.get_canonical_block_by_number(number)
+                block_hash = "0x" + bytes(block.hash).hex()
+                log_index = 0
+                for receipt in block.get_receipts(chain.chaindb):
+                    for entry in receipt.logs:
+                        if bytes(entry.address) == address:
+                            topics = [t.to_bytes(32, "big") for t in entry.topics]
+                            logs.append(_Log(number, block_hash, log_index, topics, entry.data))
+                            hashes[number] = block_hash
+                        log_index += 1
+            hashes[end] = "0x" + bytes(chain.get_canonical_block_by_number(end).hash).hex()
         return logs, hashes
 
     def _chain_hash(self, number: int) -> str | None:
@@ -402,19 +399,25 @@ class MarketIndex:
         """
         parsed = Query.of(query, **kwargs)
         condition = _sql.where(parsed.filters())
-        source = _sql.WITH_REPUTATION if parsed.uses_reputation() else listings
         with self._engine.connect() as db:
-            count = select(func.count()).select_from(source).where(condition)
+            count = select(func.count()).select_from(listings).where(condition)
             total = db.execute(count).scalar_one()
-            page = (
-                select(listings)
-                .select_from(source)
-                .where(condition)
-                .order_by(*_sql.order_by(parsed.sort))
-                .limit(parsed.limit)
-                .offset(parsed.offset or None)
+            # The page's ids first (often from an index alone), then only those rows.
+            ids = list(
+                db.execute(
+                    select(listings.c.id)
+                    .where(condition)
+                    .order_by(*_sql.order_by(parsed.sort))
+                    .limit(parsed.limit)
+                    .offset(parsed.offset or None)
+                ).scalars()
             )
-            found = [_listing(row) for row in db.execute(page).mappings()]
+            rows: dict[int, Any] = {}
+            for at in range(0, len(ids), _CHUNK):
+                chunk = ids[at : at + _CHUNK]
+                for row in db.execute(select(listings).where(listings.c.id.in_(chunk))).mappings():
+                    rows[row["id"]] = row
+            found = [_listing(rows[i]) for i in ids]
             reputations = self._reputations(db, {item.provider for item in found})
         return SearchResult(listings=found, total=int(total), reputations=reputations, query=parsed)
 
@@ -508,6 +511,8 @@ class _State:
         self.touched: dict[tuple[str, Any], None] = {}
         self.journaled: set[tuple[int, str, Any]] = set()
         self.journal: list[dict[str, Any]] = []
+        self.names: set[str] = set()
+        self.providers: set[str] = set()
 
     def prefetch(self, events: Iterable[_Event]) -> None:
         listing_ids: set[int] = set()
@@ -567,6 +572,19 @@ class _State:
                 self.db.execute(insert(table), fresh)
         if self.journal:
             self.db.execute(insert(journal), self.journal)
+        accounts_changed = [self.rows[("account", k)] for n, k in self.touched if n == "account"]
+        _copy_reputations(self.db, [a for a in accounts_changed if a is not None])
+        self._add_new(models.c.folded, self.names)
+        self._add_new(providers.c.address, self.providers)
+
+    def _add_new(self, column: Any, values: set[str]) -> None:
+        wanted = sorted(values)
+        for at in range(0, len(wanted), _CHUNK):
+            chunk = wanted[at : at + _CHUNK]
+            known = set(self.db.execute(select(column).where(column.in_(chunk))).scalars())
+            fresh = [{column.name: v} for v in chunk if v not in known]
+            if fresh:
+                self.db.execute(insert(column.table), fresh)
 
 
 def _undo(db: Connection, fork: int) -> None:
@@ -583,6 +601,33 @@ def _undo(db: Connection, fork: int) -> None:
         if before is not None:
             db.execute(insert(table), [json.loads(before)])
     db.execute(delete(journal).where(journal.c.block > fork))
+    _copy_reputations(db, [dict(row) for row in db.execute(select(accounts)).mappings()])
+
+
+def _copy_reputations(db: Connection, changed: list[dict[str, Any]]) -> None:
+    """Copy each changed account's provider reputation onto its listings."""
+    if not changed:
+        return
+    db.execute(
+        update(listings)
+        .where(listings.c.provider_key == bindparam("key"))
+        .values(
+            rating_sum=bindparam("sum"),
+            rating_count=bindparam("count"),
+            completed=bindparam("done"),
+            terminations=bindparam("cut"),
+        ),
+        [
+            {
+                "key": a["address"],
+                "sum": a["provider_rating_sum"],
+                "count": a["provider_rating_count"],
+                "done": a["completed_as_provider"],
+                "cut": a["terminations"],
+            }
+            for a in changed
+        ],
+    )
 
 
 def _apply(state: _State, event: _Event) -> None:
@@ -592,7 +637,11 @@ def _apply(state: _State, event: _Event) -> None:
         listing_id = args["listingId"]
         old = state.get("listing", listing_id)
         status = ListingStatus.AVAILABLE if old is None else old["status"]
-        state.put("listing", listing_id, _listing_row(args, int(status)))
+        account = state.get("account", args["provider"].lower())
+        row = _listing_row(args, int(status), account)
+        state.put("listing", listing_id, row)
+        state.names.add(row["model_folded"])
+        state.providers.add(row["provider_key"])
     elif name == "ListingStatusChanged":
         _set_listing_status(state, args["listingId"], args["status"])
     elif name == "RentalStarted":
@@ -682,7 +731,9 @@ def _set_listing_status(state: _State, listing_id: int, status: int) -> None:
         state.put("listing", listing_id, {**listing, "status": int(status)})
 
 
-def _listing_row(args: Mapping[str, Any], status: int) -> dict[str, Any]:
+def _listing_row(
+    args: Mapping[str, Any], status: int, account: Mapping[str, Any] | None
+) -> dict[str, Any]:
     unit = PriceUnit(args["unit"])
     model: str = args["gpuModel"]
     return {
@@ -700,6 +751,10 @@ def _listing_row(args: Mapping[str, Any], status: int) -> dict[str, Any]:
         "min_seconds": args["minDuration"] * unit.seconds,
         "max_seconds": args["maxDuration"] * unit.seconds,
         "status": status,
+        "rating_sum": account["provider_rating_sum"] if account else 0,
+        "rating_count": account["provider_rating_count"] if account else 0,
+        "completed": account["completed_as_provider"] if account else 0,
+        "terminations": account["terminations"] if account else 0,
     }
 
 

@@ -64,12 +64,16 @@ journal = Table(
     Column("before", Text, nullable=True),
 )
 
+# On SQLite the id is the rowid ("INTEGER PRIMARY KEY"), which every index entry carries, so a
+# search can sort and page on an index alone and read only the rows of the page.
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+
 listings = Table(
     "gpuhub_listings",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", _ID, primary_key=True, autoincrement=False),
     Column("provider", String(42), nullable=False),
-    Column("provider_key", String(42), nullable=False, index=True),
+    Column("provider_key", String(42), nullable=False),
     Column("model", _MODEL, nullable=False),
     Column("model_folded", String(256), nullable=False),
     Column("capacity", Integer, nullable=False),
@@ -83,8 +87,30 @@ listings = Table(
     Column("min_seconds", BigInteger, nullable=False),
     Column("max_seconds", BigInteger, nullable=False),
     Column("status", SmallInteger, nullable=False),
+    # The provider's reputation, copied from gpuhub_accounts whenever it changes, so searches on
+    # it read one table.
+    Column("rating_sum", BigInteger, nullable=False),
+    Column("rating_count", BigInteger, nullable=False),
+    Column("completed", BigInteger, nullable=False),
+    Column("terminations", BigInteger, nullable=False),
     Index("gpuhub_listings_status_price", "status", "price_per_day"),
-    Index("gpuhub_listings_status_capacity", "status", "capacity"),
+    Index("gpuhub_listings_status_capacity", "status", "capacity", "price_per_day"),
+    Index("gpuhub_listings_model", "model_folded", "status"),
+    Index("gpuhub_listings_provider", "provider_key", "status"),
+)
+
+# Every model name and provider ever listed, so a substring match (model~4090) scans these few
+# distinct values and then reads the listings through an index, instead of scanning every
+# listing. Only added to: a name left over after a reorg matches no listing.
+models = Table(
+    "gpuhub_models",
+    metadata,
+    Column("folded", String(256), primary_key=True),
+)
+providers = Table(
+    "gpuhub_providers",
+    metadata,
+    Column("address", String(42), primary_key=True),  # lower-case hex
 )
 
 rentals = Table(

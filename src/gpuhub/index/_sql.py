@@ -11,27 +11,22 @@ import math
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, cast, false, func, not_, or_, true
+from sqlalchemy import ColumnElement, Float, and_, cast, false, not_, or_, select, true
 
 from ..models import PRIOR_MEAN, PRIOR_WEIGHT
 from ..search import FIELDS, Kind, SortKey, Term, Time
-from ._schema import WEI_DIGITS, accounts, listings, wei
+from ._schema import WEI_DIGITS, listings, models, providers, wei
 
 _C = listings.c
-_A = accounts.c
-#: the listings joined with their providers' reputations (none yet reads as zeros), for
-#: queries on reputation fields; the others read the listings alone.
-WITH_REPUTATION = listings.outerjoin(accounts, _A.address == _C.provider_key)
-
 _PRIOR_WEIGHT = Fraction(PRIOR_WEIGHT)
 _PRIOR_TOTAL = Fraction(PRIOR_WEIGHT) * Fraction(PRIOR_MEAN)
 assert _PRIOR_WEIGHT.denominator == _PRIOR_TOTAL.denominator == 1
-_RATING_SUM = func.coalesce(_A.provider_rating_sum, 0) + int(_PRIOR_TOTAL)
-_RATING_VOTES = func.coalesce(_A.provider_rating_count, 0) + int(_PRIOR_WEIGHT)
+_RATING_SUM = _C.rating_sum + int(_PRIOR_TOTAL)
+_RATING_VOTES = _C.rating_count + int(_PRIOR_WEIGHT)
 _REPUTATION_COLUMNS = {
-    "ratings": func.coalesce(_A.provider_rating_count, 0),
-    "completed": func.coalesce(_A.completed_as_provider, 0),
-    "terminations": func.coalesce(_A.terminations, 0),
+    "ratings": _C.rating_count,
+    "completed": _C.completed,
+    "terminations": _C.terminations,
 }
 
 _SORT_COLUMNS = {
@@ -77,8 +72,14 @@ def _term(term: Term) -> ColumnElement[bool]:
 def _compare(name: str, op: str, value: Any) -> ColumnElement[bool]:
     kind = FIELDS[name].kind
     if op == "~":
-        column = _C.model_folded if name == "model" else _C.provider_key
-        return column.contains(str(value).casefold(), autoescape=True)
+        needle = str(value).casefold()
+        if name == "model":
+            names = select(models.c.folded).where(models.c.folded.contains(needle, autoescape=True))
+            return _C.model_folded.in_(names)
+        keys = select(providers.c.address).where(
+            providers.c.address.contains(needle, autoescape=True)
+        )
+        return _C.provider_key.in_(keys)
     if name == "model":
         return _ops(_C.model, op, value)
     if name == "provider":
