@@ -35,6 +35,7 @@ from .exceptions import (
     InvalidUnit,
     ListingNotAvailable,
     ListingNotFound,
+    MarketIndexError,
     MarketplacePaused,
     MissingDependency,
     NoActiveRental,
@@ -46,6 +47,7 @@ from .exceptions import (
     NotRenter,
     OutOfGas,
     PaymentTooLarge,
+    QueryError,
     Reentrancy,
     RentalExpired,
     RentalNotActive,
@@ -80,6 +82,8 @@ if TYPE_CHECKING:
     from ._transactions import PendingTransaction, TxOptions
     from .aio import AsyncGPUHubClient, AsyncPendingTransaction
     from .client import GPUHubClient
+    from .index import MarketIndex
+    from .search import Query, SearchResult
 
 __version__ = "0.1.0"
 
@@ -113,6 +117,8 @@ __all__ = [
     "ListingNotFound",
     "ListingStatus",
     "MarketEvent",
+    "MarketIndex",
+    "MarketIndexError",
     "MarketplacePaused",
     "MissingDependency",
     "NoActiveRental",
@@ -126,6 +132,8 @@ __all__ = [
     "PaymentTooLarge",
     "PendingTransaction",
     "PriceUnit",
+    "Query",
+    "QueryError",
     "Rating",
     "Reentrancy",
     "Rental",
@@ -138,6 +146,7 @@ __all__ = [
     "Reputation",
     "RequestRejected",
     "Role",
+    "SearchResult",
     "TermsChanged",
     "TransactionDropped",
     "TransactionError",
@@ -156,6 +165,9 @@ _LAZY = {
     "AsyncGPUHubClient": "gpuhub.aio",
     "AsyncPendingTransaction": "gpuhub.aio",
     "GPUHubClient": "gpuhub.client",
+    "MarketIndex": "gpuhub.index",
+    "Query": "gpuhub.search",
+    "SearchResult": "gpuhub.search",
     "PendingTransaction": "gpuhub._transactions",
     "TxOptions": "gpuhub._transactions",
 }

@@ -43,6 +43,13 @@ def serve(
             help="accept writes without an API key (local development only)",
         ),
     ] = False,
+    index: Annotated[
+        str | None,
+        typer.Option(
+            help="answer searches from a market index at this database URL "
+            "(sqlite:///file.db, postgresql+psycopg://...), kept in sync in the background"
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (needs the api extra).
 
@@ -68,19 +75,31 @@ def serve(
             "no GPUHUB_API_KEY set: writes are refused "
             "(set it, or pass --allow-unauthenticated-writes for local development)"
         )
+    market_index = None
+    if index is not None:
+        from ..index import MarketIndex
+        from .search import sync_with_progress
+
+        market_index = MarketIndex(client, index)
+        sync_with_progress(market_index)
     app_ = create_app(
         client,
         api_key=api_key,
         allow_unauthenticated_writes=allow_unauthenticated_writes,
         cors_origins=cors_origin or (),
         **({} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}),
+        index=market_index,
     )
     err_console().print(
         f"serving marketplace {client.contract_address} (chain {client.chain_id}) as "
         f"{client.address} on http://{host}:{port} (docs at /docs)",
         markup=False,
     )
-    uvicorn.run(app_, host=host, port=port, log_level="info")
+    if market_index is None:
+        uvicorn.run(app_, host=host, port=port, log_level="info")
+        return
+    with market_index, market_index.follow():
+        uvicorn.run(app_, host=host, port=port, log_level="info")
 
 
 def server_client(rpc: str | None, contract: str | None, keystore: Path | None) -> GPUHubClient:

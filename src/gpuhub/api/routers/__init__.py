@@ -1,9 +1,10 @@
 """One APIRouter per resource; ``create_app`` includes them all."""
 
-from . import listings, money, original, rentals, reputation, service
+from . import listings, money, original, rentals, reputation, search, service
 
 ALL = (
     original.router,
+    search.router,
     listings.router,
     rentals.router,
     reputation.router,
