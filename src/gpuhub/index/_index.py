@@ -9,16 +9,17 @@ the hash of each block it applied events from and, per block, the rows as they w
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, inspect, select, update
 
-from .._errors import LogRangeTooLarge, raw_request
+from .._errors import LogRangeTooLarge, raw_request, translate
 from ..exceptions import MarketIndexError, ValidationError
 from ..models import (
     Listing,
@@ -128,6 +129,8 @@ class MarketIndex:
                 raise ValidationError(name, f"expected a whole number >= 0, got {value!r}")
         self._client = client
         self._conn = client._conn
+        self._io = client._io
+        self._w3 = client.w3
         self._tester = _eth_tester(client.w3)
         self._address = client.contract_address
         self.confirmations = confirmations
@@ -270,6 +273,12 @@ class MarketIndex:
         """
         return Follower(self, interval)
 
+    @contextlib.contextmanager
+    def _node(self) -> Iterator[None]:
+        """Talk to the node as the client does: serialised where it must be, errors translated."""
+        with self._io.serial, translate(self._conn.decoder):
+            yield
+
     def _fetch(self, start: int, end: int) -> tuple[list[_Event] | None, dict[int, str]]:
         """Events of blocks ``start..end`` and the hashes of the blocks they came from."""
         raw: list[_Log] | None
@@ -282,8 +291,8 @@ class MarketIndex:
         return [e for log in raw if (e := _decode(log)) is not None], hashes
 
     def _fetch_node(self, start: int, end: int) -> tuple[list[_Log] | None, dict[int, str]]:
-        w3 = self._conn.w3
-        with self._conn.io():
+        w3 = self._w3
+        with self._node():
             end_hash = str(raw_request(w3, "eth_getBlockByNumber", [hex(end), False])["hash"])
             query = {"address": self._address, "fromBlock": hex(start), "toBlock": hex(end)}
             entries = raw_request(w3, "eth_getLogs", [query])
@@ -311,7 +320,7 @@ class MarketIndex:
         address = bytes.fromhex(self._address[2:])
         logs: list[_Log] = []
         hashes: dict[int, str] = {}
-        with self._conn.io():
+        with self._node():
             chain = self._tester.backend.chain
             for number in range(start, end + 1):
                 block = chain.get_canonical_block_by_number(number)
@@ -329,10 +338,10 @@ class MarketIndex:
 
     def _chain_hash(self, number: int) -> str | None:
         try:
-            with self._conn.io():
+            with self._node():
                 if self._tester is not None:
                     return str(self._tester.get_block_by_number(number)["hash"])
-                block = raw_request(self._conn.w3, "eth_getBlockByNumber", [hex(number), False])
+                block = raw_request(self._w3, "eth_getBlockByNumber", [hex(number), False])
                 return None if block is None else str(block["hash"])
         except Exception as err:  # a block past the head: eth-tester's BlockNotFound
             if type(err).__name__ == "BlockNotFound":
@@ -812,13 +821,19 @@ def _rental(row: Any) -> Rental:
 @functools.cache
 def _layouts() -> dict[bytes, tuple[str, list[tuple[str, str, bool]]]]:
     """For each applied event, by topic 0: its name and (name, type, indexed) per argument."""
-    from ..client import _events_by_topic
+    from eth_utils.crypto import keccak
 
-    return {
-        topic: (entry["name"], [(a["name"], a["type"], a["indexed"]) for a in entry["inputs"]])
-        for topic, entry in _events_by_topic().items()
-        if entry["name"] in _APPLIED
-    }
+    from .._artifact import abi
+
+    layouts = {}
+    for entry in abi():
+        if entry["type"] == "event" and entry["name"] in _APPLIED:
+            types = ",".join(a["type"] for a in entry["inputs"])
+            layouts[keccak(text=f"{entry['name']}({types})")] = (
+                entry["name"],
+                [(a["name"], a["type"], a["indexed"]) for a in entry["inputs"]],
+            )
+    return layouts
 
 
 def _decode(log: _Log) -> _Event | None:
