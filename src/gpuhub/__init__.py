@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .events import ContractEvent
 from .exceptions import (
     CannotRentOwnListing,
     ConnectionFailed,
@@ -63,6 +64,7 @@ from .models import (
 if TYPE_CHECKING:
     from ._transactions import PendingTransaction, TxOptions
     from .client import GPUHubClient
+    from .watch import Watch
 
 __version__ = "0.1.0"
 
@@ -70,6 +72,7 @@ __all__ = [
     "CannotRentOwnListing",
     "ConnectionFailed",
     "ContractError",
+    "ContractEvent",
     "ContractNotDeployed",
     "FeeTooHigh",
     "GPUHubClient",
@@ -113,6 +116,7 @@ __all__ = [
     "TxOptions",
     "TxResult",
     "ValidationError",
+    "Watch",
     "WithdrawFailed",
     "__version__",
 ]
@@ -121,6 +125,7 @@ _LAZY = {
     "GPUHubClient": "gpuhub.client",
     "PendingTransaction": "gpuhub._transactions",
     "TxOptions": "gpuhub._transactions",
+    "Watch": "gpuhub.watch",
 }
 
 

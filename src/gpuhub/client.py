@@ -7,20 +7,19 @@ updated model. Argument rules live in ``_core``, error translation in ``_errors`
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
 from . import _core
 from ._artifact import abi, bytecode
-from ._errors import ErrorDecoder, from_abi_value
+from ._errors import ErrorDecoder
 from ._transactions import Connection, PendingTransaction, Sender, TxOptions
 from .chain import DevChain, embedded_web3
+from .events import ContractEvent, default_decoder, event_class
 from .exceptions import ContractNotDeployed, GPUHubError, NoActiveRental, ValidationError
 from .models import (
     Listing,
     ListingStatus,
-    MarketEvent,
     PriceUnit,
     Rental,
     RentalStatus,
@@ -32,6 +31,8 @@ if TYPE_CHECKING:
     from eth_typing import ChecksumAddress
     from web3 import Web3
     from web3.types import BlockIdentifier, TxReceipt
+
+    from .watch import Watch
 
 T = TypeVar("T")
 
@@ -177,44 +178,106 @@ class GPUHubClient:
         with self._conn.io():
             return int(self._conn.w3.eth.block_number)
 
-    def get_events(self, from_block: int, to_block: int | None = None) -> list[MarketEvent]:
+    def get_events(
+        self,
+        from_block: int,
+        to_block: int | None = None,
+        *,
+        event_types: Iterable[str | type[ContractEvent]] = (),
+    ) -> list[ContractEvent]:
         """The marketplace's events in blocks ``from_block..to_block`` (default: latest), in order.
+
+        Each is a typed event from :mod:`gpuhub.events` (``ListingCreated``, ``RentalStarted``,
+        ...); ``event.to_market_event()`` gives the generic :class:`MarketEvent` form.
+
+        Args:
+            from_block: first block to read.
+            to_block: last block to read (default: the latest).
+            event_types: only these events (classes or Solidity names); all when empty.
 
         Example::
 
-            >>> for event in client.get_events(0):
-            ...     print(event.block_number, event.name, event.args)
+            >>> for event in client.get_events(0, event_types=["RentalStarted"]):
+            ...     print(event.block_number, event.rental_id, event.renter)
         """
         _core.check_int("from_block", from_block)
-        conn = self._conn
         last = self.block_number() if to_block is None else _core.check_int("to_block", to_block)
         if from_block > last:  # nodes refuse a range that starts past their head
             return []
+        topics = self._event_topics(event_types)
+        return default_decoder().decode_all(self._logs(from_block, last, topics))
+
+    def watch(
+        self,
+        *event_types: str | type[ContractEvent],
+        from_block: int | None = None,
+        confirmations: int = 0,
+        listing_id: int | None = None,
+        account: str | None = None,
+        poll_interval: float | None = None,
+    ) -> Watch:
+        """Typed events as blocks arrive, forever, until the returned iterator is closed.
+
+        Survives the node going away: it backs off, then resumes after the last block it
+        delivered, so no event is missed or delivered twice. See :class:`gpuhub.watch.Watch`
+        for the reorganisation policy.
+
+        Args:
+            event_types: only these events (classes or Solidity names); all when none given.
+            from_block: first block to deliver; default: the next block to be mined.
+            confirmations: deliver an event only once this many blocks are on top of its own.
+            listing_id: only events about this listing (rentals of it included).
+            account: only events that involve this address (as provider, renter, withdrawer or
+                governance).
+            poll_interval: seconds between polls; by default paced by the chain's block time.
+
+        Example::
+
+            >>> with client.watch("RentalStarted", account=me) as events:
+            ...     for event in events:
+            ...         start_job(event.rental_id)
+        """
+        from .watch import Watch
+
+        return Watch(
+            self,
+            event_types,
+            from_block=from_block,
+            confirmations=confirmations,
+            listing_id=listing_id,
+            account=account,
+            poll_interval=poll_interval,
+        )
+
+    def _event_topics(self, event_types: Iterable[str | type[ContractEvent]]) -> list[str] | None:
+        names = [event_class(e).name for e in event_types]
+        if not names:
+            return None
+        topics = default_decoder().topics
+        return [topics[n] for n in names if n in topics]
+
+    def _logs(
+        self, from_block: int, to_block: int, topics: list[str] | None = None
+    ) -> list[Mapping[str, Any]]:
+        """Raw logs of the marketplace in a block range (hex strings, or HexBytes embedded)."""
+        conn = self._conn
+        address = conn.contract.address
+        if conn.embedded:
+            params: dict[str, Any] = {"address": address, "fromBlock": from_block}
+            params["toBlock"] = to_block
+            if topics:
+                params["topics"] = [topics]
+            with conn.io():
+                return list(conn.w3.eth.get_logs(params))  # type: ignore[arg-type]
+        from web3.types import RPCEndpoint
+
+        params = {"address": address, "fromBlock": hex(from_block), "toBlock": hex(to_block)}
+        if topics:
+            params["topics"] = [topics]
+        # The raw request skips web3's result formatting, which costs more than decoding.
         with conn.io():
-            logs = conn.w3.eth.get_logs(
-                {"address": conn.contract.address, "fromBlock": from_block, "toBlock": last}
-            )
-        events = []
-        for log in logs:
-            entry = _events_by_topic().get(bytes(log["topics"][0])) if log["topics"] else None
-            if entry is None:
-                continue
-            decoded = conn.contract.events[entry["name"]]().process_log(log)
-            events.append(
-                MarketEvent(
-                    name=entry["name"],
-                    block_number=int(log["blockNumber"]),
-                    tx_hash="0x" + bytes(log["transactionHash"]).hex(),
-                    log_index=int(log["logIndex"]),
-                    args={
-                        arg["name"]: from_abi_value(
-                            decoded["args"][arg["name"]], arg["type"], arg.get("internalType", "")
-                        )
-                        for arg in entry["inputs"]
-                    },
-                )
-            )
-        return events
+            response = conn.w3.provider.make_request(RPCEndpoint("eth_getLogs"), [params])
+        return list(_rpc_result(response, "eth_getLogs"))
 
     # ------------------------------------------------------------------ listings: reads
 
@@ -857,22 +920,17 @@ class GPUHubClient:
         return complete(tx.get("timeout"))
 
 
+def _rpc_result(response: Any, method: str) -> Any:
+    error = response.get("error") if isinstance(response, dict) else None
+    if error is not None or not isinstance(response, dict) or "result" not in response:
+        message = error.get("message") if isinstance(error, dict) else error
+        raise GPUHubError(f"the node refused {method}: {message}")
+    return response["result"]
+
+
 def _account(w3: Web3, account: LocalAccount | str) -> LocalAccount | str:
     if isinstance(account, str):
         return str(w3.to_checksum_address(account))
     if not hasattr(account, "sign_transaction") or not hasattr(account, "address"):
         raise TypeError("account must be an address or an eth_account LocalAccount")
     return account
-
-
-@functools.cache
-def _events_by_topic() -> dict[bytes, dict[str, Any]]:
-    """The ABI entry of each of the contract's events, by its topic 0."""
-    from eth_utils.crypto import keccak
-
-    found = {}
-    for entry in abi():
-        if entry["type"] == "event":
-            types = ",".join(arg["type"] for arg in entry["inputs"])
-            found[keccak(text=f"{entry['name']}({types})")] = entry
-    return found
