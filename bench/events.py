@@ -18,10 +18,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from list_gpus import fill  # noqa: E402
+from list_gpus import fill
 
-from gpuhub import GPUHubClient  # noqa: E402
-from gpuhub.chain import AnvilNode  # noqa: E402
+from gpuhub import GPUHubClient
+from gpuhub.chain import AnvilNode
 
 
 def timed(fn: Any, repeat: int) -> tuple[float, Any]:
