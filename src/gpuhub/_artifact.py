@@ -8,6 +8,8 @@ from importlib import resources
 from typing import Any
 
 ARTIFACT_NAME = "GPUHub.json"
+#: the contract's MARKETPLACE_VERSION this package speaks (a test holds it against the source).
+MARKETPLACE_VERSION = 1
 
 
 @functools.cache

@@ -428,9 +428,9 @@ class _Layout:
         for name, (from_topics, at, read) in zip(self.fields, self.readers, strict=True):
             values[name] = read(_as_bytes(topics[at]), 0) if from_topics else read(data, at)
         if self.fallback_types is not None:
-            from eth_abi.abi import decode
+            from ._abi import codec
 
-            decoded = iter(decode(self.fallback_types, data))
+            decoded = iter(codec().decode(self.fallback_types, data))
             for name, (from_topics, _, _) in zip(self.fields, self.readers, strict=True):
                 if not from_topics:
                     values[name] = next(decoded)
