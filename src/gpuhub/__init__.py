@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .alerts import Alert, AlertKind, Alerts
 from .events import ContractEvent
 from .exceptions import (
     CannotRentOwnListing,
@@ -77,6 +78,9 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "Alert",
+    "AlertKind",
+    "Alerts",
     "CannotRentOwnListing",
     "ConnectionFailed",
     "ContractError",

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from web3 import Web3
     from web3.types import BlockIdentifier, TxReceipt
 
+    from .alerts import Alerts
     from .watch import Watch
 
 T = TypeVar("T")
@@ -275,6 +276,40 @@ class GPUHubClient:
             confirmations=confirmations,
             listing_id=listing_id,
             account=account,
+            poll_interval=poll_interval,
+        )
+
+    def alerts(
+        self,
+        account: str,
+        *,
+        ends_within: int = 600,
+        searches: Iterable[str] = (),
+        poll_interval: float | None = None,
+    ) -> Alerts:
+        """Alerts for ``account`` as the chain moves: rented, ending, ended, settleable, balance.
+
+        See :mod:`gpuhub.alerts` for the kinds. Time-based alerts follow the chain's clock.
+
+        Args:
+            account: whose alerts (as provider and as renter).
+            ends_within: warn when a rental has at most this many seconds left.
+            searches: saved search queries (not supported yet: must be empty).
+            poll_interval: seconds between polls; by default paced by the chain's block time.
+
+        Example::
+
+            >>> with client.alerts(me, ends_within=600) as alerts:
+            ...     for alert in alerts:
+            ...         notify(alert.message)
+        """
+        from .alerts import Alerts
+
+        return Alerts(
+            self,
+            account,
+            ends_within=ends_within,
+            searches=searches,
             poll_interval=poll_interval,
         )
 

@@ -320,7 +320,7 @@ class Watch:
         while not self._closed.is_set():
             if self._pending:
                 event = self._pending[0]
-                wanted = self._retrying(functools.partial(self._wanted, event))
+                wanted = self.retrying(functools.partial(self._wanted, event))
                 if wanted is None:
                     break
                 self._pending.popleft()
@@ -339,17 +339,27 @@ class Watch:
 
         Returns None if the watch was closed while retrying.
         """
-        found = self._retrying(self._poller.poll)
+        found = self.read_new()
         if found is not None:
             self._pending.extend(found)
         return found
 
+    def read_new(self) -> list[ContractEvent] | None:
+        """One poll, retried while the node is unreachable, returning every event it read
+        (unfiltered, not queued for iteration); None if the watch was closed meanwhile."""
+        return self.retrying(self._poller.poll)
+
+    def wait(self) -> bool:
+        """Sleep one poll interval (or until closed); False once the watch is closed."""
+        return not self._closed.wait(self._poll_interval())
+
     def _poll_interval(self) -> float:
         if self._interval is None:
-            self._interval = self._retrying(lambda: pace(self._client)) or DEV_POLL_INTERVAL
+            self._interval = self.retrying(lambda: pace(self._client)) or DEV_POLL_INTERVAL
         return self._interval
 
-    def _retrying(self, step: Callable[[], T]) -> T | None:
+    def retrying(self, step: Callable[[], T]) -> T | None:
+        """``step()``, retried with backoff while the node is unreachable; None once closed."""
         delays = backoff_delays()
         while not self._closed.is_set():
             try:
