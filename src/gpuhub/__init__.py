@@ -58,6 +58,7 @@ from .exceptions import (
     TransactionReverted,
     TransactionTimeout,
     ValidationError,
+    WebhookVerificationError,
     WithdrawFailed,
 )
 from .models import (
@@ -137,6 +138,7 @@ __all__ = [
     "TxResult",
     "ValidationError",
     "Watch",
+    "WebhookVerificationError",
     "WithdrawFailed",
     "__version__",
 ]

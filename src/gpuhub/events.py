@@ -77,6 +77,18 @@ class ContractEvent:
         """The event's arguments by their Solidity names (the generic form's ``args``)."""
         return {abi: getattr(self, field) for abi, field in _field_names(self.name)}
 
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict: enums by name, integers past 2**53 as decimal strings."""
+        return {
+            "name": self.name,
+            "block_number": self.block_number,
+            "block_hash": self.block_hash,
+            "tx_hash": self.tx_hash,
+            "log_index": self.log_index,
+            "removed": self.removed,
+            "args": {k: json_value(v) for k, v in self.args.items()},
+        }
+
     def to_market_event(self) -> MarketEvent:
         """The generic form: name, position and an ``args`` dict by Solidity names."""
         return MarketEvent(
@@ -278,6 +290,16 @@ _CLASSES: tuple[type[ContractEvent], ...] = (
     TreasuryChanged,
     Withdrawn,
 )
+
+
+def json_value(value: Any) -> Any:
+    """Enums by name; integers JavaScript cannot hold exactly as decimal strings."""
+    name = getattr(value, "name", None)
+    if isinstance(name, str):
+        return name
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        return str(value)
+    return value
 
 
 def event_classes() -> dict[str, type[ContractEvent]]:

@@ -48,7 +48,9 @@ The tree::
     ├── ConnectionFailed                      the node cannot be reached
     ├── ContractNotDeployed                   no marketplace code at the given address
     │   └── NotAMarketplace                   code there, but not a GPUHub marketplace
-    └── MissingDependency (also ImportError)  an optional extra is not installed
+    ├── MissingDependency (also ImportError)  an optional extra is not installed
+    └── WebhookVerificationError (also        a webhook's headers or signature do not check
+        ValueError)                           out (gpuhub.webhooks.verify)
 
 Each :class:`ContractError` subclass has the name of a Solidity custom error in
 ``contracts/GPUHub.sol`` and carries its fields as attributes in snake_case, so code can match
@@ -111,6 +113,7 @@ __all__ = [
     "TransactionReverted",
     "TransactionTimeout",
     "ValidationError",
+    "WebhookVerificationError",
     "WithdrawFailed",
 ]
 
@@ -470,6 +473,10 @@ class NotAMarketplace(ContractNotDeployed):
 
 class MissingDependency(GPUHubError, ImportError):
     """An optional part of gpuhub needs an extra that is not installed."""
+
+
+class WebhookVerificationError(GPUHubError, ValueError):
+    """A received webhook is missing a header, is too old or too new, or has no valid signature."""
 
 
 def contract_error_classes() -> dict[str, type[ContractError]]:
