@@ -272,7 +272,9 @@ class Watch:
         listing_id: int | None = None,
         account: str | None = None,
         poll_interval: float | None = None,
+        retry_outages: bool = True,
     ) -> None:
+        self._retry_outages = retry_outages
         self._types = frozenset(event_class(e) for e in event_types)
         topics = client._event_topics(self._types)
         self._listing_id = None if listing_id is None else _core.check_listing_id(listing_id)
@@ -320,7 +322,7 @@ class Watch:
         while not self._closed.is_set():
             if self._pending:
                 event = self._pending[0]
-                wanted = self.retrying(functools.partial(self._wanted, event))
+                wanted = self.retrying(functools.partial(self.wanted, event))
                 if wanted is None:
                     break
                 self._pending.popleft()
@@ -360,6 +362,8 @@ class Watch:
 
     def retrying(self, step: Callable[[], T]) -> T | None:
         """``step()``, retried with backoff while the node is unreachable; None once closed."""
+        if not self._retry_outages:
+            return None if self._closed.is_set() else step()
         delays = backoff_delays()
         while not self._closed.is_set():
             try:
@@ -369,7 +373,8 @@ class Watch:
                 self._closed.wait(next(delays))
         return None
 
-    def _wanted(self, event: ContractEvent) -> bool:
+    def wanted(self, event: ContractEvent) -> bool:
+        """True if ``event`` passes this watch's filters (may read the chain once per rental)."""
         if self._types and type(event) not in self._types:
             return False
         if self._listing_id is not None and self._parties.listing_of(event) != self._listing_id:

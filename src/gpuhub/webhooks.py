@@ -661,6 +661,7 @@ class WebhookDispatcher:
         )
         self._delivery_interval = 0.05 if poll_interval is None else poll_interval
         self._stop = threading.Event()
+        self._wake = threading.Event()  # new messages: deliver now rather than at the next round
         self._threads: list[threading.Thread] = []
 
     def start(self) -> WebhookDispatcher:
@@ -674,6 +675,7 @@ class WebhookDispatcher:
     def stop(self, timeout: float = 15.0) -> None:
         """Stop both threads; what is not delivered stays in the outbox for the next run."""
         self._stop.set()
+        self._wake.set()
         self._watch.close()
         for thread in self._threads:
             thread.join(timeout)
@@ -684,15 +686,17 @@ class WebhookDispatcher:
             events = self._watch.read_new()
             if events is None:
                 return
-            if events or self.outbox.next_block() != self._watch.next_block:
-                self.outbox.enqueue(events, next_block=self._watch.next_block)
+            moved = events or self.outbox.next_block() != self._watch.next_block
+            if moved and self.outbox.enqueue(events, next_block=self._watch.next_block):
+                self._wake.set()
             if not events and not self._watch.wait():
                 return
 
     def _deliver(self) -> None:
         while not self._stop.is_set():
+            self._wake.clear()
             self.outbox.deliver_due()
-            self._stop.wait(self._delivery_interval)
+            self._wake.wait(self._delivery_interval)
 
     def __enter__(self) -> WebhookDispatcher:
         return self.start()

@@ -2,72 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from gpuhub import GPUHubClient, PriceUnit
-from gpuhub.chain import embedded_web3, free_port
+from gpuhub.chain import embedded_web3
 from gpuhub.webhooks import Outbox, WebhookDispatcher, verify
 
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that answers from a script, then 204, and records all."""
-
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}/hook"
-        #: answers to give, in order: an HTTP status, or a float = seconds to stall first
-        self.script: list[int | float] = []
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self._server: ThreadingHTTPServer | None = None
-
-    def start(self) -> Receiver:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["content-length"]))
-                receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                answer = receiver.script.pop(0) if receiver.script else 204
-                if isinstance(answer, float):
-                    time.sleep(answer)
-                    answer = 204
-                self.send_response(answer)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def ids(self) -> list[str]:
-        return [h["webhook-id"] for h, _ in self.received]
-
-    def payloads(self) -> list[dict[str, object]]:
-        return [json.loads(body) for _, body in self.received]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A running receiver."""
-    r = Receiver().start()
-    yield r
-    r.stop()
+if TYPE_CHECKING:
+    from conftest import Receiver
 
 
 @pytest.fixture
@@ -164,9 +111,11 @@ def test_410_disables_the_endpoint(
     assert len(receiver.received) == 1 and gone.pending == 1
 
 
-def test_restart_mid_backlog_loses_nothing(chain: GPUHubClient, tmp_path: Path) -> None:
+def test_restart_mid_backlog_loses_nothing(
+    chain: GPUHubClient, receiver: Receiver, tmp_path: Path
+) -> None:
     """Events piled up while the receiver is down arrive in order after the server restarts."""
-    receiver = Receiver()
+    receiver.stop()
     path = tmp_path / "hooks.db"
     outbox = outbox_at(path)
     endpoint = outbox.add_endpoint(receiver.url)

@@ -6,7 +6,8 @@ this package never imports web3. gpuhub's exceptions become JSON errors here: 40
 fails.
 """
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,10 +19,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from .. import exceptions as exc
 from ..client import GPUHubClient
+from ..webhooks import Outbox, WebhookDispatcher
 from . import _schemas as s
 from ._deps import Denied, WriteAccess, error_response, status_for
 from ._limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, RequestLimits
 from .routers import ALL as ROUTERS
+from .routers import WEBHOOKS
 
 
 def create_app(
@@ -33,6 +36,7 @@ def create_app(
     event_poll_interval: float = 0.5,
     max_body_bytes: int = MAX_BODY_BYTES,
     max_json_depth: int = MAX_JSON_DEPTH,
+    webhooks: Outbox | None = None,
 ) -> FastAPI:
     """Build the HTTP API over ``client``, whose account signs every write.
 
@@ -44,7 +48,20 @@ def create_app(
         event_poll_interval: seconds between new-block checks in ``GET /events``.
         max_body_bytes: larger request bodies are answered 413 unread (default 64 KiB).
         max_json_depth: JSON bodies nested deeper are answered 422 before parsing (default 32).
+        webhooks: the outbox ``/v1/webhooks`` manages; while the app runs, a
+            :class:`~gpuhub.webhooks.WebhookDispatcher` follows the chain into it and delivers.
+            Without one, the app has no ``/v1/webhooks`` routes.
     """
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        dispatcher = None if webhooks is None else WebhookDispatcher(client, webhooks).start()
+        try:
+            yield
+        finally:
+            if dispatcher is not None:
+                dispatcher.stop()
+
     app = FastAPI(
         title="gpuhub",
         summary="Share and rent GPUs on Ethereum",
@@ -54,8 +71,10 @@ def create_app(
             "answers are decimal strings."
         ),
         version=__version__,
+        lifespan=lifespan,
     )
     app.state.client = client
+    app.state.webhooks = webhooks
     app.state.access = WriteAccess(api_key, allow_unauthenticated_writes)
     app.state.event_poll_interval = event_poll_interval
     if cors_origins:
@@ -73,6 +92,8 @@ def create_app(
     _add_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    if webhooks is not None:
+        app.include_router(WEBHOOKS)
     return app
 
 
