@@ -20,6 +20,9 @@ MAX_DURATION = 2**24 - 1
 #: longest rental in seconds (the contract's MAX_RENTAL_SECONDS).
 MAX_RENTAL_SECONDS = 2**30
 MAX_FEE_BPS = 1_000
+MAX_SCORE = 5
+#: longest rating comment in bytes of UTF-8 (the contract's MAX_COMMENT_LENGTH).
+MAX_COMMENT_BYTES = 280
 MAX_UINT256 = 2**256 - 1
 #: the least gas any transaction needs (the intrinsic cost of a plain transfer).
 MIN_GAS = 21_000
@@ -175,6 +178,23 @@ def decode_text(raw: bytes) -> str:
 def check_listing_id(listing_id: Any) -> int:
     """A listing id is a non-negative integer."""
     return check_int("listing_id", listing_id)
+
+
+def check_score(score: Any) -> int:
+    """A rating's score is an integer from 1 to 5."""
+    return check_int("score", score, low=1, high=MAX_SCORE)
+
+
+def check_comment(comment: Any) -> str:
+    """A rating's comment is a string of at most 280 bytes of UTF-8."""
+    if not isinstance(comment, str):
+        raise ValidationError("comment", f"expected a string, got {type(comment).__name__}")
+    size = len(comment.encode("utf-8"))
+    if size > MAX_COMMENT_BYTES:
+        raise ValidationError(
+            "comment", f"must be at most {MAX_COMMENT_BYTES} bytes of UTF-8, got {size}: shorten it"
+        )
+    return comment
 
 
 def filter_listings(

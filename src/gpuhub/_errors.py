@@ -30,7 +30,7 @@ from .exceptions import (
     TransactionTimeout,
     contract_error_classes,
 )
-from .models import ListingStatus, PriceUnit, RentalStatus
+from .models import ListingStatus, PriceUnit, RentalStatus, Role
 
 _ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
 _PANIC = bytes.fromhex("4e487b71")  # Panic(uint256)
@@ -38,6 +38,7 @@ _ENUMS: dict[str, type[Any]] = {
     "enum GPUHub.ListingStatus": ListingStatus,
     "enum GPUHub.PriceUnit": PriceUnit,
     "enum GPUHub.RentalStatus": RentalStatus,
+    "enum GPUHub.Role": Role,
 }
 _TESTER_REVERT = re.compile(r"execution reverted: (b['\"].*['\"])\s*$", re.DOTALL)
 

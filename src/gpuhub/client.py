@@ -7,10 +7,11 @@ updated model. Argument rules live in ``_core``, error translation in ``_errors`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
-from . import _core
+from . import _abi, _core
 from ._artifact import MARKETPLACE_VERSION, abi, bytecode
 from ._errors import ErrorDecoder
 from ._transactions import Connection, PendingTransaction, Sender, TxOptions
@@ -30,8 +31,10 @@ from .models import (
     Listing,
     ListingStatus,
     PriceUnit,
+    Rating,
     Rental,
     RentalStatus,
+    Reputation,
     TxResult,
 )
 
@@ -689,6 +692,64 @@ class GPUHubClient:
         """How many rentals ``provider`` ended early (reputation reads it)."""
         return int(self._call("providerTerminations", _core.check_address("provider", provider)))
 
+    def reputation(self, address: str, *, block: BlockIdentifier = "latest") -> Reputation:
+        """What the contract counts about ``address``: ratings received on each side, rentals
+        completed on each side, and rentals it ended early as a provider.
+
+        Example::
+
+            >>> rep = client.reputation(listing.provider)
+            >>> rep.provider_score(), rep.completed_as_provider, rep.terminations
+        """
+        who = _core.check_address("address", address)
+        return Reputation.from_abi(who, self._call("reputation", who, block=block))
+
+    def ratings(
+        self,
+        *,
+        ratee: str | None = None,
+        rater: str | None = None,
+        rental_id: int | None = None,
+        from_block: int = 0,
+        to_block: int | None = None,
+    ) -> list[Rating]:
+        """Ratings (with their comments) from the ``Rated`` events, oldest first.
+
+        Args:
+            ratee: only ratings of this address.
+            rater: only ratings by this address.
+            rental_id: only the ratings of this rental (at most two: one per side).
+            from_block, to_block: the block range searched (default: all of it).
+        """
+        conn = self._conn
+        topics: list[Any] = [
+            _event_topic("Rated"),
+            None if rental_id is None else _core.check_int("rental_id", rental_id).to_bytes(32),
+            None if rater is None else _address_topic(_core.check_address("rater", rater)),
+            None if ratee is None else _address_topic(_core.check_address("ratee", ratee)),
+        ]
+        _core.check_int("from_block", from_block)
+        last = self.block_number() if to_block is None else _core.check_int("to_block", to_block)
+        if from_block > last:
+            return []
+        with conn.io():
+            logs = conn.w3.eth.get_logs(
+                {
+                    "address": conn.contract.address,
+                    "fromBlock": from_block,
+                    "toBlock": last,
+                    "topics": ["0x" + t.hex() if t is not None else None for t in topics],
+                }
+            )
+        entry = _events_by_topic()[topics[0]]
+        return [
+            Rating.from_event(
+                _abi.decode_log(entry, [bytes(t) for t in log["topics"]], bytes(log["data"])),
+                int(log["blockNumber"]),
+            )
+            for log in logs
+        ]
+
     def fee_bps(self) -> int:
         """The platform fee in basis points for rentals started now."""
         return int(self._call("feeBps"))
@@ -883,6 +944,68 @@ class GPUHubClient:
         target = _core.check_address("to", to)
         return self._transact("withdrawTo", [target], withdrawn, wait, tx)
 
+    # ------------------------------------------------------------------ reputation
+
+    @overload
+    def rate(
+        self,
+        rental_id: int,
+        score: int,
+        *,
+        comment: str = ...,
+        wait: Literal[True] = ...,
+        **tx: Unpack[TxOptions],
+    ) -> Rating: ...
+    @overload
+    def rate(
+        self,
+        rental_id: int,
+        score: int,
+        *,
+        comment: str = ...,
+        wait: Literal[False],
+        **tx: Unpack[TxOptions],
+    ) -> PendingTransaction[Rating]: ...
+
+    def rate(
+        self,
+        rental_id: int,
+        score: int,
+        *,
+        comment: str = "",
+        wait: bool = True,
+        **tx: Unpack[TxOptions],
+    ) -> Rating | PendingTransaction[Rating]:
+        """Rate the other side of a rental that is over: as its renter, rate the provider; as
+        the listing's provider, rate the renter. Once per side per rental.
+
+        Args:
+            rental_id: a rental that was ended (by either side) or settled.
+            score: 1 (worst) to 5 (best).
+            comment: at most 280 bytes of UTF-8; published in the event, never stored.
+
+        Raises:
+            ValidationError: the score or the comment is out of range; nothing was sent.
+            NotRentalParty: this account is neither the renter nor the provider.
+            RentalNotOver: the rental is still active.
+            AlreadyRated: this account already rated this rental.
+
+        Example::
+
+            >>> renter.end_rental(rental.rental_id)
+            >>> renter.rate(rental.rental_id, 5, comment="fast and stable")
+            Rating(rental_id=0, ..., score=5, ...)
+        """
+        _core.check_int("rental_id", rental_id)
+        _core.check_score(score)
+        _core.check_comment(comment)
+
+        def rated(receipt: TxReceipt) -> Rating:
+            (event,) = self._events(receipt, "Rated")
+            return Rating.from_event(event, int(receipt["blockNumber"]))
+
+        return self._transact("rate", [rental_id, score, comment], rated, wait, tx)
+
     # ------------------------------------------------------------------ governance
 
     def set_fee(self, fee_bps: int, **tx: Unpack[TxOptions]) -> TxResult:
@@ -1036,3 +1159,27 @@ def _account(w3: Web3, account: LocalAccount | str) -> LocalAccount | str:
     if not hasattr(account, "sign_transaction") or not hasattr(account, "address"):
         raise TypeError("account must be an address or an eth_account LocalAccount")
     return account
+
+
+@functools.cache
+def _events_by_topic() -> dict[bytes, dict[str, Any]]:
+    """The ABI entry of each of the contract's events, by its topic 0."""
+    from eth_utils.crypto import keccak
+
+    found = {}
+    for entry in abi():
+        if entry["type"] == "event":
+            types = ",".join(arg["type"] for arg in entry["inputs"])
+            found[keccak(text=f"{entry['name']}({types})")] = entry
+    return found
+
+
+def _address_topic(address: str) -> bytes:
+    """An address as an indexed event topic: 32 bytes, left-padded."""
+    return bytes.fromhex(address[2:]).rjust(32, b"\0")
+
+
+def _event_topic(name: str) -> bytes:
+    """Topic 0 of the contract's event ``name``."""
+    (topic,) = (t for t, entry in _events_by_topic().items() if entry["name"] == name)
+    return topic

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from .client import GPUHubClient
 from .exceptions import NotListingProvider
-from .models import Listing, PriceUnit, Rental
+from .models import Listing, PriceUnit, Rental, Reputation
 
 MILLI = 10**15  # wei in 0.001 ETH
 
@@ -175,8 +175,59 @@ def run(console: Console | None = None) -> int:
     console.print(table)
     left = market.w3.eth.get_balance(market.contract_address)
     console.print(f"left in the contract: {eth(left)} (no active rentals, nothing owed)")
+
+    names = {c.address or "": name for name, c in people.items()}
+    console.print("\n[bold]10.[/bold] Both sides of each rental rate each other (once, 1..5)")
+    for rater, rental_id, score, comment in (
+        (renter, first.rental_id, 5, "fast and stable"),
+        (alice, first.rental_id, 5, "paid, ended on time"),
+        (renter, second.rental_id, 4, "good, a little slow to start"),
+        (carol, second.rental_id, 5, ""),
+    ):
+        rating = rater.rate(rental_id, score, comment=comment)
+        said = f': "{rating.comment}"' if rating.comment else ""
+        console.print(
+            f"{names[rating.rater]} rates {names[rating.ratee]} as {rating.role.name.lower()} "
+            f"{rating.score}/5 for rental {rating.rental_id}{said}",
+            markup=False,
+        )
+    reputations = [market.reputation(c.address or "") for c in (alice, carol, renter)]
+    console.print(reputation_table("Reputations, as the contract counts them", reputations, names))
     console.rule("[green]demo finished[/green]")
     return 0 if left == 0 else 1
+
+
+def reputation_table(
+    title: str, reputations: Sequence[Reputation], names: dict[str, str] | None = None
+) -> Table:
+    """A rich table of reputations: averages, the Bayesian score and the track record."""
+    table = Table(title=title, title_justify="left")
+    columns = (
+        "who",
+        "as provider",
+        "score",
+        "as renter",
+        "completed (provider)",
+        "completed (renter)",
+        "cut short",
+    )
+    for column in columns:
+        table.add_column(column, justify="left" if column == "who" else "right")
+    for rep in reputations:
+        table.add_row(
+            (names or {}).get(rep.address, short(rep.address)),
+            _average(rep.provider_average, rep.provider_rating_count),
+            f"{rep.provider_score():.2f}",
+            _average(rep.renter_average, rep.renter_rating_count),
+            str(rep.completed_as_provider),
+            str(rep.completed_as_renter),
+            str(rep.terminations),
+        )
+    return table
+
+
+def _average(average: float | None, count: int) -> str:
+    return "-" if average is None else f"{average:.2f} ({count})"
 
 
 def wallet(client: GPUHubClient) -> int:

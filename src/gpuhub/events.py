@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .models import ListingStatus, MarketEvent, PriceUnit, RentalStatus
+from .models import ListingStatus, MarketEvent, PriceUnit, RentalStatus, Role
 
 __all__ = [
     "ContractEvent",
@@ -39,6 +39,7 @@ __all__ = [
     "ListingStatusChanged",
     "ListingUpdated",
     "PausedChanged",
+    "Rated",
     "RentalEnded",
     "RentalExtended",
     "RentalStarted",
@@ -223,6 +224,27 @@ class RentalEnded(ContractEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Rated(ContractEvent):
+    """One side of an ended rental rated the other."""
+
+    name: ClassVar[str] = "Rated"
+    #: the rental rated.
+    rental_id: int
+    #: who rated.
+    rater: str
+    #: who was rated.
+    ratee: str
+    #: the side ``ratee`` was on (PROVIDER: the renter rated the provider).
+    role: Role
+    #: 1..5.
+    score: int
+    #: wei the rental billed (what the rating weighs).
+    billed: int
+    #: free text (invalid UTF-8 replaced).
+    comment: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Withdrawn(ContractEvent):
     """An account withdrew its balance."""
 
@@ -284,6 +306,7 @@ _CLASSES: tuple[type[ContractEvent], ...] = (
     ListingStatusChanged,
     ListingUpdated,
     PausedChanged,
+    Rated,
     RentalEnded,
     RentalExtended,
     RentalStarted,
@@ -345,6 +368,7 @@ _ENUMS: dict[str, type[Any]] = {
     "enum GPUHub.ListingStatus": ListingStatus,
     "enum GPUHub.PriceUnit": PriceUnit,
     "enum GPUHub.RentalStatus": RentalStatus,
+    "enum GPUHub.Role": Role,
 }
 _STATIC_SCALARS = ("uint", "int", "address", "bool", "bytes32")
 

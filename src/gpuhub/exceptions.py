@@ -33,7 +33,12 @@ The tree::
     │   ├── MarketplacePaused
     │   ├── NotGovernance
     │   ├── FeeTooHigh
-    │   └── InvalidAddress
+    │   ├── InvalidAddress
+    │   ├── BalanceOverflow
+    │   ├── InvalidScore
+    │   ├── CommentTooLong
+    │   ├── RentalNotOver
+    │   └── AlreadyRated
     ├── TransactionError                      a transaction failed without a custom error
     │   ├── TransactionReverted               reverted with a plain reason, a panic or no data
     │   │   └── OutOfGas                      used its whole gas limit
@@ -69,7 +74,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "AlreadyRated",
+    "BalanceOverflow",
     "CannotRentOwnListing",
+    "CommentTooLong",
     "ConnectionFailed",
     "ContractError",
     "ContractNotDeployed",
@@ -84,6 +92,7 @@ __all__ = [
     "InvalidDurationRange",
     "InvalidGpuModel",
     "InvalidPrice",
+    "InvalidScore",
     "InvalidStatusTransition",
     "InvalidUnit",
     "ListingNotAvailable",
@@ -104,6 +113,7 @@ __all__ = [
     "RentalNotActive",
     "RentalNotExpired",
     "RentalNotFound",
+    "RentalNotOver",
     "RequestRejected",
     "TermsChanged",
     "TransactionDropped",
@@ -412,6 +422,49 @@ class InvalidAddress(ContractError):
     fields = ("account",)
     hint = "pass the address of an account or contract that can receive ETH and act on its own"
     account: str
+
+
+class BalanceOverflow(ContractError):
+    """A credit would push a withdrawable balance past 2**96 - 1 wei; nothing was credited."""
+
+    fields = ("account", "balance")
+    hint = "withdraw() first; no real balance gets near 2**96 wei"
+    account: str
+    balance: int
+
+
+class InvalidScore(ContractError):
+    """A rating's score must be 1 to 5."""
+
+    fields = ("score",)
+    hint = "rate with a score from 1 to 5"
+    score: int
+
+
+class CommentTooLong(ContractError):
+    """A rating's comment is longer than the contract takes (280 bytes of UTF-8)."""
+
+    fields = ("length", "max_length")
+    hint = "shorten the comment to at most max_length bytes of UTF-8"
+    length: int
+    max_length: int
+
+
+class RentalNotOver(ContractError):
+    """A rental can be rated only once it has ended or been settled."""
+
+    fields = ("rental_id",)
+    hint = "end_rental() or settle() it first, then rate"
+    rental_id: int
+
+
+class AlreadyRated(ContractError):
+    """Each side rates the other at most once per rental."""
+
+    fields = ("rental_id", "rater")
+    hint = "ratings are final; ratings(rental_id=...) shows the one already given"
+    rental_id: int
+    rater: str
 
 
 class TransactionError(GPUHubError):

@@ -11,7 +11,8 @@ import pytest
 
 from gpuhub import GPUHubClient, PriceUnit, ValidationError
 from gpuhub.chain import AnvilNode, free_port
-from gpuhub.events import ContractEvent, ListingCreated, RentalEnded, RentalStarted
+from gpuhub.events import ContractEvent, ListingCreated, Rated, RentalEnded, RentalStarted
+from gpuhub.models import Role
 
 PRICE = 3_600 * 10**9
 
@@ -196,3 +197,18 @@ def test_rental_end_event_has_the_split(client: GPUHubClient) -> None:
     assert isinstance(ended, RentalEnded)
     assert ended.used + ended.refund == rental.paid
     assert ended.provider_share + ended.fee == ended.used
+
+
+def test_rated_event_is_typed(client: GPUHubClient) -> None:
+    """A rating arrives as a typed Rated event with its role, score and comment."""
+    provider = client.with_account(client.accounts[1])
+    renter = client.with_account(client.accounts[2])
+    list_gpu(provider)
+    rental = renter.rent(0, 1)
+    renter.end_rental(rental.rental_id)
+    with client.watch(Rated, from_block=0) as events:
+        renter.rate(rental.rental_id, 4, comment="fast \u2713")
+        (rated,) = take(events, 1)
+    assert isinstance(rated, Rated)
+    assert (rated.rater, rated.ratee) == (renter.address, provider.address)
+    assert (rated.role, rated.score, rated.comment) == (Role.PROVIDER, 4, "fast \u2713")

@@ -1,7 +1,7 @@
 """The money invariant under random market activity, against a plain-Python model.
 
 After every step: the contract's ETH balance equals the escrow of active rentals plus every
-withdrawable balance, and every listing, rental and balance equals the model's.
+withdrawable balance, and every listing, rental, balance and reputation equals the model's.
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import gpuhub
-from gpuhub import GPUHubClient, ListingStatus, PriceUnit, Rental, RentalStatus
+from gpuhub import GPUHubClient, ListingStatus, PriceUnit, Rental, RentalStatus, Reputation
 from gpuhub._artifact import abi
 from gpuhub._errors import ErrorDecoder, translate
 
-UNITS = [PriceUnit.MINUTE, PriceUnit.HOUR]
+UNITS = [PriceUnit.MINUTE, PriceUnit.HOUR, PriceUnit.DAY]
 N_ACCOUNTS = 4
+# Mostly everyday prices, sometimes ones whose rentals no account can pay for (up to the
+# contract's 2^96 - 1 cap), so the refusals of huge amounts stay covered.
+PRICES = st.one_of(st.integers(1, 10**15), st.sampled_from([10**24, 2**95, 2**96 - 1]))
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,8 @@ class ModelListing:
 
 
 class Market(RuleBasedStateMachine):
-    """Random listings, rentals, extensions, ends, settlements, withdrawals, fees, time jumps."""
+    """Random listings, rentals, extensions, ends, settlements, withdrawals, fees, time jumps;
+    listings change unit and maximum while rented, and some prices are too large to pay."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -47,6 +51,8 @@ class Market(RuleBasedStateMachine):
         self.balances = dict.fromkeys(self.addresses, 0)
         self.accrued = 0
         self.fee_bps = 0
+        self.reputations = {a: empty_reputation(a) for a in self.addresses}
+        self.rated: set[tuple[int, str]] = set()
 
     @property
     def chain(self) -> gpuhub.GPUHubClient:
@@ -60,7 +66,7 @@ class Market(RuleBasedStateMachine):
 
     @rule(
         who=st.integers(0, N_ACCOUNTS - 1),
-        price=st.integers(1, 10**15),
+        price=PRICES,
         unit=st.sampled_from(UNITS),
         min_d=st.integers(1, 3),
         span=st.integers(0, 20),
@@ -81,18 +87,21 @@ class Market(RuleBasedStateMachine):
     @rule(
         who=st.integers(0, N_ACCOUNTS - 1),
         pick=st.integers(0, 10**6),
-        price=st.integers(1, 10**15),
+        price=PRICES,
         unit=st.sampled_from(UNITS),
+        span=st.integers(0, 40),
     )
-    def update(self, who: int, pick: int, price: int, unit: PriceUnit) -> None:
+    def update(self, who: int, pick: int, price: int, unit: PriceUnit, span: int) -> None:
+        """Change price, unit and maximum, also while the listing is rented."""
         lid = pick % len(self.listings)
         listing = self.listings[lid]
         client = self.clients[who]
+        terms = dict(price=price, unit=unit, max_duration=listing.min_duration + span)
         if listing.provider != client.address:
-            expect(gpuhub.NotListingProvider, client.update_listing, lid, price=price, unit=unit)
+            expect(gpuhub.NotListingProvider, client.update_listing, lid, **terms)
             return
-        client.update_listing(lid, price=price, unit=unit)
-        self.listings[lid] = replace(listing, price=price, unit=unit)
+        client.update_listing(lid, **terms)
+        self.listings[lid] = replace(listing, **terms)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ rentals
 
@@ -108,7 +117,13 @@ class Market(RuleBasedStateMachine):
         listing = self.listings[lid]
         client = self.clients[who]
         cost = listing.price * duration
-        if listing.status is not ListingStatus.AVAILABLE:
+        funds = client.w3.eth.get_balance(client.address)
+        if cost + excess > funds:
+            # The node checks the value sent against the balance before running anything.
+            expect(gpuhub.InsufficientFunds, client.rent, lid, duration, max_total=cost + excess)
+        elif cost + excess > funds - 10**18:
+            return  # too close to the balance to tell whether the gas still fits
+        elif listing.status is not ListingStatus.AVAILABLE:
             expect(gpuhub.ListingNotAvailable, client.rent, lid, duration)
         elif listing.provider == client.address:
             expect(gpuhub.CannotRentOwnListing, client.rent, lid, duration)
@@ -144,6 +159,12 @@ class Market(RuleBasedStateMachine):
         rental = self.active()[pick % len(self.active())]
         client = self.clients[who]
         listing = self.listings[rental.listing_id]
+        value = rental.price * extra
+        funds = client.w3.eth.get_balance(client.address)
+        if value > funds - 10**18:
+            if value > funds and rental.renter == client.address:
+                expect(gpuhub.InsufficientFunds, client.extend_rental, rental.rental_id, extra)
+            return  # unaffordable, or too close to the balance to tell
         if rental.renter != client.address:
             fn = client.contract.functions.extendRental(rental.rental_id, extra)
             with pytest.raises(gpuhub.NotRenter), translate(ErrorDecoder(abi())):
@@ -151,7 +172,10 @@ class Market(RuleBasedStateMachine):
             return
         if self.next_block_time() >= rental.end:
             expect(gpuhub.RentalExpired, client.extend_rental, rental.rental_id, extra)
-        elif rental.duration + extra > listing.max_duration:
+        elif rental.duration + extra > (
+            listing.max_duration * listing.unit.seconds // rental.unit.seconds
+        ):
+            # The listing's limit, in its current unit, converted to the rental's locked unit.
             expect(gpuhub.InvalidDuration, client.extend_rental, rental.rental_id, extra)
         else:
             extended = client.extend_rental(rental.rental_id, extra)
@@ -171,6 +195,17 @@ class Market(RuleBasedStateMachine):
         self.balances[rental.renter] += rental.paid - used
         self.balances[rental.provider] += used - fee
         self.accrued += fee
+        reps = self.reputations
+        if status is RentalStatus.ENDED_BY_PROVIDER:
+            old = reps[rental.provider]
+            reps[rental.provider] = replace(old, terminations=old.terminations + 1)
+        else:
+            old = reps[rental.renter]
+            reps[rental.renter] = replace(old, completed_as_renter=old.completed_as_renter + 1)
+            old = reps[rental.provider]
+            reps[rental.provider] = replace(
+                old, completed_as_provider=old.completed_as_provider + 1
+            )
         self.rentals[rental.rental_id] = closed
         lid = rental.listing_id
         self.listings[lid] = replace(self.listings[lid], status=ListingStatus.AVAILABLE)
@@ -203,6 +238,43 @@ class Market(RuleBasedStateMachine):
             expect(gpuhub.RentalNotExpired, client.settle, rental.rental_id)
         else:
             assert client.settle(rental.rental_id) == self.close(rental, RentalStatus.SETTLED, at)
+
+    @precondition(lambda self: self.rentals)
+    @rule(
+        who=st.integers(0, N_ACCOUNTS - 1),
+        pick=st.integers(0, 10**6),
+        score=st.integers(1, 5),
+        comment=st.sampled_from(["", "ok", "ü" * 140]),
+    )
+    def rate(self, who: int, pick: int, score: int, comment: str) -> None:
+        rental = self.rentals[pick % len(self.rentals)]
+        client = self.clients[who]
+        rid = rental.rental_id
+        if client.address not in (rental.renter, rental.provider):
+            expect(gpuhub.NotRentalParty, client.rate, rid, score, comment=comment)
+        elif rental.is_active:
+            expect(gpuhub.RentalNotOver, client.rate, rid, score, comment=comment)
+        elif (rid, client.address) in self.rated:
+            expect(gpuhub.AlreadyRated, client.rate, rid, score, comment=comment)
+        else:
+            rating = client.rate(rid, score, comment=comment)
+            assert (rating.score, rating.comment) == (score, comment)
+            assert rating.billed == rental.cost_at(rental.end)
+            self.rated.add((rid, client.address))
+            if client.address == rental.renter:
+                old = self.reputations[rental.provider]
+                self.reputations[rental.provider] = replace(
+                    old,
+                    provider_rating_count=old.provider_rating_count + 1,
+                    provider_rating_sum=old.provider_rating_sum + score,
+                )
+            else:
+                old = self.reputations[rental.renter]
+                self.reputations[rental.renter] = replace(
+                    old,
+                    renter_rating_count=old.renter_rating_count + 1,
+                    renter_rating_sum=old.renter_rating_sum + score,
+                )
 
     # ------------------------------------------------------------------ money and governance
 
@@ -252,6 +324,22 @@ class Market(RuleBasedStateMachine):
         ]
         assert balances == owed
         assert chain.fee_bps() == self.fee_bps
+        for address in self.addresses:
+            assert chain.reputation(address) == self.reputations[address]
+
+
+def empty_reputation(address: str) -> Reputation:
+    """The reputation of an address that has done nothing yet."""
+    return Reputation(
+        address=address,
+        provider_rating_count=0,
+        provider_rating_sum=0,
+        renter_rating_count=0,
+        renter_rating_sum=0,
+        completed_as_provider=0,
+        completed_as_renter=0,
+        terminations=0,
+    )
 
 
 Market.TestCase.settings = settings(

@@ -23,6 +23,7 @@ ENUM_TYPES = {
     "enum GPUHub.PriceUnit": "PriceUnit",
     "enum GPUHub.ListingStatus": "ListingStatus",
     "enum GPUHub.RentalStatus": "RentalStatus",
+    "enum GPUHub.Role": "Role",
 }
 
 

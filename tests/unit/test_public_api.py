@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import gpuhub
-from gpuhub import ListingStatus, PriceUnit, exceptions
+from gpuhub import ListingStatus, PriceUnit, Role, exceptions
 from gpuhub._artifact import abi, load_artifact
 from gpuhub.exceptions import contract_error_classes
 
@@ -38,6 +38,12 @@ def test_listing_status_matches_solidity() -> None:
     """ListingStatus lists the Solidity enum's members in declaration order."""
     assert [m.name for m in ListingStatus] == solidity_enum("ListingStatus")
     assert [m.value for m in ListingStatus] == list(range(len(ListingStatus)))
+
+
+def test_role_matches_solidity() -> None:
+    """Role lists the Solidity enum's members in declaration order."""
+    assert [m.name for m in Role] == solidity_enum("Role")
+    assert [m.value for m in Role] == list(range(len(Role)))
 
 
 def snake(name: str) -> str:

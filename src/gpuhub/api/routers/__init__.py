@@ -1,12 +1,13 @@
 """One APIRouter per resource; ``create_app`` includes them all (``webhooks`` only when the app
 has an outbox)."""
 
-from . import events, listings, money, original, rentals, service, webhooks
+from . import events, listings, money, original, rentals, reputation, service, webhooks
 
 ALL = (
     original.router,
     listings.router,
     rentals.router,
+    reputation.router,
     money.router,
     service.router,
     events.router,
