@@ -81,6 +81,7 @@ from .models import (
 
 if TYPE_CHECKING:
     from ._transactions import PendingTransaction, TxOptions
+    from .aio import AsyncGPUHubClient, AsyncPendingTransaction
     from .client import GPUHubClient
     from .watch import Watch
 
@@ -91,6 +92,8 @@ __all__ = [
     "AlertKind",
     "Alerts",
     "AlreadyRated",
+    "AsyncGPUHubClient",
+    "AsyncPendingTransaction",
     "BalanceOverflow",
     "CannotRentOwnListing",
     "CommentTooLong",
@@ -160,6 +163,8 @@ __all__ = [
 ]
 
 _LAZY = {
+    "AsyncGPUHubClient": "gpuhub.aio",
+    "AsyncPendingTransaction": "gpuhub.aio",
     "GPUHubClient": "gpuhub.client",
     "PendingTransaction": "gpuhub._transactions",
     "TxOptions": "gpuhub._transactions",

@@ -47,6 +47,7 @@ __all__ = [
     "Withdrawn",
     "event_class",
     "event_classes",
+    "event_topics",
 ]
 
 
@@ -345,6 +346,15 @@ def event_class(event: str | type[ContractEvent]) -> type[ContractEvent]:
         names = ", ".join(sorted(event_classes()))
         raise ValidationError("event_types", f"expected one of {names}, got {event!r}")
     return found
+
+
+def event_topics(event_types: Iterable[str | type[ContractEvent]]) -> list[str] | None:
+    """Topic 0 of each of ``event_types`` (for an eth_getLogs filter); None for every event."""
+    names = [event_class(e).name for e in event_types]
+    if not names:
+        return None
+    topics = default_decoder().topics
+    return [topics[n] for n in names if n in topics]
 
 
 def snake_case(name: str) -> str:

@@ -25,21 +25,26 @@ Delivery rules:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import random
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from . import _core
+from ._transactions import Plan, quantity
 from .chain import DEV_CHAIN_IDS
-from .events import ContractEvent, default_decoder, event_class, retracted
-from .exceptions import ConnectionFailed
+from .events import ContractEvent, default_decoder, event_class, event_topics, retracted
+from .exceptions import ConnectionFailed, GPUHubError, ValidationError
 
 if TYPE_CHECKING:
+    from ._ops import Operations
+    from .aio import AsyncGPUHubClient
     from .client import GPUHubClient
 
 T = TypeVar("T")
@@ -64,23 +69,24 @@ class BlockHead:
     timestamp: int
 
 
-def pace(client: GPUHubClient, samples: int = 20) -> float:
+def pace(ops: Operations, samples: int = 20) -> Plan[float]:
     """Seconds between polls for this chain: a fraction of its block time.
 
     Dev chains mine a block per transaction, so they are polled every 20 ms; elsewhere the mean
     time between the last ``samples`` blocks is measured and a quarter of it is used (at least
     0.25 s, at most 5 s).
     """
-    if client.chain_id in DEV_CHAIN_IDS:
+    if ops.conn.chain_id in DEV_CHAIN_IDS:
         return DEV_POLL_INTERVAL
-    latest = client.block_number()
-    if latest < 1:
+    newest = yield from ops.block_head("latest")
+    if newest is None or quantity(newest["number"]) < 1:
         return 1.0
-    older = max(0, latest - samples)
-    with client._conn.io():
-        newest_time = int(client.w3.eth.get_block(latest)["timestamp"])
-        older_time = int(client.w3.eth.get_block(older)["timestamp"])
-    block_time = (newest_time - older_time) / (latest - older)
+    latest = quantity(newest["number"])
+    older = yield from ops.block_head(max(0, latest - samples))
+    if older is None:
+        return 1.0
+    spread = quantity(newest["number"]) - quantity(older["number"])
+    block_time = (quantity(newest["timestamp"]) - quantity(older["timestamp"])) / max(spread, 1)
     return min(max(block_time / 4, 0.25), 5.0)
 
 
@@ -93,21 +99,21 @@ def backoff_delays(first: float = RETRY_FIRST, longest: float = RETRY_MAX) -> It
 
 
 class EventPoller:
-    """The chain read step by step: each :meth:`poll` returns the events that became final.
+    """The chain read step by step: each :meth:`poll` plan returns the events that became final.
 
-    One instance keeps the position (``next_block``) and the recent block hashes; a ``Watch``
-    and ``client.alerts`` both stand on it. Not thread-safe: one consumer at a time.
+    One instance keeps the position (``next_block``) and the recent block hashes; the sync and
+    async watches and ``client.alerts`` stand on it. Not thread-safe: one consumer at a time.
     """
 
     def __init__(
         self,
-        client: GPUHubClient,
+        ops: Operations,
         *,
         topics: list[str] | None = None,
         confirmations: int = 0,
         from_block: int | None = None,
     ) -> None:
-        self._client = client
+        self._ops = ops
         self._topics = topics
         self.confirmations = _core.check_int("confirmations", confirmations, high=10_000)
         #: the next block to read; None until the first poll when starting at the head.
@@ -118,9 +124,9 @@ class EventPoller:
         self._history: dict[int, tuple[str, list[ContractEvent]]] = {}
         self._seen_head: str | None = None
 
-    def poll(self) -> list[ContractEvent]:
+    def poll(self) -> Plan[list[ContractEvent]]:
         """Read what is new since the last poll; raises ConnectionFailed when the node is down."""
-        head = self._block("latest")
+        head = yield from self._block("latest")
         if head is None:
             return []
         self.head = head
@@ -131,14 +137,14 @@ class EventPoller:
             return []
         if head.hash == self._seen_head:
             return []
-        found = self._check_reorg(head)
+        found = yield from self._check_reorg(head)
         target = min(head.number - self.confirmations, self.next_block + MAX_BLOCK_RANGE - 1)
         if target < self.next_block:
             self._seen_head = head.hash
             return found
-        logs = self._client._logs(self.next_block, target, self._topics)
+        logs = yield from self._ops.logs(self.next_block, target, self._topics)
         events = default_decoder().decode_all(logs)
-        target_head = head if target == head.number else self._block(target)
+        target_head = head if target == head.number else (yield from self._block(target))
         if target_head is None:
             return found
         by_block: dict[int, list[ContractEvent]] = {}
@@ -152,18 +158,18 @@ class EventPoller:
         self._seen_head = head.hash if target == head.number - self.confirmations else None
         return found + events
 
-    def _check_reorg(self, head: BlockHead) -> list[ContractEvent]:
+    def _check_reorg(self, head: BlockHead) -> Plan[list[ContractEvent]]:
         """Events to retract when the last block read is no longer on the chain."""
         if not self._history:
             return []
         last = max(self._history)
-        current = head if head.number == last else self._block(last)
+        current = head if head.number == last else (yield from self._block(last))
         if current is not None and current.hash == self._history[last][0]:
             return []
         dropped: list[ContractEvent] = []
         for number in sorted(self._history, reverse=True):
             known_hash, delivered = self._history[number]
-            current = head if head.number == number else self._block(number)
+            current = head if head.number == number else (yield from self._block(number))
             if current is not None and current.hash == known_hash:
                 self.next_block = number + 1
                 return dropped
@@ -178,20 +184,28 @@ class EventPoller:
             for old in sorted(self._history)[: len(self._history) - REORG_HISTORY]:
                 del self._history[old]
 
-    def _block(self, number: int | str) -> BlockHead | None:
-        conn = self._client._conn
-        with conn.io():
-            try:
-                block = conn.w3.eth.get_block(number)  # type: ignore[arg-type]
-            except Exception as err:  # web3's BlockNotFound: the chain is shorter than that
-                if type(err).__name__ == "BlockNotFound":
-                    return None
-                raise
+    def _block(self, number: int | Literal["latest"]) -> Plan[BlockHead | None]:
+        try:
+            raw = yield from self._ops.block_head(number)
+        except ConnectionFailed:
+            raise
+        except GPUHubError:
+            return None  # the embedded chain refuses a block it does not have
+        except Exception as err:  # eth-tester's BlockNotFound, past the embedded chain's head
+            if type(err).__name__ == "BlockNotFound":
+                return None
+            raise
+        if raw is None:
+            return None
         return BlockHead(
-            number=int(block["number"]),
-            hash="0x" + bytes(block["hash"]).hex(),
-            timestamp=int(block["timestamp"]),
+            number=quantity(raw["number"]),
+            hash=_hex(raw["hash"]),
+            timestamp=quantity(raw["timestamp"]),
         )
+
+
+def _hex(value: Any) -> str:
+    return value.lower() if isinstance(value, str) else "0x" + bytes(value).hex()
 
 
 class Parties:
@@ -201,8 +215,8 @@ class Parties:
     those are read once per rental or listing and remembered (neither ever changes).
     """
 
-    def __init__(self, client: GPUHubClient) -> None:
-        self._client = client
+    def __init__(self, ops: Operations) -> None:
+        self._ops = ops
         self._rentals: dict[int, tuple[int, str, str]] = {}
         self._providers: dict[int, str] = {}
 
@@ -212,46 +226,89 @@ class Parties:
         if provider is not None and hasattr(event, "listing_id"):
             self._providers[event.listing_id] = provider
 
-    def listing_of(self, event: ContractEvent) -> int | None:
+    def listing_of(self, event: ContractEvent) -> Plan[int | None]:
         """The listing the event is about, if any."""
         listing_id = getattr(event, "listing_id", None)
         if listing_id is not None:
             return int(listing_id)
         rental_id = getattr(event, "rental_id", None)
-        return None if rental_id is None else self.rental(rental_id)[0]
+        if rental_id is None:
+            return None
+        return (yield from self.rental(rental_id))[0]
 
-    def accounts_of(self, event: ContractEvent) -> set[str]:
+    def accounts_of(self, event: ContractEvent) -> Plan[set[str]]:
         """Every address the event involves (checksummed)."""
         self.note(event)
         found = set(_address_fields(event))
         rental_id = getattr(event, "rental_id", None)
         if rental_id is not None:
-            _, renter, provider = self.rental(rental_id)
+            _, renter, provider = yield from self.rental(rental_id)
             found |= {renter, provider}
         elif hasattr(event, "listing_id"):
-            found.add(self.provider(event.listing_id))
+            found.add((yield from self.provider(event.listing_id)))
         return found
 
-    def rental(self, rental_id: int) -> tuple[int, str, str]:
+    def rental(self, rental_id: int) -> Plan[tuple[int, str, str]]:
         """``(listing_id, renter, provider)`` of a rental."""
         found = self._rentals.get(rental_id)
         if found is None:
-            rental = self._client.get_rental(rental_id)
+            rental = yield from self._ops.get_rental(rental_id)
             found = self._rentals[rental_id] = (rental.listing_id, rental.renter, rental.provider)
         return found
 
-    def provider(self, listing_id: int) -> str:
+    def provider(self, listing_id: int) -> Plan[str]:
         """The provider of a listing."""
         found = self._providers.get(listing_id)
         if found is None:
-            found = self._providers[listing_id] = self._client.get_listing(listing_id).provider
+            listing = yield from self._ops.get_listing(listing_id)
+            found = self._providers[listing_id] = listing.provider
         return found
+
+
+class EventFilter:
+    """The filters of a watch: event types, a listing, an account."""
+
+    def __init__(
+        self,
+        ops: Operations,
+        event_types: Iterable[str | type[ContractEvent]],
+        listing_id: int | None,
+        account: str | None,
+    ) -> None:
+        self.types = frozenset(event_class(e) for e in event_types)
+        self.topics = event_topics(self.types)
+        self.listing_id = None if listing_id is None else _core.check_listing_id(listing_id)
+        self.account = None if account is None else _core.check_address("account", account)
+        self._parties = Parties(ops)
+
+    def wanted(self, event: ContractEvent) -> Plan[bool]:
+        """True if ``event`` passes (may read the chain once per rental or listing)."""
+        if self.types and type(event) not in self.types:
+            return False
+        if self.listing_id is not None:
+            listing_id = yield from self._parties.listing_of(event)
+            if listing_id != self.listing_id:
+                return False
+        if self.account is None:
+            return True
+        return self.account in (yield from self._parties.accounts_of(event))
 
 
 def _address_fields(event: ContractEvent) -> Iterator[str]:
     for value in event.args.values():
         if isinstance(value, str) and len(value) == 42 and value.startswith("0x"):
             yield value
+
+
+def check_poll_interval(poll_interval: float | None) -> float | None:
+    """``poll_interval`` if it is None or a number of seconds in (0, 3600], else raise."""
+    if poll_interval is not None and not (
+        isinstance(poll_interval, int | float)
+        and not isinstance(poll_interval, bool)
+        and 0 < poll_interval <= 3600
+    ):
+        raise ValidationError("poll_interval", "must be a number of seconds in (0, 3600]")
+    return poll_interval
 
 
 class Watch:
@@ -275,22 +332,13 @@ class Watch:
         retry_outages: bool = True,
     ) -> None:
         self._retry_outages = retry_outages
-        self._types = frozenset(event_class(e) for e in event_types)
-        topics = client._event_topics(self._types)
-        self._listing_id = None if listing_id is None else _core.check_listing_id(listing_id)
-        self._account = None if account is None else client.w3.to_checksum_address(account)
-        if poll_interval is not None and not (
-            isinstance(poll_interval, int | float) and 0 < poll_interval <= 3600
-        ):
-            from .exceptions import ValidationError
-
-            raise ValidationError("poll_interval", "must be a number of seconds in (0, 3600]")
+        ops = client._ops
+        self._filter = EventFilter(ops, event_types, listing_id, account)
         self._client = client
         self._poller = EventPoller(
-            client, topics=topics, confirmations=confirmations, from_block=from_block
+            ops, topics=self._filter.topics, confirmations=confirmations, from_block=from_block
         )
-        self._parties = Parties(client)
-        self._interval = poll_interval
+        self._interval = check_poll_interval(poll_interval)
         self._pending: deque[ContractEvent] = deque()
         self._closed = threading.Event()
         #: number of failed requests retried so far (the node was unreachable).
@@ -349,7 +397,7 @@ class Watch:
     def read_new(self) -> list[ContractEvent] | None:
         """One poll, retried while the node is unreachable, returning every event it read
         (unfiltered, not queued for iteration); None if the watch was closed meanwhile."""
-        return self.retrying(self._poller.poll)
+        return self.retrying(lambda: self._client._run(self._poller.poll()))
 
     def wait(self) -> bool:
         """Sleep one poll interval (or until closed); False once the watch is closed."""
@@ -357,7 +405,8 @@ class Watch:
 
     def _poll_interval(self) -> float:
         if self._interval is None:
-            self._interval = self.retrying(lambda: pace(self._client)) or DEV_POLL_INTERVAL
+            found = self.retrying(lambda: self._client._run(pace(self._client._ops)))
+            self._interval = found or DEV_POLL_INTERVAL
         return self._interval
 
     def retrying(self, step: Callable[[], T]) -> T | None:
@@ -375,11 +424,7 @@ class Watch:
 
     def wanted(self, event: ContractEvent) -> bool:
         """True if ``event`` passes this watch's filters (may read the chain once per rental)."""
-        if self._types and type(event) not in self._types:
-            return False
-        if self._listing_id is not None and self._parties.listing_of(event) != self._listing_id:
-            return False
-        return self._account is None or self._account in self._parties.accounts_of(event)
+        return self._client._run(self._filter.wanted(event))
 
     def __enter__(self) -> Watch:
         return self
@@ -395,3 +440,76 @@ class Watch:
     def __repr__(self) -> str:
         return f"Watch(next_block={self.next_block}, closed={self.closed})"
 
+
+
+async def watch_async(
+    client: AsyncGPUHubClient,
+    event_types: Iterable[str | type[ContractEvent]] = (),
+    *,
+    from_block: int | None = None,
+    confirmations: int = 0,
+    listing_id: int | None = None,
+    account: str | None = None,
+    poll_interval: float | None = None,
+) -> AsyncIterator[ContractEvent]:
+    """The async watch: the same polling and rules as :class:`Watch`, awaited.
+
+    Polls over the client's transport (HTTP: at a pace tied to the chain's block time); an
+    unreachable node is retried with backoff and jitter, resuming after the last block read.
+    End it with ``aclose()`` or by leaving the ``async for``.
+    """
+    ops = await client._ops()
+    event_filter = EventFilter(ops, event_types, listing_id, account)
+    poller = EventPoller(
+        ops, topics=event_filter.topics, confirmations=confirmations, from_block=from_block
+    )
+    interval = check_poll_interval(poll_interval)
+    run = client._io.run
+    if interval is None:
+        interval = await run(pace(ops))
+    heads, reader = await _subscribe_new_heads(client)
+    delays: Iterator[float] | None = None
+    try:
+        while True:
+            if heads is not None:
+                heads.clear()
+            try:
+                found = await run(poller.poll())
+                for event in found:
+                    if await run(event_filter.wanted(event)):
+                        yield event
+                delays = None
+            except ConnectionFailed:
+                delays = delays or backoff_delays()
+                await asyncio.sleep(next(delays))
+                continue
+            if found:
+                continue
+            if heads is None:
+                await asyncio.sleep(interval)
+            else:
+                # a new head wakes the poll at once; the timeout covers a missed notification
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(heads.wait(), timeout=max(interval, 1.0))
+    finally:
+        if reader is not None:
+            reader.cancel()
+
+
+async def _subscribe_new_heads(
+    client: AsyncGPUHubClient,
+) -> tuple[asyncio.Event | None, asyncio.Task[None] | None]:
+    """Over a WebSocket, ``eth_subscribe`` to new heads: an event set on each new block."""
+    from web3.providers.persistent import PersistentConnectionProvider
+
+    w3 = client._io.w3
+    if not isinstance(w3.provider, PersistentConnectionProvider):
+        return None, None
+    heads = asyncio.Event()
+    await w3.eth.subscribe("newHeads")
+
+    async def read() -> None:
+        async for _ in w3.socket.process_subscriptions():
+            heads.set()
+
+    return heads, asyncio.create_task(read())

@@ -100,6 +100,14 @@ def test_import_is_cheap() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_async_client_is_exported_lazily() -> None:
+    """gpuhub.AsyncGPUHubClient is the class in gpuhub.aio, loaded on first use."""
+    from gpuhub import aio
+
+    assert gpuhub.AsyncGPUHubClient is aio.AsyncGPUHubClient
+    assert gpuhub.AsyncPendingTransaction is aio.AsyncPendingTransaction
+
+
 def test_marketplace_version_matches_solidity() -> None:
     """The version the client expects is the one the shipped contract declares."""
     from gpuhub._artifact import MARKETPLACE_VERSION
