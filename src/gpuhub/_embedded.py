@@ -71,6 +71,7 @@ class EmbeddedChain:
             block = tester.get_block_by_number(_block(params[0]))
             return {
                 "number": block["number"],
+                "hash": block["hash"],
                 "timestamp": block["timestamp"],
                 "baseFeePerGas": block["base_fee_per_gas"],
             }
@@ -202,6 +203,7 @@ def _log(entry: dict[str, Any]) -> dict[str, Any]:
         "topics": entry["topics"],
         "data": entry["data"],
         "blockNumber": entry["block_number"],
+        "blockHash": entry["block_hash"],
         "transactionHash": entry["transaction_hash"],
         "logIndex": entry["log_index"],
     }

@@ -74,6 +74,15 @@ def test_every_error_is_exported() -> None:
         assert getattr(gpuhub, name) is getattr(exceptions, name)
 
 
+def test_every_event_class_is_exported() -> None:
+    """Every typed event class is in gpuhub.events.__all__ and extends gpuhub.ContractEvent."""
+    from gpuhub import events
+
+    for name, cls in events.event_classes().items():
+        assert name in events.__all__
+        assert issubclass(cls, gpuhub.ContractEvent)
+
+
 def test_artifact_records_its_build() -> None:
     """The packaged artifact names its compiler, settings and source hashes."""
     artifact = load_artifact()
