@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .alerts import Alert, AlertKind, Alerts
+from .events import ContractEvent
 from .exceptions import (
     AlreadyRated,
     BalanceOverflow,
@@ -35,6 +37,7 @@ from .exceptions import (
     InvalidUnit,
     ListingNotAvailable,
     ListingNotFound,
+    MarketIndexError,
     MarketplacePaused,
     MissingDependency,
     NoActiveRental,
@@ -46,6 +49,7 @@ from .exceptions import (
     NotRenter,
     OutOfGas,
     PaymentTooLarge,
+    QueryError,
     Reentrancy,
     RentalExpired,
     RentalNotActive,
@@ -61,6 +65,7 @@ from .exceptions import (
     TransactionReverted,
     TransactionTimeout,
     ValidationError,
+    WebhookVerificationError,
     WithdrawFailed,
 )
 from .models import (
@@ -80,10 +85,16 @@ if TYPE_CHECKING:
     from ._transactions import PendingTransaction, TxOptions
     from .aio import AsyncGPUHubClient, AsyncPendingTransaction
     from .client import GPUHubClient
+    from .index import MarketIndex
+    from .search import Query, SearchResult
+    from .watch import Watch
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Alert",
+    "AlertKind",
+    "Alerts",
     "AlreadyRated",
     "AsyncGPUHubClient",
     "AsyncPendingTransaction",
@@ -92,6 +103,7 @@ __all__ = [
     "CommentTooLong",
     "ConnectionFailed",
     "ContractError",
+    "ContractEvent",
     "ContractNotDeployed",
     "FeeTooHigh",
     "GPUHubClient",
@@ -113,6 +125,8 @@ __all__ = [
     "ListingNotFound",
     "ListingStatus",
     "MarketEvent",
+    "MarketIndex",
+    "MarketIndexError",
     "MarketplacePaused",
     "MissingDependency",
     "NoActiveRental",
@@ -126,6 +140,8 @@ __all__ = [
     "PaymentTooLarge",
     "PendingTransaction",
     "PriceUnit",
+    "Query",
+    "QueryError",
     "Rating",
     "Reentrancy",
     "Rental",
@@ -138,6 +154,7 @@ __all__ = [
     "Reputation",
     "RequestRejected",
     "Role",
+    "SearchResult",
     "TermsChanged",
     "TransactionDropped",
     "TransactionError",
@@ -148,6 +165,8 @@ __all__ = [
     "TxOptions",
     "TxResult",
     "ValidationError",
+    "Watch",
+    "WebhookVerificationError",
     "WithdrawFailed",
     "__version__",
 ]
@@ -156,8 +175,12 @@ _LAZY = {
     "AsyncGPUHubClient": "gpuhub.aio",
     "AsyncPendingTransaction": "gpuhub.aio",
     "GPUHubClient": "gpuhub.client",
+    "MarketIndex": "gpuhub.index",
+    "Query": "gpuhub.search",
+    "SearchResult": "gpuhub.search",
     "PendingTransaction": "gpuhub._transactions",
     "TxOptions": "gpuhub._transactions",
+    "Watch": "gpuhub.watch",
 }
 
 

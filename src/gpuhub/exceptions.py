@@ -4,6 +4,7 @@ The tree::
 
     GPUHubError
     ├── ValidationError (also ValueError)     bad argument, caught before anything is sent
+    │   └── QueryError                        a search query that does not parse, with its position
     ├── ContractError                         the contract reverted with one of its custom errors
     │   ├── ListingNotFound
     │   ├── NotListingProvider
@@ -53,7 +54,10 @@ The tree::
     ├── ConnectionFailed                      the node cannot be reached
     ├── ContractNotDeployed                   no marketplace code at the given address
     │   └── NotAMarketplace                   code there, but not a GPUHub marketplace
-    └── MissingDependency (also ImportError)  an optional extra is not installed
+    ├── MarketIndexError                      the index cannot be used as it is; says how to rebuild
+    ├── MissingDependency (also ImportError)  an optional extra is not installed
+    └── WebhookVerificationError (also        a webhook's headers or signature do not check
+        ValueError)                           out (gpuhub.webhooks.verify)
 
 Each :class:`ContractError` subclass has the name of a Solidity custom error in
 ``contracts/GPUHub.sol`` and carries its fields as attributes in snake_case, so code can match
@@ -95,6 +99,7 @@ __all__ = [
     "InvalidUnit",
     "ListingNotAvailable",
     "ListingNotFound",
+    "MarketIndexError",
     "MarketplacePaused",
     "MissingDependency",
     "NoActiveRental",
@@ -106,6 +111,7 @@ __all__ = [
     "NothingToWithdraw",
     "OutOfGas",
     "PaymentTooLarge",
+    "QueryError",
     "Reentrancy",
     "RentalExpired",
     "RentalNotActive",
@@ -121,6 +127,7 @@ __all__ = [
     "TransactionReverted",
     "TransactionTimeout",
     "ValidationError",
+    "WebhookVerificationError",
     "WithdrawFailed",
 ]
 
@@ -139,6 +146,20 @@ class ValidationError(GPUHubError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class QueryError(ValidationError):
+    """A search query that does not parse or names something that does not exist.
+
+    Attributes:
+        position: 0-based offset in the query string where the problem starts.
+        query: the query string.
+    """
+
+    def __init__(self, message: str, *, position: int, query: str) -> None:
+        super().__init__("query", f"{message} (at position {position})")
+        self.position = position
+        self.query = query
 
 
 class ContractError(GPUHubError):
@@ -513,6 +534,11 @@ class TransactionOutcomeUnknown(TransactionError, ConnectionFailed):
     sending it again; ``tx_hash`` is None only when the node signs and never answered."""
 
 
+class MarketIndexError(GPUHubError):
+    """The market index cannot be used as it is (another schema version, another marketplace,
+    or a reorganisation deeper than it keeps undo records for); the message says how to rebuild."""
+
+
 class ContractNotDeployed(GPUHubError):
     """There is no GPUHub contract code at the given address on this chain."""
 
@@ -523,6 +549,10 @@ class NotAMarketplace(ContractNotDeployed):
 
 class MissingDependency(GPUHubError, ImportError):
     """An optional part of gpuhub needs an extra that is not installed."""
+
+
+class WebhookVerificationError(GPUHubError, ValueError):
+    """A received webhook is missing a header, is too old or too new, or has no valid signature."""
 
 
 def contract_error_classes() -> dict[str, type[ContractError]]:

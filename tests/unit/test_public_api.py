@@ -74,6 +74,15 @@ def test_every_error_is_exported() -> None:
         assert getattr(gpuhub, name) is getattr(exceptions, name)
 
 
+def test_every_event_class_is_exported() -> None:
+    """Every typed event class is in gpuhub.events.__all__ and extends gpuhub.ContractEvent."""
+    from gpuhub import events
+
+    for name, cls in events.event_classes().items():
+        assert name in events.__all__
+        assert issubclass(cls, gpuhub.ContractEvent)
+
+
 def test_artifact_records_its_build() -> None:
     """The packaged artifact names its compiler, settings and source hashes."""
     artifact = load_artifact()
@@ -97,6 +106,31 @@ def test_async_client_is_exported_lazily() -> None:
 
     assert gpuhub.AsyncGPUHubClient is aio.AsyncGPUHubClient
     assert gpuhub.AsyncPendingTransaction is aio.AsyncPendingTransaction
+
+
+
+def test_search_names_are_exported() -> None:
+    """The query language and the index are public: Query, SearchResult, QueryError, MarketIndex."""
+    from gpuhub.index import MarketIndex
+    from gpuhub.search import Query, SearchResult
+
+    assert (gpuhub.Query, gpuhub.SearchResult, gpuhub.MarketIndex) == (
+        Query,
+        SearchResult,
+        MarketIndex,
+    )
+    assert issubclass(gpuhub.QueryError, gpuhub.ValidationError)
+
+
+def test_query_language_is_cheap() -> None:
+    """gpuhub.search parses queries without loading web3 or SQLAlchemy."""
+    heavy = "('web3', 'eth_tester', 'sqlalchemy')"
+    code = (
+        "import sys, gpuhub.search; gpuhub.search.Query.parse('model~4090');"
+        f"print(sorted(m for m in {heavy} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_marketplace_version_matches_solidity() -> None:
