@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from web3 import AsyncWeb3
     from web3.types import BlockIdentifier
 
+    from .search import Query, SearchResult
+
 T = TypeVar("T")
 
 __all__ = ["AsyncGPUHubClient", "AsyncListingBatch", "AsyncPendingTransaction"]
@@ -407,6 +409,14 @@ class AsyncGPUHubClient:
                 max_price, min_capacity, available_only, price_unit, page_size
             )
         )
+
+    async def search(self, query: str | Query | None = None, **kwargs: Any) -> SearchResult:
+        """Run a query over every listing read from the chain (see ``GPUHubClient.search``).
+
+        The reputations of every provider are read in one JSON-RPC batch request, rather than
+        one call per provider the query turns out to need.
+        """
+        return await self._run(lambda ops: ops.search(query, kwargs))
 
     # ------------------------------------------------------------------ listings: writes
 
