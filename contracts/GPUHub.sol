@@ -581,6 +581,26 @@ contract GPUHub {
         return _paused;
     }
 
+    // ------------------------------------------------------------------ batching
+
+    /// @notice Run several calls to this contract in one transaction, each as the caller (a provider
+    /// listing many GPUs signs once). If any call fails, the whole batch reverts with its error.
+    /// @dev Not payable: every call inside sees msg.value == 0, so no payment can be counted twice.
+    /// The reentrancy lock lives in this contract's transient storage, which the delegatecalls share.
+    /// @return results each call's return data, in order
+    function multicall(bytes[] calldata calls) external returns (bytes[] memory results) {
+        results = new bytes[](calls.length);
+        for (uint256 i = 0; i < calls.length; ++i) {
+            (bool ok, bytes memory ret) = address(this).delegatecall(calls[i]);
+            if (!ok) {
+                assembly ("memory-safe") {
+                    revert(add(ret, 32), mload(ret))
+                }
+            }
+            results[i] = ret;
+        }
+    }
+
     // ------------------------------------------------------------------ reputation
 
     /// @notice Rate the other side of a rental that is over (ended by either side or settled):

@@ -80,6 +80,7 @@ from .models import (
 
 if TYPE_CHECKING:
     from ._transactions import PendingTransaction, TxOptions
+    from .aio import AsyncGPUHubClient, AsyncPendingTransaction
     from .client import GPUHubClient
     from .index import MarketIndex
     from .search import Query, SearchResult
@@ -88,6 +89,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AlreadyRated",
+    "AsyncGPUHubClient",
+    "AsyncPendingTransaction",
     "BalanceOverflow",
     "CannotRentOwnListing",
     "CommentTooLong",
@@ -159,6 +162,8 @@ __all__ = [
 ]
 
 _LAZY = {
+    "AsyncGPUHubClient": "gpuhub.aio",
+    "AsyncPendingTransaction": "gpuhub.aio",
     "GPUHubClient": "gpuhub.client",
     "MarketIndex": "gpuhub.index",
     "Query": "gpuhub.search",

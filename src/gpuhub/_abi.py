@@ -4,17 +4,28 @@ The contract stores whatever bytes a sender passed as a string (older deployment
 bytes as a model name), so every string read from the chain is decoded as UTF-8 with invalid
 bytes replaced (U+FFFD), never strictly: one bad listing must not make every read fail. This is the
 one codec gpuhub decodes return data and logs with.
+
+Function and event encoders/decoders are built once from the ABI (:func:`marketplace`).
+Sans-I/O: calldata goes out as hex, return data and logs come back as bytes; the sync and the
+async client share them, so both encode and decode alike.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from eth_abi.abi import encode
 from eth_abi.codec import ABICodec
 from eth_abi.decoding import StringDecoder
 from eth_abi.registry import BaseEquals
+from eth_utils.abi import function_signature_to_4byte_selector
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
+from ._artifact import abi
 from ._errors import from_abi_value
 
 
@@ -58,3 +69,129 @@ def decode_log(entry: dict[str, Any], topics: list[bytes], data: bytes) -> dict[
         arg["name"]: from_abi_value(decoded[arg["name"]], arg["type"], arg.get("internalType", ""))
         for arg in entry["inputs"]
     }
+
+
+def abi_type(arg: dict[str, Any]) -> str:
+    """The canonical type of an ABI input or output, tuples spelled out: ``(uint256,string)[]``."""
+    kind: str = arg["type"]
+    if not kind.startswith("tuple"):
+        return kind
+    inner = ",".join(abi_type(c) for c in arg["components"])
+    return f"({inner}){kind[len('tuple') :]}"
+
+
+def _checksummed(value: Any, kind: str) -> Any:
+    """``value`` with every address in it checksummed (eth_abi decodes them in lower case)."""
+    if kind == "address":
+        return to_checksum_address(value)
+    if kind.endswith("]"):
+        inner = kind[: kind.rindex("[")]
+        return tuple(_checksummed(v, inner) for v in value)
+    if kind.startswith("("):
+        return tuple(_checksummed(v, t) for v, t in zip(value, _split(kind[1:-1]), strict=True))
+    return value
+
+
+def _split(types: str) -> list[str]:
+    """Split a comma-separated type list at the top level only."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(types):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(types[start:i])
+            start = i + 1
+    if types:
+        parts.append(types[start:])
+    return parts
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """One contract function: its selector and how to encode arguments and decode results."""
+
+    name: str
+    selector: bytes
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+    def calldata(self, args: Sequence[Any]) -> str:
+        """0x-prefixed calldata for a call with ``args``."""
+        return "0x" + (self.selector + encode(list(self.inputs), list(args))).hex()
+
+    def calldata_bytes(self, args: Sequence[Any]) -> bytes:
+        """Calldata as bytes (for ``multicall``)."""
+        return self.selector + encode(list(self.inputs), list(args))
+
+    def result(self, data: bytes) -> Any:
+        """The decoded return value: one value, or a tuple for several; addresses checksummed."""
+        values = codec().decode(list(self.outputs), data)
+        values = tuple(_checksummed(v, t) for v, t in zip(values, self.outputs, strict=True))
+        return values[0] if len(values) == 1 else values
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One contract event: its topic and how to decode a log of it into named arguments."""
+
+    name: str
+    topic: bytes
+    names: tuple[str, ...]
+    indexed: tuple[tuple[str, str, str], ...]
+    data_types: tuple[tuple[str, str, str], ...]
+
+    def args(self, topics: tuple[bytes, ...] | list[bytes], data: bytes) -> dict[str, Any]:
+        """The log's arguments by name; enums as IntEnums, addresses checksummed."""
+        found: dict[str, Any] = {}
+        for (name, kind, internal), topic in zip(self.indexed, topics[1:], strict=True):
+            (value,) = codec().decode([kind], topic)
+            found[name] = from_abi_value(value, kind, internal)
+        values = codec().decode([t for _, t, _ in self.data_types], data)
+        for (name, kind, internal), value in zip(self.data_types, values, strict=True):
+            found[name] = from_abi_value(value, kind, internal)
+        return {name: found[name] for name in self.names}
+
+
+@dataclass(frozen=True, slots=True)
+class ContractAbi:
+    """Functions by name and events by name and by topic."""
+
+    functions: dict[str, Function]
+    events: dict[str, Event]
+    events_by_topic: dict[bytes, Event]
+
+
+@functools.cache
+def marketplace() -> ContractAbi:
+    """The shipped marketplace ABI, parsed once per process."""
+    return parse(abi())
+
+
+def parse(entries: list[dict[str, Any]]) -> ContractAbi:
+    """Parse an ABI into encoders and decoders."""
+    functions, events = {}, {}
+    for entry in entries:
+        if entry["type"] == "function":
+            inputs = tuple(abi_type(a) for a in entry["inputs"])
+            signature = f"{entry['name']}({','.join(inputs)})"
+            functions[entry["name"]] = Function(
+                entry["name"],
+                function_signature_to_4byte_selector(signature),
+                inputs,
+                tuple(abi_type(a) for a in entry["outputs"]),
+            )
+        elif entry["type"] == "event":
+            args = [(a["name"], abi_type(a), a.get("internalType", "")) for a in entry["inputs"]]
+            signature = f"{entry['name']}({','.join(t for _, t, _ in args)})"
+            events[entry["name"]] = Event(
+                entry["name"],
+                keccak(text=signature),
+                tuple(name for name, _, _ in args),
+                tuple(a for a, raw in zip(args, entry["inputs"], strict=True) if raw["indexed"]),
+                tuple(
+                    a for a, raw in zip(args, entry["inputs"], strict=True) if not raw["indexed"]
+                ),
+            )
+    return ContractAbi(functions, events, {e.topic: e for e in events.values()})

@@ -94,6 +94,13 @@ def check_tx_options(options: Any) -> None:
             raise ValidationError("timeout", "expected a positive number of seconds")
 
 
+def check_number(field: str, value: Any) -> float:
+    """Return ``value`` if it is a non-negative, finite int or float (seconds), else raise."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e9:
+        raise ValidationError(field, f"expected a number of seconds >= 0, got {value!r}")
+    return float(value)
+
+
 def check_unit(value: Any) -> PriceUnit:
     """Return ``value`` as a PriceUnit; accepts the enum, its int value or its name."""
     if isinstance(value, PriceUnit):

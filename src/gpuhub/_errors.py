@@ -134,6 +134,39 @@ def revert_data(err: BaseException) -> bytes | None:
     return None
 
 
+def rpc_error(
+    decoder: ErrorDecoder, method: str, error: Any, *, tx_hash: str | None = None
+) -> GPUHubError:
+    """The exception for a JSON-RPC error answer: the decoded revert, or the node's message."""
+    if not isinstance(error, dict):
+        return refusal(f"a malformed error answer to {method}", sending=method in TX_METHODS)
+    message = str(error.get("message", ""))
+    data = error.get("data")
+    if isinstance(data, dict):  # some nodes nest it: {"data": {"data": "0x..."}}
+        data = data.get("data")
+    if isinstance(data, str) and data.startswith("0x") and _is_hex(data[2:]):
+        return decoder.decode(bytes.fromhex(data[2:]), tx_hash=tx_hash)
+    if "revert" in message.lower():
+        return decoder.decode(b"", tx_hash=tx_hash)
+    return refusal(message[:300], sending=method in TX_METHODS)
+
+
+#: requests that build or send a transaction: their refusals are TransactionRejected.
+TX_METHODS = frozenset(
+    {
+        "eth_estimateGas",
+        "eth_sendRawTransaction",
+        "eth_sendRawTransactionSync",
+        "eth_sendTransaction",
+        "gpuhub_sendChecked",
+    }
+)
+
+
+def _is_hex(text: str) -> bool:
+    return len(text) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
 _FUNDS = ("insufficient funds", "enough balance", "cannot afford")
 
 
@@ -150,10 +183,17 @@ def rejection(err: BaseException, *, sending: bool) -> GPUHubError | None:
         response = err.rpc_response or {}
         error = response.get("error") if isinstance(response, dict) else None
         message = str(error.get("message")) if isinstance(error, dict) else str(err.message)
-    elif isinstance(err, EthValidationError):
+    elif isinstance(err, EthValidationError) or (
+        type(err).__name__ == "ValidationError" and type(err).__module__.startswith("eth_tester")
+    ):
         message = str(err)
     else:
         return None
+    return refusal(message, sending=sending)
+
+
+def refusal(message: str, *, sending: bool) -> GPUHubError:
+    """The error for a refusal the node explains in ``message``."""
     if sending and any(text in message.lower() for text in _FUNDS):
         return InsufficientFunds(
             f"the sending account cannot pay this transaction's value plus gas ({message}): "
@@ -197,28 +237,3 @@ def translate(
         if refused is None:
             raise
         raise refused from err
-
-
-class LogRangeTooLarge(Exception):
-    """The node refused a ``get_logs`` range: too many results, or too many blocks at once."""
-
-
-_RANGE_REFUSALS = ("too many", "range", "limit", "exceed", "more than", "response size")
-
-
-def raw_request(w3: Any, method: str, params: list[Any]) -> Any:
-    """One JSON-RPC request without web3's result formatting (which costs more than the
-    request itself for thousands of logs); the node's error as a gpuhub exception.
-
-    Raises:
-        LogRangeTooLarge: the node refused a log query for its size.
-        GPUHubError: any other error the node answered with.
-    """
-    response = w3.provider.make_request(method, params)
-    error = response.get("error")
-    if error is None:
-        return response.get("result")
-    message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
-    if method == "eth_getLogs" and any(word in message.lower() for word in _RANGE_REFUSALS):
-        raise LogRangeTooLarge(message)
-    raise GPUHubError(f"the node refused {method}: {message}")

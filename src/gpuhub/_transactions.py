@@ -1,4 +1,17 @@
-"""Sending transactions: one nonce authority per sender, local signing, receipts, revert replay.
+"""Sending and confirming transactions, written once for the sync and the async client.
+
+Everything here is sans-I/O: a *plan* is a generator that yields the requests it needs
+(:class:`Rpc`, :class:`Batch`, :class:`Sleep`, and :class:`Acquire` / :class:`Release` around a
+sender's nonce) and receives their answers. ``client.py`` runs plans with blocking I/O and
+``aio.py`` awaits the same plans, so both clients make exactly the same requests.
+
+What a write costs on a real node with a local key: ``eth_estimateGas`` (which also surfaces a
+revert before anything is signed), ``eth_sendRawTransaction`` and, once mined,
+``eth_getTransactionReceipt`` (on a chain that mines on arrival, ``eth_sendRawTransactionSync``
+brings the receipt with the send). The chain id is read once per connection, the nonce once per
+sender and the fee quote once a minute, never per write. Receipts are awaited at the chain's own
+pace: at once on a chain that mines on every transaction, at the predicted arrival of the next
+block on one that mines on an interval (see :class:`BlockClock`).
 
 web3 asks the node for the nonce on every send, so threads sending from one key race each other
 ("nonce too low", "already imported"). Here each sender has one :class:`NonceManager`, shared by
@@ -8,18 +21,22 @@ the node under its lock, so nonces never clash or leave gaps.
 
 from __future__ import annotations
 
-import contextlib
+import itertools
+import math
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
 from . import _core
-from ._errors import ErrorDecoder, revert_data, translate
+from ._abi import ContractAbi
+from ._errors import ErrorDecoder
 from .exceptions import (
     ConnectionFailed,
     GPUHubError,
     OutOfGas,
+    RequestRejected,
     TransactionDropped,
     TransactionOutcomeUnknown,
     TransactionRejected,
@@ -29,8 +46,6 @@ from .exceptions import (
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
-    from web3 import Web3
-    from web3.types import TxParams, TxReceipt
 
 T = TypeVar("T")
 
@@ -41,11 +56,20 @@ GAS_MARGIN_PERCENT = 20
 #: nothing, while one second later it credits the provider and the fee pot, two storage slots
 #: going from zero to non-zero (2 x 22,100 gas). Gas left unused is not charged.
 GAS_HEADROOM = 50_000
-#: gas limit for transactions on the embedded chain, where nothing is estimated.
-EMBEDDED_GAS_LIMIT = 5_000_000
+#: gas limit for transactions on the embedded chain, where nothing is estimated (a batch of 50
+#: listings fits; only the gas used is charged).
+EMBEDDED_GAS_LIMIT = 15_000_000
+#: seconds a fee quote is reused on dev chains and elsewhere. The fee cap is twice the quote,
+#: which covers six blocks of the largest base-fee rise EIP-1559 allows.
+FEE_QUOTE_TTL_DEV = 60.0
+FEE_QUOTE_TTL = 12.0
+#: seconds to wait for a receipt unless told otherwise.
+DEFAULT_TIMEOUT = 120.0
 #: seconds without a receipt after which the node is asked whether the transaction is still in
 #: sequence (a node restarted from older state keeps a too-high nonce queued for ever).
 GAP_CHECK_AFTER = 2.0
+#: receipts brought by sends and not yet waited for, kept per sender at most.
+MAX_KEPT_RECEIPTS = 1_000
 
 
 class TxOptions(TypedDict, total=False):
@@ -66,74 +90,310 @@ class TxOptions(TypedDict, total=False):
     max_priority_fee_per_gas: int
 
 
+# ---------------------------------------------------------------------- what a plan asks for
+
+
+@dataclass(frozen=True, slots=True)
+class Rpc:
+    """One JSON-RPC request; the answer is its raw ``result`` (hex strings, dicts, None)."""
+
+    method: str
+    params: list[Any]
+    #: the transaction this request is about, so errors raised for it can name it.
+    tx_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Several requests in one JSON-RPC batch (one round trip); the answer is their results."""
+
+    calls: tuple[Rpc, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Wait ``seconds`` (``time.sleep`` or ``asyncio.sleep``)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Acquire:
+    """Take the nonce lock of one sender (a ``threading.Lock`` or an ``asyncio.Lock``)."""
+
+    nonces: NonceManager
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """Give the lock back."""
+
+    nonces: NonceManager
+
+
+Op = Rpc | Batch | Sleep | Acquire | Release
+#: a sans-I/O operation returning T once every request it yields has been answered.
+Plan = Generator[Op, Any, T]
+
+
+def done(value: T) -> Plan[T]:
+    """A plan that asks for nothing and returns ``value``."""
+    return value
+    yield  # pragma: no cover - makes this a generator
+
+
+# ---------------------------------------------------------------------- JSON-RPC values
+
+
+def quantity(value: Any) -> int:
+    """A JSON-RPC quantity (``"0x1a"``) as an int; ints (the embedded chain's) pass through."""
+    return value if isinstance(value, int) else int(value, 16)
+
+
+def data_bytes(value: Any) -> bytes:
+    """JSON-RPC data (``"0xab..."``) as bytes."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    return bytes.fromhex(value[2:] if value.startswith("0x") else value)
+
+
+def block_param(block: Any) -> Any:
+    """A block identifier for JSON-RPC: tags as they are, numbers as hex quantities."""
+    if isinstance(block, bool) or not isinstance(block, int | str):
+        raise TypeError(f"block must be a number or a tag such as 'latest', got {block!r}")
+    return hex(block) if isinstance(block, int) else block
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    """One log entry, parsed."""
+
+    address: str
+    topics: tuple[bytes, ...]
+    data: bytes
+    block_number: int
+    tx_hash: str
+    log_index: int
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> Log:
+        """From an ``eth_getLogs`` or receipt entry."""
+        return cls(
+            address=str(raw["address"]),
+            topics=tuple(data_bytes(t) for t in raw["topics"]),
+            data=data_bytes(raw["data"]),
+            block_number=quantity(raw["blockNumber"]),
+            tx_hash=str(raw["transactionHash"]),
+            log_index=quantity(raw["logIndex"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The parts of a transaction receipt the client reads."""
+
+    tx_hash: str
+    status: int
+    block_number: int
+    gas_used: int
+    contract_address: str | None
+    logs: tuple[Log, ...]
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> Receipt:
+        """From an ``eth_getTransactionReceipt`` result."""
+        return cls(
+            tx_hash=str(raw["transactionHash"]),
+            status=quantity(raw["status"]),
+            block_number=quantity(raw["blockNumber"]),
+            gas_used=quantity(raw["gasUsed"]),
+            contract_address=raw.get("contractAddress"),
+            logs=tuple(Log.parse(entry) for entry in raw["logs"]),
+        )
+
+
+# ---------------------------------------------------------------------- shared state
+
+
 class NonceManager:
-    """Hands out consecutive nonces for one sender; safe across threads."""
+    """Hands out consecutive nonces for one sender; used under its ``lock``."""
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self._next: int | None = None
-
-    def take(self, fetch: Callable[[], int]) -> int:
-        """The next nonce; call with ``lock`` held."""
-        if self._next is None:
-            self._next = fetch()
-        return self._next
-
-    def advance(self) -> None:
-        """The last nonce was accepted by the node."""
-        assert self._next is not None
-        self._next += 1
+    def __init__(self, lock: Any) -> None:
+        self.lock = lock
+        self.next: int | None = None
 
     def reset(self) -> None:
         """Forget the count; the next send asks the node again."""
-        self._next = None
+        self.next = None
+
+
+class FeeQuote:
+    """The fee fields for new transactions, re-read from the node at most once per ``ttl``."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self.fields: dict[str, int] | None = None
+        self.read_at = -math.inf
+
+    def fresh(self) -> dict[str, int] | None:
+        """The cached fields, or None when they must be read again."""
+        if self.fields is None or time.monotonic() - self.read_at > self.ttl:
+            return None
+        return self.fields
+
+    def update(self, gas_price: Any, block: dict[str, Any] | None) -> dict[str, int]:
+        """Cache the fields for ``eth_gasPrice`` and the latest block (EIP-1559 when it has a
+        base fee: a cap of twice the quote, the quote's excess over the base fee as the tip)."""
+        price = quantity(gas_price)
+        base = block.get("baseFeePerGas") if block else None
+        if base is None:
+            self.fields = {"gasPrice": price}
+        else:
+            tip = max(price - quantity(base), 0)
+            self.fields = {"maxFeePerGas": 2 * price + tip, "maxPriorityFeePerGas": tip}
+        self.read_at = time.monotonic()
+        return self.fields
+
+
+class BlockClock:
+    """When to ask for a receipt: at the chain's pace, learned from what the node does.
+
+    On a chain that mines on every transaction (anvil's and the embedded chain's default) the
+    receipt is there as soon as the send returns, so it is asked for at once, and again at a few
+    milliseconds doubling if it is not. The first time a receipt is not there at once, the block
+    time is read from the timestamps of the latest blocks; only evenly spaced blocks count as
+    interval mining (time travel and bursts of instant blocks do not). On an interval chain block
+    arrivals are anchored to when one was first seen, and each wait asks once at the send (a chain
+    that answers that three times in a row is treated as mining on arrival after all), then at the
+    next predicted block: two requests per write when the prediction holds, a few more (a quarter
+    block apart) when it does not, which re-anchors it. ``block_time`` can also be given;
+    ``poll_interval`` fixes the pace.
+    """
+
+    #: longest block time believed from timestamps, in seconds.
+    MAX_LEARNED = 60.0
+    #: receipts found at once, in a row, that turn an interval chain into an instant one.
+    INSTANT_AFTER = 3
+    #: seconds within which a receipt counts as mined on arrival (a busy node takes a few ms).
+    QUICK = 0.05
+
+    def __init__(self, *, block_time: float | None = None, poll_interval: float | None = None):
+        self.block_time = block_time
+        self.poll_interval = poll_interval
+        #: True once the block time is known (given, or read from the chain).
+        self.learned = block_time is not None
+        #: monotonic time at which a block was seen; blocks arrive ``block_time`` apart from it.
+        self.anchor: float | None = None
+        self._hits_at_once = 0
+        #: receipts there within QUICK seconds, in a row, off interval chains.
+        self._instant_hits = 0
+        self._lock = threading.Lock()
+
+    @property
+    def interval_mining(self) -> bool:
+        """True when blocks come on a timer, not on each transaction."""
+        return self.poll_interval is None and bool(self.block_time)
+
+    @property
+    def instant(self) -> bool:
+        """True when transactions have been mined on arrival (within ``QUICK`` seconds), several
+        times in a row."""
+        return not self.block_time and self._instant_hits >= self.INSTANT_AFTER
+
+    def waited(self, seconds: float) -> None:
+        """Off interval chains, a receipt came ``seconds`` after the wait began."""
+        with self._lock:
+            quick = seconds < self.QUICK
+            self._instant_hits = self._instant_hits + 1 if quick else 0
+
+    def learn(self, timestamps: list[int]) -> None:
+        """Read the block time from consecutive blocks' timestamps, if they are evenly spaced."""
+        gaps = {b - a for a, b in itertools.pairwise(timestamps)}
+        with self._lock:
+            self.learned = True
+            (gap,) = gaps if len(gaps) == 1 else (0,)
+            self.block_time = float(gap) if 0 < gap <= self.MAX_LEARNED else 0.0
+
+    def first_delay(self, sent_at: float, now: float) -> float:
+        """Seconds to wait, from ``now``, before asking for the receipt of a transaction sent at
+        ``sent_at`` on an interval chain (0 when the block that should hold it has come)."""
+        assert self.block_time
+        if self.anchor is None:
+            return max(sent_at + self.block_time / 2 - now, 0.0)
+        blocks = math.floor((sent_at - self.anchor) / self.block_time) + 1
+        arrival = self.anchor + blocks * self.block_time + min(0.02, self.block_time / 20)
+        return max(arrival - now, 0.0)
+
+    def retry_delay(self, attempt: int) -> float:
+        """Seconds between receipt requests after one missed."""
+        if self.poll_interval is not None:
+            return self.poll_interval
+        if self.interval_mining:
+            assert self.block_time is not None
+            return self.block_time / 4
+        return min(0.002 * 2.0**attempt, 0.25)
+
+    def at_once(self, found: bool) -> None:
+        """On an interval chain, the receipt was (or was not) there at the send."""
+        with self._lock:
+            self._hits_at_once = self._hits_at_once + 1 if found else 0
+            if self._hits_at_once >= self.INSTANT_AFTER:
+                self.block_time, self.anchor = 0.0, None
+
+    def seen(self, on_time: bool, now: float) -> None:
+        """On an interval chain, a receipt arrived at ``now``: at the predicted block or later."""
+        with self._lock:
+            if not on_time or self.anchor is None:
+                # A miss means the prediction was early: anchor on the block just seen. A hit
+                # keeps the anchor, so the predictions do not drift later with each write.
+                self.anchor = now
 
 
 @dataclass
 class Connection:
-    """State shared by a client and every copy made by ``with_account``."""
+    """What a client and every copy made by ``with_account`` share: no I/O of its own."""
 
-    w3: Web3
-    contract: Any
     chain_id: int
+    address: str
+    abi: ContractAbi
     decoder: ErrorDecoder
-    poll_interval: float
-    serial: contextlib.AbstractContextManager[Any]
-    embedded: bool = False
+    embedded: bool
+    clock: BlockClock
+    fees: FeeQuote
+    lock_factory: Callable[[], Any]
+    #: the node may answer a send with its receipt (eth_sendRawTransactionSync); False once it
+    #: turns out not to know the method.
+    send_sync: bool = True
     nonces: dict[str, NonceManager] = field(default_factory=dict)
     nonces_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    @classmethod
-    def open(
-        cls, w3: Web3, decoder: ErrorDecoder, poll_interval: float | None = None
-    ) -> Connection:
-        """Read the chain id once and pick the settings that suit this kind of node."""
-        from web3 import EthereumTesterProvider
-
-        from .chain import DEV_CHAIN_IDS
-
-        embedded = isinstance(w3.provider, EthereumTesterProvider)
-        # eth-tester is not thread-safe; a real node takes concurrent requests.
-        serial: contextlib.AbstractContextManager[Any] = (
-            threading.RLock() if embedded else contextlib.nullcontext()
-        )
-        conn = cls(w3, None, 0, decoder, 1.0, serial, embedded)
-        with conn.io():
-            conn.chain_id = w3.eth.chain_id
-        if poll_interval is None:
-            poll_interval = 0.005 if conn.chain_id in DEV_CHAIN_IDS else 1.0
-        conn.poll_interval = poll_interval
-        return conn
-
     def nonce_manager(self, address: str) -> NonceManager:
+        """The one nonce authority for ``address`` on this connection."""
         with self.nonces_lock:
-            return self.nonces.setdefault(address, NonceManager())
+            manager = self.nonces.get(address)
+            if manager is None:
+                manager = self.nonces[address] = NonceManager(self.lock_factory())
+            return manager
 
-    @contextlib.contextmanager
-    def io(self, tx_hash: str | None = None, *, sending: bool = False) -> Iterator[None]:
-        """Talk to the node: one at a time where the backend needs it, errors translated."""
-        with self.serial, translate(self.decoder, tx_hash=tx_hash, sending=sending):
-            yield
+
+def clock_for(chain_id: int, block_time: float | None, poll_interval: float | None) -> BlockClock:
+    """The receipt pace for a chain: learned on dev chains, one poll a second elsewhere unless
+    the block time or a poll interval is given."""
+    from .chain import DEV_CHAIN_IDS
+
+    if poll_interval is None and block_time is None and chain_id not in DEV_CHAIN_IDS:
+        poll_interval = 1.0
+    return BlockClock(block_time=block_time, poll_interval=poll_interval)
+
+
+def fees_for(chain_id: int) -> FeeQuote:
+    """A fee cache with the lifetime that suits the chain."""
+    from .chain import DEV_CHAIN_IDS
+
+    return FeeQuote(FEE_QUOTE_TTL_DEV if chain_id in DEV_CHAIN_IDS else FEE_QUOTE_TTL)
+
+
+# ---------------------------------------------------------------------- sending
 
 
 class PendingTransaction(Generic[T]):
@@ -164,146 +424,203 @@ class Sender:
         self._conn = conn
         self._local = None if isinstance(account, str) else account
         self.address: str = account if isinstance(account, str) else account.address
+        self._receipts: dict[str, Receipt] = {}
 
     def __repr__(self) -> str:
         kind = "local key" if self._local is not None else "node account"
         return f"Sender({self.address}, {kind})"
 
-    def send(self, tx: dict[str, Any], options: TxOptions) -> str:
-        """Send ``tx`` (to, data, value) and return its hash; raises typed errors on revert.
+    def send(self, tx: dict[str, Any], options: TxOptions) -> Plan[str]:
+        """Send ``tx`` (to, data, value as ints) and return its hash; typed errors on revert.
 
         A node that refuses the nonce (another process sent from this account, or the node
         restarted) is asked for the right one and the transaction is sent once more: the refusal
         means it was not accepted, so this cannot send it twice.
         """
         _core.check_tx_options(options)
-        params = self._prepare(tx, options)
+        params, checked = yield from self._prepare(tx, options)
         try:
-            return self._sign_and_send(params)
+            return (yield from self._sign_and_send(params, checked))
         except TransactionRejected as err:
             if "nonce" not in str(err).lower():
                 raise
         params.pop("nonce", None)
-        return self._sign_and_send(params)
+        return (yield from self._sign_and_send(params, checked))
 
-    def _prepare(self, tx: dict[str, Any], options: TxOptions) -> dict[str, Any]:
+    def _prepare(self, tx: dict[str, Any], options: TxOptions) -> Plan[tuple[dict[str, Any], bool]]:
         conn = self._conn
-        w3 = conn.w3
-        params: dict[str, Any] = {"from": self.address, "chainId": conn.chain_id, "value": 0, **tx}
-        with conn.io(sending=True):
-            if "gas" in options:
-                params["gas"] = options["gas"]
-            elif conn.embedded:
-                # eth-tester estimates by binary search (a dozen executions); one call finds a
-                # revert just as well, and the embedded chain charges only the gas used.
-                w3.eth.call(params, block_identifier="pending")  # type: ignore[arg-type]
-                params["gas"] = EMBEDDED_GAS_LIMIT
-            else:
-                # The estimate also runs the call, so a revert is reported before anything is sent.
-                estimate = w3.eth.estimate_gas(params)  # type: ignore[arg-type]
-                params["gas"] = estimate * (100 + GAS_MARGIN_PERCENT) // 100 + GAS_HEADROOM
-            if "max_fee_per_gas" in options:
-                params["maxFeePerGas"] = options["max_fee_per_gas"]
-                params["maxPriorityFeePerGas"] = options.get("max_priority_fee_per_gas", 0)
-            else:
-                params["gasPrice"] = options.get("gas_price") or w3.eth.gas_price
-        return params
+        params: dict[str, Any] = {"from": self.address, "value": 0, **tx}
+        checked = False
+        if "gas" in options:
+            params["gas"] = options["gas"]
+        elif conn.embedded:
+            # eth-tester estimates by binary search (a dozen executions), and a dry run would
+            # double the work of every write; the embedded chain runs the transaction once and
+            # takes it back if it reverts (see _embedded.EmbeddedChain).
+            params["gas"] = EMBEDDED_GAS_LIMIT
+            checked = True
+        else:
+            # The estimate also runs the call, so a revert is reported before anything is sent.
+            estimate = quantity((yield Rpc("eth_estimateGas", [_json_tx(params)])))
+            params["gas"] = estimate * (100 + GAS_MARGIN_PERCENT) // 100 + GAS_HEADROOM
+        if "max_fee_per_gas" in options:
+            params["maxFeePerGas"] = options["max_fee_per_gas"]
+            params["maxPriorityFeePerGas"] = options.get("max_priority_fee_per_gas", 0)
+        elif "gas_price" in options:
+            params["gasPrice"] = options["gas_price"]
+        elif self._local is not None or not conn.embedded:
+            params.update((yield from self._fees()))
+        return params, checked
 
-    def _sign_and_send(self, params: dict[str, Any]) -> str:
+    def _sign_and_send(self, params: dict[str, Any], checked: bool) -> Plan[str]:
         conn = self._conn
-        w3 = conn.w3
         nonces = conn.nonce_manager(self.address)
-        with nonces.lock:
-            with conn.io():
-                params["nonce"] = nonces.take(
-                    lambda: w3.eth.get_transaction_count(self.address, "pending")  # type: ignore[arg-type]
-                )
-            known_hash: str | None = None
-            try:
-                with conn.io(sending=True):
-                    if self._local is not None:
-                        signed = self._local.sign_transaction(params)
-                        known_hash = "0x" + bytes(signed.hash).hex()
-                        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-                    else:
-                        tx_hash = w3.eth.send_transaction(params)  # type: ignore[arg-type]
-            except ConnectionFailed as err:
-                # The request may have reached the node before the connection failed: the
-                # transaction may be mined and paid for, so the caller must not blindly resend.
-                nonces.reset()
-                raise TransactionOutcomeUnknown(
-                    "the connection failed while sending; the transaction may still be mined. "
-                    "Look it up by its hash (w3.eth.get_transaction_receipt) before sending it "
-                    "again",
-                    tx_hash=known_hash,
-                ) from err
-            except BaseException:
-                nonces.reset()
-                raise
-            nonces.advance()
-        return "0x" + bytes(tx_hash).hex()
-
-    def wait(self, tx_hash: str, params: dict[str, Any], timeout: float | None) -> TxReceipt:
-        """The receipt of ``tx_hash``; if it reverted, raise the error a replay of it gives."""
-        conn = self._conn
-        total = 120.0 if timeout is None else timeout
-        first = min(total, GAP_CHECK_AFTER)
+        yield Acquire(nonces)
         try:
-            receipt = self._receipt(tx_hash, first)
+            if nonces.next is None:
+                count = yield Rpc("eth_getTransactionCount", [self.address, "pending"])
+                nonces.next = quantity(count)
+            params["nonce"] = nonces.next
+            request, known_hash = self._request(params, checked)
+            if request.method == "eth_sendRawTransaction" and conn.send_sync and conn.clock.instant:
+                # The chain mines each transaction on arrival: the node can answer the send with
+                # the receipt (EIP-7966), which saves the request that would fetch it.
+                try:
+                    answer = yield from self._hand_over(
+                        Rpc("eth_sendRawTransactionSync", request.params), known_hash
+                    )
+                except RequestRejected as err:
+                    if known_hash is not None and any(
+                        w in str(err).lower() for w in ("timeout", "timed out")
+                    ):
+                        # Accepted, but not mined within the node's wait: poll for it as usual.
+                        nonces.next += 1
+                        return known_hash
+                    if not _unsupported(err):
+                        raise
+                    conn.send_sync = False  # refused unread: nothing was sent
+                else:
+                    receipt = Receipt.parse(answer)
+                    self._keep(receipt)
+                    nonces.next += 1
+                    return receipt.tx_hash
+            tx_hash = str((yield from self._hand_over(request, known_hash)))
+            nonces.next += 1
+        except BaseException:
+            nonces.reset()
+            raise
+        finally:
+            yield Release(nonces)
+        return tx_hash
+
+    def _hand_over(self, request: Rpc, known_hash: str | None) -> Plan[Any]:
+        try:
+            return (yield request)
+        except ConnectionFailed as err:
+            # The request may have reached the node before the connection failed: the
+            # transaction may be mined and paid for, so the caller must not blindly resend.
+            raise TransactionOutcomeUnknown(
+                "the connection failed while sending; the transaction may still be mined. "
+                "Look it up by its hash (w3.eth.get_transaction_receipt) before sending it "
+                "again",
+                tx_hash=known_hash,
+            ) from err
+
+    def _keep(self, receipt: Receipt) -> None:
+        """Hold a receipt the send already brought until ``wait`` asks for it."""
+        if len(self._receipts) >= MAX_KEPT_RECEIPTS:  # results nobody waits for
+            self._receipts.pop(next(iter(self._receipts)))
+        self._receipts[receipt.tx_hash] = receipt
+
+    def _request(self, params: dict[str, Any], checked: bool) -> tuple[Rpc, str | None]:
+        """The request that sends ``params``, and the hash it will have when known already."""
+        if self._local is not None:
+            signed = self._local.sign_transaction(
+                {"chainId": self._conn.chain_id, **{k: v for k, v in params.items() if k != "from"}}
+            )
+            raw = "0x" + bytes(signed.raw_transaction).hex()
+            known = "0x" + bytes(signed.hash).hex()
+            if checked:
+                return Rpc("gpuhub_sendChecked", [_json_tx(params), raw]), known
+            return Rpc("eth_sendRawTransaction", [raw]), known
+        if checked:
+            return Rpc("gpuhub_sendChecked", [_json_tx(params), None]), None
+        return Rpc("eth_sendTransaction", [_json_tx(params)]), None
+
+    def _fees(self) -> Plan[dict[str, int]]:
+        fees = self._conn.fees
+        fields = fees.fresh()
+        if fields is None:
+            price, block = yield Batch(
+                (Rpc("eth_gasPrice", []), Rpc("eth_getBlockByNumber", ["latest", False]))
+            )
+            fields = fees.update(price, block)
+        return fields
+
+    def wait(
+        self,
+        tx_hash: str,
+        params: dict[str, Any],
+        timeout: float | None,
+        sent_at: float | None = None,
+    ) -> Plan[Receipt]:
+        """The receipt of ``tx_hash`` (sent at monotonic time ``sent_at``); if it reverted, raise
+        the error a replay of it gives."""
+        total = DEFAULT_TIMEOUT if timeout is None else timeout
+        first = min(total, GAP_CHECK_AFTER)
+        kept = self._receipts.pop(tx_hash, None)
+        try:
+            receipt = kept or (yield from self._receipt(tx_hash, first, sent_at))
         except TransactionTimeout:
-            self._resync_if_dropped(tx_hash)
+            yield from self._resync_if_dropped(tx_hash)
             if first >= total:
                 raise
             try:
-                receipt = self._receipt(tx_hash, total - first)
+                receipt = yield from self._receipt(tx_hash, total - first, None)
             except TransactionTimeout:
                 # Whatever happened to it, the next send asks the node for the nonce again.
-                conn.nonce_manager(self.address).reset()
+                self._conn.nonce_manager(self.address).reset()
                 raise
-        if receipt["status"] == 1:
+        if receipt.status == 1:
             return receipt
-        raise self._replay(tx_hash, params, receipt)
+        raise (yield from self._replay(tx_hash, params, receipt))
 
-    def _receipt(self, tx_hash: str, timeout: float) -> TxReceipt:
-        conn = self._conn
+    def _receipt(self, tx_hash: str, timeout: float, sent_at: float | None) -> Plan[Receipt]:
         try:
-            with conn.io(tx_hash):
-                return conn.w3.eth.wait_for_transaction_receipt(
-                    tx_hash,  # type: ignore[arg-type]
-                    timeout=timeout,
-                    poll_latency=conn.poll_interval,
-                )
+            return (yield from wait_for_receipt(self._conn.clock, tx_hash, timeout, sent_at))
         except ConnectionFailed as err:
+            if isinstance(err, TransactionOutcomeUnknown):
+                raise
             raise TransactionOutcomeUnknown(
                 "the connection failed while waiting for the receipt; the transaction may still "
                 "be mined: look it up by its hash before sending it again",
                 tx_hash=tx_hash,
             ) from err
 
-    def _resync_if_dropped(self, tx_hash: str) -> None:
+    def _resync_if_dropped(self, tx_hash: str) -> Plan[None]:
         """Raise TransactionDropped if the node lost the transaction or holds it behind a gap.
 
         A node restarted from older state (or one that dropped an earlier transaction) forgets the
         transaction, or keeps it queued behind the nonces it no longer has, never to be mined; the
         cached nonce is then stale for every later send too.
         """
-        conn = self._conn
-        with conn.io(tx_hash):
-            found = conn.w3.provider.make_request(
-                "eth_getTransactionByHash",  # type: ignore[arg-type]
-                [tx_hash],
-            ).get("result")
-            pending = conn.w3.eth.get_transaction_count(self.address, "pending")  # type: ignore[arg-type]
-        if isinstance(found, dict):
-            nonce = (
-                int(str(found["nonce"]), 16) if isinstance(found["nonce"], str) else found["nonce"]
+        found, pending = yield Batch(
+            (
+                Rpc("eth_getTransactionByHash", [tx_hash], tx_hash),
+                Rpc("eth_getTransactionCount", [self.address, "pending"], tx_hash),
             )
-            if found.get("blockNumber") is not None or pending > nonce:
+        )
+        if isinstance(found, dict):
+            nonce = quantity(found["nonce"])
+            if found.get("blockNumber") is not None or quantity(pending) > nonce:
                 return  # mined already, or in sequence and merely slow
-            why = f"the node's next nonce for {self.address} is {pending}, below its nonce {nonce}"
+            why = (
+                f"the node's next nonce for {self.address} is {quantity(pending)}, below its "
+                f"nonce {nonce}"
+            )
         else:
             why = "the node has no record of it"
-        conn.nonce_manager(self.address).reset()
+        self._conn.nonce_manager(self.address).reset()
         raise TransactionDropped(
             f"{why}: the node restarted from older state or dropped an earlier transaction, so "
             "this one will not be mined as things stand. The client now asks the node for the "
@@ -311,26 +628,92 @@ class Sender:
             tx_hash=tx_hash,
         )
 
-    def _replay(self, tx_hash: str, params: dict[str, Any], receipt: TxReceipt) -> GPUHubError:
+    def _replay(self, tx_hash: str, params: dict[str, Any], receipt: Receipt) -> Plan[GPUHubError]:
         # A mined transaction keeps no revert data; running it again as a call on the state before
         # its block recovers the custom error (exact when it was its block's first transaction).
-        conn = self._conn
-        with conn.io(tx_hash):
-            limit = conn.w3.eth.get_transaction(tx_hash)["gas"]  # type: ignore[arg-type]
-        if receipt["gasUsed"] >= limit:
+        sent = yield Rpc("eth_getTransactionByHash", [tx_hash], tx_hash)
+        limit = quantity(sent["gas"])
+        if receipt.gas_used >= limit:
             return OutOfGas(
                 f"ran out of gas: it used all {limit} gas of its limit; send it again with a "
                 "higher gas= (or none, to have it estimated)",
                 tx_hash=tx_hash,
             )
-        call: TxParams = {"from": self.address, "value": 0, **params}  # type: ignore[typeddict-item]
+        call = _json_tx({"from": self.address, "value": 0, **params})
         try:
-            with conn.serial:
-                conn.w3.eth.call(call, block_identifier=max(receipt["blockNumber"] - 1, 0))
-        except Exception as err:
-            data = revert_data(err)
-            if data is not None:
-                return conn.decoder.decode(data, tx_hash=tx_hash)
+            yield Rpc("eth_call", [call, hex(max(receipt.block_number - 1, 0))], tx_hash)
+        except GPUHubError as err:
+            return err
         return TransactionReverted(
-            f"reverted on-chain after using {receipt['gasUsed']} gas", tx_hash=tx_hash
+            f"reverted on-chain after using {receipt.gas_used} gas", tx_hash=tx_hash
         )
+
+
+def wait_for_receipt(
+    clock: BlockClock, tx_hash: str, timeout: float | None, sent_at: float | None = None
+) -> Plan[Receipt]:
+    """Ask for the receipt at the pace ``clock`` sets until it is there or ``timeout`` passes."""
+    start = time.monotonic()
+    deadline = start + (DEFAULT_TIMEOUT if timeout is None else timeout)
+    request = Rpc("eth_getTransactionReceipt", [tx_hash], tx_hash)
+    raw = yield request
+    interval = clock.interval_mining
+    if interval:
+        clock.at_once(raw is not None)
+    attempt = 0
+    while raw is None:
+        now = time.monotonic()
+        if now >= deadline:
+            raise TransactionTimeout(
+                "no receipt yet: the transaction may still be mined; look it up by its hash",
+                tx_hash=tx_hash,
+            )
+        if not clock.learned and clock.poll_interval is None:
+            yield from learn_block_time(clock)
+            interval = clock.interval_mining
+        if interval and attempt == 0:
+            delay = clock.first_delay(start if sent_at is None else sent_at, now)
+        else:
+            delay = clock.retry_delay(attempt)
+        if delay > 0:
+            yield Sleep(min(delay, max(deadline - now, 0.0)))
+        raw = yield request
+        attempt += 1
+        if raw is not None and interval:
+            clock.seen(attempt == 1, time.monotonic())
+    if not interval:
+        clock.waited(time.monotonic() - start)
+    return Receipt.parse(raw)
+
+
+def learn_block_time(clock: BlockClock, span: int = 4) -> Plan[None]:
+    """Teach ``clock`` the block time from the timestamps of the latest ``span + 1`` blocks
+    (nothing while the chain has fewer than three)."""
+    head = quantity((yield Rpc("eth_blockNumber", [])))
+    span = min(span, head)
+    if span < 2:
+        return
+    blocks = yield Batch(
+        tuple(Rpc("eth_getBlockByNumber", [hex(n), False]) for n in range(head - span, head + 1))
+    )
+    clock.learn([quantity(block["timestamp"]) for block in blocks])
+
+
+def _unsupported(err: GPUHubError) -> bool:
+    """True when the node does not know the method at all (so it did nothing)."""
+    text = str(err).lower()
+    return any(
+        words in text
+        for words in (
+            "not found",
+            "not supported",
+            "unsupported",
+            "does not exist",
+            "unknown method",
+        )
+    )
+
+
+def _json_tx(params: dict[str, Any]) -> dict[str, Any]:
+    """Transaction fields as JSON-RPC wants them: numbers as hex quantities."""
+    return {k: hex(v) if isinstance(v, int) else v for k, v in params.items()}

@@ -1,58 +1,122 @@
-"""GPUHubClient: one method per marketplace operation.
+"""GPUHubClient: one method per marketplace operation, run with blocking I/O.
 
-Reads are ``eth_call``s; every write sends one transaction, waits for its receipt and returns the
-updated model. Argument rules live in ``_core``, error translation in ``_errors`` and sending in
-``_transactions``; this module only wires them to the node.
+Every method hands a plan from ``_ops`` (argument checks, encoding, decoding) to :class:`SyncIO`,
+which answers its requests over the node's provider (JSON-RPC, skipping web3's middleware and
+formatting) or the embedded chain. ``aio.AsyncGPUHubClient`` is the same surface awaited.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
-from . import _abi, _core
-from ._artifact import MARKETPLACE_VERSION, abi, bytecode
-from ._errors import ErrorDecoder
-from ._transactions import Connection, PendingTransaction, Sender, TxOptions
+from . import _core
+from ._errors import TX_METHODS, rpc_error, translate
+from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, deploy, open_connection, update_changes
+from ._transactions import (
+    Acquire,
+    Batch,
+    Connection,
+    PendingTransaction,
+    Plan,
+    Release,
+    Rpc,
+    Sender,
+    Sleep,
+    TxOptions,
+)
 from .chain import DevChain, embedded_web3
-from .exceptions import (
-    ContractError,
-    ContractNotDeployed,
-    GPUHubError,
-    ListingNotFound,
-    NoActiveRental,
-    NotAMarketplace,
-    TransactionReverted,
-    ValidationError,
-)
-from .models import (
-    Listing,
-    ListingStatus,
-    MarketEvent,
-    PriceUnit,
-    Rating,
-    Rental,
-    RentalStatus,
-    Reputation,
-    TxResult,
-)
+from .models import Listing, MarketEvent, PriceUnit, Rating, Rental, Reputation, TxResult
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
     from eth_typing import ChecksumAddress
     from web3 import Web3
-    from web3.types import BlockIdentifier, TxReceipt
+    from web3.types import BlockIdentifier
 
     from .search import Query, SearchResult
 
 T = TypeVar("T")
 
-#: listings read per eth_call by the paged reads.
-PAGE_SIZE = 500
-_RENTAL_PAGE_TYPE = (
-    "(uint256,uint256,address,address,uint256,uint256,uint256,uint8,uint256,uint256,uint8)[]"
-)
+__all__ = ["PAGE_SIZE", "GPUHubClient", "ListingBatch", "SyncIO", "SyncListingBatch"]
+
+
+class SyncIO:
+    """Answers a plan's requests with blocking I/O: the provider's ``make_request`` for a node,
+    eth-tester for the embedded chain (one request at a time: it is not thread-safe)."""
+
+    def __init__(self, w3: Web3) -> None:
+        from ._embedded import EmbeddedChain
+
+        self.w3 = w3
+        self.provider: Any = w3.provider
+        tester = getattr(self.provider, "ethereum_tester", None)
+        self.embedded = None if tester is None else EmbeddedChain(tester)
+        self.serial: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if self.embedded is not None else contextlib.nullcontext()
+        )
+        self.conn: Connection | None = None
+        self.batches = hasattr(self.provider, "make_batch_request")
+
+    def run(self, plan: Plan[T]) -> T:
+        """Drive ``plan`` to its result, answering each request it yields."""
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                op = plan.send(value) if error is None else plan.throw(error)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+            value, error = None, None
+            try:
+                if isinstance(op, Rpc):
+                    value = self.request(op)
+                elif isinstance(op, Batch):
+                    value = self.batch(op.calls)
+                elif isinstance(op, Sleep):
+                    time.sleep(op.seconds)
+                elif isinstance(op, Acquire):
+                    op.nonces.lock.acquire()
+                elif isinstance(op, Release):
+                    op.nonces.lock.release()
+            except BaseException as err:
+                error = err
+
+    def request(self, call: Rpc) -> Any:
+        """One JSON-RPC request; errors come back as gpuhub exceptions."""
+        sending = call.method in TX_METHODS
+        with self.serial, translate(self._decoder(), tx_hash=call.tx_hash, sending=sending):
+            if self.embedded is not None:
+                return self.embedded.request(call.method, call.params)
+            response = self.provider.make_request(call.method, call.params)
+        return self._result(call, response)
+
+    def batch(self, calls: tuple[Rpc, ...]) -> list[Any]:
+        """Several requests in one round trip where the provider can batch them."""
+        if self.embedded is not None or not self.batches or len(calls) == 1:
+            return [self.request(call) for call in calls]
+        with translate(self._decoder()):
+            responses = self.provider.make_batch_request([(c.method, c.params) for c in calls])
+        if not isinstance(responses, list):  # the node refused the batch as a whole
+            raise rpc_error(self._decoder(), "a batch request", responses.get("error"))
+        return [self._result(c, r) for c, r in zip(calls, responses, strict=True)]
+
+    def _result(self, call: Rpc, response: Any) -> Any:
+        if "error" in response:
+            raise rpc_error(self._decoder(), call.method, response["error"], tx_hash=call.tx_hash)
+        return response.get("result")
+
+    def _decoder(self) -> Any:
+        from ._artifact import abi
+        from ._errors import ErrorDecoder
+
+        if self.conn is not None:
+            return self.conn.decoder
+        return ErrorDecoder(abi())
 
 
 class GPUHubClient:
@@ -64,7 +128,11 @@ class GPUHubClient:
         account: who sends transactions: an eth-account ``LocalAccount`` (signed here; the key
             never leaves the object and never appears in repr, logs or errors), the address of an
             account the node unlocks, or None for a read-only client.
-        poll_interval: seconds between receipt polls; 5 ms on dev chains, 1 s elsewhere by default.
+        poll_interval: fixed seconds between receipt requests; by default receipts are asked for
+            at the chain's pace (at once where every transaction is mined on arrival, at the next
+            block's expected arrival where blocks come on a timer, once a second elsewhere).
+        block_time: seconds between the chain's blocks (0: a block per transaction); learned
+            from the chain when None.
 
     Example::
 
@@ -82,39 +150,41 @@ class GPUHubClient:
         *,
         account: LocalAccount | str | None = None,
         poll_interval: float | None = None,
+        block_time: float | None = None,
     ) -> None:
-        conn = Connection.open(w3, ErrorDecoder(abi()), poll_interval)
-        self._attach(conn, contract_address)
-        self._init(conn, account)
-
-    def _attach(self, conn: Connection, contract_address: str) -> None:
-        address = _core.check_address("contract_address", contract_address)
-        with conn.io():
-            if not conn.w3.eth.get_code(address):  # type: ignore[arg-type]
-                raise ContractNotDeployed(
-                    f"no contract code at {address} on chain {conn.chain_id}: check the address "
-                    "and the RPC URL, or create a marketplace with GPUHubClient.deploy(w3, ...)"
-                )
-        conn.contract = conn.w3.eth.contract(address=address, abi=abi())  # type: ignore[call-overload]
-        # A wrong address (or the right one on another chain) fails here, not in a later read or
-        # after a write has been mined.
-        try:
-            version = _core.decode_uint(self._raw_call("MARKETPLACE_VERSION", [], "latest", conn))
-        except (ContractError, TransactionReverted, ValueError):
-            version = None
-        if version != MARKETPLACE_VERSION:
-            found = "no marketplace version" if version is None else f"version {version}"
-            raise NotAMarketplace(
-                f"the contract at {address} on chain {conn.chain_id} is not a GPUHub marketplace "
-                f"this client speaks to (it answers {found}; expected {MARKETPLACE_VERSION}): "
-                "check the address and the chain, or upgrade gpuhub"
+        io = SyncIO(w3)
+        conn = io.run(
+            open_connection(
+                contract_address,
+                embedded=io.embedded is not None,
+                lock_factory=threading.Lock,
+                poll_interval=poll_interval,
+                block_time=block_time,
             )
+        )
+        io.conn = conn
+        self._init(io, conn, account)
 
-    def _init(self, conn: Connection, account: LocalAccount | str | None) -> None:
+    def _init(self, io: SyncIO, conn: Connection, account: LocalAccount | str | None) -> None:
+        self._io = io
         self._conn = conn
-        self._sender = None if account is None else Sender(conn, _account(conn.w3, account))
-        self.chain = DevChain(conn.w3)
+        sender = None if account is None else Sender(conn, _account(account))
+        self._ops = Operations(conn, sender)
+        self.chain = DevChain(io.w3)
         """Clock controls for dev chains (embedded, anvil): ``client.chain.advance_time(3600)``."""
+
+    def _run(self, plan: Plan[T]) -> T:
+        return self._io.run(plan)
+
+    def _require_sender(self) -> Sender:
+        return self._ops.require_sender()
+
+    def _write(self, plan: Plan[Sent[T]], wait: bool, tx: TxOptions) -> T | PendingTransaction[T]:
+        sent = self._io.run(plan)
+        pending = PendingTransaction(
+            sent.tx_hash, lambda timeout: self._io.run(sent.finish(timeout))
+        )
+        return pending.result(tx.get("timeout")) if wait else pending
 
     # ------------------------------------------------------------------ construction
 
@@ -142,25 +212,45 @@ class GPUHubClient:
             w3: a connected Web3.
             account: the deployer, who also holds governance; the node's first account if None.
         """
-        conn = Connection.open(w3, ErrorDecoder(abi()))
-        sender_account = account if account is not None else conn.w3.eth.accounts[0]
-        sender = Sender(conn, _account(w3, sender_account))
-        params = {"data": bytecode()}
-        tx_hash = sender.send(params, tx)
-        receipt = sender.wait(tx_hash, params, tx.get("timeout"))
+        io = SyncIO(w3)
+        conn = io.run(
+            open_connection(
+                None,
+                embedded=io.embedded is not None,
+                lock_factory=threading.Lock,
+                poll_interval=None,
+                block_time=None,
+            )
+        )
+        io.conn = conn
+        sender_account = _account(account if account is not None else w3.eth.accounts[0])
+        io.run(deploy(conn, Sender(conn, sender_account), tx))
         client = object.__new__(cls)
-        client._attach(conn, str(receipt["contractAddress"]))
-        client._init(conn, sender_account)
+        client._init(io, conn, sender_account)
         return client
 
     def with_account(self, account: LocalAccount | str) -> GPUHubClient:
         """The same marketplace and connection, sending as ``account``."""
         clone = object.__new__(type(self))
-        clone._init(self._conn, account)
+        clone._init(self._io, self._conn, account)
         return clone
 
+    def batch(self) -> SyncListingBatch:
+        """Collect listing operations to send as one transaction (the contract's ``multicall``).
+
+        Example::
+
+            >>> batch = client.batch()
+            >>> for i in range(50):
+            ...     batch.create_listing(gpu_model=f"A100 #{i}", capacity=80, price=10**15)
+            >>> listings = batch.send()      # one signature, one transaction, 50 Listings
+
+        One failing operation reverts the whole batch with that operation's typed error.
+        """
+        return SyncListingBatch(self)
+
     def __repr__(self) -> str:
-        sender = self._sender.address if self._sender else None
+        sender = self._ops.sender.address if self._ops.sender else None
         return (
             f"GPUHubClient(contract={self.contract_address}, account={sender}, "
             f"chain_id={self._conn.chain_id})"
@@ -169,17 +259,19 @@ class GPUHubClient:
     @property
     def w3(self) -> Web3:
         """The underlying Web3."""
-        return self._conn.w3
+        return self._io.w3
 
     @property
     def contract(self) -> Any:
         """The underlying ``web3`` contract object, for calls this client does not wrap."""
-        return self._conn.contract
+        from ._artifact import abi
+
+        return self._io.w3.eth.contract(address=self.contract_address, abi=abi())
 
     @property
     def contract_address(self) -> ChecksumAddress:
         """Checksummed address of the marketplace contract."""
-        address: ChecksumAddress = self._conn.contract.address
+        address: ChecksumAddress = self._conn.address  # type: ignore[assignment]
         return address
 
     @property
@@ -190,18 +282,17 @@ class GPUHubClient:
     @property
     def address(self) -> str | None:
         """The address this client sends from, or None when read-only."""
-        return self._sender.address if self._sender else None
+        return self._ops.sender.address if self._ops.sender else None
 
     @property
     def accounts(self) -> list[str]:
         """Accounts the node unlocks (ten funded ones on the embedded chain and anvil)."""
-        with self._conn.io():
-            return [str(a) for a in self._conn.w3.eth.accounts]
+        with self._io.serial, translate(self._conn.decoder):
+            return [str(a) for a in self._io.w3.eth.accounts]
 
     def block_number(self) -> int:
         """Number of the latest block."""
-        with self._conn.io():
-            return int(self._conn.w3.eth.block_number)
+        return self._run(self._ops.block_number())
 
     def get_events(self, from_block: int, to_block: int | None = None) -> list[MarketEvent]:
         """The marketplace's events in blocks ``from_block..to_block`` (default: latest), in order.
@@ -211,45 +302,13 @@ class GPUHubClient:
             >>> for event in client.get_events(0):
             ...     print(event.block_number, event.name, event.args)
         """
-        _core.check_int("from_block", from_block)
-        conn = self._conn
-        head = self.block_number()
-        last = head if to_block is None else _core.check_int("to_block", to_block)
-        if last > head:
-            raise ValidationError(
-                "to_block",
-                f"block {last} is past the chain head ({head}): pass to_block=None to read up to "
-                "the head",
-            )
-        if from_block > last:  # nodes refuse a range that starts past their head
-            return []
-        with conn.io():
-            logs = conn.w3.eth.get_logs(
-                {"address": conn.contract.address, "fromBlock": from_block, "toBlock": last}
-            )
-        events = []
-        for log in logs:
-            entry = _events_by_topic().get(bytes(log["topics"][0])) if log["topics"] else None
-            if entry is None:
-                continue
-            events.append(
-                MarketEvent(
-                    name=entry["name"],
-                    block_number=int(log["blockNumber"]),
-                    tx_hash="0x" + bytes(log["transactionHash"]).hex(),
-                    log_index=int(log["logIndex"]),
-                    args=_abi.decode_log(
-                        entry, [bytes(t) for t in log["topics"]], bytes(log["data"])
-                    ),
-                )
-            )
-        return events
+        return self._run(self._ops.get_events(from_block, to_block))
 
     # ------------------------------------------------------------------ listings: reads
 
     def listing_count(self, *, block: BlockIdentifier = "latest") -> int:
         """Number of listings ever created; ids run from 0 to ``listing_count() - 1``."""
-        return int(self._call("listingCount", block=block))
+        return self._run(self._ops.listing_count(block))
 
     def get_listing(self, listing_id: int, *, block: BlockIdentifier = "latest") -> Listing:
         """One listing by id.
@@ -257,23 +316,16 @@ class GPUHubClient:
         Raises:
             ListingNotFound: no listing has this id.
         """
-        _core.check_listing_id(listing_id)
-        # The page decoder reads the model name leniently; a page of one is the listing.
-        data = self._raw_call("getListings", [listing_id, 1], block)
-        found = _core.decode_listing_page(data, self._conn.w3.to_checksum_address)
-        if not found:
-            raise ListingNotFound(listing_id)
-        return found[0]
+        return self._run(self._ops.get_listing(listing_id, block))
 
     def iter_listings(self, *, page_size: int = PAGE_SIZE) -> Iterator[Listing]:
-        """Every listing in id order, read ``page_size`` per call from one block's state."""
-        checksum = self._conn.w3.to_checksum_address
-        for data in self._pages("listingCount", "getListings", page_size):
-            yield from _core.decode_listing_page(data, checksum)
+        """Every listing in id order, read ``page_size`` per call from one block's state (the
+        pages go to the node in one JSON-RPC batch)."""
+        yield from self._run(self._ops.list_listings(page_size))
 
     def list_listings(self, *, page_size: int = PAGE_SIZE) -> list[Listing]:
         """Every listing, in id order, whatever its status."""
-        return list(self.iter_listings(page_size=page_size))
+        return self._run(self._ops.list_listings(page_size))
 
     def list_gpus(
         self,
@@ -293,12 +345,8 @@ class GPUHubClient:
             available_only: only AVAILABLE listings (default).
             price_unit: the unit ``max_price`` is quoted in; None compares raw prices.
         """
-        return _core.filter_listings(
-            self.iter_listings(page_size=page_size),
-            max_price=max_price,
-            min_capacity=min_capacity,
-            available_only=available_only,
-            price_unit=price_unit,
+        return self._run(
+            self._ops.list_gpus(max_price, min_capacity, available_only, price_unit, page_size)
         )
 
     def search(self, query: str | Query | None = None, **kwargs: Any) -> SearchResult:
@@ -387,34 +435,16 @@ class GPUHubClient:
         Raises:
             ValidationError: an argument is out of range; nothing was sent.
         """
-        terms = _core.listing_terms(
+        plan = self._ops.create_listing(
             gpu_model=gpu_model,
             capacity=capacity,
             price=price,
             unit=unit,
             min_duration=min_duration,
-            max_duration=(
-                _core.max_duration_for(_core.check_unit(unit))
-                if max_duration is None
-                else max_duration
-            ),
+            max_duration=max_duration,
+            tx=tx,
         )
-
-        def created(receipt: TxReceipt) -> Listing:
-            (event,) = self._events(receipt, "ListingCreated")
-            return Listing(
-                listing_id=event["listingId"],
-                provider=event["provider"],
-                gpu_model=event["gpuModel"],
-                capacity=event["capacity"],
-                price=event["price"],
-                unit=PriceUnit(event["unit"]),
-                min_duration=event["minDuration"],
-                max_duration=event["maxDuration"],
-                status=ListingStatus.AVAILABLE,
-            )
-
-        return self._transact("createListing", terms.abi_args(), created, wait, tx)
+        return self._write(plan, wait, tx)
 
     @overload
     def update_listing(
@@ -466,22 +496,15 @@ class GPUHubClient:
             NotListingProvider: this account is not the listing's provider.
             InvalidStatusTransition: the listing was removed.
         """
-        current = self.get_listing(listing_id)
-        terms = _core.listing_terms(
-            gpu_model=current.gpu_model if gpu_model is None else gpu_model,
-            capacity=current.capacity if capacity is None else capacity,
-            price=current.price if price is None else price,
-            unit=current.unit if unit is None else unit,
-            min_duration=current.min_duration if min_duration is None else min_duration,
-            max_duration=current.max_duration if max_duration is None else max_duration,
+        changes = update_changes(
+            gpu_model=gpu_model,
+            capacity=capacity,
+            price=price,
+            unit=unit,
+            min_duration=min_duration,
+            max_duration=max_duration,
         )
-        return self._transact(
-            "updateListing",
-            [listing_id, *terms.abi_args()],
-            self._reread(self.get_listing, listing_id),
-            wait,
-            tx,
-        )
+        return self._write(self._ops.update_listing(listing_id, changes, tx), wait, tx)
 
     @overload
     def fulfill_request(
@@ -501,7 +524,7 @@ class GPUHubClient:
             NotListingProvider: this account is not the listing's provider.
             InvalidStatusTransition: the listing is not AVAILABLE.
         """
-        return self._status_change("fulfillRequest", listing_id, wait, tx)
+        return self._write(self._ops.status_change("fulfillRequest", listing_id, tx), wait, tx)
 
     @overload
     def mark_available(
@@ -521,7 +544,7 @@ class GPUHubClient:
             NotListingProvider: this account is not the listing's provider.
             InvalidStatusTransition: the listing is not UNAVAILABLE.
         """
-        return self._status_change("markAvailable", listing_id, wait, tx)
+        return self._write(self._ops.status_change("markAvailable", listing_id, tx), wait, tx)
 
     @overload
     def remove_listing(
@@ -541,7 +564,7 @@ class GPUHubClient:
             NotListingProvider: this account is not the listing's provider.
             InvalidStatusTransition: the listing is rented or already removed.
         """
-        return self._status_change("removeListing", listing_id, wait, tx)
+        return self._write(self._ops.status_change("removeListing", listing_id, tx), wait, tx)
 
     # ------------------------------------------------------------------ rentals: reads
 
@@ -552,13 +575,11 @@ class GPUHubClient:
             ListingNotFound: no listing has this id.
             InvalidDuration: ``duration`` is outside the listing's bounds.
         """
-        _core.check_listing_id(listing_id)
-        _core.check_int("duration", duration, low=1, high=_core.MAX_DURATION)
-        return int(self._call("quote", listing_id, duration, block=block))
+        return self._run(self._ops.quote(listing_id, duration, block))
 
     def rental_count(self, *, block: BlockIdentifier = "latest") -> int:
         """Number of rentals ever started; ids run from 0 to ``rental_count() - 1``."""
-        return int(self._call("rentalCount", block=block))
+        return self._run(self._ops.rental_count(block))
 
     def get_rental(self, rental_id: int, *, block: BlockIdentifier = "latest") -> Rental:
         """One rental by id.
@@ -566,8 +587,7 @@ class GPUHubClient:
         Raises:
             RentalNotFound: no rental has this id.
         """
-        _core.check_int("rental_id", rental_id)
-        return Rental.from_abi(self._call("getRental", rental_id, block=block))
+        return self._run(self._ops.get_rental(rental_id, block))
 
     def active_rental(self, listing_id: int) -> Rental | None:
         """The listing's running rental, or None when it is not rented.
@@ -575,51 +595,25 @@ class GPUHubClient:
         Raises:
             ListingNotFound: no listing has this id.
         """
-        _core.check_listing_id(listing_id)
-        with self._conn.io():
-            block = self._conn.w3.eth.block_number
-        try:
-            rental_id = int(self._call("activeRentalOf", listing_id, block=block))
-        except NoActiveRental:
-            return None
-        return self.get_rental(rental_id, block=block)
+        return self._run(self._ops.active_rental(listing_id))
 
     def iter_rentals(self, *, page_size: int = PAGE_SIZE) -> Iterator[Rental]:
         """Every rental in id order, read ``page_size`` per call from one block's state."""
-        from eth_abi.abi import decode
-
-        checksum = self._conn.w3.to_checksum_address
-        for data in self._pages("rentalCount", "getRentals", page_size):
-            (rows,) = decode([_RENTAL_PAGE_TYPE], data)
-            for row in rows:
-                yield Rental.from_abi((*row[:2], checksum(row[2]), checksum(row[3]), *row[4:]))
+        yield from self._run(self._ops.list_rentals(page_size))
 
     def rentals(
         self, *, renter: str | None = None, provider: str | None = None, active_only: bool = False
     ) -> list[Rental]:
         """Rentals, optionally only those of one renter and/or one provider, or only active ones."""
-        want_renter = None if renter is None else _core.check_address("renter", renter)
-        want_provider = None if provider is None else _core.check_address("provider", provider)
-        return [
-            r
-            for r in self.iter_rentals()
-            if (want_renter is None or r.renter == want_renter)
-            and (want_provider is None or r.provider == want_provider)
-            and (not active_only or r.is_active)
-        ]
+        return self._run(self._ops.rentals(renter, provider, active_only))
 
     def balance_of(self, address: str | None = None, *, block: BlockIdentifier = "latest") -> int:
         """Wei ``address`` (default: this client's account) can withdraw now."""
-        who = (
-            self._require_sender().address
-            if address is None
-            else _core.check_address("address", address)
-        )
-        return int(self._call("balanceOf", who, block=block))
+        return self._run(self._ops.balance_of(address, block))
 
     def provider_terminations(self, provider: str) -> int:
         """How many rentals ``provider`` ended early (reputation reads it)."""
-        return int(self._call("providerTerminations", _core.check_address("provider", provider)))
+        return self._run(self._ops.provider_terminations(provider))
 
     def reputation(self, address: str, *, block: BlockIdentifier = "latest") -> Reputation:
         """What the contract counts about ``address``: ratings received on each side, rentals
@@ -630,8 +624,7 @@ class GPUHubClient:
             >>> rep = client.reputation(listing.provider)
             >>> rep.provider_score(), rep.completed_as_provider, rep.terminations
         """
-        who = _core.check_address("address", address)
-        return Reputation.from_abi(who, self._call("reputation", who, block=block))
+        return self._run(self._ops.reputation(address, block))
 
     def ratings(
         self,
@@ -650,50 +643,23 @@ class GPUHubClient:
             rental_id: only the ratings of this rental (at most two: one per side).
             from_block, to_block: the block range searched (default: all of it).
         """
-        conn = self._conn
-        topics: list[Any] = [
-            _event_topic("Rated"),
-            None if rental_id is None else _core.check_int("rental_id", rental_id).to_bytes(32),
-            None if rater is None else _address_topic(_core.check_address("rater", rater)),
-            None if ratee is None else _address_topic(_core.check_address("ratee", ratee)),
-        ]
-        _core.check_int("from_block", from_block)
-        last = self.block_number() if to_block is None else _core.check_int("to_block", to_block)
-        if from_block > last:
-            return []
-        with conn.io():
-            logs = conn.w3.eth.get_logs(
-                {
-                    "address": conn.contract.address,
-                    "fromBlock": from_block,
-                    "toBlock": last,
-                    "topics": ["0x" + t.hex() if t is not None else None for t in topics],
-                }
-            )
-        entry = _events_by_topic()[topics[0]]
-        return [
-            Rating.from_event(
-                _abi.decode_log(entry, [bytes(t) for t in log["topics"]], bytes(log["data"])),
-                int(log["blockNumber"]),
-            )
-            for log in logs
-        ]
+        return self._run(self._ops.ratings(ratee, rater, rental_id, from_block, to_block))
 
     def fee_bps(self) -> int:
         """The platform fee in basis points for rentals started now."""
-        return int(self._call("feeBps"))
+        return int(self._run(self._ops.call("feeBps")))
 
     def paused(self) -> bool:
         """True while new listings and rentals are refused."""
-        return bool(self._call("paused"))
+        return bool(self._run(self._ops.call("paused")))
 
     def governance(self) -> str:
         """The address that sets the fee, the treasury and the pause switch."""
-        return str(self._call("governance"))
+        return str(self._run(self._ops.call("governance")))
 
     def treasury(self) -> str:
         """The address the platform fee is credited to."""
-        return str(self._call("treasury"))
+        return str(self._run(self._ops.call("treasury")))
 
     # ------------------------------------------------------------------ rentals: writes
 
@@ -742,29 +708,7 @@ class GPUHubClient:
             CannotRentOwnListing: this account is the listing's provider.
             MarketplacePaused: new rentals are paused.
         """
-        _core.check_int("duration", duration, low=1, high=_core.MAX_DURATION)
-        listing = self.get_listing(listing_id)
-        cost = listing.price * duration
-        limit = cost if max_total is None else _core.check_int("max_total", max_total)
-        args = [listing_id, duration, int(listing.unit), limit]
-
-        def started(receipt: TxReceipt) -> Rental:
-            (event,) = self._events(receipt, "RentalStarted")
-            return Rental(
-                rental_id=event["rentalId"],
-                listing_id=event["listingId"],
-                renter=event["renter"],
-                provider=listing.provider,
-                start=event["start"],
-                end=event["end"],
-                price=event["price"],
-                unit=PriceUnit(event["unit"]),
-                paid=event["paid"],
-                fee_bps=event["feeBps"],
-                status=RentalStatus.ACTIVE,
-            )
-
-        return self._transact("rent", args, started, wait, tx, value=limit)
+        return self._write(self._ops.rent(listing_id, duration, max_total, tx), wait, tx)
 
     @overload
     def extend_rental(
@@ -785,16 +729,7 @@ class GPUHubClient:
             RentalExpired: the end time has passed.
             InvalidDuration: the total would exceed the listing's maximum.
         """
-        _core.check_int("extra", extra, low=1, high=_core.MAX_DURATION)
-        rental = self.get_rental(rental_id)
-        return self._transact(
-            "extendRental",
-            [rental_id, extra],
-            self._reread(self.get_rental, rental_id),
-            wait,
-            tx,
-            value=rental.price * extra,
-        )
+        return self._write(self._ops.extend_rental(rental_id, extra, tx), wait, tx)
 
     @overload
     def end_rental(
@@ -817,10 +752,7 @@ class GPUHubClient:
             NotRentalParty: this account is neither renter nor provider.
             RentalNotActive: it has already ended.
         """
-        _core.check_int("rental_id", rental_id)
-        return self._transact(
-            "endRental", [rental_id], self._reread(self.get_rental, rental_id), wait, tx
-        )
+        return self._write(self._ops.rental_write("endRental", rental_id, tx), wait, tx)
 
     @overload
     def settle(
@@ -840,10 +772,7 @@ class GPUHubClient:
             RentalNotExpired: the rental still runs.
             RentalNotActive: it has already ended.
         """
-        _core.check_int("rental_id", rental_id)
-        return self._transact(
-            "settle", [rental_id], self._reread(self.get_rental, rental_id), wait, tx
-        )
+        return self._write(self._ops.rental_write("settle", rental_id, tx), wait, tx)
 
     @overload
     def withdraw(
@@ -863,15 +792,7 @@ class GPUHubClient:
             NothingToWithdraw: the balance is zero.
             WithdrawFailed: the receiver refused the ETH; the balance is kept.
         """
-
-        def withdrawn(receipt: TxReceipt) -> int:
-            (event,) = self._events(receipt, "Withdrawn")
-            return int(event["amount"])
-
-        if to is None:
-            return self._transact("withdraw", [], withdrawn, wait, tx)
-        target = _core.check_address("to", to)
-        return self._transact("withdrawTo", [target], withdrawn, wait, tx)
+        return self._write(self._ops.withdraw(to, tx), wait, tx)
 
     # ------------------------------------------------------------------ reputation
 
@@ -925,15 +846,7 @@ class GPUHubClient:
             >>> renter.rate(rental.rental_id, 5, comment="fast and stable")
             Rating(rental_id=0, ..., score=5, ...)
         """
-        _core.check_int("rental_id", rental_id)
-        _core.check_score(score)
-        _core.check_comment(comment)
-
-        def rated(receipt: TxReceipt) -> Rating:
-            (event,) = self._events(receipt, "Rated")
-            return Rating.from_event(event, int(receipt["blockNumber"]))
-
-        return self._transact("rate", [rental_id, score, comment], rated, wait, tx)
+        return self._write(self._ops.rate(rental_id, score, comment, tx), wait, tx)
 
     # ------------------------------------------------------------------ governance
 
@@ -944,163 +857,56 @@ class GPUHubClient:
             NotGovernance: this account is not the governance address.
             FeeTooHigh: above the cap.
         """
-        _core.check_int("fee_bps", fee_bps, high=_core.MAX_FEE_BPS)
-        return self._governance_tx("setFee", [fee_bps], tx)
+        return self._finished(self._ops.set_fee(fee_bps, tx), tx)
 
     def set_treasury(self, treasury: str, **tx: Unpack[TxOptions]) -> TxResult:
         """Send future fees to ``treasury``; fees accrued so far stay with the old one."""
-        return self._governance_tx("setTreasury", [_core.check_address("treasury", treasury)], tx)
+        address = _core.check_address("treasury", treasury)
+        return self._finished(self._ops.governance_tx("setTreasury", [address], tx), tx)
 
     def set_paused(self, paused: bool, **tx: Unpack[TxOptions]) -> TxResult:
         """Stop (True) or resume (False) new listings and rentals."""
-        if not isinstance(paused, bool):
-            raise ValidationError("paused", f"expected a bool, got {type(paused).__name__}")
-        return self._governance_tx("setPaused", [paused], tx)
+        return self._finished(self._ops.set_paused(paused, tx), tx)
 
     def transfer_governance(self, new_governance: str, **tx: Unpack[TxOptions]) -> TxResult:
         """Hand governance to another address."""
         address = _core.check_address("new_governance", new_governance)
-        return self._governance_tx("transferGovernance", [address], tx)
+        return self._finished(self._ops.governance_tx("transferGovernance", [address], tx), tx)
 
-    # ------------------------------------------------------------------ plumbing
-
-    def _status_change(
-        self, fn: str, listing_id: int, wait: bool, tx: TxOptions
-    ) -> Listing | PendingTransaction[Listing]:
-        _core.check_listing_id(listing_id)
-        return self._transact(
-            fn, [listing_id], self._reread(self.get_listing, listing_id), wait, tx
-        )
-
-    def _governance_tx(self, fn: str, args: list[Any], tx: TxOptions) -> TxResult:
-        def done(receipt: TxReceipt) -> TxResult:
-            return TxResult(
-                tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
-                block_number=receipt["blockNumber"],
-                gas_used=receipt["gasUsed"],
-            )
-
-        return self._transact(fn, args, done, True, tx)  # type: ignore[return-value]
-
-    @staticmethod
-    def _reread(read: Callable[..., T], item_id: int) -> Callable[[TxReceipt], T]:
-        """``read(item_id)`` as of the block that mined the transaction."""
-        return lambda receipt: read(item_id, block=receipt["blockNumber"])
-
-    def _pages(self, count_fn: str, page_fn: str, page_size: int) -> Iterator[bytes]:
-        """Raw return data of ``page_fn(offset, page_size)`` over all ids, from one block."""
-        _core.check_int("page_size", page_size, low=1)
-        conn = self._conn
-        with conn.io():
-            block = conn.w3.eth.block_number
-        count = int(self._call(count_fn, block=block))
-        for offset in range(0, count, page_size):
-            yield self._raw_call(page_fn, [offset, page_size], block)
-
-    def _raw_call(
-        self, fn: str, args: list[Any], block: BlockIdentifier, conn: Connection | None = None
-    ) -> bytes:
-        """The undecoded return data of ``fn(*args)``; every view returns at least one word."""
-        conn = conn or self._conn
-        data = conn.contract.encode_abi(fn, args)
-        with conn.io():
-            raw = bytes(conn.w3.eth.call({"to": conn.contract.address, "data": data}, block))
-        if not raw:
-            raise self._gone(conn)
-        return raw
-
-    @staticmethod
-    def _gone(conn: Connection) -> ContractNotDeployed:
-        """The error for a view that returned nothing: the code is gone from the node."""
-        return ContractNotDeployed(
-            f"the marketplace at {conn.contract.address} returned no data on chain "
-            f"{conn.chain_id}: its code is gone (the node restarted with fresh state?) or the "
-            "RPC URL now points at another chain"
-        )
-
-    def _call(self, fn: str, *args: Any, block: BlockIdentifier = "latest") -> Any:
-        from web3.exceptions import BadFunctionCallOutput
-
-        try:
-            with self._conn.io():
-                return self._conn.contract.functions[fn](*args).call(block_identifier=block)
-        except BadFunctionCallOutput:
-            raise self._gone(self._conn) from None
-
-    def _events(self, receipt: TxReceipt, name: str) -> list[dict[str, Any]]:
-        """The arguments of each ``name`` event the marketplace emitted in ``receipt``."""
-        address = self._conn.contract.address
-        found = []
-        for log in receipt["logs"]:
-            topics = [bytes(t) for t in log["topics"]]
-            if log["address"] != address or not topics:
-                continue
-            entry = _events_by_topic().get(topics[0])
-            if entry is not None and entry["name"] == name:
-                found.append(_abi.decode_log(entry, topics, bytes(log["data"])))
-        return found
-
-    def _require_sender(self) -> Sender:
-        if self._sender is None:
-            raise GPUHubError(
-                "this client is read-only: pass account=... to GPUHubClient, or use "
-                "client.with_account(account) to send transactions"
-            )
-        return self._sender
-
-    def _transact(
-        self,
-        fn: str,
-        args: list[Any],
-        finish: Callable[[TxReceipt], T],
-        wait: bool,
-        tx: TxOptions,
-        value: int = 0,
-    ) -> T | PendingTransaction[T]:
-        sender = self._require_sender()
-        params = {
-            "to": self._conn.contract.address,
-            "data": self._conn.contract.encode_abi(fn, args=args),
-            "value": value,
-        }
-        tx_hash = sender.send(params, tx)
-
-        def complete(timeout: float | None) -> T:
-            receipt = sender.wait(tx_hash, params, timeout)
-            return finish(receipt)
-
-        if not wait:
-            return PendingTransaction(tx_hash, complete)
-        return complete(tx.get("timeout"))
+    def _finished(self, plan: Plan[Sent[T]], tx: TxOptions) -> T:
+        sent = self._io.run(plan)
+        return self._io.run(sent.finish(tx.get("timeout")))
 
 
-def _account(w3: Web3, account: LocalAccount | str) -> LocalAccount | str:
+class SyncListingBatch(ListingBatch):
+    """Listing operations for one transaction, sent with blocking I/O (``client.batch()``)."""
+
+    def __init__(self, client: GPUHubClient) -> None:
+        super().__init__(client._ops)
+        self._client = client
+
+    @overload
+    def send(self, *, wait: Literal[True] = ..., **tx: Unpack[TxOptions]) -> list[Listing]: ...
+    @overload
+    def send(
+        self, *, wait: Literal[False], **tx: Unpack[TxOptions]
+    ) -> PendingTransaction[list[Listing]]: ...
+
+    def send(
+        self, *, wait: bool = True, **tx: Unpack[TxOptions]
+    ) -> list[Listing] | PendingTransaction[list[Listing]]:
+        """Send every operation in one transaction; one Listing per operation, in order.
+
+        Raises:
+            ValidationError: the batch is empty or too long; nothing was sent.
+            ContractError: the first operation that fails, typed; nothing in the batch happened.
+        """
+        return self._client._write(self._plan(tx), wait, tx)
+
+
+def _account(account: LocalAccount | str) -> LocalAccount | str:
     if isinstance(account, str):
         return _core.check_address("account", account)
     if not hasattr(account, "sign_transaction") or not hasattr(account, "address"):
         raise TypeError("account must be an address or an eth_account LocalAccount")
     return account
-
-
-@functools.cache
-def _events_by_topic() -> dict[bytes, dict[str, Any]]:
-    """The ABI entry of each of the contract's events, by its topic 0."""
-    from eth_utils.crypto import keccak
-
-    found = {}
-    for entry in abi():
-        if entry["type"] == "event":
-            types = ",".join(arg["type"] for arg in entry["inputs"])
-            found[keccak(text=f"{entry['name']}({types})")] = entry
-    return found
-
-
-def _address_topic(address: str) -> bytes:
-    """An address as an indexed event topic: 32 bytes, left-padded."""
-    return bytes.fromhex(address[2:]).rjust(32, b"\0")
-
-
-def _event_topic(name: str) -> bytes:
-    """Topic 0 of the contract's event ``name``."""
-    (topic,) = (t for t, entry in _events_by_topic().items() if entry["name"] == name)
-    return topic

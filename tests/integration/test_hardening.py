@@ -30,10 +30,10 @@ def raw_create(client: GPUHubClient, model: bytes) -> None:
         ["bytes", "uint256", "uint256", "uint8", "uint256", "uint256"], [model, 16, 10, 0, 1, 10]
     )
     sender = client._require_sender()
-    tx_hash = sender.send(
-        {"to": client.contract_address, "data": "0x" + (selector + args).hex()}, {}
+    tx_hash = client._run(
+        sender.send({"to": client.contract_address, "data": "0x" + (selector + args).hex()}, {})
     )
-    sender.wait(tx_hash, {"to": client.contract_address}, None)
+    client._run(sender.wait(tx_hash, {"to": client.contract_address}, None))
 
 
 # ------------------------------------------------------------------ the contract
@@ -405,7 +405,9 @@ class DroppingProxy:
                 )
                 with urllib.request.urlopen(request, timeout=30) as answer:
                     reply = answer.read()
-                if json.loads(body).get("method") == "eth_sendRawTransaction":
+                payload = json.loads(body)
+                entries = payload if isinstance(payload, list) else [payload]
+                if any(e.get("method") == "eth_sendRawTransaction" for e in entries):
                     self.close_connection = True
                     self.connection.close()  # accepted upstream; the caller never hears
                     return

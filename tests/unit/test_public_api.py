@@ -113,6 +113,16 @@ def test_query_language_is_cheap() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_async_client_is_exported_lazily() -> None:
+    """gpuhub.AsyncGPUHubClient is the class in gpuhub.aio, loaded on first use."""
+    from gpuhub import aio
+
+    assert gpuhub.AsyncGPUHubClient is aio.AsyncGPUHubClient
+    assert gpuhub.AsyncPendingTransaction is aio.AsyncPendingTransaction
+
+
 def test_marketplace_version_matches_solidity() -> None:
     """The version the client expects is the one the shipped contract declares."""
     from gpuhub._artifact import MARKETPLACE_VERSION

@@ -1,0 +1,206 @@
+"""JSON-RPC over the embedded chain: the requests the client makes, answered by eth-tester itself.
+
+Going to eth-tester directly (not through web3's provider) lets the embedded chain keep up at
+demo scale:
+
+- one EVM execution per write: a transaction is sent without a dry run first, and if it reverts
+  the chain is put back to the snapshot taken before it (``gpuhub_sendChecked``), so a refused
+  write leaves no trace, as a refused estimate does on a real node;
+- event reads linear in the chain's length: eth-tester's ``get_logs`` walks every block of the
+  range for every call, so this keeps the logs of each block it has read and reads only new
+  blocks after that.
+
+Answers have the shapes of a real node's (camelCase keys); numbers stay ints, which the parsers in
+``_transactions`` accept as well as hex quantities.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .exceptions import TransactionReverted
+
+_TX_KEYS = {
+    "from": "from",
+    "to": "to",
+    "data": "data",
+    "value": "value",
+    "gas": "gas",
+    "gasPrice": "gas_price",
+    "maxFeePerGas": "max_fee_per_gas",
+    "maxPriorityFeePerGas": "max_priority_fee_per_gas",
+    "nonce": "nonce",
+}
+_INT_KEYS = {"value", "gas", "gas_price", "max_fee_per_gas", "max_priority_fee_per_gas", "nonce"}
+
+
+class EmbeddedChain:
+    """Answers JSON-RPC requests from an ``eth_tester.EthereumTester``; not thread-safe (the
+    caller serialises requests)."""
+
+    def __init__(self, tester: Any) -> None:
+        self._tester = tester
+        self._chain_id = int(tester.backend.chain.chain_id)
+        # eth-tester wants a sender for calls, and one that can pay for their gas.
+        self._caller = tester.get_accounts()[0]
+        self._logs: list[dict[str, Any]] = []
+        #: (number, hash) of every block whose logs are in ``_logs``.
+        self._scanned: list[tuple[int, str]] = []
+
+    def request(self, method: str, params: list[Any]) -> Any:
+        """The ``result`` a node would give for ``method(params)``; reverts raise eth-tester's
+        ``TransactionFailed``, which ``_errors.translate`` decodes."""
+        tester = self._tester
+        if method == "eth_chainId":
+            return self._chain_id
+        if method == "eth_blockNumber":
+            return tester.get_block_by_number("latest")["number"]
+        if method == "eth_getCode":
+            return tester.get_code(params[0], _block(params[1]))
+        if method == "eth_getBalance":
+            return tester.get_balance(params[0], _block(params[1]))
+        if method == "eth_call":
+            return self._call({"from": self._caller, **_tx(params[0])}, _block(params[1]))
+        if method == "eth_getTransactionCount":
+            return tester.get_nonce(params[0], "pending")
+        if method == "eth_gasPrice":
+            return tester.get_block_by_number("pending")["base_fee_per_gas"]
+        if method == "eth_getBlockByNumber":
+            block = tester.get_block_by_number(_block(params[0]))
+            return {
+                "number": block["number"],
+                "timestamp": block["timestamp"],
+                "baseFeePerGas": block["base_fee_per_gas"],
+            }
+        if method == "eth_sendTransaction":
+            return tester.send_transaction(_tx(params[0]))
+        if method == "eth_sendRawTransaction":
+            return tester.send_raw_transaction(params[0])
+        if method == "gpuhub_sendChecked":
+            return self._send_checked(params[0], params[1])
+        if method == "eth_getTransactionReceipt":
+            return self._receipt(params[0])
+        if method == "eth_getTransactionByHash":
+            return self._transaction(params[0])
+        if method == "eth_getLogs":
+            return self._get_logs(params[0])
+        raise NotImplementedError(f"the embedded chain does not answer {method}")
+
+    def _send_checked(self, tx: dict[str, Any], raw: str | None) -> str:
+        tester = self._tester
+        snapshot = tester.take_snapshot()
+        tx_hash: str = tester.send_raw_transaction(raw) if raw else tester.send_transaction(_tx(tx))
+        if tester.get_transaction_receipt(tx_hash)["status"] == 1:
+            return tx_hash
+        tester.revert_to_snapshot(snapshot)
+        call = {k: v for k, v in _tx(tx).items() if k not in ("nonce", "gas")}
+        self._call(call, "latest")  # raises the revert with its data
+        raise TransactionReverted("reverted without a reason (out of gas or a bad argument)")
+
+    def _call(self, tx: dict[str, Any], block: Any) -> Any:
+        from eth_tester.exceptions import TransactionFailed
+
+        try:
+            return self._tester.call(tx, block)
+        except TransactionFailed as err:
+            # The shape web3's provider gives, which _errors.revert_data reads.
+            raise TransactionFailed(f"execution reverted: {err.args[0]}") from err
+
+    def _transaction(self, tx_hash: str) -> dict[str, Any] | None:
+        from eth_tester.exceptions import TransactionNotFound
+
+        try:
+            raw = self._tester.get_transaction_by_hash(tx_hash)
+        except TransactionNotFound:
+            return None
+        return {"gas": raw["gas"], "nonce": raw["nonce"], "blockNumber": raw["block_number"]}
+
+    def _receipt(self, tx_hash: str) -> dict[str, Any] | None:
+        from eth_tester.exceptions import TransactionNotFound
+
+        try:
+            raw = self._tester.get_transaction_receipt(tx_hash)
+        except TransactionNotFound:
+            return None
+        return {
+            "transactionHash": raw["transaction_hash"],
+            "status": raw["status"],
+            "blockNumber": raw["block_number"],
+            "gasUsed": raw["gas_used"],
+            "contractAddress": raw["contract_address"],
+            "logs": [_log(entry) for entry in raw["logs"]],
+        }
+
+    def _get_logs(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        head = self._tester.get_block_by_number("latest")["number"]
+        self._scan(head)
+        low = _number(query.get("fromBlock", "latest"), head)
+        high = _number(query.get("toBlock", "latest"), head)
+        address = query.get("address")
+        wanted = None if address is None else {str(address).lower()}
+        topics = [
+            None if t is None else {x.lower() for x in ([t] if isinstance(t, str) else t)}
+            for t in query.get("topics") or []
+        ]
+        return [
+            entry
+            for entry in self._logs
+            if low <= entry["blockNumber"] <= high
+            and (wanted is None or entry["address"].lower() in wanted)
+            and _topics_match(entry["topics"], topics)
+        ]
+
+    def _scan(self, head: int) -> None:
+        tester = self._tester
+        # A snapshot reverted or a block replaced since the last scan: drop what changed.
+        while self._scanned and (
+            self._scanned[-1][0] > head
+            or tester.get_block_by_number(self._scanned[-1][0])["hash"] != self._scanned[-1][1]
+        ):
+            number, _ = self._scanned.pop()
+            while self._logs and self._logs[-1]["blockNumber"] >= number:
+                self._logs.pop()
+        start = self._scanned[-1][0] + 1 if self._scanned else 0
+        for number in range(start, head + 1):
+            block = tester.get_block_by_number(number)
+            for tx_hash in block["transactions"]:
+                self._logs.extend(_log(e) for e in tester.get_transaction_receipt(tx_hash)["logs"])
+            self._scanned.append((number, block["hash"]))
+
+
+def _topics_match(have: list[str], want: list[set[str] | None]) -> bool:
+    """eth_getLogs topic filtering: each position is any value (None) or one of a set."""
+    if len(want) > len(have):
+        return all(w is None for w in want[len(have) :]) and _topics_match(have, want[: len(have)])
+    return all(w is None or have[i].lower() in w for i, w in enumerate(want))
+
+
+def _log(entry: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "address": entry["address"],
+        "topics": entry["topics"],
+        "data": entry["data"],
+        "blockNumber": entry["block_number"],
+        "transactionHash": entry["transaction_hash"],
+        "logIndex": entry["log_index"],
+    }
+
+
+def _tx(params: dict[str, Any]) -> dict[str, Any]:
+    """JSON-RPC transaction fields in eth-tester's names, numbers as ints."""
+    tx = {}
+    for key, value in params.items():
+        name = _TX_KEYS.get(key)
+        if name is None:
+            continue
+        tx[name] = int(value, 16) if name in _INT_KEYS and isinstance(value, str) else value
+    return tx
+
+
+def _block(block: Any) -> Any:
+    return int(block, 16) if isinstance(block, str) and block.startswith("0x") else block
+
+
+def _number(block: Any, head: int) -> int:
+    block = _block(block)
+    return head if block in ("latest", "pending", "safe", "finalized") else int(block)

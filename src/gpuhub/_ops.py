@@ -1,0 +1,787 @@
+"""Every marketplace operation as a sans-I/O plan, shared by the sync and the async client.
+
+A plan checks its arguments, encodes the calls, yields the requests it needs (see
+``_transactions``) and decodes what comes back into models. ``GPUHubClient`` runs plans with
+blocking I/O and ``AsyncGPUHubClient`` awaits them; neither holds any rule of its own, so the two
+cannot drift apart. Adding an operation means one plan here and a one-line method in each client.
+
+Writes return a :class:`Sent`: the hash, and a plan that waits for the receipt and builds the
+result from its events (one request), so ``wait=False`` needs no second copy of anything.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from . import _core
+from ._abi import Function
+from ._transactions import (
+    Batch,
+    Connection,
+    Plan,
+    Receipt,
+    Rpc,
+    Sender,
+    TxOptions,
+    block_param,
+    data_bytes,
+    done,
+    quantity,
+)
+from .exceptions import ContractNotDeployed, GPUHubError, NoActiveRental, ValidationError
+from .models import (
+    Listing,
+    ListingStatus,
+    MarketEvent,
+    PriceUnit,
+    Rating,
+    Rental,
+    RentalStatus,
+    Reputation,
+    TxResult,
+)
+
+if TYPE_CHECKING:
+    from web3.types import BlockIdentifier
+
+T = TypeVar("T")
+
+#: listings read per eth_call by the paged reads.
+PAGE_SIZE = 500
+#: most operations in one batch; 50 creates fit well under a block's gas.
+MAX_BATCH = 100
+_RENTAL_PAGE_TYPE = (
+    "(uint256,uint256,address,address,uint256,uint256,uint256,uint8,uint256,uint256,uint8)[]"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sent(Generic[T]):
+    """A transaction handed to the node, and the plan that finishes it."""
+
+    tx_hash: str
+    finish: Callable[[float | None], Plan[T]]
+
+
+class Operations:
+    """The plans for one connection, sending as ``sender`` (None: read-only)."""
+
+    def __init__(self, conn: Connection, sender: Sender | None) -> None:
+        self.conn = conn
+        self.sender = sender
+
+    # ------------------------------------------------------------------ plumbing
+
+    def fn(self, name: str) -> Function:
+        """The contract function ``name``."""
+        return self.conn.abi.functions[name]
+
+    def call(self, name: str, *args: Any, block: BlockIdentifier = "latest") -> Plan[Any]:
+        """``name(*args)`` as an ``eth_call`` at ``block``, decoded."""
+        fn = self.fn(name)
+        raw = yield self.call_request(fn, args, block)
+        return fn.result(self.returned(raw))
+
+    def returned(self, raw: Any) -> bytes:
+        """Return data of a view; every view returns at least one word, so none means the code
+        is gone."""
+        data = data_bytes(raw)
+        if not data:
+            raise ContractNotDeployed(
+                f"the marketplace at {self.conn.address} returned no data on chain "
+                f"{self.conn.chain_id}: its code is gone (the node restarted with fresh state?) "
+                "or the RPC URL now points at another chain"
+            )
+        return data
+
+    def call_request(self, fn: Function, args: Sequence[Any], block: BlockIdentifier) -> Rpc:
+        """The ``eth_call`` request for ``fn(*args)``."""
+        return Rpc(
+            "eth_call", [{"to": self.conn.address, "data": fn.calldata(args)}, block_param(block)]
+        )
+
+    def require_sender(self) -> Sender:
+        """The sender, or an error saying how to get one."""
+        if self.sender is None:
+            raise GPUHubError(
+                "this client is read-only: pass account=... to the client, or use "
+                "client.with_account(account) to send transactions"
+            )
+        return self.sender
+
+    def transact(
+        self,
+        name: str,
+        args: list[Any],
+        finish: Callable[[Receipt], Plan[T]],
+        tx: TxOptions,
+        value: int = 0,
+    ) -> Plan[Sent[T]]:
+        """Send ``name(*args)`` and return how to finish it once mined."""
+        sender = self.require_sender()
+        params = {"to": self.conn.address, "data": self.fn(name).calldata(args), "value": value}
+        tx_hash = yield from sender.send(params, tx)
+        sent_at = time.monotonic()
+
+        def complete(timeout: float | None) -> Plan[T]:
+            receipt = yield from sender.wait(tx_hash, params, timeout, sent_at)
+            return (yield from finish(receipt))
+
+        return Sent(tx_hash, complete)
+
+    def events(self, receipt: Receipt, name: str) -> list[dict[str, Any]]:
+        """Arguments of the ``name`` events this contract emitted in ``receipt``, in order."""
+        event = self.conn.abi.events[name]
+        address = self.conn.address.lower()
+        return [
+            event.args(log.topics, log.data)
+            for log in receipt.logs
+            if log.address.lower() == address and log.topics and log.topics[0] == event.topic
+        ]
+
+    def reread_listing(self, listing_id: int) -> Callable[[Receipt], Plan[Listing]]:
+        """The listing as of the block that mined the transaction."""
+        return lambda receipt: self.get_listing(listing_id, block=receipt.block_number)
+
+    def reread_rental(self, rental_id: int) -> Callable[[Receipt], Plan[Rental]]:
+        """The rental as of the block that mined the transaction."""
+        return lambda receipt: self.get_rental(rental_id, block=receipt.block_number)
+
+    def checksum(self, field_name: str, address: Any) -> str:
+        """``address`` checksummed, or ValidationError naming ``field_name``."""
+        return _core.check_address(field_name, address)
+
+    # ------------------------------------------------------------------ chain
+
+    def block_number(self) -> Plan[int]:
+        """Number of the latest block."""
+        return quantity((yield Rpc("eth_blockNumber", [])))
+
+    def get_events(self, from_block: int, to_block: int | None) -> Plan[list[MarketEvent]]:
+        """The marketplace's events in a block range, decoded."""
+        _core.check_int("from_block", from_block)
+        head = yield from self.block_number()
+        last = head if to_block is None else _core.check_int("to_block", to_block)
+        if last > head:
+            raise ValidationError(
+                "to_block",
+                f"block {last} is past the chain head ({head}): pass to_block=None to read up to "
+                "the head",
+            )
+        if from_block > last:  # nodes refuse a range that starts past their head
+            return []
+        query = {"address": self.conn.address, "fromBlock": hex(from_block), "toBlock": hex(last)}
+        logs = yield Rpc("eth_getLogs", [query])
+        by_topic = self.conn.abi.events_by_topic
+        found = []
+        for raw in logs:
+            topics = [data_bytes(t) for t in raw["topics"]]
+            event = by_topic.get(topics[0]) if topics else None
+            if event is None:
+                continue
+            found.append(
+                MarketEvent(
+                    name=event.name,
+                    block_number=quantity(raw["blockNumber"]),
+                    tx_hash=str(raw["transactionHash"]),
+                    log_index=quantity(raw["logIndex"]),
+                    args=event.args(topics, data_bytes(raw["data"])),
+                )
+            )
+        return found
+
+    # ------------------------------------------------------------------ listings: reads
+
+    def listing_count(self, block: BlockIdentifier) -> Plan[int]:
+        """Number of listings ever created."""
+        return int((yield from self.call("listingCount", block=block)))
+
+    def get_listing(self, listing_id: int, block: BlockIdentifier = "latest") -> Plan[Listing]:
+        """One listing by id."""
+        _core.check_listing_id(listing_id)
+        return Listing.from_abi((yield from self.call("getListing", listing_id, block=block)))
+
+    def pages(self, count_fn: str, page_fn: str, page_size: int) -> Plan[list[bytes]]:
+        """Raw return data of every ``page_fn(offset, page_size)`` page, from one block's state,
+        all pages in one JSON-RPC batch."""
+        _core.check_int("page_size", page_size, low=1)
+        block = yield from self.block_number()
+        count = int((yield from self.call(count_fn, block=block)))
+        fn = self.fn(page_fn)
+        requests = tuple(
+            self.call_request(fn, (offset, page_size), block)
+            for offset in range(0, count, page_size)
+        )
+        if not requests:
+            return []
+        answers = yield Batch(requests)
+        return [self.returned(raw) for raw in answers]
+
+    def list_listings(self, page_size: int) -> Plan[list[Listing]]:
+        """Every listing in id order."""
+        from eth_utils.address import to_checksum_address
+
+        listings: list[Listing] = []
+        for data in (yield from self.pages("listingCount", "getListings", page_size)):
+            listings.extend(_core.decode_listing_page(data, to_checksum_address))
+        return listings
+
+    def list_gpus(
+        self,
+        max_price: int | None,
+        min_capacity: int | None,
+        available_only: bool,
+        price_unit: PriceUnit | None,
+        page_size: int,
+    ) -> Plan[list[Listing]]:
+        """Listings that match (the original ``/getgpulist``)."""
+        listings = yield from self.list_listings(page_size)
+        return _core.filter_listings(
+            listings,
+            max_price=max_price,
+            min_capacity=min_capacity,
+            available_only=available_only,
+            price_unit=price_unit,
+        )
+
+    # ------------------------------------------------------------------ listings: writes
+
+    def create_listing(
+        self,
+        *,
+        gpu_model: str,
+        capacity: int,
+        price: int,
+        unit: PriceUnit,
+        min_duration: int,
+        max_duration: int | None,
+        tx: TxOptions,
+    ) -> Plan[Sent[Listing]]:
+        """List a GPU."""
+        terms = _core.listing_terms(
+            gpu_model=gpu_model,
+            capacity=capacity,
+            price=price,
+            unit=unit,
+            min_duration=min_duration,
+            max_duration=(
+                _core.max_duration_for(_core.check_unit(unit))
+                if max_duration is None
+                else max_duration
+            ),
+        )
+
+        def created(receipt: Receipt) -> Plan[Listing]:
+            (event,) = self.events(receipt, "ListingCreated")
+            return done(_listing_from_event(event, ListingStatus.AVAILABLE))
+
+        return (yield from self.transact("createListing", terms.abi_args(), created, tx))
+
+    def update_listing(
+        self, listing_id: int, changes: dict[str, Any], tx: TxOptions
+    ) -> Plan[Sent[Listing]]:
+        """Change some of a listing's terms."""
+        current = yield from self.get_listing(listing_id)
+        terms = _merged_terms(current, changes)
+
+        def updated(receipt: Receipt) -> Plan[Listing]:
+            (event,) = self.events(receipt, "ListingUpdated")
+            # updateListing never changes the status; it is the one read before sending.
+            return done(_listing_from_event(event, current.status))
+
+        args = [listing_id, *terms.abi_args()]
+        return (yield from self.transact("updateListing", args, updated, tx))
+
+    def status_change(self, fn: str, listing_id: int, tx: TxOptions) -> Plan[Sent[Listing]]:
+        """fulfillRequest, markAvailable or removeListing."""
+        _core.check_listing_id(listing_id)
+        return (yield from self.transact(fn, [listing_id], self.reread_listing(listing_id), tx))
+
+    def batch(self, ops: list[tuple[str, Any]], tx: TxOptions) -> Plan[Sent[list[Listing]]]:
+        """Several listing operations in one ``multicall`` transaction."""
+        if not ops:
+            raise ValidationError("batch", "is empty: add operations before sending it")
+        if len(ops) > MAX_BATCH:
+            raise ValidationError("batch", f"holds {len(ops)} operations; send at most {MAX_BATCH}")
+        # Updates keep the fields they do not name: read those listings in one JSON-RPC batch.
+        update_ids = sorted({arg[0] for kind, arg in ops if kind == "update"})
+        current: dict[int, Listing] = {}
+        if update_ids:
+            fn = self.fn("getListing")
+            answers = yield Batch(tuple(self.call_request(fn, (i,), "latest") for i in update_ids))
+            for listing_id, raw in zip(update_ids, answers, strict=True):
+                current[listing_id] = Listing.from_abi(fn.result(self.returned(raw)))
+        calls = []
+        for kind, arg in ops:
+            if kind == "create":
+                calls.append(self.fn("createListing").calldata_bytes(arg.abi_args()))
+            elif kind == "update":
+                listing_id, changes = arg
+                terms = _merged_terms(current[listing_id], changes)
+                calls.append(
+                    self.fn("updateListing").calldata_bytes([listing_id, *terms.abi_args()])
+                )
+            else:
+                calls.append(self.fn(kind).calldata_bytes([arg]))
+
+        def finished(receipt: Receipt) -> Plan[list[Listing]]:
+            created = iter(self.events(receipt, "ListingCreated"))
+            ids = [
+                next(created)["listingId"]
+                if kind == "create"
+                else (arg[0] if kind == "update" else arg)
+                for kind, arg in ops
+            ]
+            fn = self.fn("getListing")
+            unique = sorted(set(ids))
+            answers = yield Batch(
+                tuple(self.call_request(fn, (i,), receipt.block_number) for i in unique)
+            )
+            by_id = {
+                i: Listing.from_abi(fn.result(self.returned(raw)))
+                for i, raw in zip(unique, answers, strict=True)
+            }
+            return [by_id[i] for i in ids]
+
+        return (yield from self.transact("multicall", [calls], finished, tx))
+
+    # ------------------------------------------------------------------ rentals: reads
+
+    def quote(self, listing_id: int, duration: int, block: BlockIdentifier) -> Plan[int]:
+        """The cost of renting ``listing_id`` for ``duration`` units."""
+        _core.check_listing_id(listing_id)
+        _core.check_int("duration", duration, low=1, high=_core.MAX_DURATION)
+        return int((yield from self.call("quote", listing_id, duration, block=block)))
+
+    def rental_count(self, block: BlockIdentifier) -> Plan[int]:
+        """Number of rentals ever started."""
+        return int((yield from self.call("rentalCount", block=block)))
+
+    def get_rental(self, rental_id: int, block: BlockIdentifier = "latest") -> Plan[Rental]:
+        """One rental by id."""
+        _core.check_int("rental_id", rental_id)
+        return Rental.from_abi((yield from self.call("getRental", rental_id, block=block)))
+
+    def active_rental(self, listing_id: int) -> Plan[Rental | None]:
+        """The listing's running rental, or None."""
+        _core.check_listing_id(listing_id)
+        block = yield from self.block_number()
+        try:
+            rental_id = int((yield from self.call("activeRentalOf", listing_id, block=block)))
+        except NoActiveRental:
+            return None
+        return (yield from self.get_rental(rental_id, block))
+
+    def list_rentals(self, page_size: int) -> Plan[list[Rental]]:
+        """Every rental in id order."""
+        from eth_abi.abi import decode
+        from eth_utils.address import to_checksum_address
+
+        rentals = []
+        for data in (yield from self.pages("rentalCount", "getRentals", page_size)):
+            (rows,) = decode([_RENTAL_PAGE_TYPE], data)
+            for row in rows:
+                rentals.append(
+                    Rental.from_abi(
+                        (
+                            *row[:2],
+                            to_checksum_address(row[2]),
+                            to_checksum_address(row[3]),
+                            *row[4:],
+                        )
+                    )
+                )
+        return rentals
+
+    def rentals(
+        self, renter: str | None, provider: str | None, active_only: bool
+    ) -> Plan[list[Rental]]:
+        """Rentals, optionally of one renter and/or provider, or only active ones."""
+        want_renter = None if renter is None else self.checksum("renter", renter)
+        want_provider = None if provider is None else self.checksum("provider", provider)
+        return [
+            r
+            for r in (yield from self.list_rentals(PAGE_SIZE))
+            if (want_renter is None or r.renter == want_renter)
+            and (want_provider is None or r.provider == want_provider)
+            and (not active_only or r.is_active)
+        ]
+
+    def balance_of(self, address: str | None, block: BlockIdentifier) -> Plan[int]:
+        """Withdrawable wei of ``address`` (default: the sender)."""
+        who = self.require_sender().address if address is None else address
+        return int((yield from self.call("balanceOf", self.checksum("address", who), block=block)))
+
+    def provider_terminations(self, provider: str) -> Plan[int]:
+        """Rentals ``provider`` ended early."""
+        address = self.checksum("provider", provider)
+        return int((yield from self.call("providerTerminations", address)))
+
+    # ------------------------------------------------------------------ rentals: writes
+
+    def rent(
+        self, listing_id: int, duration: int, max_total: int | None, tx: TxOptions
+    ) -> Plan[Sent[Rental]]:
+        """Rent a listing for ``duration`` units."""
+        _core.check_int("duration", duration, low=1, high=_core.MAX_DURATION)
+        listing = yield from self.get_listing(listing_id)
+        cost = listing.price * duration
+        limit = cost if max_total is None else _core.check_int("max_total", max_total)
+        args = [listing_id, duration, int(listing.unit), limit]
+
+        def started(receipt: Receipt) -> Plan[Rental]:
+            (event,) = self.events(receipt, "RentalStarted")
+            return done(
+                Rental(
+                    rental_id=event["rentalId"],
+                    listing_id=event["listingId"],
+                    renter=event["renter"],
+                    provider=listing.provider,
+                    start=event["start"],
+                    end=event["end"],
+                    price=event["price"],
+                    unit=PriceUnit(event["unit"]),
+                    paid=event["paid"],
+                    fee_bps=event["feeBps"],
+                    status=RentalStatus.ACTIVE,
+                )
+            )
+
+        return (yield from self.transact("rent", args, started, tx, value=limit))
+
+    def extend_rental(self, rental_id: int, extra: int, tx: TxOptions) -> Plan[Sent[Rental]]:
+        """Buy ``extra`` more units of a running rental."""
+        _core.check_int("extra", extra, low=1, high=_core.MAX_DURATION)
+        rental = yield from self.get_rental(rental_id)
+
+        def extended(receipt: Receipt) -> Plan[Rental]:
+            (event,) = self.events(receipt, "RentalExtended")
+            return done(_replace_rental(rental, end=event["end"], paid=rental.paid + event["cost"]))
+
+        value = rental.price * extra
+        return (
+            yield from self.transact("extendRental", [rental_id, extra], extended, tx, value=value)
+        )
+
+    def rental_write(self, fn: str, rental_id: int, tx: TxOptions) -> Plan[Sent[Rental]]:
+        """endRental or settle."""
+        _core.check_int("rental_id", rental_id)
+        return (yield from self.transact(fn, [rental_id], self.reread_rental(rental_id), tx))
+
+    def withdraw(self, to: str | None, tx: TxOptions) -> Plan[Sent[int]]:
+        """Withdraw the sender's whole balance (to itself or ``to``)."""
+
+        def withdrawn(receipt: Receipt) -> Plan[int]:
+            (event,) = self.events(receipt, "Withdrawn")
+            return done(int(event["amount"]))
+
+        if to is None:
+            return (yield from self.transact("withdraw", [], withdrawn, tx))
+        target = self.checksum("to", to)
+        return (yield from self.transact("withdrawTo", [target], withdrawn, tx))
+
+    # ------------------------------------------------------------------ reputation
+
+    def reputation(self, address: str, block: BlockIdentifier) -> Plan[Reputation]:
+        """What the contract counts about ``address``."""
+        who = _core.check_address("address", address)
+        return Reputation.from_abi(who, (yield from self.call("reputation", who, block=block)))
+
+    def ratings(
+        self,
+        ratee: str | None,
+        rater: str | None,
+        rental_id: int | None,
+        from_block: int,
+        to_block: int | None,
+    ) -> Plan[list[Rating]]:
+        """Ratings from the ``Rated`` events, filtered by the node on their indexed topics."""
+        event = self.conn.abi.events["Rated"]
+        topics: list[str | None] = [
+            "0x" + event.topic.hex(),
+            None
+            if rental_id is None
+            else "0x" + _core.check_int("rental_id", rental_id).to_bytes(32).hex(),
+            None if rater is None else _address_topic(_core.check_address("rater", rater)),
+            None if ratee is None else _address_topic(_core.check_address("ratee", ratee)),
+        ]
+        _core.check_int("from_block", from_block)
+        if to_block is None:
+            last = yield from self.block_number()
+        else:
+            last = _core.check_int("to_block", to_block)
+        if from_block > last:
+            return []
+        query = {
+            "address": self.conn.address,
+            "fromBlock": hex(from_block),
+            "toBlock": hex(last),
+            "topics": topics,
+        }
+        logs = yield Rpc("eth_getLogs", [query])
+        return [
+            Rating.from_event(
+                event.args([data_bytes(t) for t in raw["topics"]], data_bytes(raw["data"])),
+                quantity(raw["blockNumber"]),
+            )
+            for raw in logs
+        ]
+
+    def rate(self, rental_id: int, score: int, comment: str, tx: TxOptions) -> Plan[Sent[Rating]]:
+        """Rate the other side of a rental that is over."""
+        _core.check_int("rental_id", rental_id)
+        _core.check_score(score)
+        _core.check_comment(comment)
+
+        def rated(receipt: Receipt) -> Plan[Rating]:
+            (event,) = self.events(receipt, "Rated")
+            return done(Rating.from_event(event, receipt.block_number))
+
+        return (yield from self.transact("rate", [rental_id, score, comment], rated, tx))
+
+    # ------------------------------------------------------------------ governance
+
+    def governance_tx(self, fn: str, args: list[Any], tx: TxOptions) -> Plan[Sent[TxResult]]:
+        """A governance call; the result is the mined transaction."""
+
+        def result(receipt: Receipt) -> Plan[TxResult]:
+            return done(
+                TxResult(
+                    tx_hash=receipt.tx_hash,
+                    block_number=receipt.block_number,
+                    gas_used=receipt.gas_used,
+                )
+            )
+
+        return (yield from self.transact(fn, args, result, tx))
+
+    def set_fee(self, fee_bps: int, tx: TxOptions) -> Plan[Sent[TxResult]]:
+        """Set the platform fee."""
+        _core.check_int("fee_bps", fee_bps, high=_core.MAX_FEE_BPS)
+        return (yield from self.governance_tx("setFee", [fee_bps], tx))
+
+    def set_paused(self, paused: bool, tx: TxOptions) -> Plan[Sent[TxResult]]:
+        """Pause or resume."""
+        if not isinstance(paused, bool):
+            raise ValidationError("paused", f"expected a bool, got {type(paused).__name__}")
+        return (yield from self.governance_tx("setPaused", [paused], tx))
+
+
+def _address_topic(address: str) -> str:
+    """An address as an indexed event topic: 32 bytes, left-padded, as hex."""
+    return "0x" + bytes.fromhex(address[2:]).rjust(32, b"\0").hex()
+
+
+def _listing_from_event(event: dict[str, Any], status: ListingStatus) -> Listing:
+    return Listing(
+        listing_id=event["listingId"],
+        provider=event["provider"],
+        gpu_model=event["gpuModel"],
+        capacity=event["capacity"],
+        price=event["price"],
+        unit=PriceUnit(event["unit"]),
+        min_duration=event["minDuration"],
+        max_duration=event["maxDuration"],
+        status=status,
+    )
+
+
+def _merged_terms(current: Listing, changes: dict[str, Any]) -> _core.ListingTerms:
+    """The listing's terms with ``changes`` (None values ignored) applied, checked."""
+    fields = {
+        "gpu_model": current.gpu_model,
+        "capacity": current.capacity,
+        "price": current.price,
+        "unit": current.unit,
+        "min_duration": current.min_duration,
+        "max_duration": current.max_duration,
+    }
+    fields.update({k: v for k, v in changes.items() if v is not None})
+    return _core.listing_terms(**fields)
+
+
+def _replace_rental(rental: Rental, **changes: Any) -> Rental:
+    from dataclasses import replace
+
+    return replace(rental, **changes)
+
+
+def update_changes(
+    *,
+    gpu_model: str | None,
+    capacity: int | None,
+    price: int | None,
+    unit: PriceUnit | None,
+    min_duration: int | None,
+    max_duration: int | None,
+) -> dict[str, Any]:
+    """The fields an update names, by name."""
+    return {
+        "gpu_model": gpu_model,
+        "capacity": capacity,
+        "price": price,
+        "unit": unit,
+        "min_duration": min_duration,
+        "max_duration": max_duration,
+    }
+
+
+class ListingBatch:
+    """Listing operations collected for one transaction (``client.batch()``).
+
+    Each method checks its arguments at once and returns the operation's position; sending the
+    batch returns one Listing per operation, in the same order. Updates read the listing's
+    current terms when the batch is sent, so they cannot refer to a listing the batch creates.
+    """
+
+    def __init__(self, ops: Operations) -> None:
+        self._ops = ops
+        self._queue: list[tuple[str, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def create_listing(
+        self,
+        *,
+        gpu_model: str,
+        capacity: int,
+        price: int,
+        unit: PriceUnit = PriceUnit.MINUTE,
+        min_duration: int = 1,
+        max_duration: int | None = None,
+    ) -> int:
+        """Add a new listing; returns its position in the batch."""
+        unit = _core.check_unit(unit)
+        terms = _core.listing_terms(
+            gpu_model=gpu_model,
+            capacity=capacity,
+            price=price,
+            unit=unit,
+            min_duration=min_duration,
+            max_duration=_core.max_duration_for(unit) if max_duration is None else max_duration,
+        )
+        return self._add("create", terms)
+
+    def update_listing(
+        self,
+        listing_id: int,
+        *,
+        gpu_model: str | None = None,
+        capacity: int | None = None,
+        price: int | None = None,
+        unit: PriceUnit | None = None,
+        min_duration: int | None = None,
+        max_duration: int | None = None,
+    ) -> int:
+        """Change some of an existing listing's terms; returns the position in the batch."""
+        _core.check_listing_id(listing_id)
+        changes = update_changes(
+            gpu_model=gpu_model,
+            capacity=capacity,
+            price=price,
+            unit=unit,
+            min_duration=min_duration,
+            max_duration=max_duration,
+        )
+        return self._add("update", (listing_id, changes))
+
+    def fulfill_request(self, listing_id: int) -> int:
+        """Mark a listing UNAVAILABLE; returns the position in the batch."""
+        return self._add("fulfillRequest", _core.check_listing_id(listing_id))
+
+    def mark_available(self, listing_id: int) -> int:
+        """Put a listing back on the market; returns the position in the batch."""
+        return self._add("markAvailable", _core.check_listing_id(listing_id))
+
+    def remove_listing(self, listing_id: int) -> int:
+        """Remove a listing for good; returns the position in the batch."""
+        return self._add("removeListing", _core.check_listing_id(listing_id))
+
+    def _add(self, kind: str, arg: Any) -> int:
+        if len(self._queue) >= MAX_BATCH:
+            raise ValidationError("batch", f"is full: send at most {MAX_BATCH} operations at once")
+        self._queue.append((kind, arg))
+        return len(self._queue) - 1
+
+    def _plan(self, tx: TxOptions) -> Plan[Sent[list[Listing]]]:
+        """The plan that sends the batch."""
+        return self._ops.batch(list(self._queue), tx)
+
+
+def open_connection(
+    address: str | None,
+    *,
+    embedded: bool,
+    lock_factory: Callable[[], Any],
+    poll_interval: float | None,
+    block_time: float | None,
+) -> Plan[Connection]:
+    """Read the chain id once, check the contract is there, and set up the shared state."""
+    from ._abi import marketplace
+    from ._artifact import abi
+    from ._errors import ErrorDecoder
+    from ._transactions import clock_for, fees_for
+    from .exceptions import ContractNotDeployed
+
+    if poll_interval is not None:
+        _core.check_number("poll_interval", poll_interval)
+    if block_time is not None:
+        _core.check_number("block_time", block_time)
+    checked = "" if address is None else _core.check_address("contract_address", address)
+    chain_id = quantity((yield Rpc("eth_chainId", [])))
+    if address is not None:
+        code = yield Rpc("eth_getCode", [checked, "latest"])
+        if not data_bytes(code):
+            raise ContractNotDeployed(
+                f"no contract code at {checked} on chain {chain_id}: check the address "
+                "and the RPC URL, or create a marketplace with GPUHubClient.deploy(w3, ...)"
+            )
+        yield from _check_version(checked, chain_id)
+    return Connection(
+        chain_id=chain_id,
+        address=checked,
+        abi=marketplace(),
+        decoder=ErrorDecoder(abi()),
+        embedded=embedded,
+        clock=clock_for(chain_id, block_time, poll_interval),
+        fees=fees_for(chain_id),
+        lock_factory=lock_factory,
+    )
+
+
+def _check_version(address: str, chain_id: int) -> Plan[None]:
+    """A wrong address (or the right one on another chain) fails here, not in a later read or
+    after a write has been mined."""
+    from ._abi import marketplace
+    from ._artifact import MARKETPLACE_VERSION
+    from .exceptions import ContractError, NotAMarketplace, TransactionReverted
+
+    fn = marketplace().functions["MARKETPLACE_VERSION"]
+    try:
+        raw = yield Rpc("eth_call", [{"to": address, "data": fn.calldata([])}, "latest"])
+        version: int | None = _core.decode_uint(data_bytes(raw))
+    except (ContractError, TransactionReverted, ValueError):
+        version = None
+    if version != MARKETPLACE_VERSION:
+        found = "no marketplace version" if version is None else f"version {version}"
+        raise NotAMarketplace(
+            f"the contract at {address} on chain {chain_id} is not a GPUHub marketplace "
+            f"this client speaks to (it answers {found}; expected {MARKETPLACE_VERSION}): "
+            "check the address and the chain, or upgrade gpuhub"
+        )
+
+
+def deploy(conn: Connection, sender: Sender, tx: TxOptions) -> Plan[str]:
+    """Deploy the marketplace from ``sender``; returns its address and points ``conn`` at it."""
+    from ._artifact import bytecode
+
+    params = {"data": bytecode()}
+    tx_hash = yield from sender.send(params, tx)
+    receipt = yield from sender.wait(tx_hash, params, tx.get("timeout"))
+    assert receipt.contract_address is not None
+    conn.address = _core.check_address("contract_address", receipt.contract_address)
+    return conn.address

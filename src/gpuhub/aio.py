@@ -1,0 +1,664 @@
+"""AsyncGPUHubClient: GPUHubClient's surface awaited, on ``web3.AsyncWeb3``.
+
+Both clients run the same plans from ``_ops`` (argument checks, ABI encoding, decoding, error
+translation); this module only answers their requests with ``await``. Every public method of
+``GPUHubClient`` has a twin here with the same name and parameters (a test holds them equal)::
+
+    from web3 import AsyncWeb3, AsyncHTTPProvider
+    from gpuhub.aio import AsyncGPUHubClient
+
+    client = AsyncGPUHubClient(AsyncWeb3(AsyncHTTPProvider(url)), address, account=key)
+    listing = await client.create_listing(gpu_model="A100", capacity=80, price=10**15)
+    rentals = await asyncio.gather(*(renter.rent(i, 1) for i in ids))   # one nonce authority
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
+
+from . import _core
+from ._errors import TX_METHODS, rpc_error, translate
+from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, deploy, open_connection, update_changes
+from ._transactions import (
+    Acquire,
+    Batch,
+    Connection,
+    Plan,
+    Release,
+    Rpc,
+    Sender,
+    Sleep,
+    TxOptions,
+)
+from .exceptions import GPUHubError
+from .models import Listing, MarketEvent, PriceUnit, Rating, Rental, Reputation, TxResult
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+    from eth_account.signers.local import LocalAccount
+    from eth_typing import ChecksumAddress
+    from web3 import AsyncWeb3
+    from web3.types import BlockIdentifier
+
+    from .search import Query, SearchResult
+
+T = TypeVar("T")
+#: stands in for a reputation the query does not look at (the page's are read after).
+_NO_REPUTATION = Reputation(
+    address="",
+    provider_rating_count=0,
+    provider_rating_sum=0,
+    renter_rating_count=0,
+    renter_rating_sum=0,
+    completed_as_provider=0,
+    completed_as_renter=0,
+    terminations=0,
+)
+
+__all__ = ["AsyncGPUHubClient", "AsyncListingBatch", "AsyncPendingTransaction"]
+
+
+class AsyncIO:
+    """Answers a plan's requests with ``await``: the provider's ``make_request`` for a node,
+    eth-tester for the embedded chain (in-process, so it answers without awaiting)."""
+
+    def __init__(self, w3: AsyncWeb3[Any]) -> None:
+        self.w3 = w3
+        self.provider: Any = w3.provider
+        self.tester = getattr(self.provider, "ethereum_tester", None)
+        self.embedded: Any = None
+        self.conn: Connection | None = None
+        self.batches = hasattr(self.provider, "make_batch_request")
+        self._connecting: asyncio.Lock | None = None
+
+    async def run(self, plan: Plan[T]) -> T:
+        """Drive ``plan`` to its result, awaiting each request it yields."""
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                op = plan.send(value) if error is None else plan.throw(error)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+            value, error = None, None
+            try:
+                if isinstance(op, Rpc):
+                    value = await self.request(op)
+                elif isinstance(op, Batch):
+                    value = await self.batch(op.calls)
+                elif isinstance(op, Sleep):
+                    await asyncio.sleep(op.seconds)
+                elif isinstance(op, Acquire):
+                    await op.nonces.lock.acquire()
+                elif isinstance(op, Release):
+                    op.nonces.lock.release()
+            except BaseException as err:
+                error = err
+
+    async def request(self, call: Rpc) -> Any:
+        """One JSON-RPC request; errors come back as gpuhub exceptions."""
+        sending = call.method in TX_METHODS
+        with translate(self._decoder(), tx_hash=call.tx_hash, sending=sending):
+            if self.tester is not None:
+                return self._embedded().request(call.method, call.params)
+            response = await self.provider.make_request(call.method, call.params)
+        return self._result(call, response)
+
+    async def batch(self, calls: tuple[Rpc, ...]) -> list[Any]:
+        """Several requests in one round trip where the provider can batch them."""
+        if self.tester is not None or not self.batches or len(calls) == 1:
+            return [await self.request(call) for call in calls]
+        with translate(self._decoder()):
+            responses = await self.provider.make_batch_request(
+                [(c.method, c.params) for c in calls]
+            )
+        if not isinstance(responses, list):
+            raise rpc_error(self._decoder(), "a batch request", responses.get("error"))
+        return [self._result(c, r) for c, r in zip(calls, responses, strict=True)]
+
+    def _embedded(self) -> Any:
+        if self.embedded is None:
+            from ._embedded import EmbeddedChain
+
+            self.embedded = EmbeddedChain(self.tester)
+        return self.embedded
+
+    def _result(self, call: Rpc, response: Any) -> Any:
+        if "error" in response:
+            raise rpc_error(self._decoder(), call.method, response["error"], tx_hash=call.tx_hash)
+        return response.get("result")
+
+    def _decoder(self) -> Any:
+        from ._artifact import abi
+        from ._errors import ErrorDecoder
+
+        if self.conn is not None:
+            return self.conn.decoder
+        return ErrorDecoder(abi())
+
+    async def connect(self, plan: Callable[[], Plan[Connection]]) -> Connection:
+        """The connection, opened by ``plan`` on first use (once, whoever asks first)."""
+        if self.conn is not None:
+            return self.conn
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            if self.conn is None:
+                self.conn = await self.run(plan())
+        return self.conn
+
+
+class AsyncPendingTransaction(Generic[T]):
+    """A sent transaction whose result is not read yet (``wait=False``); await ``result()``."""
+
+    def __init__(self, tx_hash: str, finish: Callable[[float | None], Awaitable[T]]) -> None:
+        self.tx_hash = tx_hash
+        self._finish = finish
+
+    async def result(self, timeout: float | None = None) -> T:
+        """Wait for the receipt and return what the write method would have returned."""
+        return await self._finish(timeout)
+
+    def __repr__(self) -> str:
+        return f"AsyncPendingTransaction(tx_hash={self.tx_hash!r})"
+
+
+class AsyncGPUHubClient:
+    """GPUHubClient for asyncio: the same methods, awaited, on a ``web3.AsyncWeb3``.
+
+    Args:
+        w3: an ``AsyncWeb3`` (``AsyncHTTPProvider``, ``WebSocketProvider`` or
+            ``AsyncEthereumTesterProvider``).
+        contract_address: the marketplace's address on that chain.
+        account: a ``LocalAccount``, an address the node unlocks, or None for read-only.
+        poll_interval: fixed seconds between receipt requests (default: the chain's pace).
+        block_time: seconds between the chain's blocks; learned when None.
+
+    Nothing is read from the node until the first call, which reads the chain id and checks that
+    the contract is there.
+    """
+
+    def __init__(
+        self,
+        w3: AsyncWeb3[Any],
+        contract_address: str,
+        *,
+        account: LocalAccount | str | None = None,
+        poll_interval: float | None = None,
+        block_time: float | None = None,
+    ) -> None:
+        address = _core.check_address("contract_address", contract_address)
+        io = AsyncIO(w3)
+
+        def opening() -> Plan[Connection]:
+            return open_connection(
+                address,
+                embedded=io.tester is not None,
+                lock_factory=asyncio.Lock,
+                poll_interval=poll_interval,
+                block_time=block_time,
+            )
+
+        self._init(io, opening, _account(account) if account is not None else None)
+
+    def _init(
+        self,
+        io: AsyncIO,
+        opening: Callable[[], Plan[Connection]],
+        account: LocalAccount | str | None,
+    ) -> None:
+        self._io = io
+        self._opening = opening
+        self._account = account
+        self._ops_cache: Operations | None = None
+
+    async def _ops(self) -> Operations:
+        if self._ops_cache is None:
+            conn = await self._io.connect(self._opening)
+            sender = None if self._account is None else Sender(conn, self._account)
+            self._ops_cache = Operations(conn, sender)
+        return self._ops_cache
+
+    async def _run(self, make: Callable[[Operations], Plan[T]]) -> T:
+        return await self._io.run(make(await self._ops()))
+
+    async def _write(
+        self, make: Callable[[Operations], Plan[Sent[T]]], wait: bool, tx: TxOptions
+    ) -> T | AsyncPendingTransaction[T]:
+        sent = await self._run(make)
+
+        async def finish(timeout: float | None) -> T:
+            return await self._io.run(sent.finish(timeout))
+
+        pending = AsyncPendingTransaction(sent.tx_hash, finish)
+        return await pending.result(tx.get("timeout")) if wait else pending
+
+    async def _finished(self, make: Callable[[Operations], Plan[Sent[T]]], tx: TxOptions) -> T:
+        sent = await self._run(make)
+        return await self._io.run(sent.finish(tx.get("timeout")))
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    async def local(cls) -> AsyncGPUHubClient:
+        """A fresh embedded chain with the marketplace deployed, sending as its first account."""
+        from web3 import AsyncEthereumTesterProvider, AsyncWeb3
+
+        w3 = AsyncWeb3(AsyncEthereumTesterProvider())
+        return await cls.deploy(w3, account=(await w3.eth.accounts)[0])
+
+    @classmethod
+    async def deploy(
+        cls,
+        w3: AsyncWeb3[Any],
+        *,
+        account: LocalAccount | str | None = None,
+        **tx: Unpack[TxOptions],
+    ) -> AsyncGPUHubClient:
+        """Deploy a new marketplace and return a client for it (see ``GPUHubClient.deploy``)."""
+        io = AsyncIO(w3)
+        conn = await io.run(
+            open_connection(
+                None,
+                embedded=io.tester is not None,
+                lock_factory=asyncio.Lock,
+                poll_interval=None,
+                block_time=None,
+            )
+        )
+        io.conn = conn
+        deployer = _account(account if account is not None else (await w3.eth.accounts)[0])
+        await io.run(deploy(conn, Sender(conn, deployer), tx))
+        client = object.__new__(cls)
+        client._init(io, lambda: _never(), deployer)
+        return client
+
+    def with_account(self, account: LocalAccount | str) -> AsyncGPUHubClient:
+        """The same marketplace and connection, sending as ``account``."""
+        clone = object.__new__(type(self))
+        clone._init(self._io, self._opening, _account(account))
+        return clone
+
+    def batch(self) -> AsyncListingBatch:
+        """Collect listing operations to send as one transaction; ``await batch.send()``."""
+        return AsyncListingBatch(self)
+
+    def __repr__(self) -> str:
+        conn = self._io.conn
+        where = "not connected yet" if conn is None else f"contract={conn.address}"
+        account = (
+            self._account
+            if isinstance(self._account, str) or self._account is None
+            else (self._account.address)
+        )
+        return f"AsyncGPUHubClient({where}, account={account})"
+
+    @property
+    def w3(self) -> AsyncWeb3[Any]:
+        """The underlying AsyncWeb3."""
+        return self._io.w3
+
+    @property
+    def contract(self) -> Any:
+        """The underlying ``web3`` async contract object, for calls this client does not wrap."""
+        from ._artifact import abi
+
+        return self._io.w3.eth.contract(address=self.contract_address, abi=abi())
+
+    @property
+    def contract_address(self) -> ChecksumAddress:
+        """Checksummed address of the marketplace contract."""
+        address: ChecksumAddress = self._connection().address  # type: ignore[assignment]
+        return address
+
+    @property
+    def chain_id(self) -> int:
+        """The chain's id (read on the first call)."""
+        return self._connection().chain_id
+
+    @property
+    def address(self) -> str | None:
+        """The address this client sends from, or None when read-only."""
+        if self._account is None:
+            return None
+        return self._account if isinstance(self._account, str) else self._account.address
+
+    def _connection(self) -> Connection:
+        if self._io.conn is None:
+            raise GPUHubError(
+                "not connected yet: await any read (e.g. await client.block_number()) first"
+            )
+        return self._io.conn
+
+    async def accounts(self) -> list[str]:
+        """Accounts the node unlocks (a property on GPUHubClient; a coroutine here)."""
+        with translate((await self._ops()).conn.decoder):
+            return [str(a) for a in await self._io.w3.eth.accounts]
+
+    async def block_number(self) -> int:
+        """Number of the latest block."""
+        return await self._run(lambda ops: ops.block_number())
+
+    async def get_events(self, from_block: int, to_block: int | None = None) -> list[MarketEvent]:
+        """The marketplace's events in blocks ``from_block..to_block`` (default: latest)."""
+        return await self._run(lambda ops: ops.get_events(from_block, to_block))
+
+    # ------------------------------------------------------------------ listings: reads
+
+    async def listing_count(self, *, block: BlockIdentifier = "latest") -> int:
+        """Number of listings ever created."""
+        return await self._run(lambda ops: ops.listing_count(block))
+
+    async def get_listing(self, listing_id: int, *, block: BlockIdentifier = "latest") -> Listing:
+        """One listing by id."""
+        return await self._run(lambda ops: ops.get_listing(listing_id, block))
+
+    async def iter_listings(self, *, page_size: int = PAGE_SIZE) -> AsyncIterator[Listing]:
+        """Every listing in id order (``async for``)."""
+        for listing in await self._run(lambda ops: ops.list_listings(page_size)):
+            yield listing
+
+    async def list_listings(self, *, page_size: int = PAGE_SIZE) -> list[Listing]:
+        """Every listing, in id order, whatever its status."""
+        return await self._run(lambda ops: ops.list_listings(page_size))
+
+    async def search(self, query: str | Query | None = None, **kwargs: Any) -> SearchResult:
+        """Run a query over every listing read from the chain; ``GPUHubClient.search`` awaited.
+
+        Reads the providers' reputations concurrently: every provider's when the query filters
+        or sorts on rating, ratings, completed or terminations, else those of the page.
+        """
+        from .search import Query, SearchResult, run
+
+        parsed = Query.of(query, **kwargs)
+        listings = await self.list_listings()
+        wanted = {x.provider for x in listings} if parsed.uses_reputation() else set()
+        known = dict(zip(wanted, await asyncio.gather(*map(self.reputation, wanted)), strict=True))
+        result = run(parsed, listings, lambda address: known.get(address) or _NO_REPUTATION)
+        page = {x.provider for x in result.listings} - known.keys()
+        known.update(zip(page, await asyncio.gather(*map(self.reputation, page)), strict=True))
+        return SearchResult(
+            listings=result.listings,
+            total=result.total,
+            reputations={x.provider: known[x.provider] for x in result.listings},
+            query=parsed,
+        )
+
+    async def list_gpus(
+        self,
+        max_price: int | None = None,
+        min_capacity: int | None = None,
+        *,
+        available_only: bool = True,
+        price_unit: PriceUnit | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> list[Listing]:
+        """Listings that match (see ``GPUHubClient.list_gpus``)."""
+        return await self._run(
+            lambda ops: ops.list_gpus(
+                max_price, min_capacity, available_only, price_unit, page_size
+            )
+        )
+
+    # ------------------------------------------------------------------ listings: writes
+
+    async def create_listing(
+        self,
+        *,
+        gpu_model: str,
+        capacity: int,
+        price: int,
+        unit: PriceUnit = PriceUnit.MINUTE,
+        min_duration: int = 1,
+        max_duration: int | None = None,
+        wait: bool = True,
+        **tx: Unpack[TxOptions],
+    ) -> Listing | AsyncPendingTransaction[Listing]:
+        """List a GPU (see ``GPUHubClient.create_listing``)."""
+        return await self._write(
+            lambda ops: ops.create_listing(
+                gpu_model=gpu_model,
+                capacity=capacity,
+                price=price,
+                unit=unit,
+                min_duration=min_duration,
+                max_duration=max_duration,
+                tx=tx,
+            ),
+            wait,
+            tx,
+        )
+
+    async def update_listing(
+        self,
+        listing_id: int,
+        *,
+        gpu_model: str | None = None,
+        capacity: int | None = None,
+        price: int | None = None,
+        unit: PriceUnit | None = None,
+        min_duration: int | None = None,
+        max_duration: int | None = None,
+        wait: bool = True,
+        **tx: Unpack[TxOptions],
+    ) -> Listing | AsyncPendingTransaction[Listing]:
+        """Change some of a listing's terms (see ``GPUHubClient.update_listing``)."""
+        changes = update_changes(
+            gpu_model=gpu_model,
+            capacity=capacity,
+            price=price,
+            unit=unit,
+            min_duration=min_duration,
+            max_duration=max_duration,
+        )
+        return await self._write(lambda ops: ops.update_listing(listing_id, changes, tx), wait, tx)
+
+    async def fulfill_request(
+        self, listing_id: int, *, wait: bool = True, **tx: Unpack[TxOptions]
+    ) -> Listing | AsyncPendingTransaction[Listing]:
+        """Mark an AVAILABLE listing UNAVAILABLE."""
+        return await self._write(
+            lambda ops: ops.status_change("fulfillRequest", listing_id, tx), wait, tx
+        )
+
+    async def mark_available(
+        self, listing_id: int, *, wait: bool = True, **tx: Unpack[TxOptions]
+    ) -> Listing | AsyncPendingTransaction[Listing]:
+        """Put an UNAVAILABLE listing back on the market."""
+        return await self._write(
+            lambda ops: ops.status_change("markAvailable", listing_id, tx), wait, tx
+        )
+
+    async def remove_listing(
+        self, listing_id: int, *, wait: bool = True, **tx: Unpack[TxOptions]
+    ) -> Listing | AsyncPendingTransaction[Listing]:
+        """Remove a listing for good."""
+        return await self._write(
+            lambda ops: ops.status_change("removeListing", listing_id, tx), wait, tx
+        )
+
+    # ------------------------------------------------------------------ rentals: reads
+
+    async def quote(
+        self, listing_id: int, duration: int, *, block: BlockIdentifier = "latest"
+    ) -> int:
+        """The exact cost in wei of renting ``listing_id`` for ``duration`` units now."""
+        return await self._run(lambda ops: ops.quote(listing_id, duration, block))
+
+    async def rental_count(self, *, block: BlockIdentifier = "latest") -> int:
+        """Number of rentals ever started."""
+        return await self._run(lambda ops: ops.rental_count(block))
+
+    async def get_rental(self, rental_id: int, *, block: BlockIdentifier = "latest") -> Rental:
+        """One rental by id."""
+        return await self._run(lambda ops: ops.get_rental(rental_id, block))
+
+    async def active_rental(self, listing_id: int) -> Rental | None:
+        """The listing's running rental, or None when it is not rented."""
+        return await self._run(lambda ops: ops.active_rental(listing_id))
+
+    async def iter_rentals(self, *, page_size: int = PAGE_SIZE) -> AsyncIterator[Rental]:
+        """Every rental in id order (``async for``)."""
+        for rental in await self._run(lambda ops: ops.list_rentals(page_size)):
+            yield rental
+
+    async def rentals(
+        self, *, renter: str | None = None, provider: str | None = None, active_only: bool = False
+    ) -> list[Rental]:
+        """Rentals, optionally of one renter and/or provider, or only active ones."""
+        return await self._run(lambda ops: ops.rentals(renter, provider, active_only))
+
+    async def balance_of(
+        self, address: str | None = None, *, block: BlockIdentifier = "latest"
+    ) -> int:
+        """Wei ``address`` (default: this client's account) can withdraw now."""
+        return await self._run(lambda ops: ops.balance_of(address, block))
+
+    async def provider_terminations(self, provider: str) -> int:
+        """How many rentals ``provider`` ended early."""
+        return await self._run(lambda ops: ops.provider_terminations(provider))
+
+    async def reputation(self, address: str, *, block: BlockIdentifier = "latest") -> Reputation:
+        """What the contract counts about ``address`` (see ``GPUHubClient.reputation``)."""
+        return await self._run(lambda ops: ops.reputation(address, block))
+
+    async def ratings(
+        self,
+        *,
+        ratee: str | None = None,
+        rater: str | None = None,
+        rental_id: int | None = None,
+        from_block: int = 0,
+        to_block: int | None = None,
+    ) -> list[Rating]:
+        """Ratings from the ``Rated`` events, oldest first (see ``GPUHubClient.ratings``)."""
+        return await self._run(
+            lambda ops: ops.ratings(ratee, rater, rental_id, from_block, to_block)
+        )
+
+    async def fee_bps(self) -> int:
+        """The platform fee in basis points for rentals started now."""
+        return int(await self._run(lambda ops: ops.call("feeBps")))
+
+    async def paused(self) -> bool:
+        """True while new listings and rentals are refused."""
+        return bool(await self._run(lambda ops: ops.call("paused")))
+
+    async def governance(self) -> str:
+        """The address that sets the fee, the treasury and the pause switch."""
+        return str(await self._run(lambda ops: ops.call("governance")))
+
+    async def treasury(self) -> str:
+        """The address the platform fee is credited to."""
+        return str(await self._run(lambda ops: ops.call("treasury")))
+
+    # ------------------------------------------------------------------ rentals: writes
+
+    async def rent(
+        self,
+        listing_id: int,
+        duration: int,
+        *,
+        max_total: int | None = None,
+        wait: bool = True,
+        **tx: Unpack[TxOptions],
+    ) -> Rental | AsyncPendingTransaction[Rental]:
+        """Rent a listing for ``duration`` units, paying into escrow (see ``GPUHubClient.rent``)."""
+        return await self._write(
+            lambda ops: ops.rent(listing_id, duration, max_total, tx), wait, tx
+        )
+
+    async def extend_rental(
+        self, rental_id: int, extra: int, *, wait: bool = True, **tx: Unpack[TxOptions]
+    ) -> Rental | AsyncPendingTransaction[Rental]:
+        """Buy ``extra`` more units of a running rental at its locked price."""
+        return await self._write(lambda ops: ops.extend_rental(rental_id, extra, tx), wait, tx)
+
+    async def end_rental(
+        self, rental_id: int, *, wait: bool = True, **tx: Unpack[TxOptions]
+    ) -> Rental | AsyncPendingTransaction[Rental]:
+        """End a rental now, as its renter or provider."""
+        return await self._write(lambda ops: ops.rental_write("endRental", rental_id, tx), wait, tx)
+
+    async def settle(
+        self, rental_id: int, *, wait: bool = True, **tx: Unpack[TxOptions]
+    ) -> Rental | AsyncPendingTransaction[Rental]:
+        """Settle a rental whose end time has passed."""
+        return await self._write(lambda ops: ops.rental_write("settle", rental_id, tx), wait, tx)
+
+    async def withdraw(
+        self, to: str | None = None, *, wait: bool = True, **tx: Unpack[TxOptions]
+    ) -> int | AsyncPendingTransaction[int]:
+        """Send this account's whole withdrawable balance to itself (or to ``to``); returns wei."""
+        return await self._write(lambda ops: ops.withdraw(to, tx), wait, tx)
+
+    # ------------------------------------------------------------------ reputation
+
+    async def rate(
+        self,
+        rental_id: int,
+        score: int,
+        *,
+        comment: str = "",
+        wait: bool = True,
+        **tx: Unpack[TxOptions],
+    ) -> Rating | AsyncPendingTransaction[Rating]:
+        """Rate the other side of a rental that is over (see ``GPUHubClient.rate``)."""
+        return await self._write(lambda ops: ops.rate(rental_id, score, comment, tx), wait, tx)
+
+    # ------------------------------------------------------------------ governance
+
+    async def set_fee(self, fee_bps: int, **tx: Unpack[TxOptions]) -> TxResult:
+        """Set the platform fee in basis points."""
+        return await self._finished(lambda ops: ops.set_fee(fee_bps, tx), tx)
+
+    async def set_treasury(self, treasury: str, **tx: Unpack[TxOptions]) -> TxResult:
+        """Send future fees to ``treasury``."""
+        address = _core.check_address("treasury", treasury)
+        return await self._finished(lambda ops: ops.governance_tx("setTreasury", [address], tx), tx)
+
+    async def set_paused(self, paused: bool, **tx: Unpack[TxOptions]) -> TxResult:
+        """Stop (True) or resume (False) new listings and rentals."""
+        return await self._finished(lambda ops: ops.set_paused(paused, tx), tx)
+
+    async def transfer_governance(self, new_governance: str, **tx: Unpack[TxOptions]) -> TxResult:
+        """Hand governance to another address."""
+        address = _core.check_address("new_governance", new_governance)
+        return await self._finished(
+            lambda ops: ops.governance_tx("transferGovernance", [address], tx), tx
+        )
+
+
+class AsyncListingBatch(ListingBatch):
+    """Listing operations for one transaction, sent with ``await batch.send()``."""
+
+    def __init__(self, client: AsyncGPUHubClient) -> None:
+        super().__init__(None)  # type: ignore[arg-type]  # bound when sent
+        self._client = client
+
+    async def send(
+        self, *, wait: bool = True, **tx: Unpack[TxOptions]
+    ) -> list[Listing] | AsyncPendingTransaction[list[Listing]]:
+        """Send every operation in one transaction; one Listing per operation, in order."""
+
+        def plan(ops: Operations) -> Plan[Sent[list[Listing]]]:
+            self._ops = ops
+            return self._plan(tx)
+
+        return await self._client._write(plan, wait, tx)
+
+
+def _never() -> Plan[Connection]:
+    raise AssertionError("a deployed client is connected from the start")
+
+
+def _account(account: LocalAccount | str) -> LocalAccount | str:
+    if isinstance(account, str):
+        return _core.check_address("account", account)
+    if not hasattr(account, "sign_transaction") or not hasattr(account, "address"):
+        raise TypeError("account must be an address or an eth_account LocalAccount")
+    return account
