@@ -109,6 +109,7 @@ def test_index_search_agrees_with_client_search(client: GPUHubClient, index: Mar
         assert found.reputations == expected.reputations, query
 
 
+@pytest.mark.parametrize("chain_name", ["embedded"])
 def test_prices_above_64_bits_stay_exact(client: GPUHubClient, index: MarketIndex) -> None:
     """Prices past 2**63 wei compare and sort exactly in SQL."""
     for price in (2**95, 2**63 + 1, 2**63, 9 * ETH):
@@ -123,6 +124,7 @@ def test_prices_above_64_bits_stay_exact(client: GPUHubClient, index: MarketInde
     assert [item.listing_id for item in index.search(f"price>{2**63}wei").listings] == [0, 1]
 
 
+@pytest.mark.parametrize("chain_name", ["embedded"])
 def test_confirmations_keep_the_index_behind(client: GPUHubClient, database_url: str) -> None:
     """With confirmations=2 the index stops two blocks below the head."""
     for _ in range(3):
@@ -131,6 +133,7 @@ def test_confirmations_keep_the_index_behind(client: GPUHubClient, database_url:
         assert index.sync() == client.block_number() - 2
 
 
+@pytest.mark.parametrize("chain_name", ["embedded"])
 def test_follow_keeps_up_in_the_background(client: GPUHubClient, index: MarketIndex) -> None:
     """follow() syncs from a thread until stop(), which ends the thread."""
     follower = index.follow(interval=0.05)
@@ -144,6 +147,7 @@ def test_follow_keeps_up_in_the_background(client: GPUHubClient, index: MarketIn
     assert follower.error is None
 
 
+@pytest.mark.parametrize("chain_name", ["embedded"])
 def test_other_schema_version_says_how_to_rebuild(
     client: GPUHubClient, index: MarketIndex, database_url: str
 ) -> None:
@@ -160,6 +164,7 @@ def test_other_schema_version_says_how_to_rebuild(
         assert rebuilt.synced_block == -1
 
 
+@pytest.mark.parametrize("chain_name", ["embedded"])
 def test_index_of_another_marketplace_is_refused(
     client: GPUHubClient, index: MarketIndex, database_url: str
 ) -> None:

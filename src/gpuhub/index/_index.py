@@ -9,18 +9,17 @@ the hash of each block it applied events from and, per block, the rows as they w
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, inspect, select, update
 
-from .._errors import LogRangeTooLarge, raw_request, translate
-from ..exceptions import MarketIndexError, ValidationError
+from .._transactions import Rpc, data_bytes, quantity
+from ..exceptions import MarketIndexError, RequestRejected, ValidationError
 from ..models import (
     Listing,
     ListingStatus,
@@ -56,6 +55,8 @@ if TYPE_CHECKING:
 #: blocks per range to start with, and the most one range may grow to while it finds nothing.
 FIRST_SPAN = 1_000
 MAX_SPAN = 100_000
+#: words in a node's refusal of a log query for its size (too many blocks or results).
+_RANGE_REFUSALS = ("too many", "range", "limit", "exceed", "more than", "response size")
 #: events after which a sync refreshes the database's statistics.
 ANALYZE_AFTER = 1_000
 #: rows per ``IN (...)`` list, well under every database's parameter limit.
@@ -128,9 +129,7 @@ class MarketIndex:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValidationError(name, f"expected a whole number >= 0, got {value!r}")
         self._client = client
-        self._conn = client._conn
         self._io = client._io
-        self._w3 = client.w3
         self._tester = _eth_tester(client.w3)
         self._address = client.contract_address
         self.confirmations = confirmations
@@ -239,8 +238,8 @@ class MarketIndex:
                 end = min(target, start + self._span - 1)
                 try:
                     logs, hashes = self._fetch(start, end)
-                except LogRangeTooLarge:
-                    if self._span == 1:
+                except RequestRejected as err:
+                    if self._span == 1 or not _too_large(err):
                         raise
                     self._span = max(1, self._span // 2)
                     continue
@@ -273,12 +272,6 @@ class MarketIndex:
         """
         return Follower(self, interval)
 
-    @contextlib.contextmanager
-    def _node(self) -> Iterator[None]:
-        """Talk to the node as the client does: serialised where it must be, errors translated."""
-        with self._io.serial, translate(self._conn.decoder):
-            yield
-
     def _fetch(self, start: int, end: int) -> tuple[list[_Event] | None, dict[int, str]]:
         """Events of blocks ``start..end`` and the hashes of the blocks they came from."""
         raw: list[_Log] | None
@@ -290,19 +283,20 @@ class MarketIndex:
                 return None, {}
         return [e for log in raw if (e := _decode(log)) is not None], hashes
 
+    def _request(self, method: str, params: list[Any]) -> Any:
+        return self._io.request(Rpc(method, params))
+
     def _fetch_node(self, start: int, end: int) -> tuple[list[_Log] | None, dict[int, str]]:
-        w3 = self._w3
-        with self._node():
-            end_hash = str(raw_request(w3, "eth_getBlockByNumber", [hex(end), False])["hash"])
-            query = {"address": self._address, "fromBlock": hex(start), "toBlock": hex(end)}
-            entries = raw_request(w3, "eth_getLogs", [query])
+        end_hash = str(self._request("eth_getBlockByNumber", [hex(end), False])["hash"])
+        query = {"address": self._address, "fromBlock": hex(start), "toBlock": hex(end)}
+        entries = self._request("eth_getLogs", [query])
         logs = [
             _Log(
-                int(e["blockNumber"], 16),
+                quantity(e["blockNumber"]),
                 str(e["blockHash"]),
-                int(e["logIndex"], 16),
+                quantity(e["logIndex"]),
                 [bytes.fromhex(t[2:]) for t in e["topics"]],
-                bytes.fromhex(e["data"][2:]),
+                data_bytes(e["data"]),
             )
             for e in entries
             if not e.get("removed")
@@ -320,7 +314,7 @@ class MarketIndex:
         address = bytes.fromhex(self._address[2:])
         logs: list[_Log] = []
         hashes: dict[int, str] = {}
-        with self._node():
+        with self._io.serial:
             chain = self._tester.backend.chain
             for number in range(start, end + 1):
                 block = chain.get_canonical_block_by_number(number)
@@ -337,16 +331,14 @@ class MarketIndex:
         return logs, hashes
 
     def _chain_hash(self, number: int) -> str | None:
-        try:
-            with self._node():
-                if self._tester is not None:
-                    return str(self._tester.get_block_by_number(number)["hash"])
-                block = raw_request(self._w3, "eth_getBlockByNumber", [hex(number), False])
-                return None if block is None else str(block["hash"])
-        except Exception as err:  # a block past the head: eth-tester's BlockNotFound
-            if type(err).__name__ == "BlockNotFound":
+        if self._tester is None:
+            block = self._request("eth_getBlockByNumber", [hex(number), False])
+            return None if block is None else str(block["hash"])
+        with self._io.serial:
+            chain = self._tester.backend.chain
+            if number > chain.get_canonical_head().block_number:
                 return None
-            raise
+            return "0x" + bytes(chain.get_canonical_block_by_number(number).hash).hex()
 
     def _rewind_if_reorganised(self) -> int:
         with self._engine.connect() as db:
@@ -821,18 +813,18 @@ def _rental(row: Any) -> Rental:
 @functools.cache
 def _layouts() -> dict[bytes, tuple[str, list[tuple[str, str, bool]]]]:
     """For each applied event, by topic 0: its name and (name, type, indexed) per argument."""
-    from eth_utils.crypto import keccak
-
-    from .._artifact import abi
+    from .._abi import marketplace
 
     layouts = {}
-    for entry in abi():
-        if entry["type"] == "event" and entry["name"] in _APPLIED:
-            types = ",".join(a["type"] for a in entry["inputs"])
-            layouts[keccak(text=f"{entry['name']}({types})")] = (
-                entry["name"],
-                [(a["name"], a["type"], a["indexed"]) for a in entry["inputs"]],
-            )
+    for topic, event in marketplace().events_by_topic.items():
+        if event.name not in _APPLIED:
+            continue
+        indexed = {name: kind for name, kind, _ in event.indexed}
+        data = {name: kind for name, kind, _ in event.data_types}
+        layouts[topic] = (
+            event.name,
+            [(n, indexed[n], True) if n in indexed else (n, data[n], False) for n in event.names],
+        )
     return layouts
 
 
@@ -862,6 +854,10 @@ def _checksum(address: str) -> str:
     from eth_utils.address import to_checksum_address
 
     return str(to_checksum_address(address))
+
+
+def _too_large(err: RequestRejected) -> bool:
+    return any(word in str(err).lower() for word in _RANGE_REFUSALS)
 
 
 def _eth_tester(w3: Any) -> Any:
