@@ -218,6 +218,7 @@ contract GPUHub {
         uint256 indexed rentalId,
         uint256 indexed listingId,
         RentalStatus status,
+        uint256 end,
         uint256 used,
         uint256 refund,
         uint256 providerShare,
@@ -719,7 +720,7 @@ contract GPUHub {
             _reputations[provider].terminations += 1;
         }
         if (fee != 0) _accruedFees += uint128(fee);
-        emit RentalEnded(rentalId, listingId, status, used, refund, used - fee, fee);
+        emit RentalEnded(rentalId, listingId, status, until, used, refund, used - fee, fee);
     }
 
     function _withdraw(address payable to) private {

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import glob
 import json
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -46,6 +53,107 @@ def client(chain_name: str, request: pytest.FixtureRequest) -> GPUHubClient:
 def stranger(client: GPUHubClient) -> GPUHubClient:
     """The same marketplace, sending as an account that owns nothing."""
     return client.with_account(client.accounts[9])
+
+
+def _postgres_bin(name: str) -> str:
+    found = shutil.which(name) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))), None
+    )
+    if found is None:
+        pytest.fail(
+            f"PostgreSQL's {name} not found: apt-get install postgresql-15 (or postgresql), "
+            "or set GPUHUB_TEST_POSTGRES_URL to a server the tests may create databases on"
+        )
+    return found
+
+
+def _as_postgres_user() -> list[str]:
+    """PostgreSQL refuses to run as root: run its commands as the postgres user then."""
+    if os.geteuid() != 0:
+        return []
+    if subprocess.run(["id", "-u", "postgres"], capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "--system", "--no-create-home", "postgres"], check=True)
+    return ["runuser", "-u", "postgres", "--"]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server for the session: $GPUHUB_TEST_POSTGRES_URL, else a fresh one.
+
+    The fresh one runs from a temporary data directory on a free port of 127.0.0.1, as the
+    postgres user when the tests run as root.
+    """
+    url = os.environ.get("GPUHUB_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    runner = _as_postgres_user()
+    # Not under pytest's own temporary folder, which the postgres user cannot enter.
+    root = pathlib.Path(tempfile.mkdtemp(prefix="gpuhub-postgres-"))
+    data = root / "data"
+    if runner:
+        shutil.chown(root, user="postgres")
+    port = free_port()
+    subprocess.run(
+        [
+            *runner,
+            _postgres_bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "gpuhub",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-sync",
+            "--locale=C",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off"
+    subprocess.run(
+        [
+            *runner,
+            _postgres_bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(root / "log"),
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://gpuhub@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*runner, _postgres_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Iterator[str]:
+    """An empty database for one test: a SQLite file, or a new database on the PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'index.db'}"
+        return
+    import sqlalchemy
+
+    server: str = request.getfixturevalue("postgres_server")
+    name = f"gpuhub_test_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as db:
+        db.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    yield server.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as db:
+        db.execute(sqlalchemy.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 class Receiver:

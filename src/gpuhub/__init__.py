@@ -37,6 +37,7 @@ from .exceptions import (
     InvalidUnit,
     ListingNotAvailable,
     ListingNotFound,
+    MarketIndexError,
     MarketplacePaused,
     MissingDependency,
     NoActiveRental,
@@ -48,6 +49,7 @@ from .exceptions import (
     NotRenter,
     OutOfGas,
     PaymentTooLarge,
+    QueryError,
     Reentrancy,
     RentalExpired,
     RentalNotActive,
@@ -83,6 +85,8 @@ if TYPE_CHECKING:
     from ._transactions import PendingTransaction, TxOptions
     from .aio import AsyncGPUHubClient, AsyncPendingTransaction
     from .client import GPUHubClient
+    from .index import MarketIndex
+    from .search import Query, SearchResult
     from .watch import Watch
 
 __version__ = "0.1.0"
@@ -121,6 +125,8 @@ __all__ = [
     "ListingNotFound",
     "ListingStatus",
     "MarketEvent",
+    "MarketIndex",
+    "MarketIndexError",
     "MarketplacePaused",
     "MissingDependency",
     "NoActiveRental",
@@ -134,6 +140,8 @@ __all__ = [
     "PaymentTooLarge",
     "PendingTransaction",
     "PriceUnit",
+    "Query",
+    "QueryError",
     "Rating",
     "Reentrancy",
     "Rental",
@@ -146,6 +154,7 @@ __all__ = [
     "Reputation",
     "RequestRejected",
     "Role",
+    "SearchResult",
     "TermsChanged",
     "TransactionDropped",
     "TransactionError",
@@ -166,6 +175,9 @@ _LAZY = {
     "AsyncGPUHubClient": "gpuhub.aio",
     "AsyncPendingTransaction": "gpuhub.aio",
     "GPUHubClient": "gpuhub.client",
+    "MarketIndex": "gpuhub.index",
+    "Query": "gpuhub.search",
+    "SearchResult": "gpuhub.search",
     "PendingTransaction": "gpuhub._transactions",
     "TxOptions": "gpuhub._transactions",
     "Watch": "gpuhub.watch",

@@ -237,3 +237,28 @@ def translate(
         if refused is None:
             raise
         raise refused from err
+
+
+class LogRangeTooLarge(Exception):
+    """The node refused a ``get_logs`` range: too many results, or too many blocks at once."""
+
+
+_RANGE_REFUSALS = ("too many", "range", "limit", "exceed", "more than", "response size")
+
+
+def raw_request(w3: Any, method: str, params: list[Any]) -> Any:
+    """One JSON-RPC request without web3's result formatting (which costs more than the
+    request itself for thousands of logs); the node's error as a gpuhub exception.
+
+    Raises:
+        LogRangeTooLarge: the node refused a log query for its size.
+        GPUHubError: any other error the node answered with.
+    """
+    response = w3.provider.make_request(method, params)
+    error = response.get("error")
+    if error is None:
+        return response.get("result")
+    message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
+    if method == "eth_getLogs" and any(word in message.lower() for word in _RANGE_REFUSALS):
+        raise LogRangeTooLarge(message)
+    raise GPUHubError(f"the node refused {method}: {message}")

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from web3.types import BlockIdentifier
 
     from .alerts import Alerts
+    from .search import Query, SearchResult
     from .watch import Watch
 
 T = TypeVar("T")
@@ -440,6 +441,36 @@ class GPUHubClient:
         return self._run(
             self._ops.list_gpus(max_price, min_capacity, available_only, price_unit, page_size)
         )
+
+    def search(self, query: str | Query | None = None, **kwargs: Any) -> SearchResult:
+        """Run a query over every listing read from the chain (no index needed).
+
+        Reads every listing in pages, and the reputation of the providers the query needs
+        (every provider when it filters or sorts on rating, ratings, completed or terminations;
+        else those of the page). ``query`` is a query string, a ``Query``, or None; keyword
+        arguments add terms (``model="4090", min_capacity=24, max_price_per_hour=...``) and set
+        ``sort``, ``limit`` and ``offset``. ``MarketIndex.search`` gives the same answer from SQL.
+
+        Example::
+
+            >>> result = client.search("model~4090 price_per_hour<=0.5eth sort=price_per_hour")
+            >>> result.total, result.listings[:3]
+
+        Raises:
+            QueryError: the query does not parse; ``position`` says where.
+        """
+        from .search import Query, run
+
+        parsed = Query.of(query, **kwargs)
+        known: dict[str, Reputation] = {}
+
+        def reputation_of(address: str) -> Reputation:
+            # One eth_call per provider, only for the providers the query has to look at.
+            if address not in known:
+                known[address] = self.reputation(address)
+            return known[address]
+
+        return run(parsed, self.iter_listings(), reputation_of)
 
     # ------------------------------------------------------------------ listings: writes
 

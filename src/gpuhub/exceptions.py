@@ -4,6 +4,7 @@ The tree::
 
     GPUHubError
     ├── ValidationError (also ValueError)     bad argument, caught before anything is sent
+    │   └── QueryError                        a search query that does not parse, with its position
     ├── ContractError                         the contract reverted with one of its custom errors
     │   ├── ListingNotFound
     │   ├── NotListingProvider
@@ -53,6 +54,7 @@ The tree::
     ├── ConnectionFailed                      the node cannot be reached
     ├── ContractNotDeployed                   no marketplace code at the given address
     │   └── NotAMarketplace                   code there, but not a GPUHub marketplace
+    ├── MarketIndexError                      the index cannot be used as it is; says how to rebuild
     ├── MissingDependency (also ImportError)  an optional extra is not installed
     └── WebhookVerificationError (also        a webhook's headers or signature do not check
         ValueError)                           out (gpuhub.webhooks.verify)
@@ -97,6 +99,7 @@ __all__ = [
     "InvalidUnit",
     "ListingNotAvailable",
     "ListingNotFound",
+    "MarketIndexError",
     "MarketplacePaused",
     "MissingDependency",
     "NoActiveRental",
@@ -108,6 +111,7 @@ __all__ = [
     "NothingToWithdraw",
     "OutOfGas",
     "PaymentTooLarge",
+    "QueryError",
     "Reentrancy",
     "RentalExpired",
     "RentalNotActive",
@@ -142,6 +146,20 @@ class ValidationError(GPUHubError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class QueryError(ValidationError):
+    """A search query that does not parse or names something that does not exist.
+
+    Attributes:
+        position: 0-based offset in the query string where the problem starts.
+        query: the query string.
+    """
+
+    def __init__(self, message: str, *, position: int, query: str) -> None:
+        super().__init__("query", f"{message} (at position {position})")
+        self.position = position
+        self.query = query
 
 
 class ContractError(GPUHubError):
@@ -514,6 +532,11 @@ class TransactionOutcomeUnknown(TransactionError, ConnectionFailed):
     """The connection failed after the transaction was handed to the node: it may have been
     mined and paid for. Look it up by ``tx_hash`` (``w3.eth.get_transaction_receipt``) before
     sending it again; ``tx_hash`` is None only when the node signs and never answered."""
+
+
+class MarketIndexError(GPUHubError):
+    """The market index cannot be used as it is (another schema version, another marketplace,
+    or a reorganisation deeper than it keeps undo records for); the message says how to rebuild."""
 
 
 class ContractNotDeployed(GPUHubError):

@@ -1,4 +1,4 @@
-"""async for event in aclient.watch(...) on anvil: HTTP polling and a WebSocket subscription."""
+"""async for event in aclient.watch(...) on anvil, over HTTP polling and WebSocket subscriptions."""
 
 from __future__ import annotations
 

@@ -108,6 +108,31 @@ def test_async_client_is_exported_lazily() -> None:
     assert gpuhub.AsyncPendingTransaction is aio.AsyncPendingTransaction
 
 
+
+def test_search_names_are_exported() -> None:
+    """The query language and the index are public: Query, SearchResult, QueryError, MarketIndex."""
+    from gpuhub.index import MarketIndex
+    from gpuhub.search import Query, SearchResult
+
+    assert (gpuhub.Query, gpuhub.SearchResult, gpuhub.MarketIndex) == (
+        Query,
+        SearchResult,
+        MarketIndex,
+    )
+    assert issubclass(gpuhub.QueryError, gpuhub.ValidationError)
+
+
+def test_query_language_is_cheap() -> None:
+    """gpuhub.search parses queries without loading web3 or SQLAlchemy."""
+    heavy = "('web3', 'eth_tester', 'sqlalchemy')"
+    code = (
+        "import sys, gpuhub.search; gpuhub.search.Query.parse('model~4090');"
+        f"print(sorted(m for m in {heavy} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_marketplace_version_matches_solidity() -> None:
     """The version the client expects is the one the shipped contract declares."""
     from gpuhub._artifact import MARKETPLACE_VERSION

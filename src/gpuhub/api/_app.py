@@ -8,7 +8,7 @@ fails.
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,6 +26,9 @@ from ._limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, RequestLimits
 from .routers import ALL as ROUTERS
 from .routers import WEBHOOKS
 
+if TYPE_CHECKING:
+    from ..index import MarketIndex
+
 
 def create_app(
     client: GPUHubClient,
@@ -36,6 +39,7 @@ def create_app(
     event_poll_interval: float = 0.5,
     max_body_bytes: int = MAX_BODY_BYTES,
     max_json_depth: int = MAX_JSON_DEPTH,
+    index: "MarketIndex | None" = None,
     webhooks: Outbox | None = None,
 ) -> FastAPI:
     """Build the HTTP API over ``client``, whose account signs every write.
@@ -48,6 +52,8 @@ def create_app(
         event_poll_interval: seconds between new-block checks in ``GET /events``.
         max_body_bytes: larger request bodies are answered 413 unread (default 64 KiB).
         max_json_depth: JSON bodies nested deeper are answered 422 before parsing (default 32).
+        index: a MarketIndex of the same marketplace; ``GET /v1/listings`` searches it instead
+            of reading the chain (keep it in sync, e.g. with ``index.follow()``).
         webhooks: the outbox ``/v1/webhooks`` manages; while the app runs, a
             :class:`~gpuhub.webhooks.WebhookDispatcher` follows the chain into it and delivers.
             Without one, the app has no ``/v1/webhooks`` routes.
@@ -74,6 +80,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.client = client
+    app.state.index = index
     app.state.webhooks = webhooks
     app.state.access = WriteAccess(api_key, allow_unauthenticated_writes)
     app.state.event_poll_interval = event_poll_interval
@@ -107,6 +114,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         fields: dict[str, Any] = {}
         if isinstance(err, exc.ContractError):
             fields = {k: s.json_value(v) for k, v in err.values.items()}
+        elif isinstance(err, exc.QueryError):
+            fields = {"field": err.field, "position": err.position}
         elif isinstance(err, exc.ValidationError):
             fields = {"field": err.field}
         elif isinstance(err, exc.TransactionError) and err.tx_hash is not None:

@@ -59,6 +59,13 @@ def serve(
             help="accept writes without an API key (local development only)",
         ),
     ] = False,
+    index: Annotated[
+        str | None,
+        typer.Option(
+            help="answer searches from a market index at this database URL "
+            "(sqlite:///file.db, postgresql+psycopg://...), kept in sync in the background"
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (needs the api extra).
 
@@ -84,6 +91,13 @@ def serve(
             "no GPUHUB_API_KEY set: writes are refused "
             "(set it, or pass --allow-unauthenticated-writes for local development)"
         )
+    market_index = None
+    if index is not None:
+        from ..index import MarketIndex
+        from .search import sync_with_progress
+
+        market_index = MarketIndex(client, index)
+        sync_with_progress(market_index)
     outbox = webhook_outbox(webhook_db, webhook or [])
     limits: dict[str, Any] = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
     app_ = create_app(
@@ -91,6 +105,7 @@ def serve(
         api_key=api_key,
         allow_unauthenticated_writes=allow_unauthenticated_writes,
         cors_origins=cors_origin or (),
+        index=market_index,
         webhooks=outbox,
         **limits,
     )
@@ -99,7 +114,11 @@ def serve(
         f"{client.address} on http://{host}:{port} (docs at /docs)",
         markup=False,
     )
-    uvicorn.run(app_, host=host, port=port, log_level="info")
+    if market_index is None:
+        uvicorn.run(app_, host=host, port=port, log_level="info")
+        return
+    with market_index, market_index.follow():
+        uvicorn.run(app_, host=host, port=port, log_level="info")
 
 
 def webhook_outbox(path: Path | None, urls: list[str]) -> Outbox:

@@ -1,10 +1,11 @@
 """One APIRouter per resource; ``create_app`` includes them all (``webhooks`` only when the app
 has an outbox)."""
 
-from . import events, listings, money, original, rentals, reputation, service, webhooks
+from . import events, listings, money, original, rentals, reputation, search, service, webhooks
 
 ALL = (
     original.router,
+    search.router,
     listings.router,
     rentals.router,
     reputation.router,

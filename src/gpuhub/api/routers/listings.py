@@ -2,36 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from ...models import PriceUnit
 from .. import _schemas as s
 from .._deps import READ_ERRORS, WRITE_ERRORS, ClientDep, Writer, id_path
 
 router = APIRouter(prefix="/v1/listings", tags=["listings"])
-
-
-@router.get("", response_model=s.ListingPage, responses=READ_ERRORS)
-def list_listings(
-    client: ClientDep,
-    max_price: Annotated[s.Wei | None, Query(description="highest price, wei")] = None,
-    min_capacity: Annotated[int | None, Query(ge=0, le=s.UINT256_MAX)] = None,
-    available_only: bool = True,
-    price_unit: Annotated[s.UnitName | None, Query(description="unit max_price is per")] = None,
-    offset: Annotated[int, Query(ge=0, le=2**48)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> s.ListingPage:
-    """Listings matching the filters, in id order, paged."""
-    found = client.list_gpus(
-        None if max_price is None else int(max_price),
-        min_capacity,
-        available_only=available_only,
-        price_unit=None if price_unit is None else PriceUnit[price_unit],
-    )
-    page = found[offset : offset + limit]
-    return s.ListingPage(
-        items=[s.ListingOut.of(x) for x in page], total=len(found), offset=offset, limit=limit
-    )
 
 
 @router.get("/{listing_id}", response_model=s.ListingOut, responses=READ_ERRORS)

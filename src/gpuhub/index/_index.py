@@ -1,0 +1,870 @@
+"""MarketIndex: the marketplace's events applied to SQL tables, kept in sync, searched by SQL.
+
+The state is rebuilt from events alone. Each block range is applied in one database
+transaction together with the new sync height, so a crash anywhere resumes from the last
+committed range: no gaps, no duplicates. For the last ``reorg_depth`` blocks the index keeps
+the hash of each block it applied events from and, per block, the rows as they were before
+(a journal), so a reorganisation rewinds to the fork point and applies the new branch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, bindparam, delete, func, insert, inspect, select, update
+
+from .._errors import LogRangeTooLarge, raw_request, translate
+from ..exceptions import MarketIndexError, ValidationError
+from ..models import (
+    Listing,
+    ListingStatus,
+    PriceUnit,
+    Rating,
+    Rental,
+    RentalStatus,
+    Reputation,
+    Role,
+)
+from ..search import Query, SearchResult
+from . import _sql
+from ._schema import (
+    SCHEMA_VERSION,
+    STATE_TABLES,
+    accounts,
+    blocks,
+    journal,
+    listings,
+    meta,
+    metadata,
+    models,
+    open_engine,
+    providers,
+    ratings,
+    rentals,
+    wei,
+)
+
+if TYPE_CHECKING:
+    from ..client import GPUHubClient
+
+#: blocks per range to start with, and the most one range may grow to while it finds nothing.
+FIRST_SPAN = 1_000
+MAX_SPAN = 100_000
+#: events after which a sync refreshes the database's statistics.
+ANALYZE_AFTER = 1_000
+#: rows per ``IN (...)`` list, well under every database's parameter limit.
+_CHUNK = 500
+_APPLIED = (
+    "ListingCreated",
+    "ListingUpdated",
+    "ListingStatusChanged",
+    "RentalStarted",
+    "RentalExtended",
+    "RentalEnded",
+    "Rated",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Log:
+    block: int
+    block_hash: str
+    log_index: int
+    topics: list[bytes]
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    name: str
+    block: int
+    args: dict[str, Any]
+
+
+class MarketIndex:
+    """A SQL mirror of one marketplace, fed by its events.
+
+    Args:
+        client: the marketplace to follow (a read-only client is enough).
+        url: SQLAlchemy URL: ``sqlite:///path.db`` (default ``gpuhub-index.db``, WAL mode) or
+            ``postgresql+psycopg://user:password@host/db`` for servers shared by several
+            workers. Tables are created on first use.
+        confirmations: blocks to stay behind the head. 0 suits dev chains; on mainnet take
+            about 12 (reorgs past finality do not happen; two epochs are 64 blocks), on L2s the
+            depth their sequencer can reorg (usually 0 for Arbitrum and OP chains, which
+            reorg only on L1 reorgs).
+        reorg_depth: how many recent blocks keep undo records; a reorganisation deeper than
+            this raises MarketIndexError (rebuild with ``MarketIndex.rebuild``).
+        start_block: the first block to read (the marketplace's deployment block saves
+            scanning history on long chains).
+
+    Example::
+
+        >>> index = gpuhub.MarketIndex(client)
+        >>> index.sync()
+        >>> index.search("model~4090 price_per_hour<=0.5eth sort=price_per_hour limit=5")
+    """
+
+    def __init__(
+        self,
+        client: GPUHubClient,
+        url: str = "sqlite:///gpuhub-index.db",
+        *,
+        confirmations: int = 0,
+        reorg_depth: int = 256,
+        start_block: int = 0,
+    ) -> None:
+        for name, value in (
+            ("confirmations", confirmations),
+            ("reorg_depth", reorg_depth),
+            ("start_block", start_block),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValidationError(name, f"expected a whole number >= 0, got {value!r}")
+        self._client = client
+        self._conn = client._conn
+        self._io = client._io
+        self._w3 = client.w3
+        self._tester = _eth_tester(client.w3)
+        self._address = client.contract_address
+        self.confirmations = confirmations
+        self.reorg_depth = reorg_depth
+        self._start_block = start_block
+        self._span = FIRST_SPAN
+        self._sync_lock = threading.Lock()
+        self._engine = open_engine(url)
+        self._prepare()
+
+    @classmethod
+    def rebuild(
+        cls, client: GPUHubClient, url: str = "sqlite:///gpuhub-index.db", **kwargs: Any
+    ) -> MarketIndex:
+        """Drop the index's tables at ``url`` and start an empty index (``sync()`` fills it)."""
+        engine = open_engine(url)
+        metadata.drop_all(engine)
+        engine.dispose()
+        return cls(client, url, **kwargs)
+
+    def __repr__(self) -> str:
+        url = self._engine.url.render_as_string(hide_password=True)
+        return (
+            f"MarketIndex(contract={self._address}, url={url!r}, synced_block={self.synced_block})"
+        )
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._engine.dispose()
+
+    def __enter__(self) -> MarketIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ schema
+
+    def _prepare(self) -> None:
+        url = self._engine.url.render_as_string(hide_password=True)
+        expected = {
+            "schema_version": str(SCHEMA_VERSION),
+            "chain_id": str(self._client.chain_id),
+            "contract": self._address,
+        }
+        with self._engine.begin() as db:
+            if inspect(db).has_table(meta.name):
+                found = dict(db.execute(select(meta.c.key, meta.c.value)).all())
+                if found.get("schema_version") != expected["schema_version"]:
+                    raise MarketIndexError(
+                        f"the index at {url} has schema version "
+                        f"{found.get('schema_version')}, this gpuhub uses {SCHEMA_VERSION}: "
+                        "rebuild it with MarketIndex.rebuild(client, url) (or delete the file) "
+                        "and sync again"
+                    )
+                if (
+                    found.get("chain_id") != expected["chain_id"]
+                    or found.get("contract") != expected["contract"]
+                ):
+                    raise MarketIndexError(
+                        f"the index at {url} follows {found.get('contract')} on chain "
+                        f"{found.get('chain_id')}, not {self._address} on chain "
+                        f"{self._client.chain_id}: use another URL, or MarketIndex.rebuild"
+                    )
+                return
+            metadata.create_all(db)
+            rows = {**expected, "synced_block": str(self._start_block - 1)}
+            rows["journal_floor"] = rows["synced_block"]
+            db.execute(insert(meta), [{"key": k, "value": v} for k, v in rows.items()])
+
+    def _meta(self, db: Connection, key: str) -> int:
+        return int(db.execute(select(meta.c.value).where(meta.c.key == key)).scalar_one())
+
+    def _set_meta(self, db: Connection, key: str, value: int) -> None:
+        db.execute(update(meta).where(meta.c.key == key).values(value=str(value)))
+
+    @property
+    def synced_block(self) -> int:
+        """The last block whose events are in the index (start_block - 1 before the first sync)."""
+        with self._engine.connect() as db:
+            return self._meta(db, "synced_block")
+
+    # ------------------------------------------------------------------ sync
+
+    def sync(
+        self, *, to_block: int | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """Apply every event up to ``to_block`` (default: the head minus ``confirmations``).
+
+        Reads in block ranges that grow while they are empty and halve when the node refuses
+        one, committing each range in one transaction. ``progress(synced, target)`` is called
+        after each. Returns the synced block.
+
+        Raises:
+            MarketIndexError: the chain reorganised deeper than ``reorg_depth``.
+        """
+        with self._sync_lock:
+            head = self._client.block_number()
+            target = head - self.confirmations
+            if to_block is not None:
+                target = min(target, to_block)
+            synced = self._rewind_if_reorganised()
+            start = synced + 1
+            applied = 0
+            while start <= target:
+                end = min(target, start + self._span - 1)
+                try:
+                    logs, hashes = self._fetch(start, end)
+                except LogRangeTooLarge:
+                    if self._span == 1:
+                        raise
+                    self._span = max(1, self._span // 2)
+                    continue
+                if logs is None:  # the chain changed under the read; read the range again
+                    continue
+                self._commit_range(end, logs, hashes, journal_above=head - self.reorg_depth)
+                applied += len(logs)
+                if not logs:
+                    self._span = min(MAX_SPAN, self._span * 2)
+                start = end + 1
+                if progress is not None:
+                    progress(end, target)
+            if applied >= ANALYZE_AFTER:
+                self._analyze()
+            return self.synced_block
+
+    def _analyze(self) -> None:
+        """Refresh the planner's statistics, so it knows which filters narrow a search."""
+        with self._engine.begin() as db:
+            for table in (listings, accounts):
+                db.exec_driver_sql(f"ANALYZE {table.name}")
+
+    def follow(self, *, interval: float = 1.0) -> Follower:
+        """Keep the index in sync from a background thread until ``stop()``.
+
+        Example::
+
+            >>> with index.follow(interval=2.0):
+            ...     serve_requests(index)
+        """
+        return Follower(self, interval)
+
+    @contextlib.contextmanager
+    def _node(self) -> Iterator[None]:
+        """Talk to the node as the client does: serialised where it must be, errors translated."""
+        with self._io.serial, translate(self._conn.decoder):
+            yield
+
+    def _fetch(self, start: int, end: int) -> tuple[list[_Event] | None, dict[int, str]]:
+        """Events of blocks ``start..end`` and the hashes of the blocks they came from."""
+        raw: list[_Log] | None
+        if self._tester is not None:
+            raw, hashes = self._fetch_embedded(start, end)
+        else:
+            raw, hashes = self._fetch_node(start, end)
+            if raw is None:
+                return None, {}
+        return [e for log in raw if (e := _decode(log)) is not None], hashes
+
+    def _fetch_node(self, start: int, end: int) -> tuple[list[_Log] | None, dict[int, str]]:
+        w3 = self._w3
+        with self._node():
+            end_hash = str(raw_request(w3, "eth_getBlockByNumber", [hex(end), False])["hash"])
+            query = {"address": self._address, "fromBlock": hex(start), "toBlock": hex(end)}
+            entries = raw_request(w3, "eth_getLogs", [query])
+        logs = [
+            _Log(
+                int(e["blockNumber"], 16),
+                str(e["blockHash"]),
+                int(e["logIndex"], 16),
+                [bytes.fromhex(t[2:]) for t in e["topics"]],
+                bytes.fromhex(e["data"][2:]),
+            )
+            for e in entries
+            if not e.get("removed")
+        ]
+        hashes = {log.block: log.block_hash for log in logs}
+        if hashes.get(end, end_hash) != end_hash:
+            return None, {}
+        hashes[end] = end_hash
+        return logs, hashes
+
+    def _fetch_embedded(self, start: int, end: int) -> tuple[list[_Log], dict[int, str]]:
+        # eth-tester's get_logs scans the whole chain on every call, and so does its receipt
+        # lookup by transaction hash; py-evm's own block-by-number and receipts-of-a-block are
+        # lookups, so reading through them keeps a sync linear in the chain's length.
+        address = bytes.fromhex(self._address[2:])
+        logs: list[_Log] = []
+        hashes: dict[int, str] = {}
+        with self._node():
+            chain = self._tester.backend.chain
+            for number in range(start, end + 1):
+                block = chain.get_canonical_block_by_number(number)
+                block_hash = "0x" + bytes(block.hash).hex()
+                log_index = 0
+                for receipt in block.get_receipts(chain.chaindb):
+                    for entry in receipt.logs:
+                        if bytes(entry.address) == address:
+                            topics = [t.to_bytes(32, "big") for t in entry.topics]
+                            logs.append(_Log(number, block_hash, log_index, topics, entry.data))
+                            hashes[number] = block_hash
+                        log_index += 1
+            hashes[end] = "0x" + bytes(chain.get_canonical_block_by_number(end).hash).hex()
+        return logs, hashes
+
+    def _chain_hash(self, number: int) -> str | None:
+        try:
+            with self._node():
+                if self._tester is not None:
+                    return str(self._tester.get_block_by_number(number)["hash"])
+                block = raw_request(self._w3, "eth_getBlockByNumber", [hex(number), False])
+                return None if block is None else str(block["hash"])
+        except Exception as err:  # a block past the head: eth-tester's BlockNotFound
+            if type(err).__name__ == "BlockNotFound":
+                return None
+            raise
+
+    def _rewind_if_reorganised(self) -> int:
+        with self._engine.connect() as db:
+            synced = self._meta(db, "synced_block")
+            known = db.execute(
+                select(blocks.c.number, blocks.c.hash).order_by(blocks.c.number.desc())
+            ).all()
+        fork = self._start_block - 1
+        for number, block_hash in known:
+            if self._chain_hash(number) == block_hash:
+                fork = number
+                break
+        if not known or fork == synced:
+            return synced
+        with self._engine.begin() as db:
+            floor = self._meta(db, "journal_floor")
+            if fork < floor:
+                raise MarketIndexError(
+                    f"the chain reorganised below block {floor + 1}, deeper than this index keeps "
+                    f"undo records for (reorg_depth={self.reorg_depth}): rebuild it with "
+                    "MarketIndex.rebuild(client, url), and raise confirmations on this chain"
+                )
+            _undo(db, fork)
+            db.execute(delete(blocks).where(blocks.c.number > fork))
+            self._set_meta(db, "synced_block", fork)
+        return fork
+
+    def _commit_range(
+        self, end: int, events: list[_Event], hashes: Mapping[int, str], *, journal_above: int
+    ) -> None:
+        with self._engine.begin() as db:
+            state = _State(db, journal_above)
+            state.prefetch(events)
+            for event in events:
+                state.block = event.block
+                _apply(state, event)
+            state.write()
+            if hashes:
+                rows = [{"number": n, "hash": h} for n, h in sorted(hashes.items())]
+                db.execute(insert(blocks), rows)
+            keep_from = end - self.reorg_depth
+            db.execute(delete(blocks).where(blocks.c.number < keep_from))
+            db.execute(delete(journal).where(journal.c.block < keep_from))
+            floor = self._meta(db, "journal_floor")
+            new_floor = max(floor, keep_from - 1, min(end, journal_above))
+            if new_floor != floor:
+                self._set_meta(db, "journal_floor", new_floor)
+            self._set_meta(db, "synced_block", end)
+
+    # ------------------------------------------------------------------ reads
+
+    def search(self, query: str | Query | None = None, **kwargs: Any) -> SearchResult:
+        """Run a query (a string, a Query, and/or keyword arguments) over the index in SQL.
+
+        Same query, same answer as ``GPUHubClient.search``; see ``gpuhub.search`` for the grammar.
+
+        Raises:
+            QueryError: the query does not parse; ``position`` says where.
+        """
+        parsed = Query.of(query, **kwargs)
+        condition = _sql.where(parsed.filters())
+        with self._engine.connect() as db:
+            count = select(func.count()).select_from(listings).where(condition)
+            total = db.execute(count).scalar_one()
+            # The page's ids first (often from an index alone), then only those rows.
+            ids = list(
+                db.execute(
+                    select(listings.c.id)
+                    .where(condition)
+                    .order_by(*_sql.order_by(parsed.sort))
+                    .limit(parsed.limit)
+                    .offset(parsed.offset or None)
+                ).scalars()
+            )
+            rows: dict[int, Any] = {}
+            for at in range(0, len(ids), _CHUNK):
+                chunk = ids[at : at + _CHUNK]
+                for row in db.execute(select(listings).where(listings.c.id.in_(chunk))).mappings():
+                    rows[row["id"]] = row
+            found = [_listing(rows[i]) for i in ids]
+            reputations = self._reputations(db, {item.provider for item in found})
+        return SearchResult(listings=found, total=int(total), reputations=reputations, query=parsed)
+
+    def _reputations(self, db: Connection, addresses: Iterable[str]) -> dict[str, Reputation]:
+        wanted = {address.lower(): address for address in addresses}
+        found = {address: _reputation(address, None) for address in wanted.values()}
+        keys = list(wanted)
+        for at in range(0, len(keys), _CHUNK):
+            chunk = keys[at : at + _CHUNK]
+            for row in db.execute(select(accounts).where(accounts.c.address.in_(chunk))).mappings():
+                address = wanted[row["address"]]
+                found[address] = _reputation(address, row)
+        return found
+
+    def list_listings(self) -> list[Listing]:
+        """Every indexed listing, in id order, whatever its status."""
+        with self._engine.connect() as db:
+            rows = db.execute(select(listings).order_by(listings.c.id)).mappings()
+            return [_listing(row) for row in rows]
+
+    def list_rentals(self) -> list[Rental]:
+        """Every indexed rental, in id order."""
+        with self._engine.connect() as db:
+            rows = db.execute(select(rentals).order_by(rentals.c.id)).mappings()
+            return [_rental(row) for row in rows]
+
+    def reputation(self, address: str) -> Reputation:
+        """What the contract counts about ``address``, as the index has it (zeros if unknown)."""
+        with self._engine.connect() as db:
+            return self._reputations(db, [_checksum(address.lower())])[_checksum(address.lower())]
+
+    def list_ratings(self) -> list[Rating]:
+        """Every indexed rating (with its comment), oldest first."""
+        with self._engine.connect() as db:
+            order = (ratings.c.block, ratings.c.rental_id, ratings.c.role)
+            rows = db.execute(select(ratings).order_by(*order))
+            return [_rating(row) for row in rows.mappings()]
+
+
+class Follower:
+    """A thread that syncs an index every ``interval`` seconds until ``stop()``.
+
+    ``error`` holds the last exception a sync raised (the thread keeps going and retries).
+    """
+
+    def __init__(self, index: MarketIndex, interval: float) -> None:
+        self._index = index
+        self._interval = interval
+        self._stop = threading.Event()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="gpuhub-index-follow", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._index.sync()
+                self.error = None
+            except Exception as err:  # keep following; the caller reads .error
+                self.error = err
+            self._stop.wait(self._interval)
+
+    @property
+    def running(self) -> bool:
+        """True until the thread has stopped."""
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop following and wait for the thread (at most ``timeout`` seconds)."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def __enter__(self) -> Follower:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# ---------------------------------------------------------------------- applying events
+
+
+class _State:
+    """The rows one range touches: loaded once, changed in memory, written back at its end."""
+
+    def __init__(self, db: Connection, journal_above: int) -> None:
+        self.db = db
+        self.journal_above = journal_above
+        self.block = 0
+        self.rows: dict[tuple[str, Any], dict[str, Any] | None] = {}
+        self.touched: dict[tuple[str, Any], None] = {}
+        self.journaled: set[tuple[int, str, Any]] = set()
+        self.journal: list[dict[str, Any]] = []
+        self.names: set[str] = set()
+        self.providers: set[str] = set()
+
+    def prefetch(self, events: Iterable[_Event]) -> None:
+        listing_ids: set[int] = set()
+        rental_ids: set[int] = set()
+        for event in events:
+            if "listingId" in event.args:
+                listing_ids.add(event.args["listingId"])
+            if "rentalId" in event.args:
+                rental_ids.add(event.args["rentalId"])
+        self._load("listing", listing_ids)
+        self._load("rental", rental_ids)
+
+    def _load(self, name: str, keys: Iterable[Any]) -> None:
+        table, key_column = STATE_TABLES[name]
+        wanted = [k for k in keys if (name, k) not in self.rows]
+        for k in wanted:
+            self.rows[(name, k)] = None
+        column = table.c[key_column]
+        for at in range(0, len(wanted), _CHUNK):
+            chunk = wanted[at : at + _CHUNK]
+            for row in self.db.execute(select(table).where(column.in_(chunk))).mappings():
+                self.rows[(name, row[key_column])] = dict(row)
+
+    def get(self, name: str, key: Any) -> dict[str, Any] | None:
+        if (name, key) not in self.rows:
+            self._load(name, [key])
+        return self.rows[(name, key)]
+
+    def put(self, name: str, key: Any, row: dict[str, Any]) -> None:
+        mark = (self.block, name, key)
+        if self.block > self.journal_above and mark not in self.journaled:
+            self.journaled.add(mark)
+            before = self.get(name, key)
+            self.journal.append(
+                {
+                    "block": self.block,
+                    "tbl": name,
+                    "key": str(key),
+                    "before": None if before is None else json.dumps(before),
+                }
+            )
+        self.rows[(name, key)] = row
+        self.touched[(name, key)] = None
+
+    def write(self) -> None:
+        by_table: dict[str, list[Any]] = {}
+        for name, key in self.touched:
+            by_table.setdefault(name, []).append(key)
+        for name, keys in by_table.items():
+            table, key_column = STATE_TABLES[name]
+            for at in range(0, len(keys), _CHUNK):
+                self.db.execute(
+                    delete(table).where(table.c[key_column].in_(keys[at : at + _CHUNK]))
+                )
+            fresh = [row for k in keys if (row := self.rows[(name, k)]) is not None]
+            if fresh:
+                self.db.execute(insert(table), fresh)
+        if self.journal:
+            self.db.execute(insert(journal), self.journal)
+        accounts_changed = [self.rows[("account", k)] for n, k in self.touched if n == "account"]
+        _copy_reputations(self.db, [a for a in accounts_changed if a is not None])
+        self._add_new(models.c.folded, self.names)
+        self._add_new(providers.c.address, self.providers)
+
+    def _add_new(self, column: Any, values: set[str]) -> None:
+        wanted = sorted(values)
+        for at in range(0, len(wanted), _CHUNK):
+            chunk = wanted[at : at + _CHUNK]
+            known = set(self.db.execute(select(column).where(column.in_(chunk))).scalars())
+            fresh = [{column.name: v} for v in chunk if v not in known]
+            if fresh:
+                self.db.execute(insert(column.table), fresh)
+
+
+def _undo(db: Connection, fork: int) -> None:
+    """Put back every row as it was at the end of block ``fork``."""
+    entries = db.execute(
+        select(journal.c.tbl, journal.c.key, journal.c.before)
+        .where(journal.c.block > fork)
+        .order_by(journal.c.seq.desc())
+    )
+    for name, key, before in entries.all():
+        table, key_column = STATE_TABLES[name]
+        typed_key: Any = key if key_column == "address" else int(key)
+        db.execute(delete(table).where(table.c[key_column] == typed_key))
+        if before is not None:
+            db.execute(insert(table), [json.loads(before)])
+    db.execute(delete(journal).where(journal.c.block > fork))
+    _copy_reputations(db, [dict(row) for row in db.execute(select(accounts)).mappings()])
+
+
+def _copy_reputations(db: Connection, changed: list[dict[str, Any]]) -> None:
+    """Copy each changed account's provider reputation onto its listings."""
+    if not changed:
+        return
+    db.execute(
+        update(listings)
+        .where(listings.c.provider_key == bindparam("key"))
+        .values(
+            rating_sum=bindparam("sum"),
+            rating_count=bindparam("count"),
+            completed=bindparam("done"),
+            terminations=bindparam("cut"),
+        ),
+        [
+            {
+                "key": a["address"],
+                "sum": a["provider_rating_sum"],
+                "count": a["provider_rating_count"],
+                "done": a["completed_as_provider"],
+                "cut": a["terminations"],
+            }
+            for a in changed
+        ],
+    )
+
+
+def _apply(state: _State, event: _Event) -> None:
+    args = event.args
+    name = event.name
+    if name in ("ListingCreated", "ListingUpdated"):
+        listing_id = args["listingId"]
+        old = state.get("listing", listing_id)
+        status = ListingStatus.AVAILABLE if old is None else old["status"]
+        account = state.get("account", args["provider"].lower())
+        row = _listing_row(args, int(status), account)
+        state.put("listing", listing_id, row)
+        state.names.add(row["model_folded"])
+        state.providers.add(row["provider_key"])
+    elif name == "ListingStatusChanged":
+        _set_listing_status(state, args["listingId"], args["status"])
+    elif name == "RentalStarted":
+        listing = state.get("listing", args["listingId"])
+        if listing is None:
+            return
+        state.put(
+            "rental",
+            args["rentalId"],
+            {
+                "id": args["rentalId"],
+                "listing_id": args["listingId"],
+                "renter": args["renter"],
+                "provider": listing["provider"],
+                "start": args["start"],
+                "end": args["end"],
+                "price": wei(args["price"]),
+                "unit": args["unit"],
+                "paid": wei(args["paid"]),
+                "fee_bps": args["feeBps"],
+                "status": int(RentalStatus.ACTIVE),
+            },
+        )
+        _set_listing_status(state, args["listingId"], ListingStatus.RENTED)
+    elif name == "RentalExtended":
+        rental = state.get("rental", args["rentalId"])
+        if rental is not None:
+            paid = wei(int(rental["paid"]) + args["cost"])
+            state.put("rental", args["rentalId"], {**rental, "end": args["end"], "paid": paid})
+    elif name == "RentalEnded":
+        rental = state.get("rental", args["rentalId"])
+        if rental is None:
+            return
+        status = args["status"]
+        state.put("rental", args["rentalId"], {**rental, "end": args["end"], "status": status})
+        _set_listing_status(state, args["listingId"], ListingStatus.AVAILABLE)
+        if status == RentalStatus.ENDED_BY_PROVIDER:
+            _count(state, rental["provider"], terminations=1)
+        else:
+            _count(state, rental["renter"], completed_as_renter=1)
+            _count(state, rental["provider"], completed_as_provider=1)
+    elif name == "Rated":
+        role = Role(args["role"])
+        state.put(
+            "rating",
+            args["rentalId"] * 2 + role,
+            {
+                "id": args["rentalId"] * 2 + role,
+                "rental_id": args["rentalId"],
+                "rater": args["rater"],
+                "ratee": args["ratee"],
+                "role": int(role),
+                "score": args["score"],
+                "billed": wei(args["billed"]),
+                "comment": args["comment"],
+                "block": event.block,
+            },
+        )
+        side = "provider" if role is Role.PROVIDER else "renter"
+        _count(
+            state,
+            args["ratee"],
+            **{f"{side}_rating_count": 1, f"{side}_rating_sum": args["score"]},
+        )
+
+
+_ACCOUNT_COUNTERS = (
+    "provider_rating_count",
+    "provider_rating_sum",
+    "renter_rating_count",
+    "renter_rating_sum",
+    "completed_as_provider",
+    "completed_as_renter",
+    "terminations",
+)
+
+
+def _count(state: _State, address: str, **added: int) -> None:
+    key = address.lower()
+    account = state.get("account", key) or {"address": key, **dict.fromkeys(_ACCOUNT_COUNTERS, 0)}
+    state.put("account", key, {**account, **{k: account[k] + v for k, v in added.items()}})
+
+
+def _set_listing_status(state: _State, listing_id: int, status: int) -> None:
+    listing = state.get("listing", listing_id)
+    if listing is not None:
+        state.put("listing", listing_id, {**listing, "status": int(status)})
+
+
+def _listing_row(
+    args: Mapping[str, Any], status: int, account: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    unit = PriceUnit(args["unit"])
+    model: str = args["gpuModel"]
+    return {
+        "id": args["listingId"],
+        "provider": args["provider"],
+        "provider_key": args["provider"].lower(),
+        "model": model,
+        "model_folded": model.casefold(),
+        "capacity": args["capacity"],
+        "price": wei(args["price"]),
+        "unit": int(unit),
+        "price_per_day": wei(args["price"] * 86400 // unit.seconds),
+        "min_duration": args["minDuration"],
+        "max_duration": args["maxDuration"],
+        "min_seconds": args["minDuration"] * unit.seconds,
+        "max_seconds": args["maxDuration"] * unit.seconds,
+        "status": status,
+        "rating_sum": account["provider_rating_sum"] if account else 0,
+        "rating_count": account["provider_rating_count"] if account else 0,
+        "completed": account["completed_as_provider"] if account else 0,
+        "terminations": account["terminations"] if account else 0,
+    }
+
+
+def _listing(row: Any) -> Listing:
+    return Listing(
+        listing_id=row["id"],
+        provider=row["provider"],
+        gpu_model=row["model"],
+        capacity=row["capacity"],
+        price=int(row["price"]),
+        unit=PriceUnit(row["unit"]),
+        min_duration=row["min_duration"],
+        max_duration=row["max_duration"],
+        status=ListingStatus(row["status"]),
+    )
+
+
+def _reputation(address: str, row: Any) -> Reputation:
+    counts = dict.fromkeys(_ACCOUNT_COUNTERS, 0) if row is None else row
+    return Reputation(address=address, **{k: int(counts[k]) for k in _ACCOUNT_COUNTERS})
+
+
+def _rating(row: Any) -> Rating:
+    return Rating(
+        rental_id=row["rental_id"],
+        rater=row["rater"],
+        ratee=row["ratee"],
+        role=Role(row["role"]),
+        score=row["score"],
+        billed=int(row["billed"]),
+        comment=row["comment"],
+        block_number=row["block"],
+    )
+
+
+def _rental(row: Any) -> Rental:
+    return Rental(
+        rental_id=row["id"],
+        listing_id=row["listing_id"],
+        renter=row["renter"],
+        provider=row["provider"],
+        start=row["start"],
+        end=row["end"],
+        price=int(row["price"]),
+        unit=PriceUnit(row["unit"]),
+        paid=int(row["paid"]),
+        fee_bps=row["fee_bps"],
+        status=RentalStatus(row["status"]),
+    )
+
+
+# ---------------------------------------------------------------------- decoding logs
+
+
+@functools.cache
+def _layouts() -> dict[bytes, tuple[str, list[tuple[str, str, bool]]]]:
+    """For each applied event, by topic 0: its name and (name, type, indexed) per argument."""
+    from eth_utils.crypto import keccak
+
+    from .._artifact import abi
+
+    layouts = {}
+    for entry in abi():
+        if entry["type"] == "event" and entry["name"] in _APPLIED:
+            types = ",".join(a["type"] for a in entry["inputs"])
+            layouts[keccak(text=f"{entry['name']}({types})")] = (
+                entry["name"],
+                [(a["name"], a["type"], a["indexed"]) for a in entry["inputs"]],
+            )
+    return layouts
+
+
+def _decode(log: _Log) -> _Event | None:
+    from eth_abi.abi import decode
+
+    layout = _layouts().get(log.topics[0]) if log.topics else None
+    if layout is None:
+        return None
+    name, inputs = layout
+    data_types = ["bytes" if t == "string" else t for _, t, indexed in inputs if not indexed]
+    data_values = iter(decode(data_types, log.data))
+    topics = iter(log.topics[1:])
+    args: dict[str, Any] = {}
+    for arg, abi_type, indexed in inputs:
+        value: Any = int.from_bytes(next(topics), "big") if indexed else next(data_values)
+        if abi_type == "address":
+            value = _checksum(value if isinstance(value, str) else "0x" + f"{value:040x}")
+        elif abi_type == "string":
+            value = value.decode("utf-8", errors="replace")
+        args[arg] = value
+    return _Event(name, log.block, args)
+
+
+@functools.lru_cache(maxsize=65536)
+def _checksum(address: str) -> str:
+    from eth_utils.address import to_checksum_address
+
+    return str(to_checksum_address(address))
+
+
+def _eth_tester(w3: Any) -> Any:
+    from ..chain import _eth_tester as tester
+
+    return tester(w3)

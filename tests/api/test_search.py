@@ -1,0 +1,80 @@
+"""GET /v1/listings with the query language, from the chain and from an index."""
+
+from __future__ import annotations
+
+import pathlib
+
+from fastapi.testclient import TestClient
+
+from gpuhub import GPUHubClient, MarketIndex, PriceUnit
+from gpuhub.api import create_app
+
+
+def stock(market: GPUHubClient) -> None:
+    """Three listings in three units; one of them rented, ended and rated 5."""
+    provider = market.with_account(market.accounts[1])
+    renter = market.with_account(market.accounts[2])
+    provider.create_listing(gpu_model="RTX 4090", capacity=24, price=10**15, unit=PriceUnit.HOUR)
+    provider.create_listing(gpu_model="A100", capacity=80, price=10**14, unit=PriceUnit.MINUTE)
+    market.create_listing(gpu_model="rtx 4090 ti", capacity=24, price=10**16, unit=PriceUnit.DAY)
+    rental = renter.rent(0, 1)
+    renter.end_rental(rental.rental_id)
+    renter.rate(rental.rental_id, 5)
+
+
+def test_query_answers_from_the_chain(http: TestClient, market: GPUHubClient) -> None:
+    """q and sort select and order listings; the answer names its normal form and source."""
+    stock(market)
+    answer = http.get("/v1/listings", params={"q": "model~4090", "sort": "-price_per_hour"})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert [x["listing_id"] for x in body["items"]] == [0, 2]
+    assert (body["total"], body["query"], body["source"]) == (
+        2,
+        "model~4090 sort=-price_per_hour limit=100",
+        "chain",
+    )
+
+
+def test_answer_carries_provider_reputations(http: TestClient, market: GPUHubClient) -> None:
+    """Each provider in the page comes with its reputation and Bayesian score."""
+    stock(market)
+    body = http.get("/v1/listings", params={"q": "rating>3"}).json()
+    provider = market.accounts[1]
+    assert [x["listing_id"] for x in body["items"]] == [0, 1]
+    assert body["reputations"][provider]["provider_rating_count"] == 1
+    assert body["reputations"][provider]["provider_score"] == market.reputation(
+        provider
+    ).provider_score()
+
+
+def test_bad_query_is_a_422_with_its_position(http: TestClient) -> None:
+    """A query that does not parse answers 422 naming the position and the fix."""
+    answer = http.get("/v1/listings", params={"q": "capacity>=24 modle~4090"})
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["error"] == "QueryError"
+    assert body["fields"] == {"field": "query", "position": 13}
+    assert "did you mean 'model'" in body["message"]
+
+
+def test_bad_sort_field_is_a_422(http: TestClient) -> None:
+    """An unknown sort field answers 422."""
+    answer = http.get("/v1/listings", params={"sort": "prise"})
+    assert answer.status_code == 422
+    assert "did you mean 'price'" in answer.json()["message"]
+
+
+def test_index_answers_the_same(market: GPUHubClient, tmp_path: pathlib.Path) -> None:
+    """With an index the server answers from it, with the chain's answer."""
+    stock(market)
+    with MarketIndex(market, f"sqlite:///{tmp_path / 'index.db'}") as index:
+        index.sync()
+        from_index = TestClient(create_app(market, index=index))
+        from_chain = TestClient(create_app(market))
+        params = {"q": "status=any capacity>=24", "sort": "-rating,price", "limit": 2}
+        indexed = from_index.get("/v1/listings", params=params).json()
+        read = from_chain.get("/v1/listings", params=params).json()
+    assert indexed["source"] == "index"
+    assert indexed["items"] == read["items"]
+    assert (indexed["total"], indexed["reputations"]) == (read["total"], read["reputations"])

@@ -1,0 +1,325 @@
+"""MarketIndex on both chains and both databases: it mirrors the contract and answers queries."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import pathlib
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy
+from web3 import HTTPProvider, Web3
+
+from gpuhub import GPUHubClient, MarketIndex, MarketIndexError, PriceUnit
+from gpuhub.chain import AnvilNode
+from gpuhub.index import SCHEMA_VERSION
+
+ETH = 10**18
+
+
+@pytest.fixture
+def index(client: GPUHubClient, database_url: str) -> Iterator[MarketIndex]:
+    """An empty index of the test's marketplace, on SQLite or PostgreSQL."""
+    with MarketIndex(client, database_url) as found:
+        yield found
+
+
+def trade(client: GPUHubClient) -> None:
+    """Listings in every unit and status, rentals ended every way, one extended."""
+    renter = client.with_account(client.accounts[1])
+    for i, unit in enumerate([PriceUnit.MINUTE, PriceUnit.HOUR, PriceUnit.DAY] * 2):
+        client.create_listing(
+            gpu_model=f"RTX 40{i}0",
+            capacity=8 * (i + 1),
+            price=(i + 1) * 10**15,
+            unit=unit,
+            max_duration=100 * (i + 1),
+        )
+    client.update_listing(
+        0, gpu_model="H100 SXM", capacity=80, price=30 * ETH, unit=PriceUnit.DAY, max_duration=90
+    )
+    client.fulfill_request(1)
+    client.remove_listing(5)
+    first = renter.rent(2, 2)
+    renter.extend_rental(first.rental_id, 1)
+    renter.end_rental(first.rental_id)
+    second = renter.rent(3, 1)
+    client.end_rental(second.rental_id)
+    third = renter.rent(4, 1)
+    client.chain.advance_time(2 * 86400)
+    client.settle(third.rental_id)
+    renter.rate(first.rental_id, 5, comment="fast")
+    renter.rate(second.rental_id, 2, comment="cut short \u00e9")
+    client.rate(third.rental_id, 4)
+    other = client.with_account(client.accounts[2])
+    other.create_listing(gpu_model="L4", capacity=24, price=10**14)
+    rented = renter.rent(6, 1)
+    renter.end_rental(rented.rental_id)
+    renter.rate(rented.rental_id, 3)
+    renter.rent(0, 1)
+
+
+def assert_mirrors(index: MarketIndex, client: GPUHubClient) -> None:
+    assert index.list_listings() == client.list_listings()
+    assert index.list_rentals() == list(client.iter_rentals())
+    for account in client.accounts[:4]:
+        assert index.reputation(account) == client.reputation(account)
+    assert index.list_ratings() == client.ratings()
+
+
+def test_index_mirrors_the_contract(client: GPUHubClient, index: MarketIndex) -> None:
+    """After a sync the index holds every listing, rental and termination the contract does."""
+    trade(client)
+    assert index.sync() == client.block_number()
+    assert_mirrors(index, client)
+
+
+def test_sync_resumes_where_it_stopped(client: GPUHubClient, index: MarketIndex) -> None:
+    """A second sync applies only the new blocks and the index still mirrors the contract."""
+    client.create_listing(gpu_model="A100", capacity=40, price=10**15)
+    index.sync()
+    trade(client)
+    index.sync()
+    assert_mirrors(index, client)
+
+
+def test_index_search_agrees_with_client_search(client: GPUHubClient, index: MarketIndex) -> None:
+    """The index and the chain evaluator return the same page and total for a query."""
+    trade(client)
+    index.sync()
+    for query in (
+        "model~rtx sort=-price_per_hour",
+        "status=any sort=model,-id",
+        "price_per_hour<=0.002eth capacity>=16",
+        "max_hours>=2d sort=price limit=2 offset=1",
+        "unit in [minute, day] status notin [removed]",
+        "rating>=3.1 sort=-rating,price",
+        "status=any sort=-completed,terminations,-ratings",
+        "terminations=0 ratings>=1 rating<4",
+    ):
+        found, expected = index.search(query), client.search(query)
+        assert (found.listings, found.total) == (expected.listings, expected.total), query
+        assert found.reputations == expected.reputations, query
+
+
+def test_prices_above_64_bits_stay_exact(client: GPUHubClient, index: MarketIndex) -> None:
+    """Prices past 2**63 wei compare and sort exactly in SQL."""
+    for price in (2**95, 2**63 + 1, 2**63, 9 * ETH):
+        client.create_listing(gpu_model="X", capacity=1, price=price, unit=PriceUnit.HOUR)
+    index.sync()
+    assert [item.price for item in index.search("sort=-price").listings] == [
+        2**95,
+        2**63 + 1,
+        2**63,
+        9 * ETH,
+    ]
+    assert [item.listing_id for item in index.search(f"price>{2**63}wei").listings] == [0, 1]
+
+
+def test_confirmations_keep_the_index_behind(client: GPUHubClient, database_url: str) -> None:
+    """With confirmations=2 the index stops two blocks below the head."""
+    for _ in range(3):
+        client.create_listing(gpu_model="A100", capacity=40, price=10**15)
+    with MarketIndex(client, database_url, confirmations=2) as index:
+        assert index.sync() == client.block_number() - 2
+
+
+def test_follow_keeps_up_in_the_background(client: GPUHubClient, index: MarketIndex) -> None:
+    """follow() syncs from a thread until stop(), which ends the thread."""
+    follower = index.follow(interval=0.05)
+    client.create_listing(gpu_model="A100", capacity=40, price=10**15)
+    deadline = time.monotonic() + 20
+    while index.search("status=any").total == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    follower.stop(timeout=10)
+    assert index.search("status=any").total == 1
+    assert not follower.running
+    assert follower.error is None
+
+
+def test_other_schema_version_says_how_to_rebuild(
+    client: GPUHubClient, index: MarketIndex, database_url: str
+) -> None:
+    """An index written by another schema version is refused with the way to rebuild it."""
+    engine = sqlalchemy.create_engine(database_url)
+    with engine.begin() as db:
+        db.execute(
+            sqlalchemy.text("UPDATE gpuhub_meta SET value = '0' WHERE key = 'schema_version'")
+        )
+    engine.dispose()
+    with pytest.raises(MarketIndexError, match=rf"version 0, this gpuhub uses {SCHEMA_VERSION}"):
+        MarketIndex(client, database_url)
+    with MarketIndex.rebuild(client, database_url) as rebuilt:
+        assert rebuilt.synced_block == -1
+
+
+def test_index_of_another_marketplace_is_refused(
+    client: GPUHubClient, index: MarketIndex, database_url: str
+) -> None:
+    """An index built for one contract refuses a client of another."""
+    other = GPUHubClient.deploy(client.w3, account=client.accounts[0])
+    with pytest.raises(MarketIndexError, match="use another URL"):
+        MarketIndex(other, database_url)
+
+
+@pytest.mark.anvil
+@pytest.mark.parametrize("chain_name", ["anvil"])
+def test_reorg_rewinds_to_the_fork(
+    client: GPUHubClient, index: MarketIndex, anvil_node: AnvilNode
+) -> None:
+    """After a revert and new blocks at the same heights the index rewinds and mirrors again."""
+    client.create_listing(gpu_model="A100", capacity=40, price=10**15)
+    snapshot = client.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    trade(client)
+    index.sync()
+    old_head = client.block_number()
+    client.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    client._conn.nonces.clear()
+    client.create_listing(gpu_model="B200", capacity=192, price=7 * 10**15, unit=PriceUnit.DAY)
+    client.create_listing(gpu_model="MI300X", capacity=192, price=5 * 10**15)
+    while client.block_number() < old_head + 1:
+        client.chain.mine()
+    index.sync()
+    assert_mirrors(index, client)
+    assert [item.gpu_model for item in index.list_listings()] == ["A100", "B200", "MI300X"]
+
+
+@pytest.mark.anvil
+@pytest.mark.parametrize("chain_name", ["anvil"])
+def test_reorg_deeper_than_the_undo_records_is_refused(
+    client: GPUHubClient, database_url: str
+) -> None:
+    """A reorganisation below what the index keeps undo records for raises MarketIndexError."""
+    snapshot = client.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    for _ in range(4):
+        client.create_listing(gpu_model="A100", capacity=40, price=10**15)
+    with MarketIndex(client, database_url, reorg_depth=1) as index:
+        index.sync()
+        client.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+        client._conn.nonces.clear()
+        for _ in range(5):
+            client.chain.mine()
+        with pytest.raises(MarketIndexError, match="rebuild"):
+            index.sync()
+
+
+CRASHING_SYNC = """
+import os, signal, sys
+from sqlalchemy import event
+from web3 import HTTPProvider, Web3
+from gpuhub import GPUHubClient, MarketIndex
+
+rpc, address, url, first = sys.argv[1:5]
+index = MarketIndex(GPUHubClient(Web3(HTTPProvider(rpc)), address), url)
+index.sync(to_block=int(first))
+
+def die_mid_range(conn, cursor, statement, *args):
+    if statement.startswith("INSERT INTO gpuhub_listings"):
+        os.kill(os.getpid(), signal.SIGKILL)  # rows written, the range not committed
+
+event.listen(index._engine, "before_cursor_execute", die_mid_range)
+index.sync()
+"""
+
+
+@pytest.mark.anvil
+@pytest.mark.parametrize("chain_name", ["anvil"])
+def test_sync_killed_mid_range_resumes_without_gaps_or_duplicates(
+    client: GPUHubClient, anvil_node: AnvilNode, database_url: str
+) -> None:
+    """A sync killed inside a range leaves the last committed range; the next sync completes."""
+    for i in range(3):
+        client.create_listing(gpu_model=f"A{i}", capacity=40, price=10**15)
+    first = client.block_number()
+    trade(client)
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CRASHING_SYNC,
+            anvil_node.url,
+            client.contract_address,
+            database_url,
+            str(first),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    with MarketIndex(client, database_url) as index:
+        assert index.synced_block == first
+        assert [x.gpu_model for x in index.list_listings()] == ["A0", "A1", "A2"]
+        index.sync()
+        assert_mirrors(index, client)
+
+
+class RangeLimitedNode(http.server.ThreadingHTTPServer):
+    """A JSON-RPC server in front of anvil that refuses log queries over more than 4 blocks,
+    as hosted nodes do (with their wording), and passes every other request through."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.refused = 0
+        super().__init__(("127.0.0.1", 0), _RangeLimitedHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _RangeLimitedHandler(http.server.BaseHTTPRequestHandler):
+    server: RangeLimitedNode
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        request = json.loads(body)
+        if request["method"] == "eth_getLogs":
+            query = request["params"][0]
+            span = int(query["toBlock"], 16) - int(query["fromBlock"], 16) + 1
+            if span > 4:
+                self.server.refused += 1
+                error = {"code": -32005, "message": "query exceeds max block range 4"}
+                self._answer(json.dumps({"jsonrpc": "2.0", "id": request["id"], "error": error}))
+                return
+        forwarded = urllib.request.Request(
+            self.server.upstream, body, {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(forwarded) as response:
+            self._answer(response.read().decode())
+
+    def _answer(self, text: str) -> None:
+        data = text.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.anvil
+@pytest.mark.parametrize("chain_name", ["anvil"])
+def test_ranges_halve_when_the_node_refuses_them(
+    client: GPUHubClient, anvil_node: AnvilNode, tmp_path: pathlib.Path
+) -> None:
+    """Against a node that refuses wide log queries, sync halves its range and still completes."""
+    trade(client)
+    node = RangeLimitedNode(anvil_node.url)
+    threading.Thread(target=node.serve_forever, daemon=True).start()
+    try:
+        limited = GPUHubClient(Web3(HTTPProvider(node.url)), client.contract_address)
+        with MarketIndex(limited, f"sqlite:///{tmp_path / 'index.db'}") as index:
+            index.sync()
+            assert_mirrors(index, client)
+    finally:
+        node.shutdown()
+    assert node.refused > 0
