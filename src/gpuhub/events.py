@@ -214,6 +214,8 @@ class RentalEnded(ContractEvent):
     listing_id: int
     #: how it ended.
     status: RentalStatus
+    #: Unix time it ended (the end time, for a settled rental).
+    end: int
     #: wei billed for the time used.
     used: int
     #: wei credited back to the renter.
