@@ -173,6 +173,7 @@ class EmbeddedChain:
         hash walks the chain, which would make reading every block quadratic."""
         chain = self._tester.backend.chain
         block = chain.get_canonical_block_by_number(number)
+        block_hash = "0x" + bytes(block.hash).hex()
         index = 0
         block_hash = "0x" + bytes(block.hash).hex()
         for tx, receipt in zip(block.transactions, block.get_receipts(chain.chaindb), strict=True):
