@@ -175,7 +175,6 @@ class EmbeddedChain:
         block = chain.get_canonical_block_by_number(number)
         block_hash = "0x" + bytes(block.hash).hex()
         index = 0
-        block_hash = "0x" + bytes(block.hash).hex()
         for tx, receipt in zip(block.transactions, block.get_receipts(chain.chaindb), strict=True):
             for log in receipt.logs:
                 self._logs.append(
