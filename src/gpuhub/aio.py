@@ -47,17 +47,6 @@ if TYPE_CHECKING:
     from .search import Query, SearchResult
 
 T = TypeVar("T")
-#: stands in for a reputation the query does not look at (the page's are read after).
-_NO_REPUTATION = Reputation(
-    address="",
-    provider_rating_count=0,
-    provider_rating_sum=0,
-    renter_rating_count=0,
-    renter_rating_sum=0,
-    completed_as_provider=0,
-    completed_as_renter=0,
-    terminations=0,
-)
 
 __all__ = ["AsyncGPUHubClient", "AsyncListingBatch", "AsyncPendingTransaction"]
 
