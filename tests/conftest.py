@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import pathlib
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -150,3 +154,57 @@ def database_url(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Iter
     with admin.connect() as db:
         db.execute(sqlalchemy.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that answers from a script, then 204, and records all."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        #: answers to give, in order: an HTTP status, or a float = seconds to stall first
+        self.script: list[int | float] = []
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                answer = receiver.script.pop(0) if receiver.script else 204
+                if isinstance(answer, float):
+                    time.sleep(answer)
+                    answer = 204
+                self.send_response(answer)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def ids(self) -> list[str]:
+        return [h["webhook-id"] for h, _ in self.received]
+
+    def payloads(self) -> list[dict[str, object]]:
+        return [json.loads(body) for _, body in self.received]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A running webhook receiver on 127.0.0.1 (stop and start it to simulate an outage)."""
+    r = Receiver().start()
+    yield r
+    r.stop()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .alerts import Alert, AlertKind, Alerts
+from .events import ContractEvent
 from .exceptions import (
     AlreadyRated,
     BalanceOverflow,
@@ -63,6 +65,7 @@ from .exceptions import (
     TransactionReverted,
     TransactionTimeout,
     ValidationError,
+    WebhookVerificationError,
     WithdrawFailed,
 )
 from .models import (
@@ -84,10 +87,14 @@ if TYPE_CHECKING:
     from .client import GPUHubClient
     from .index import MarketIndex
     from .search import Query, SearchResult
+    from .watch import Watch
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Alert",
+    "AlertKind",
+    "Alerts",
     "AlreadyRated",
     "AsyncGPUHubClient",
     "AsyncPendingTransaction",
@@ -96,6 +103,7 @@ __all__ = [
     "CommentTooLong",
     "ConnectionFailed",
     "ContractError",
+    "ContractEvent",
     "ContractNotDeployed",
     "FeeTooHigh",
     "GPUHubClient",
@@ -157,6 +165,8 @@ __all__ = [
     "TxOptions",
     "TxResult",
     "ValidationError",
+    "Watch",
+    "WebhookVerificationError",
     "WithdrawFailed",
     "__version__",
 ]
@@ -170,6 +180,7 @@ _LAZY = {
     "SearchResult": "gpuhub.search",
     "PendingTransaction": "gpuhub._transactions",
     "TxOptions": "gpuhub._transactions",
+    "Watch": "gpuhub.watch",
 }
 
 

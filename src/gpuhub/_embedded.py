@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth_utils.address import to_checksum_address
+
 from .exceptions import TransactionReverted
 
 _TX_KEYS = {
@@ -69,6 +71,7 @@ class EmbeddedChain:
             block = tester.get_block_by_number(_block(params[0]))
             return {
                 "number": block["number"],
+                "hash": block["hash"],
                 "timestamp": block["timestamp"],
                 "baseFeePerGas": block["base_fee_per_gas"],
             }
@@ -162,10 +165,29 @@ class EmbeddedChain:
                 self._logs.pop()
         start = self._scanned[-1][0] + 1 if self._scanned else 0
         for number in range(start, head + 1):
-            block = tester.get_block_by_number(number)
-            for tx_hash in block["transactions"]:
-                self._logs.extend(_log(e) for e in tester.get_transaction_receipt(tx_hash)["logs"])
-            self._scanned.append((number, block["hash"]))
+            block_hash = self._scan_block(number)
+            self._scanned.append((number, block_hash))
+
+    def _scan_block(self, number: int) -> str:
+        """Add one block's logs, read from py-evm's receipts: eth-tester's receipt lookup by
+        hash walks the chain, which would make reading every block quadratic."""
+        chain = self._tester.backend.chain
+        block = chain.get_canonical_block_by_number(number)
+        index = 0
+        for tx, receipt in zip(block.transactions, block.get_receipts(chain.chaindb), strict=True):
+            for log in receipt.logs:
+                self._logs.append(
+                    {
+                        "address": to_checksum_address(log.address),
+                        "topics": ["0x" + t.to_bytes(32, "big").hex() for t in log.topics],
+                        "data": "0x" + bytes(log.data).hex(),
+                        "blockNumber": number,
+                        "transactionHash": "0x" + bytes(tx.hash).hex(),
+                        "logIndex": index,
+                    }
+                )
+                index += 1
+        return "0x" + bytes(block.hash).hex()
 
 
 def _topics_match(have: list[str], want: list[set[str] | None]) -> bool:
@@ -181,6 +203,7 @@ def _log(entry: dict[str, Any]) -> dict[str, Any]:
         "topics": entry["topics"],
         "data": entry["data"],
         "blockNumber": entry["block_number"],
+        "blockHash": entry["block_hash"],
         "transactionHash": entry["transaction_hash"],
         "logIndex": entry["log_index"],
     }

@@ -12,7 +12,7 @@ result from its events (one request), so ``wait=False`` needs no second copy of 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -31,11 +31,11 @@ from ._transactions import (
     done,
     quantity,
 )
+from .events import ContractEvent, default_decoder, event_topics
 from .exceptions import ContractNotDeployed, GPUHubError, NoActiveRental, ValidationError
 from .models import (
     Listing,
     ListingStatus,
-    MarketEvent,
     PriceUnit,
     Rating,
     Rental,
@@ -160,9 +160,15 @@ class Operations:
         """Number of the latest block."""
         return quantity((yield Rpc("eth_blockNumber", [])))
 
-    def get_events(self, from_block: int, to_block: int | None) -> Plan[list[MarketEvent]]:
-        """The marketplace's events in a block range, decoded."""
+    def get_events(
+        self,
+        from_block: int,
+        to_block: int | None,
+        event_types: Iterable[str | type[ContractEvent]] = (),
+    ) -> Plan[list[ContractEvent]]:
+        """The marketplace's events in a block range, as typed events."""
         _core.check_int("from_block", from_block)
+        topics = event_topics(event_types)
         head = yield from self.block_number()
         last = head if to_block is None else _core.check_int("to_block", to_block)
         if last > head:
@@ -173,25 +179,26 @@ class Operations:
             )
         if from_block > last:  # nodes refuse a range that starts past their head
             return []
-        query = {"address": self.conn.address, "fromBlock": hex(from_block), "toBlock": hex(last)}
-        logs = yield Rpc("eth_getLogs", [query])
-        by_topic = self.conn.abi.events_by_topic
-        found = []
-        for raw in logs:
-            topics = [data_bytes(t) for t in raw["topics"]]
-            event = by_topic.get(topics[0]) if topics else None
-            if event is None:
-                continue
-            found.append(
-                MarketEvent(
-                    name=event.name,
-                    block_number=quantity(raw["blockNumber"]),
-                    tx_hash=str(raw["transactionHash"]),
-                    log_index=quantity(raw["logIndex"]),
-                    args=event.args(topics, data_bytes(raw["data"])),
-                )
-            )
-        return found
+        logs = yield from self.logs(from_block, last, topics)
+        return default_decoder().decode_all(logs)
+
+    def logs(
+        self, from_block: int, to_block: int, topics: list[str] | None = None
+    ) -> Plan[list[dict[str, Any]]]:
+        """Raw logs of the marketplace in a block range (topic 0 one of ``topics``, if given)."""
+        query: dict[str, Any] = {
+            "address": self.conn.address,
+            "fromBlock": hex(from_block),
+            "toBlock": hex(to_block),
+        }
+        if topics:
+            query["topics"] = [topics]
+        return list((yield Rpc("eth_getLogs", [query])) or [])
+
+    def block_head(self, block: BlockIdentifier) -> Plan[dict[str, Any] | None]:
+        """Number, hash and timestamp of a block, or None when the chain has no such block."""
+        raw = yield Rpc("eth_getBlockByNumber", [block_param(block), False])
+        return None if raw is None else dict(raw)
 
     # ------------------------------------------------------------------ listings: reads
 

@@ -260,8 +260,10 @@ class BlockClock:
 
     On a chain that mines on every transaction (anvil's and the embedded chain's default) the
     receipt is there as soon as the send returns, so it is asked for at once, and again at a few
-    milliseconds doubling if it is not. The first time a receipt is not there at once, the block
-    time is read from the timestamps of the latest blocks; only evenly spaced blocks count as
+    milliseconds doubling if it is not (where the node can, the send brings the receipt itself; see
+    ``Sender``). The first time a receipt is not there at once, or a send waits long for its
+    block, the block time is read from the timestamps of the latest blocks; only evenly spaced
+    blocks count as
     interval mining (time travel and bursts of instant blocks do not). On an interval chain block
     arrivals are anchored to when one was first seen, and each wait asks once at the send (a chain
     that answers that three times in a row is treated as mining on arrival after all), then at the
@@ -274,7 +276,7 @@ class BlockClock:
     MAX_LEARNED = 60.0
     #: receipts found at once, in a row, that turn an interval chain into an instant one.
     INSTANT_AFTER = 3
-    #: seconds within which a receipt counts as mined on arrival (a busy node takes a few ms).
+    #: seconds within which a send answered with its receipt counts as mined on arrival.
     QUICK = 0.05
 
     def __init__(self, *, block_time: float | None = None, poll_interval: float | None = None):
@@ -285,26 +287,12 @@ class BlockClock:
         #: monotonic time at which a block was seen; blocks arrive ``block_time`` apart from it.
         self.anchor: float | None = None
         self._hits_at_once = 0
-        #: receipts there within QUICK seconds, in a row, off interval chains.
-        self._instant_hits = 0
         self._lock = threading.Lock()
 
     @property
     def interval_mining(self) -> bool:
         """True when blocks come on a timer, not on each transaction."""
         return self.poll_interval is None and bool(self.block_time)
-
-    @property
-    def instant(self) -> bool:
-        """True when transactions have been mined on arrival (within ``QUICK`` seconds), several
-        times in a row."""
-        return not self.block_time and self._instant_hits >= self.INSTANT_AFTER
-
-    def waited(self, seconds: float) -> None:
-        """Off interval chains, a receipt came ``seconds`` after the wait began."""
-        with self._lock:
-            quick = seconds < self.QUICK
-            self._instant_hits = self._instant_hits + 1 if quick else 0
 
     def learn(self, timestamps: list[int]) -> None:
         """Read the block time from consecutive blocks' timestamps, if they are evenly spaced."""
@@ -425,6 +413,7 @@ class Sender:
         self._local = None if isinstance(account, str) else account
         self.address: str = account if isinstance(account, str) else account.address
         self._receipts: dict[str, Receipt] = {}
+        self._learn = False
 
     def __repr__(self) -> str:
         kind = "local key" if self._local is not None else "node account"
@@ -440,12 +429,18 @@ class Sender:
         _core.check_tx_options(options)
         params, checked = yield from self._prepare(tx, options)
         try:
-            return (yield from self._sign_and_send(params, checked))
+            tx_hash = yield from self._sign_and_send(params, checked)
         except TransactionRejected as err:
             if "nonce" not in str(err).lower():
                 raise
-        params.pop("nonce", None)
-        return (yield from self._sign_and_send(params, checked))
+            params.pop("nonce", None)
+            tx_hash = yield from self._sign_and_send(params, checked)
+        if self._learn:
+            # Outside the nonce lock: read the block time once, so that on a chain that mines on
+            # a timer the next sends stop waiting for their block while holding the lock.
+            self._learn = False
+            yield from learn_block_time(self._conn.clock)
+        return tx_hash
 
     def _prepare(self, tx: dict[str, Any], options: TxOptions) -> Plan[tuple[dict[str, Any], bool]]:
         conn = self._conn
@@ -482,9 +477,16 @@ class Sender:
                 nonces.next = quantity(count)
             params["nonce"] = nonces.next
             request, known_hash = self._request(params, checked)
-            if request.method == "eth_sendRawTransaction" and conn.send_sync and conn.clock.instant:
-                # The chain mines each transaction on arrival: the node can answer the send with
+            clock = conn.clock
+            if (
+                request.method == "eth_sendRawTransaction"
+                and conn.send_sync
+                and clock.poll_interval is None
+                and not clock.interval_mining
+            ):
+                # Unless blocks are known to come on a timer, the node may answer the send with
                 # the receipt (EIP-7966), which saves the request that would fetch it.
+                started = time.monotonic()
                 try:
                     answer = yield from self._hand_over(
                         Rpc("eth_sendRawTransactionSync", request.params), known_hash
@@ -503,6 +505,8 @@ class Sender:
                     receipt = Receipt.parse(answer)
                     self._keep(receipt)
                     nonces.next += 1
+                    if time.monotonic() - started > clock.QUICK and not clock.learned:
+                        self._learn = True  # slow to mine: maybe blocks come on a timer
                     return receipt.tx_hash
             tx_hash = str((yield from self._hand_over(request, known_hash)))
             nonces.next += 1
@@ -681,8 +685,6 @@ def wait_for_receipt(
         attempt += 1
         if raw is not None and interval:
             clock.seen(attempt == 1, time.monotonic())
-    if not interval:
-        clock.waited(time.monotonic() - start)
     return Receipt.parse(raw)
 
 

@@ -15,7 +15,7 @@ translation); this module only answers their requests with ``await``. Every publ
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
 from . import _core
@@ -32,8 +32,9 @@ from ._transactions import (
     Sleep,
     TxOptions,
 )
+from .events import ContractEvent
 from .exceptions import GPUHubError
-from .models import Listing, MarketEvent, PriceUnit, Rating, Rental, Reputation, TxResult
+from .models import Listing, PriceUnit, Rating, Rental, Reputation, TxResult
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -343,9 +344,47 @@ class AsyncGPUHubClient:
         """Number of the latest block."""
         return await self._run(lambda ops: ops.block_number())
 
-    async def get_events(self, from_block: int, to_block: int | None = None) -> list[MarketEvent]:
-        """The marketplace's events in blocks ``from_block..to_block`` (default: latest)."""
-        return await self._run(lambda ops: ops.get_events(from_block, to_block))
+    async def get_events(
+        self,
+        from_block: int,
+        to_block: int | None = None,
+        *,
+        event_types: Iterable[str | type[ContractEvent]] = (),
+    ) -> list[ContractEvent]:
+        """The marketplace's typed events in blocks ``from_block..to_block`` (default: latest)."""
+        return await self._run(lambda ops: ops.get_events(from_block, to_block, event_types))
+
+    async def watch(
+        self,
+        *event_types: str | type[ContractEvent],
+        from_block: int | None = None,
+        confirmations: int = 0,
+        listing_id: int | None = None,
+        account: str | None = None,
+        poll_interval: float | None = None,
+    ) -> AsyncIterator[ContractEvent]:
+        """Typed events as blocks arrive (``async for``), with ``GPUHubClient.watch``'s rules.
+
+        It polls at a pace tied to the chain's block time (20 ms on dev chains); a node that
+        goes away is retried with backoff and the stream resumes after the last block read.
+
+        Example::
+
+            >>> async for event in aclient.watch("RentalStarted", account=me):
+            ...     await start_job(event.rental_id)
+        """
+        from .watch import watch_async
+
+        async for event in watch_async(
+            self,
+            event_types,
+            from_block=from_block,
+            confirmations=confirmations,
+            listing_id=listing_id,
+            account=account,
+            poll_interval=poll_interval,
+        ):
+            yield event
 
     # ------------------------------------------------------------------ listings: reads
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
 from . import _core
@@ -29,7 +29,8 @@ from ._transactions import (
     TxOptions,
 )
 from .chain import DevChain, embedded_web3
-from .models import Listing, MarketEvent, PriceUnit, Rating, Rental, Reputation, TxResult
+from .events import ContractEvent
+from .models import Listing, PriceUnit, Rating, Rental, Reputation, TxResult
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -37,7 +38,9 @@ if TYPE_CHECKING:
     from web3 import Web3
     from web3.types import BlockIdentifier
 
+    from .alerts import Alerts
     from .search import Query, SearchResult
+    from .watch import Watch
 
 T = TypeVar("T")
 
@@ -294,15 +297,105 @@ class GPUHubClient:
         """Number of the latest block."""
         return self._run(self._ops.block_number())
 
-    def get_events(self, from_block: int, to_block: int | None = None) -> list[MarketEvent]:
+    def get_events(
+        self,
+        from_block: int,
+        to_block: int | None = None,
+        *,
+        event_types: Iterable[str | type[ContractEvent]] = (),
+    ) -> list[ContractEvent]:
         """The marketplace's events in blocks ``from_block..to_block`` (default: latest), in order.
+
+        Each is a typed event from :mod:`gpuhub.events` (``ListingCreated``, ``RentalStarted``,
+        ...); ``event.to_market_event()`` gives the generic :class:`MarketEvent` form.
+
+        Args:
+            from_block: first block to read.
+            to_block: last block to read (default: the latest).
+            event_types: only these events (classes or Solidity names); all when empty.
 
         Example::
 
-            >>> for event in client.get_events(0):
-            ...     print(event.block_number, event.name, event.args)
+            >>> for event in client.get_events(0, event_types=["RentalStarted"]):
+            ...     print(event.block_number, event.rental_id, event.renter)
         """
-        return self._run(self._ops.get_events(from_block, to_block))
+        return self._run(self._ops.get_events(from_block, to_block, event_types))
+
+    def watch(
+        self,
+        *event_types: str | type[ContractEvent],
+        from_block: int | None = None,
+        confirmations: int = 0,
+        listing_id: int | None = None,
+        account: str | None = None,
+        poll_interval: float | None = None,
+    ) -> Watch:
+        """Typed events as blocks arrive, forever, until the returned iterator is closed.
+
+        Survives the node going away: it backs off, then resumes after the last block it
+        delivered, so no event is missed or delivered twice. See :mod:`gpuhub.watch` for the
+        reorganisation policy.
+
+        Args:
+            event_types: only these events (classes or Solidity names); all when none given.
+            from_block: first block to deliver; default: the next block to be mined.
+            confirmations: deliver an event only once this many blocks are on top of its own.
+            listing_id: only events about this listing (rentals of it included).
+            account: only events that involve this address (as provider, renter, withdrawer or
+                governance).
+            poll_interval: seconds between polls; by default paced by the chain's block time.
+
+        Example::
+
+            >>> with client.watch("RentalStarted", account=me) as events:
+            ...     for event in events:
+            ...         start_job(event.rental_id)
+        """
+        from .watch import Watch
+
+        return Watch(
+            self,
+            event_types,
+            from_block=from_block,
+            confirmations=confirmations,
+            listing_id=listing_id,
+            account=account,
+            poll_interval=poll_interval,
+        )
+
+    def alerts(
+        self,
+        account: str,
+        *,
+        ends_within: int = 600,
+        searches: Iterable[str] = (),
+        poll_interval: float | None = None,
+    ) -> Alerts:
+        """Alerts for ``account`` as the chain moves: rented, ending, ended, settleable, balance.
+
+        See :mod:`gpuhub.alerts` for the kinds. Time-based alerts follow the chain's clock.
+
+        Args:
+            account: whose alerts (as provider and as renter).
+            ends_within: warn when a rental has at most this many seconds left.
+            searches: saved search queries (not supported yet: must be empty).
+            poll_interval: seconds between polls; by default paced by the chain's block time.
+
+        Example::
+
+            >>> with client.alerts(me, ends_within=600) as alerts:
+            ...     for alert in alerts:
+            ...         notify(alert.message)
+        """
+        from .alerts import Alerts
+
+        return Alerts(
+            self,
+            account,
+            ends_within=ends_within,
+            searches=searches,
+            poll_interval=poll_interval,
+        )
 
     # ------------------------------------------------------------------ listings: reads
 

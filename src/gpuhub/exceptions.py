@@ -55,7 +55,9 @@ The tree::
     ├── ContractNotDeployed                   no marketplace code at the given address
     │   └── NotAMarketplace                   code there, but not a GPUHub marketplace
     ├── MarketIndexError                      the index cannot be used as it is; says how to rebuild
-    └── MissingDependency (also ImportError)  an optional extra is not installed
+    ├── MissingDependency (also ImportError)  an optional extra is not installed
+    └── WebhookVerificationError (also        a webhook's headers or signature do not check
+        ValueError)                           out (gpuhub.webhooks.verify)
 
 Each :class:`ContractError` subclass has the name of a Solidity custom error in
 ``contracts/GPUHub.sol`` and carries its fields as attributes in snake_case, so code can match
@@ -125,6 +127,7 @@ __all__ = [
     "TransactionReverted",
     "TransactionTimeout",
     "ValidationError",
+    "WebhookVerificationError",
     "WithdrawFailed",
 ]
 
@@ -546,6 +549,10 @@ class NotAMarketplace(ContractNotDeployed):
 
 class MissingDependency(GPUHubError, ImportError):
     """An optional part of gpuhub needs an extra that is not installed."""
+
+
+class WebhookVerificationError(GPUHubError, ValueError):
+    """A received webhook is missing a header, is too old or too new, or has no valid signature."""
 
 
 def contract_error_classes() -> dict[str, type[ContractError]]:

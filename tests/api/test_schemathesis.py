@@ -11,6 +11,7 @@ from schemathesis.specs.openapi.checks import status_code_conformance
 
 from gpuhub import GPUHubClient, PriceUnit
 from gpuhub.api import create_app
+from gpuhub.webhooks import Outbox
 
 from .conftest import API_KEY, AUTH
 
@@ -30,7 +31,7 @@ def market_app() -> Any:
     other.fulfill_request(1)
     other.remove_listing(2)
     market.rent(3, 2)
-    return create_app(market, api_key=API_KEY)
+    return create_app(market, api_key=API_KEY, webhooks=Outbox())
 
 
 # The event stream never ends by itself; its behaviour is tested in test_rest.py.

@@ -407,7 +407,7 @@ class DroppingProxy:
                     reply = answer.read()
                 payload = json.loads(body)
                 entries = payload if isinstance(payload, list) else [payload]
-                if any(e.get("method") == "eth_sendRawTransaction" for e in entries):
+                if any(str(e.get("method")).startswith("eth_sendRawTransaction") for e in entries):
                     self.close_connection = True
                     self.connection.close()  # accepted upstream; the caller never hears
                     return

@@ -8,6 +8,7 @@ import gpuhub
 from gpuhub import GPUHubClient, ListingStatus, PriceUnit, Rental, RentalStatus
 from gpuhub._artifact import abi
 from gpuhub._errors import ErrorDecoder, translate
+from gpuhub.events import ListingCreated, RentalEnded, RentalStarted
 
 PRICE = 3_600 * 10**9  # wei per hour: 10**9 per second
 
@@ -405,12 +406,22 @@ def test_rentals_filter(
 
 
 def test_events_decode_enums(provider: GPUHubClient, renter: GPUHubClient) -> None:
-    """get_events returns each step of a rental in order, enums decoded by their Solidity type."""
+    """get_events returns each step of a rental in order as typed events, enums decoded."""
     rental = renter.rent(0, 1)
     renter.end_rental(rental.rental_id)
     events = renter.get_events(0)
-    assert [e.name for e in events] == ["ListingCreated", "RentalStarted", "RentalEnded"]
-    assert events[0].args["unit"] is PriceUnit.HOUR
-    assert events[2].args["status"] is RentalStatus.ENDED_BY_RENTER
-    assert events[2].args["refund"] + events[2].args["used"] == rental.paid
-    assert renter.get_events(events[2].block_number + 1) == []
+    assert [type(e) for e in events] == [ListingCreated, RentalStarted, RentalEnded]
+    created, started, ended = events
+    assert isinstance(created, ListingCreated) and created.unit is PriceUnit.HOUR
+    assert isinstance(started, RentalStarted) and started.renter == renter.address
+    assert isinstance(ended, RentalEnded) and ended.status is RentalStatus.ENDED_BY_RENTER
+    assert ended.refund + ended.used == rental.paid
+    assert renter.get_events(ended.block_number + 1) == []
+
+
+def test_events_filtered_by_type(provider: GPUHubClient, renter: GPUHubClient) -> None:
+    """get_events(event_types=...) returns only the events of those types."""
+    rental = renter.rent(0, 1)
+    renter.end_rental(rental.rental_id)
+    events = renter.get_events(0, event_types=["RentalEnded", RentalStarted])
+    assert [e.name for e in events] == ["RentalStarted", "RentalEnded"]

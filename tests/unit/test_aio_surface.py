@@ -12,6 +12,8 @@ from gpuhub.client import GPUHubClient, SyncListingBatch
 IO_PROPERTIES = {"accounts"}
 #: methods that do no I/O (they build objects), the same plain functions in both clients.
 NO_IO = frozenset({"with_account", "batch"})
+#: sync methods with no async twin yet, each named here so the gap stays visible.
+SYNC_ONLY = frozenset({"alerts"})
 
 
 def public(cls: type) -> dict[str, Any]:
@@ -39,6 +41,8 @@ def surface_differences(sync: type, aio: type, no_io: frozenset[str] = NO_IO) ->
     sync_names, aio_names = public(sync), public(aio)
     for name, member in sorted(sync_names.items()):
         twin = aio_names.get(name)
+        if twin is None and name in SYNC_ONLY:
+            continue
         if twin is None:
             problems.append(f"{aio.__name__} has no twin of {name}")
         elif isinstance(member, property):
@@ -75,9 +79,9 @@ def test_a_missing_twin_is_named() -> None:
     """A method added to the sync client without a twin is reported by name."""
 
     class Grown(GPUHubClient):
-        def watch(self, *, from_block: int = 0) -> None:
+        def forecast(self, *, from_block: int = 0) -> None:
             """A new operation without an async twin."""
 
     assert surface_differences(Grown, AsyncGPUHubClient) == [
-        "AsyncGPUHubClient has no twin of watch"
+        "AsyncGPUHubClient has no twin of forecast"
     ]

@@ -74,6 +74,15 @@ def test_every_error_is_exported() -> None:
         assert getattr(gpuhub, name) is getattr(exceptions, name)
 
 
+def test_every_event_class_is_exported() -> None:
+    """Every typed event class is in gpuhub.events.__all__ and extends gpuhub.ContractEvent."""
+    from gpuhub import events
+
+    for name, cls in events.event_classes().items():
+        assert name in events.__all__
+        assert issubclass(cls, gpuhub.ContractEvent)
+
+
 def test_artifact_records_its_build() -> None:
     """The packaged artifact names its compiler, settings and source hashes."""
     artifact = load_artifact()
@@ -89,6 +98,15 @@ def test_import_is_cheap() -> None:
     code = f"import sys, gpuhub; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_async_client_is_exported_lazily() -> None:
+    """gpuhub.AsyncGPUHubClient is the class in gpuhub.aio, loaded on first use."""
+    from gpuhub import aio
+
+    assert gpuhub.AsyncGPUHubClient is aio.AsyncGPUHubClient
+    assert gpuhub.AsyncPendingTransaction is aio.AsyncPendingTransaction
+
 
 
 def test_search_names_are_exported() -> None:
@@ -113,14 +131,6 @@ def test_query_language_is_cheap() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-
-
-def test_async_client_is_exported_lazily() -> None:
-    """gpuhub.AsyncGPUHubClient is the class in gpuhub.aio, loaded on first use."""
-    from gpuhub import aio
-
-    assert gpuhub.AsyncGPUHubClient is aio.AsyncGPUHubClient
-    assert gpuhub.AsyncPendingTransaction is aio.AsyncPendingTransaction
 
 
 def test_marketplace_version_matches_solidity() -> None:

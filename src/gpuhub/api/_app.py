@@ -6,7 +6,8 @@ this package never imports web3. gpuhub's exceptions become JSON errors here: 40
 fails.
 """
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
@@ -18,10 +19,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from .. import exceptions as exc
 from ..client import GPUHubClient
+from ..webhooks import Outbox, WebhookDispatcher
 from . import _schemas as s
 from ._deps import Denied, WriteAccess, error_response, status_for
 from ._limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, RequestLimits
 from .routers import ALL as ROUTERS
+from .routers import WEBHOOKS
 
 if TYPE_CHECKING:
     from ..index import MarketIndex
@@ -37,6 +40,7 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     max_json_depth: int = MAX_JSON_DEPTH,
     index: "MarketIndex | None" = None,
+    webhooks: Outbox | None = None,
 ) -> FastAPI:
     """Build the HTTP API over ``client``, whose account signs every write.
 
@@ -50,7 +54,20 @@ def create_app(
         max_json_depth: JSON bodies nested deeper are answered 422 before parsing (default 32).
         index: a MarketIndex of the same marketplace; ``GET /v1/listings`` searches it instead
             of reading the chain (keep it in sync, e.g. with ``index.follow()``).
+        webhooks: the outbox ``/v1/webhooks`` manages; while the app runs, a
+            :class:`~gpuhub.webhooks.WebhookDispatcher` follows the chain into it and delivers.
+            Without one, the app has no ``/v1/webhooks`` routes.
     """
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        dispatcher = None if webhooks is None else WebhookDispatcher(client, webhooks).start()
+        try:
+            yield
+        finally:
+            if dispatcher is not None:
+                dispatcher.stop()
+
     app = FastAPI(
         title="gpuhub",
         summary="Share and rent GPUs on Ethereum",
@@ -60,9 +77,11 @@ def create_app(
             "answers are decimal strings."
         ),
         version=__version__,
+        lifespan=lifespan,
     )
     app.state.client = client
     app.state.index = index
+    app.state.webhooks = webhooks
     app.state.access = WriteAccess(api_key, allow_unauthenticated_writes)
     app.state.event_poll_interval = event_poll_interval
     if cors_origins:
@@ -80,6 +99,8 @@ def create_app(
     _add_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    if webhooks is not None:
+        app.include_router(WEBHOOKS)
     return app
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from ..events import ContractEvent
 from ..models import Listing, MarketEvent, Rating, Rental, Reputation
 
 UINT256_MAX = 2**256 - 1
@@ -213,7 +214,7 @@ class ErrorOut(BaseModel):
     fields: dict[str, Any] = Field(default_factory=dict)
 
 
-def event_json(event: MarketEvent) -> dict[str, Any]:
+def event_json(event: MarketEvent | ContractEvent) -> dict[str, Any]:
     """An event as JSON: enums by name, integers past 2**53 as decimal strings."""
     return {
         "name": event.name,

@@ -12,6 +12,7 @@ from ._app import app, err_console, warn
 
 if TYPE_CHECKING:
     from ..client import GPUHubClient
+    from ..webhooks import Outbox
 
 
 @app.command()
@@ -35,6 +36,21 @@ def serve(
     max_body_bytes: Annotated[
         int | None,
         typer.Option(min=1, help="larger request bodies are answered 413 (default 64 KiB)"),
+    ] = None,
+    webhook: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="POST every marketplace event to this URL, signed per Standard Webhooks "
+            "(repeatable; the secret is $GPUHUB_WEBHOOK_SECRET, else generated: read it at "
+            "GET /v1/webhooks/ID/secret)"
+        ),
+    ] = None,
+    webhook_db: Annotated[
+        Path | None,
+        typer.Option(
+            help="SQLite file of the webhook outbox, so a restart redelivers what was not "
+            "acknowledged (default: in memory)"
+        ),
     ] = None,
     allow_unauthenticated_writes: Annotated[
         bool,
@@ -82,13 +98,16 @@ def serve(
 
         market_index = MarketIndex(client, index)
         sync_with_progress(market_index)
+    outbox = webhook_outbox(webhook_db, webhook or [])
+    limits: dict[str, Any] = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
     app_ = create_app(
         client,
         api_key=api_key,
         allow_unauthenticated_writes=allow_unauthenticated_writes,
         cors_origins=cors_origin or (),
-        **({} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}),
         index=market_index,
+        webhooks=outbox,
+        **limits,
     )
     err_console().print(
         f"serving marketplace {client.contract_address} (chain {client.chain_id}) as "
@@ -100,6 +119,28 @@ def serve(
         return
     with market_index, market_index.follow():
         uvicorn.run(app_, host=host, port=port, log_level="info")
+
+
+def webhook_outbox(path: Path | None, urls: list[str]) -> Outbox:
+    """The server's webhook outbox, with an endpoint for each ``--webhook`` URL not yet in it."""
+    import os
+
+    from ..webhooks import Outbox
+
+    outbox = Outbox(":memory:" if path is None else path)
+    known = {e.url for e in outbox.endpoints()}
+    secret = os.environ.get("GPUHUB_WEBHOOK_SECRET") or None
+    for url in urls:
+        if url in known:
+            continue
+        endpoint = outbox.add_endpoint(url, secret=secret)
+        known.add(url)
+        err_console().print(
+            f"webhook {endpoint.endpoint_id}: every event to {url} (its secret: "
+            f"GET /v1/webhooks/{endpoint.endpoint_id}/secret)",
+            markup=False,
+        )
+    return outbox
 
 
 def server_client(rpc: str | None, contract: str | None, keystore: Path | None) -> GPUHubClient:

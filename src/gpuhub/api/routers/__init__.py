@@ -1,6 +1,7 @@
-"""One APIRouter per resource; ``create_app`` includes them all."""
+"""One APIRouter per resource; ``create_app`` includes them all (``webhooks`` only when the app
+has an outbox)."""
 
-from . import listings, money, original, rentals, reputation, search, service
+from . import events, listings, money, original, rentals, reputation, search, service, webhooks
 
 ALL = (
     original.router,
@@ -10,6 +11,10 @@ ALL = (
     reputation.router,
     money.router,
     service.router,
+    events.router,
 )
 
-__all__ = ["ALL"]
+#: included only when the app has a webhook outbox.
+WEBHOOKS = webhooks.router
+
+__all__ = ["ALL", "WEBHOOKS"]
