@@ -4,9 +4,10 @@
 
 Prints JSON: p50/p99 milliseconds from `evm_mine` returning to the event reaching a
 `client.watch()` iterator (default pacing), an SSE client of `GET /events` (uvicorn, app
-`event_poll_interval` = --sse-poll) and a webhook receiver (http.server) fed by a
-WebhookDispatcher; then events per second through `client.watch()` while --transactions
-transactions land. The async watch is not measured: AsyncGPUHubClient is not in gpuhub yet.
+`event_poll_interval` = --sse-poll), a webhook receiver (http.server) fed by a
+WebhookDispatcher, and `AsyncGPUHubClient.watch()` over HTTP polling and over a WebSocket
+(eth_subscribe to new heads); then events per second through `client.watch()` while
+--transactions transactions land.
 """
 
 from __future__ import annotations
@@ -116,13 +117,39 @@ def main() -> None:
 
         threading.Thread(target=follow_sse, daemon=True).start()
 
+        def follow_async(kind: str, provider_of: Any) -> None:
+            import asyncio
+
+            from web3 import AsyncWeb3
+
+            from gpuhub.aio import AsyncGPUHubClient
+
+            async def consume() -> None:
+                w3 = AsyncWeb3(provider_of())
+                if kind == "async_watch_ws":
+                    await w3.provider.connect()
+                aclient = AsyncGPUHubClient(w3, client.contract_address)
+                async for event in aclient.watch(ListingCreated):
+                    arrivals.seen(kind, event.listing_id)  # type: ignore[attr-defined]
+
+            asyncio.run(consume())
+
+        from web3 import AsyncHTTPProvider, WebSocketProvider
+
+        ws_url = node.url.replace("http://", "ws://")
+        for kind, make in (
+            ("async_watch_http", lambda: AsyncHTTPProvider(node.url)),
+            ("async_watch_ws", lambda: WebSocketProvider(ws_url)),
+        ):
+            threading.Thread(target=follow_async, args=(kind, make), daemon=True).start()
+
         hooks = receiver(arrivals)
         outbox = Outbox()
         outbox.add_endpoint(next(hooks), event_types=["ListingCreated"])
         dispatcher = WebhookDispatcher(client, outbox).start()
         time.sleep(1.0)  # every consumer has polled once and holds its starting block
 
-        consumers = ("watch", "sse", "webhook")
+        consumers = ("watch", "sse", "webhook", "async_watch_http", "async_watch_ws")
         mined: dict[int, float] = {}
         provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
         for i in range(args.samples):
@@ -184,7 +211,6 @@ def main() -> None:
                     "watch_poll_interval_s": DEV_POLL_INTERVAL,
                     "sse_poll_interval_s": args.sse_poll,
                     "latency_block_mined_to_event": latency,
-                    "async_watch": "not measured: AsyncGPUHubClient is not in gpuhub yet",
                     "throughput": {
                         "transactions": count,
                         "send_s": round(sent - start, 3),

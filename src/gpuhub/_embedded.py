@@ -173,6 +173,7 @@ class EmbeddedChain:
         hash walks the chain, which would make reading every block quadratic."""
         chain = self._tester.backend.chain
         block = chain.get_canonical_block_by_number(number)
+        block_hash = "0x" + bytes(block.hash).hex()
         index = 0
         for tx, receipt in zip(block.transactions, block.get_receipts(chain.chaindb), strict=True):
             for log in receipt.logs:
@@ -182,12 +183,13 @@ class EmbeddedChain:
                         "topics": ["0x" + t.to_bytes(32, "big").hex() for t in log.topics],
                         "data": "0x" + bytes(log.data).hex(),
                         "blockNumber": number,
+                        "blockHash": block_hash,
                         "transactionHash": "0x" + bytes(tx.hash).hex(),
                         "logIndex": index,
                     }
                 )
                 index += 1
-        return "0x" + bytes(block.hash).hex()
+        return block_hash
 
 
 def _topics_match(have: list[str], want: list[set[str] | None]) -> bool:

@@ -47,6 +47,8 @@ from .models import (
 if TYPE_CHECKING:
     from web3.types import BlockIdentifier
 
+    from .search import SearchResult
+
 T = TypeVar("T")
 
 #: listings read per eth_call by the paged reads.
@@ -253,6 +255,25 @@ class Operations:
             available_only=available_only,
             price_unit=price_unit,
         )
+
+    def search(self, query: Any, terms: dict[str, Any]) -> Plan[SearchResult]:
+        """A query over every listing; the providers' reputations read in one JSON-RPC batch."""
+        from .search import Query, run
+
+        parsed = Query.of(query, **terms)
+        listings = yield from self.list_listings(PAGE_SIZE)
+        providers = sorted({listing.provider for listing in listings})
+        fn = self.fn("reputation")
+        answers = (
+            (yield Batch(tuple(self.call_request(fn, (p,), "latest") for p in providers)))
+            if providers
+            else []
+        )
+        known = {
+            provider: Reputation.from_abi(provider, fn.result(self.returned(raw)))
+            for provider, raw in zip(providers, answers, strict=True)
+        }
+        return run(parsed, listings, known.__getitem__)
 
     # ------------------------------------------------------------------ listings: writes
 

@@ -405,28 +405,6 @@ class AsyncGPUHubClient:
         """Every listing, in id order, whatever its status."""
         return await self._run(lambda ops: ops.list_listings(page_size))
 
-    async def search(self, query: str | Query | None = None, **kwargs: Any) -> SearchResult:
-        """Run a query over every listing read from the chain; ``GPUHubClient.search`` awaited.
-
-        Reads the providers' reputations concurrently: every provider's when the query filters
-        or sorts on rating, ratings, completed or terminations, else those of the page.
-        """
-        from .search import Query, SearchResult, run
-
-        parsed = Query.of(query, **kwargs)
-        listings = await self.list_listings()
-        wanted = {x.provider for x in listings} if parsed.uses_reputation() else set()
-        known = dict(zip(wanted, await asyncio.gather(*map(self.reputation, wanted)), strict=True))
-        result = run(parsed, listings, lambda address: known.get(address) or _NO_REPUTATION)
-        page = {x.provider for x in result.listings} - known.keys()
-        known.update(zip(page, await asyncio.gather(*map(self.reputation, page)), strict=True))
-        return SearchResult(
-            listings=result.listings,
-            total=result.total,
-            reputations={x.provider: known[x.provider] for x in result.listings},
-            query=parsed,
-        )
-
     async def list_gpus(
         self,
         max_price: int | None = None,
@@ -442,6 +420,14 @@ class AsyncGPUHubClient:
                 max_price, min_capacity, available_only, price_unit, page_size
             )
         )
+
+    async def search(self, query: str | Query | None = None, **kwargs: Any) -> SearchResult:
+        """Run a query over every listing read from the chain (see ``GPUHubClient.search``).
+
+        The reputations of every provider are read in one JSON-RPC batch request, rather than
+        one call per provider the query turns out to need.
+        """
+        return await self._run(lambda ops: ops.search(query, kwargs))
 
     # ------------------------------------------------------------------ listings: writes
 

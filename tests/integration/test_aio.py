@@ -218,3 +218,17 @@ def test_reputation_methods(anvil_node: AnvilNode) -> None:
         assert await client.ratings(rater=provider.address) == []
 
     run(anvil_node, scenario)
+
+
+def test_search(anvil_node: AnvilNode) -> None:
+    """An awaited search finds what the sync client's search finds."""
+
+    async def scenario(client: AsyncGPUHubClient) -> None:
+        for capacity in (8, 24, 80):
+            await client.create_listing(**{**TERMS, "capacity": capacity})
+        found = await client.search("capacity>=24", sort="capacity")
+        sync = gpuhub.GPUHubClient(Web3(HTTPProvider(anvil_node.url)), client.contract_address)
+        assert [x.capacity for x in found.listings] == [24, 80]
+        assert found.listings == sync.search("capacity>=24", sort="capacity").listings
+
+    run(anvil_node, scenario)

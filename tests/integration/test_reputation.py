@@ -35,12 +35,6 @@ def raw(client: GPUHubClient, fn: str, *args: object) -> None:
         client.contract.functions[fn](*args).transact({"from": client.address})
 
 
-def raw_value(client: GPUHubClient, fn: str, value: int, *args: object) -> None:
-    """Like ``raw``, sending ``value`` wei along."""
-    with translate(ErrorDecoder(abi())):
-        client.contract.functions[fn](*args).transact({"from": client.address, "value": value})
-
-
 def ended_by_renter(renter: GPUHubClient, seconds: int = 1800) -> int:
     """Rent listing 0 for two hours, end it after ``seconds`` as the renter; the rental id."""
     rental_id = renter.rent(0, 2).rental_id
@@ -291,17 +285,21 @@ def test_fresh_address_has_empty_reputation(client: GPUHubClient) -> None:
 
 def test_balance_overflow_reverts_instead_of_truncating(anvil_node: AnvilNode) -> None:
     """A credit that would push a balance past 2**96 - 1 reverts with BalanceOverflow."""
+    from eth_account import Account
+
     w3 = anvil_node.web3()
     market = GPUHubClient.deploy(w3)
-    provider = market.with_account(market.accounts[1])
-    renter = market.with_account(market.accounts[2])
-    w3.provider.make_request("anvil_setBalance", [renter.address, hex(2**100)])  # type: ignore[arg-type]
+    # Fresh local accounts: nothing another test did to the node's accounts can interfere.
+    provider = market.with_account(Account.create())
+    renter = market.with_account(Account.create())
+    for who, wei in ((provider, 10**20), (renter, 2**100)):
+        w3.provider.make_request("anvil_setBalance", [who.address, hex(wei)])  # type: ignore[arg-type]
     for _ in range(2):
         provider.create_listing(gpu_model="H200", capacity=141, price=1, unit=PriceUnit.MINUTE)
-    raw_value(renter, "rent", 2**96 - 1, 0, 1, int(PriceUnit.MINUTE), 2**96 - 1)
+    renter.rent(0, 1, max_total=2**96 - 1)
     held = renter.balance_of()
     assert held == 2**96 - 2
     with pytest.raises(gpuhub.BalanceOverflow) as exc:
-        raw_value(renter, "rent", 3, 1, 1, int(PriceUnit.MINUTE), 3)
+        renter.rent(1, 1, max_total=3)
     assert (exc.value.account, exc.value.balance) == (renter.address, 2**96)
     assert renter.balance_of() == held and renter.rental_count() == 1

@@ -119,7 +119,7 @@ def test_decoder_replaces_invalid_utf8() -> None:
 
 def test_generic_form_stays_available() -> None:
     """to_market_event gives the generic name + args form with the Solidity argument names."""
-    data = encode(["uint8", *["uint256"] * 4], [1, 5, 6, 4, 1])
+    data = encode(["uint8", *["uint256"] * 5], [1, 77, 5, 6, 4, 1])
     log = hand_made_log("RentalEnded", [(2).to_bytes(32, "big"), (3).to_bytes(32, "big")], data)
     event = EventDecoder(abi()).decode(log)
     assert isinstance(event, RentalEnded)
@@ -129,6 +129,7 @@ def test_generic_form_stays_available() -> None:
         "rentalId": 2,
         "listingId": 3,
         "status": RentalStatus.ENDED_BY_RENTER,
+        "end": 77,
         "used": 5,
         "refund": 6,
         "providerShare": 4,
@@ -138,6 +139,6 @@ def test_generic_form_stays_available() -> None:
 
 def test_decoder_skips_foreign_logs() -> None:
     """A log whose topic 0 is no event of the contract decodes to None."""
-    log = hand_made_log("RentalEnded", [bytes(32), bytes(32)], bytes(160))
+    log = hand_made_log("RentalEnded", [bytes(32), bytes(32)], bytes(192))
     log["topics"] = ["0x" + "00" * 32]
     assert EventDecoder(abi()).decode(log) is None

@@ -108,7 +108,6 @@ def test_async_client_is_exported_lazily() -> None:
     assert gpuhub.AsyncPendingTransaction is aio.AsyncPendingTransaction
 
 
-
 def test_search_names_are_exported() -> None:
     """The query language and the index are public: Query, SearchResult, QueryError, MarketIndex."""
     from gpuhub.index import MarketIndex
