@@ -214,6 +214,8 @@ class RentalEnded(ContractEvent):
     listing_id: int
     #: how it ended.
     status: RentalStatus
+    #: Unix time billing stopped (the rental's end as closed).
+    end: int
     #: wei billed for the time used.
     used: int
     #: wei credited back to the renter.

@@ -119,7 +119,7 @@ def test_decoder_replaces_invalid_utf8() -> None:
 
 def test_generic_form_stays_available() -> None:
     """to_market_event gives the generic name + args form with the Solidity argument names."""
-    data = encode(["uint8", *["uint256"] * 4], [1, 5, 6, 4, 1])
+    data = encode(["uint8", *["uint256"] * 5], [1, 7, 5, 6, 4, 1])
     log = hand_made_log("RentalEnded", [(2).to_bytes(32, "big"), (3).to_bytes(32, "big")], data)
     event = EventDecoder(abi()).decode(log)
     assert isinstance(event, RentalEnded)
@@ -129,6 +129,7 @@ def test_generic_form_stays_available() -> None:
         "rentalId": 2,
         "listingId": 3,
         "status": RentalStatus.ENDED_BY_RENTER,
+        "end": 7,
         "used": 5,
         "refund": 6,
         "providerShare": 4,
