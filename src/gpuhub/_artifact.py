@@ -1,4 +1,8 @@
-"""The compiled contract shipped inside the package (``artifacts/GPUHub.json``)."""
+"""The compiled contracts shipped inside the package (``artifacts/<Contract>.json``).
+
+``GPUHub`` is the marketplace; ``GPUHubVotes``, ``GPUHubGovernor`` and ``GPUHubTimelock`` are its
+governance (``contracts/governance/``).
+"""
 
 from __future__ import annotations
 
@@ -7,24 +11,24 @@ import json
 from importlib import resources
 from typing import Any
 
-ARTIFACT_NAME = "GPUHub.json"
+MARKETPLACE = "GPUHub"
 
 
 @functools.cache
-def load_artifact() -> dict[str, Any]:
-    """The packaged build output: abi, bytecode, deployedBytecode, compiler, settings, sources."""
-    text = resources.files("gpuhub").joinpath("artifacts", ARTIFACT_NAME).read_text("utf-8")
+def load_artifact(name: str = MARKETPLACE) -> dict[str, Any]:
+    """One contract's build output: abi, bytecode, deployedBytecode, compiler, settings, sources."""
+    text = resources.files("gpuhub").joinpath("artifacts", f"{name}.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 
 
-def abi() -> list[dict[str, Any]]:
-    """The contract's ABI."""
-    result: list[dict[str, Any]] = load_artifact()["abi"]
+def abi(name: str = MARKETPLACE) -> list[dict[str, Any]]:
+    """A contract's ABI (the marketplace's by default)."""
+    result: list[dict[str, Any]] = load_artifact(name)["abi"]
     return result
 
 
-def bytecode() -> str:
-    """Creation bytecode, 0x-prefixed."""
-    code: str = load_artifact()["bytecode"]
+def bytecode(name: str = MARKETPLACE) -> str:
+    """A contract's creation bytecode, 0x-prefixed."""
+    code: str = load_artifact(name)["bytecode"]
     return "0x" + code
