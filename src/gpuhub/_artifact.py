@@ -12,6 +12,8 @@ from importlib import resources
 from typing import Any
 
 MARKETPLACE = "GPUHub"
+#: every packaged contract: the marketplace and its governance.
+CONTRACTS = (MARKETPLACE, "GPUHubVotes", "GPUHubGovernor", "GPUHubTimelock")
 
 
 @functools.cache
@@ -32,3 +34,8 @@ def bytecode(name: str = MARKETPLACE) -> str:
     """A contract's creation bytecode, 0x-prefixed."""
     code: str = load_artifact(name)["bytecode"]
     return "0x" + code
+
+
+def error_abi() -> list[dict[str, Any]]:
+    """The custom errors of every packaged contract, for decoding whichever of them reverts."""
+    return [entry for name in CONTRACTS for entry in abi(name) if entry["type"] == "error"]

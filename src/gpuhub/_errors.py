@@ -27,7 +27,7 @@ from .exceptions import (
     TransactionTimeout,
     contract_error_classes,
 )
-from .models import ListingStatus, PriceUnit, RentalStatus
+from .models import ListingStatus, PriceUnit, ProposalState, RentalStatus
 
 _ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
 _PANIC = bytes.fromhex("4e487b71")  # Panic(uint256)
@@ -35,6 +35,7 @@ _ENUMS: dict[str, type[Any]] = {
     "enum GPUHub.ListingStatus": ListingStatus,
     "enum GPUHub.PriceUnit": PriceUnit,
     "enum GPUHub.RentalStatus": RentalStatus,
+    "enum IGovernor.ProposalState": ProposalState,
 }
 _TESTER_REVERT = re.compile(r"execution reverted: (b['\"].*['\"])\s*$", re.DOTALL)
 
@@ -47,7 +48,11 @@ class _ErrorSpec:
 
 
 class ErrorDecoder:
-    """Maps 4-byte selectors of the ABI's custom errors to their Python classes."""
+    """Maps 4-byte selectors of the ABI's custom errors to their Python classes.
+
+    The clients feed it every packaged contract's errors (``_artifact.error_abi()``), so a revert
+    in the governor or the timelock decodes as well as one in the marketplace.
+    """
 
     def __init__(self, abi: list[dict[str, Any]]) -> None:
         classes = contract_error_classes()

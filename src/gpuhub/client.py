@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
 from . import _core
-from ._artifact import abi, bytecode
+from ._artifact import abi, bytecode, error_abi
 from ._errors import ErrorDecoder, from_abi_value
 from ._transactions import Connection, PendingTransaction, Sender, TxOptions
 from .chain import DevChain, embedded_web3
@@ -70,7 +70,7 @@ class GPUHubClient:
         account: LocalAccount | str | None = None,
         poll_interval: float | None = None,
     ) -> None:
-        conn = Connection.open(w3, ErrorDecoder(abi()), poll_interval)
+        conn = Connection.open(w3, ErrorDecoder(error_abi()), poll_interval)
         self._attach(conn, contract_address)
         self._init(conn, account)
 
@@ -116,7 +116,7 @@ class GPUHubClient:
             w3: a connected Web3.
             account: the deployer, who also holds governance; the node's first account if None.
         """
-        conn = Connection.open(w3, ErrorDecoder(abi()))
+        conn = Connection.open(w3, ErrorDecoder(error_abi()))
         sender_account = account if account is not None else conn.w3.eth.accounts[0]
         sender = Sender(conn, _account(w3, sender_account))
         params = {"data": bytecode()}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import gpuhub
 from gpuhub import ListingStatus, PriceUnit, exceptions
-from gpuhub._artifact import abi, load_artifact
+from gpuhub._artifact import error_abi, load_artifact
 from gpuhub.exceptions import contract_error_classes
 
 SOURCE = (Path(__file__).resolve().parents[2] / "contracts" / "GPUHub.sol").read_text()
@@ -45,12 +45,8 @@ def snake(name: str) -> str:
 
 
 def test_exception_classes_match_abi_errors() -> None:
-    """One Python class per custom error in the shipped ABI, with the same name and fields."""
-    abi_errors = {
-        e["name"]: tuple(snake(i["name"]) for i in e["inputs"])
-        for e in abi()
-        if e["type"] == "error"
-    }
+    """One Python class per custom error in the shipped ABIs, with the same name and fields."""
+    abi_errors = {e["name"]: tuple(snake(i["name"]) for i in e["inputs"]) for e in error_abi()}
     classes = {name: cls.fields for name, cls in contract_error_classes().items()}
     assert classes == abi_errors
 
