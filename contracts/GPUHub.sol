@@ -37,6 +37,12 @@ contract GPUHub {
         REMOVED
     }
 
+    /// @notice The side of a rental an account was on.
+    enum Role {
+        RENTER,
+        PROVIDER
+    }
+
     enum RentalStatus {
         ACTIVE,
         ENDED_BY_RENTER,
@@ -85,7 +91,44 @@ contract GPUHub {
         uint96 price;
         uint96 paid;
         uint16 feeBps;
-        uint48 listingId;
+        uint40 listingId;
+        // RENTER_RATED | PROVIDER_RATED: who has rated the other side already
+        uint8 rated;
+    }
+
+    /// @notice An account's slot, written by every ending that credits it or counts a completion,
+    /// so the track record costs nothing extra when ending pays out anyway.
+    /// @dev Widths: no account can hold 2^96 wei (the ETH supply is far below it) and 2^32
+    /// completed rentals would take billions of transactions; every narrowing is checked anyway.
+    struct Account {
+        uint96 balance; // withdrawable wei
+        // Votes accrued on endings with a fee (half the fee, in wei, to each side), minted by
+        // claimVotes; they live here so that ending accrues them in the slot it writes anyway.
+        uint96 pendingVotes;
+        uint32 completedAsProvider;
+        uint32 completedAsRenter;
+    }
+
+    /// @notice Ratings an account received, and the rentals it cut short as a provider.
+    /// @dev Written by `rate` and by a provider's early end only, never by a normal ending. Every
+    /// count is bounded by the number of rentals (< 2^48) and every sum by 5 times that.
+    struct Reputation {
+        uint48 providerRatingCount;
+        uint56 providerRatingSum;
+        uint48 renterRatingCount;
+        uint56 renterRatingSum;
+        uint48 terminations;
+    }
+
+    /// @notice An account's reputation as `reputation` returns it.
+    struct ReputationView {
+        uint256 providerRatingCount;
+        uint256 providerRatingSum;
+        uint256 renterRatingCount;
+        uint256 renterRatingSum;
+        uint256 completedAsProvider;
+        uint256 completedAsRenter;
+        uint256 terminations;
     }
 
     /// @notice A rental as the read functions return it.
@@ -110,11 +153,18 @@ contract GPUHub {
     /// @notice Longest rental in seconds (about 34 years), so rental times fit their uint40 slots.
     uint256 public constant MAX_RENTAL_SECONDS = 2 ** 30;
 
+    uint256 public constant MAX_SCORE = 5;
+    /// @notice Longest rating comment in bytes (it travels in the event only, never stored).
+    uint256 public constant MAX_COMMENT_LENGTH = 280;
+
     uint256 public constant MAX_FEE_BPS = 1_000;
     uint256 private constant BPS = 10_000;
+    uint8 private constant RENTER_RATED = 1;
+    uint8 private constant PROVIDER_RATED = 2;
 
     // One slot: rent reads the fee and bumps the rental count, ending adds to the fees.
-    uint48 private _listingCount;
+    // 40 bits: a rental keeps its listing id in 40 bits beside its rating flags.
+    uint40 private _listingCount;
     uint48 private _rentalCount;
     uint16 private _feeBps;
     bool private _paused;
@@ -136,8 +186,8 @@ contract GPUHub {
     mapping(uint256 rentalId => Rental) private _rentals;
     // The last rental of each listing; it is the active one while the listing is RENTED.
     mapping(uint256 listingId => uint256) private _lastRental;
-    mapping(address account => uint256) private _balances;
-    mapping(address provider => uint256) private _providerTerminations;
+    mapping(address account => Account) private _accounts;
+    mapping(address account => Reputation) private _reputations;
 
     // Every function that moves escrow or balances holds this lock (EIP-1153 transient storage),
     // so nothing re-enters them while withdraw hands control to a receiver.
@@ -186,6 +236,17 @@ contract GPUHub {
         uint256 providerShare,
         uint256 fee
     );
+    /// @param role the side `ratee` was on (PROVIDER: the renter rated the provider)
+    /// @param billed wei the rental billed, so off-chain scoring can weight ratings by money paid
+    event Rated(
+        uint256 indexed rentalId,
+        address indexed rater,
+        address indexed ratee,
+        Role role,
+        uint256 score,
+        uint256 billed,
+        string comment
+    );
     event Withdrawn(address indexed account, address indexed to, uint256 amount);
     event FeeChanged(uint256 oldFeeBps, uint256 newFeeBps);
     event TreasuryChanged(address indexed oldTreasury, address indexed newTreasury);
@@ -227,6 +288,11 @@ contract GPUHub {
     error InsufficientTreasury(uint256 amount, uint256 available);
     error NoVotesToClaim(address account);
     error NoVotesContract();
+    error BalanceOverflow(address account, uint256 balance);
+    error InvalidScore(uint256 score);
+    error CommentTooLong(uint256 length, uint256 maxLength);
+    error RentalNotOver(uint256 rentalId);
+    error AlreadyRated(uint256 rentalId, address rater);
 
     modifier nonReentrant() {
         if (_locked) revert Reentrancy();
@@ -268,8 +334,9 @@ contract GPUHub {
         uint256 minDuration,
         uint256 maxDuration
     ) external whenNotPaused returns (uint256 listingId) {
-        listingId = _listingCount;
-        _listingCount = uint48(listingId + 1);
+        uint40 count = _listingCount;
+        listingId = count;
+        _listingCount = count + 1; // checked: past 2^40 - 1 listings it reverts, never wraps
         _store(_listings[listingId], gpuModel, capacity, price, unit, minDuration, maxDuration, false);
         emit ListingCreated(
             listingId, msg.sender, gpuModel, capacity, price, PriceUnit(unit), minDuration, maxDuration
@@ -386,12 +453,13 @@ contract GPUHub {
             price: uint96(price),
             paid: uint96(cost),
             feeBps: lockedFee,
-            listingId: uint48(listingId)
+            listingId: uint40(listingId), // below _listingCount, a uint40
+            rated: 0
         });
         listing.status = ListingStatus.RENTED;
         _lastRental[listingId] = rentalId;
         uint256 excess = msg.value - cost;
-        if (excess != 0) _balances[msg.sender] += excess;
+        if (excess != 0) _credit(msg.sender, excess);
         emit RentalStarted(
             rentalId, listingId, msg.sender, block.timestamp, end, price, listedUnit, cost, lockedFee, excess
         );
@@ -416,7 +484,7 @@ contract GPUHub {
         rental.end = uint40(end);
         rental.paid += uint96(cost);
         uint256 excess = msg.value - cost;
-        if (excess != 0) _balances[msg.sender] += excess;
+        if (excess != 0) _credit(msg.sender, excess);
         emit RentalExtended(rentalId, extraUnits, end, cost, excess);
     }
 
@@ -433,7 +501,6 @@ contract GPUHub {
         } else if (byRenter) {
             _close(rentalId, rental, provider, RentalStatus.ENDED_BY_RENTER);
         } else {
-            _providerTerminations[provider] += 1;
             _close(rentalId, rental, provider, RentalStatus.ENDED_BY_PROVIDER);
         }
     }
@@ -458,7 +525,7 @@ contract GPUHub {
 
     /// @notice What `account` can withdraw now (the treasury's includes the accrued fees).
     function balanceOf(address account) public view returns (uint256) {
-        uint256 amount = _balances[account];
+        uint256 amount = _accounts[account].balance;
         if (account == treasury) amount += _accruedFees;
         return amount;
     }
@@ -508,9 +575,9 @@ contract GPUHub {
         return _lastRental[listingId];
     }
 
-    /// @notice Rentals the provider ended early; reputation reads it.
+    /// @notice Rentals the provider ended early (also in `reputation`).
     function providerTerminations(address provider) external view returns (uint256) {
-        return _providerTerminations[provider];
+        return _reputations[provider].terminations;
     }
 
     /// @notice The platform fee in basis points, applied to rentals started from now on.
@@ -521,6 +588,51 @@ contract GPUHub {
     /// @notice True while new listings and rentals are refused.
     function paused() external view returns (bool) {
         return _paused;
+    }
+
+    // ------------------------------------------------------------------ reputation
+
+    /// @notice Rate the other side of a rental that is over (ended by either side or settled):
+    /// its renter rates the provider, the listing's provider rates the renter, once each.
+    /// @param score 1..5
+    /// @param comment at most MAX_COMMENT_LENGTH bytes of UTF-8; emitted in `Rated`, never stored
+    function rate(uint256 rentalId, uint256 score, string calldata comment) external {
+        Rental storage rental = _rentals[rentalId];
+        address renter = rental.renter;
+        if (renter == address(0)) revert RentalNotFound(rentalId);
+        address provider = _listings[rental.listingId].provider;
+        bool byRenter = msg.sender == renter;
+        if (!byRenter && msg.sender != provider) revert NotRentalParty(rentalId, msg.sender);
+        if (score == 0 || score > MAX_SCORE) revert InvalidScore(score);
+        if (bytes(comment).length > MAX_COMMENT_LENGTH) {
+            revert CommentTooLong(bytes(comment).length, MAX_COMMENT_LENGTH);
+        }
+        if (rental.status == RentalStatus.ACTIVE) revert RentalNotOver(rentalId);
+        uint8 flag = byRenter ? RENTER_RATED : PROVIDER_RATED;
+        if (rental.rated & flag != 0) revert AlreadyRated(rentalId, msg.sender);
+        rental.rated |= flag;
+        address ratee = byRenter ? provider : renter;
+        Role role = byRenter ? Role.PROVIDER : Role.RENTER;
+        _addRating(_reputations[ratee], role, score);
+        // A closed rental's `end` is when billing stopped, so this is what `_close` billed.
+        emit Rated(rentalId, msg.sender, ratee, role, score, _billed(rental, rental.end), comment);
+    }
+
+    /// @notice Everything the contract counts about `account`: the ratings it received as a
+    /// provider and as a renter (count and sum of scores), the rentals it completed on each side
+    /// (ended by the renter or settled), and the rentals it ended early as a provider.
+    function reputation(address account) external view returns (ReputationView memory) {
+        Account storage acct = _accounts[account];
+        Reputation storage rep = _reputations[account];
+        return ReputationView({
+            providerRatingCount: rep.providerRatingCount,
+            providerRatingSum: rep.providerRatingSum,
+            renterRatingCount: rep.renterRatingCount,
+            renterRatingSum: rep.renterRatingSum,
+            completedAsProvider: acct.completedAsProvider,
+            completedAsRenter: acct.completedAsRenter,
+            terminations: rep.terminations
+        });
     }
 
     // ------------------------------------------------------------------ governance
@@ -536,7 +648,7 @@ contract GPUHub {
     function setTreasury(address newTreasury) external onlyGovernance {
         if (newTreasury == address(0)) revert InvalidAddress(newTreasury);
         address old = treasury;
-        _balances[old] += _accruedFees;
+        _credit(old, _accruedFees);
         _accruedFees = 0;
         treasury = newTreasury;
         emit TreasuryChanged(old, newTreasury);
@@ -595,17 +707,38 @@ contract GPUHub {
         if (msg.sender != treasury) revert NotTreasury(msg.sender);
         if (to == address(0)) revert InvalidAddress(to);
         uint256 fees = _accruedFees;
-        uint256 own = _balances[msg.sender];
+        uint256 own = _accounts[msg.sender].balance;
         if (amount == 0 || amount > fees + own) revert InsufficientTreasury(amount, fees + own);
         if (amount <= fees) {
             _accruedFees = uint128(fees - amount);
         } else {
             _accruedFees = 0;
-            _balances[msg.sender] = own - (amount - fees);
+            _accounts[msg.sender].balance = uint96(own - (amount - fees));
         }
         (bool ok,) = to.call{value: amount}("");
         if (!ok) revert WithdrawFailed(to, amount);
         emit Withdrawn(msg.sender, to, amount);
+    }
+
+    // ------------------------------------------------------------------ votes
+
+    /// @notice Mint the caller's earned voting units in the votes contract. Every rental that ends
+    /// with a fee earns its renter and its provider half the fee each (rounded down, in wei).
+    /// @return units the units minted
+    function claimVotes() external nonReentrant returns (uint256 units) {
+        address token = votes;
+        if (token == address(0)) revert NoVotesContract();
+        Account storage acct = _accounts[msg.sender];
+        units = acct.pendingVotes;
+        if (units == 0) revert NoVotesToClaim(msg.sender);
+        acct.pendingVotes = 0;
+        emit VotesClaimed(msg.sender, units);
+        IGPUHubVotes(token).mint(msg.sender, units);
+    }
+
+    /// @notice Voting units `account` has earned and not claimed yet.
+    function pendingVotes(address account) external view returns (uint256) {
+        return _accounts[account].pendingVotes;
     }
 
     // ------------------------------------------------------------------ internals
@@ -622,8 +755,7 @@ contract GPUHub {
         uint256 end = rental.end;
         uint256 until = block.timestamp < end ? block.timestamp : end;
         uint256 paid = rental.paid;
-        uint256 used = uint256(rental.price) * (until - rental.start) / _unitSeconds(rental.unit);
-        if (used > paid) used = paid;
+        uint256 used = _billed(rental, until);
         // The fee is a share of the amount billed, which is itself rounded down first.
         // slither-disable-next-line divide-before-multiply
         uint256 fee = used * rental.feeBps / BPS;
@@ -633,24 +765,67 @@ contract GPUHub {
         rental.status = status;
         uint256 listingId = rental.listingId;
         _listings[listingId].status = ListingStatus.AVAILABLE;
-        if (refund != 0) _balances[rental.renter] += refund;
-        if (used != fee) _balances[provider] += used - fee;
-        if (fee != 0) _accruedFees += uint128(fee);
+        // Each side's account slot is written once: the credit and the completion share it.
+        bool completed = status != RentalStatus.ENDED_BY_PROVIDER;
+        address renter = rental.renter;
+        if (refund != 0) _credit(renter, refund);
+        if (used != fee) _credit(provider, used - fee);
+        if (completed) {
+            _accounts[renter].completedAsRenter += 1;
+            _accounts[provider].completedAsProvider += 1;
+        } else {
+            _reputations[provider].terminations += 1;
+        }
+        if (fee != 0) {
+            _accruedFees += uint128(fee);
+            // Half the fee to each side, in the account slots written above (warm and dirty, so
+            // about 200 gas each). A fee is at most 10% of escrow, so the sums fit their uint96.
+            uint96 earned = uint96(fee / 2);
+            _accounts[renter].pendingVotes += earned;
+            _accounts[provider].pendingVotes += earned;
+        }
         emit RentalEnded(rentalId, listingId, status, used, refund, used - fee, fee);
     }
 
     function _withdraw(address payable to) private {
-        uint256 amount = _balances[msg.sender];
+        uint256 amount = _accounts[msg.sender].balance;
         bool isTreasury = msg.sender == treasury;
         if (isTreasury) amount += _accruedFees;
         // An internal ledger entry, not address(this).balance: nobody can force ETH into it.
         // slither-disable-next-line incorrect-equality
         if (amount == 0) revert NothingToWithdraw(msg.sender);
-        _balances[msg.sender] = 0;
+        _accounts[msg.sender].balance = 0;
         if (isTreasury) _accruedFees = 0;
         (bool ok,) = to.call{value: amount}("");
         if (!ok) revert WithdrawFailed(to, amount);
         emit Withdrawn(msg.sender, to, amount);
+    }
+
+    /// @dev `score` is 1..5, so the uint56 sums cannot be narrowed wrongly.
+    function _addRating(Reputation storage rep, Role role, uint256 score) private {
+        if (role == Role.PROVIDER) {
+            rep.providerRatingCount += 1;
+            rep.providerRatingSum += uint56(score);
+        } else {
+            rep.renterRatingCount += 1;
+            rep.renterRatingSum += uint56(score);
+        }
+    }
+
+    /// @dev Adds `amount` to `account`'s withdrawable balance; reverts rather than truncate.
+    function _credit(address account, uint256 amount) private {
+        Account storage acct = _accounts[account];
+        uint256 balance = acct.balance + amount;
+        if (balance > type(uint96).max) revert BalanceOverflow(account, balance);
+        acct.balance = uint96(balance);
+    }
+
+    /// @dev Wei billed for the time up to `until` (at most `end`): per second at the locked price,
+    /// rounded down in the renter's favour, never above what was paid.
+    function _billed(Rental storage rental, uint256 until) private view returns (uint256) {
+        uint256 used = uint256(rental.price) * (until - rental.start) / _unitSeconds(rental.unit);
+        uint256 paid = rental.paid;
+        return used > paid ? paid : used;
     }
 
     /// @dev One past the last id of the page [offset, offset + limit) within [0, count).

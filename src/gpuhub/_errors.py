@@ -27,7 +27,7 @@ from .exceptions import (
     TransactionTimeout,
     contract_error_classes,
 )
-from .models import ListingStatus, PriceUnit, ProposalState, RentalStatus
+from .models import ListingStatus, PriceUnit, ProposalState, RentalStatus, Role
 
 _ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
 _PANIC = bytes.fromhex("4e487b71")  # Panic(uint256)
@@ -36,6 +36,7 @@ _ENUMS: dict[str, type[Any]] = {
     "enum GPUHub.PriceUnit": PriceUnit,
     "enum GPUHub.RentalStatus": RentalStatus,
     "enum IGovernor.ProposalState": ProposalState,
+    "enum GPUHub.Role": Role,
 }
 _TESTER_REVERT = re.compile(r"execution reverted: (b['\"].*['\"])\s*$", re.DOTALL)
 

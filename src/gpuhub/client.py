@@ -22,8 +22,10 @@ from .models import (
     ListingStatus,
     MarketEvent,
     PriceUnit,
+    Rating,
     Rental,
     RentalStatus,
+    Reputation,
     TxResult,
 )
 
@@ -554,6 +556,64 @@ class GPUHubClient:
         """How many rentals ``provider`` ended early (reputation reads it)."""
         return int(self._call("providerTerminations", self._conn.w3.to_checksum_address(provider)))
 
+    def reputation(self, address: str, *, block: BlockIdentifier = "latest") -> Reputation:
+        """What the contract counts about ``address``: ratings received on each side, rentals
+        completed on each side, and rentals it ended early as a provider.
+
+        Example::
+
+            >>> rep = client.reputation(listing.provider)
+            >>> rep.provider_score(), rep.completed_as_provider, rep.terminations
+        """
+        who = self._conn.w3.to_checksum_address(address)
+        return Reputation.from_abi(who, self._call("reputation", who, block=block))
+
+    def ratings(
+        self,
+        *,
+        ratee: str | None = None,
+        rater: str | None = None,
+        rental_id: int | None = None,
+        from_block: int = 0,
+        to_block: int | None = None,
+    ) -> list[Rating]:
+        """Ratings (with their comments) from the ``Rated`` events, oldest first.
+
+        Args:
+            ratee: only ratings of this address.
+            rater: only ratings by this address.
+            rental_id: only the ratings of this rental (at most two: one per side).
+            from_block, to_block: the block range searched (default: all of it).
+        """
+        conn = self._conn
+        w3 = conn.w3
+        checksum = w3.to_checksum_address
+        topics: list[Any] = [
+            _event_topic("Rated"),
+            None if rental_id is None else _core.check_int("rental_id", rental_id).to_bytes(32),
+            None if rater is None else bytes.fromhex(checksum(rater)[2:]).rjust(32, b"\0"),
+            None if ratee is None else bytes.fromhex(checksum(ratee)[2:]).rjust(32, b"\0"),
+        ]
+        _core.check_int("from_block", from_block)
+        last = self.block_number() if to_block is None else _core.check_int("to_block", to_block)
+        if from_block > last:
+            return []
+        with conn.io():
+            logs = w3.eth.get_logs(
+                {
+                    "address": conn.contract.address,
+                    "fromBlock": from_block,
+                    "toBlock": last,
+                    "topics": ["0x" + t.hex() if t is not None else None for t in topics],
+                }
+            )
+        return [
+            _core.decode_rating(
+                [bytes(t) for t in log["topics"]], bytes(log["data"]), log["blockNumber"], checksum
+            )
+            for log in logs
+        ]
+
     def fee_bps(self) -> int:
         """The platform fee in basis points for rentals started now."""
         return int(self._call("feeBps"))
@@ -748,6 +808,75 @@ class GPUHubClient:
         target = self._conn.w3.to_checksum_address(to)
         return self._transact("withdrawTo", [target], withdrawn, wait, tx)
 
+    # ------------------------------------------------------------------ reputation
+
+    @overload
+    def rate(
+        self,
+        rental_id: int,
+        score: int,
+        *,
+        comment: str = ...,
+        wait: Literal[True] = ...,
+        **tx: Unpack[TxOptions],
+    ) -> Rating: ...
+    @overload
+    def rate(
+        self,
+        rental_id: int,
+        score: int,
+        *,
+        comment: str = ...,
+        wait: Literal[False],
+        **tx: Unpack[TxOptions],
+    ) -> PendingTransaction[Rating]: ...
+
+    def rate(
+        self,
+        rental_id: int,
+        score: int,
+        *,
+        comment: str = "",
+        wait: bool = True,
+        **tx: Unpack[TxOptions],
+    ) -> Rating | PendingTransaction[Rating]:
+        """Rate the other side of a rental that is over: as its renter, rate the provider; as
+        the listing's provider, rate the renter. Once per side per rental.
+
+        Args:
+            rental_id: a rental that was ended (by either side) or settled.
+            score: 1 (worst) to 5 (best).
+            comment: at most 280 bytes of UTF-8; published in the event, never stored.
+
+        Raises:
+            ValidationError: the score or the comment is out of range; nothing was sent.
+            NotRentalParty: this account is neither the renter nor the provider.
+            RentalNotOver: the rental is still active.
+            AlreadyRated: this account already rated this rental.
+
+        Example::
+
+            >>> renter.end_rental(rental.rental_id)
+            >>> renter.rate(rental.rental_id, 5, comment="fast and stable")
+            Rating(rental_id=0, ..., score=5, ...)
+        """
+        _core.check_int("rental_id", rental_id)
+        _core.check_score(score)
+        _core.check_comment(comment)
+        checksum = self._conn.w3.to_checksum_address
+        topic = _event_topic("Rated")
+
+        def rated(receipt: TxReceipt) -> Rating:
+            (log,) = (
+                log
+                for log in receipt["logs"]
+                if log["topics"] and bytes(log["topics"][0]) == topic
+            )
+            topics = [bytes(t) for t in log["topics"]]
+            return _core.decode_rating(topics, bytes(log["data"]), receipt["blockNumber"], checksum)
+
+        return self._transact("rate", [rental_id, score, comment], rated, wait, tx)
+
     # ------------------------------------------------------------------ governance
 
     def set_fee(self, fee_bps: int, **tx: Unpack[TxOptions]) -> TxResult:
@@ -876,3 +1005,9 @@ def _events_by_topic() -> dict[bytes, dict[str, Any]]:
             types = ",".join(arg["type"] for arg in entry["inputs"])
             found[keccak(text=f"{entry['name']}({types})")] = entry
     return found
+
+
+def _event_topic(name: str) -> bytes:
+    """Topic 0 of the contract's event ``name``."""
+    (topic,) = (t for t, entry in _events_by_topic().items() if entry["name"] == name)
+    return topic

@@ -37,6 +37,11 @@ The tree::
     │   ├── InsufficientTreasury
     │   ├── NoVotesToClaim
     │   ├── NoVotesContract
+    │   ├── BalanceOverflow
+    │   ├── InvalidScore
+    │   ├── CommentTooLong
+    │   ├── RentalNotOver
+    │   ├── AlreadyRated
     │   └── ... OpenZeppelin's errors from the governor, timelock and votes contracts,
     │       such as GovernorNonexistentProposal, GovernorUnexpectedProposalState,
     │       GovernorAlreadyCastVote, TimelockUnexpectedOperationState
@@ -70,8 +75,11 @@ from .models import ProposalState
 __all__ = [
     "AccessControlBadConfirmation",
     "AccessControlUnauthorizedAccount",
+    "AlreadyRated",
+    "BalanceOverflow",
     "CannotRentOwnListing",
     "CheckpointUnorderedInsertion",
+    "CommentTooLong",
     "ConnectionFailed",
     "ContractError",
     "ContractNotDeployed",
@@ -110,6 +118,7 @@ __all__ = [
     "InvalidDurationRange",
     "InvalidGpuModel",
     "InvalidPrice",
+    "InvalidScore",
     "InvalidShortString",
     "InvalidStatusTransition",
     "InvalidUnit",
@@ -134,6 +143,7 @@ __all__ = [
     "RentalNotActive",
     "RentalNotExpired",
     "RentalNotFound",
+    "RentalNotOver",
     "SafeCastOverflowedUintDowncast",
     "StringTooLong",
     "TermsChanged",
@@ -815,6 +825,47 @@ class VotesExpiredSignature(ContractError):
     fields = ("expiry",)
     hint = "sign again with a later expiry"
     expiry: int
+class BalanceOverflow(ContractError):
+    """A credit would push a withdrawable balance past 2**96 - 1 wei; nothing was credited."""
+
+    fields = ("account", "balance")
+    hint = "withdraw() first; no real balance gets near 2**96 wei"
+    account: str
+    balance: int
+
+
+class InvalidScore(ContractError):
+    """A rating's score must be 1 to 5."""
+
+    fields = ("score",)
+    hint = "rate with a score from 1 to 5"
+    score: int
+
+
+class CommentTooLong(ContractError):
+    """A rating's comment is longer than the contract takes (280 bytes of UTF-8)."""
+
+    fields = ("length", "max_length")
+    hint = "shorten the comment to at most max_length bytes of UTF-8"
+    length: int
+    max_length: int
+
+
+class RentalNotOver(ContractError):
+    """A rental can be rated only once it has ended or been settled."""
+
+    fields = ("rental_id",)
+    hint = "end_rental() or settle() it first, then rate"
+    rental_id: int
+
+
+class AlreadyRated(ContractError):
+    """Each side rates the other at most once per rental."""
+
+    fields = ("rental_id", "rater")
+    hint = "ratings are final; ratings(rental_id=...) shows the one already given"
+    rental_id: int
+    rater: str
 
 
 class TransactionError(GPUHubError):

@@ -17,8 +17,11 @@ __all__ = [
     "MarketEvent",
     "PriceUnit",
     "ProposalState",
+    "Rating",
     "Rental",
     "RentalStatus",
+    "Reputation",
+    "Role",
     "TxResult",
     "VoteSupport",
 ]
@@ -80,6 +83,19 @@ class RentalStatus(IntEnum):
     ENDED_BY_RENTER = 1
     ENDED_BY_PROVIDER = 2
     SETTLED = 3
+
+
+class Role(IntEnum):
+    """The side of a rental an account was on (Solidity ``GPUHub.Role``)."""
+
+    RENTER = 0
+    PROVIDER = 1
+
+
+#: Default prior of :meth:`Reputation.provider_score`: the middle of the 1..5 scale.
+PRIOR_MEAN = 3.0
+#: Default weight of that prior, in ratings: every provider starts as if rated 3 five times.
+PRIOR_WEIGHT = 5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -240,3 +256,111 @@ class MarketEvent:
     log_index: int
     #: the event's arguments by their Solidity names; enums as IntEnums, addresses checksummed.
     args: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rating:
+    """One side's rating of the other after a rental, as the ``Rated`` event carries it.
+
+    Example::
+
+        >>> rating = renter.rate(rental.rental_id, 5, comment="fast and stable")
+        >>> rating.ratee == rental.provider, rating.role
+        (True, <Role.PROVIDER: 1>)
+    """
+
+    #: the rental rated.
+    rental_id: int
+    #: who rated (the renter or the listing's provider).
+    rater: str
+    #: who was rated (the other side).
+    ratee: str
+    #: the side the ratee was on: PROVIDER when the renter rated the provider.
+    role: Role
+    #: 1..5.
+    score: int
+    #: wei the rental billed, to weight ratings by money actually paid.
+    billed: int
+    #: free text, at most 280 bytes of UTF-8 (kept in the event only, never in storage).
+    comment: str
+    #: block the rating was mined in.
+    block_number: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reputation:
+    """What the contract counts about one address; nobody reports these numbers but the contract.
+
+    A rental counts as completed (for both sides) when its renter ended it or it was settled; a
+    rental its provider ended early counts only as one of the provider's ``terminations``.
+
+    Example::
+
+        >>> rep = client.reputation(provider_address)
+        >>> rep.provider_average, rep.completed_as_provider, rep.terminations
+        (4.5, 12, 1)
+        >>> rep.provider_score()  # Bayesian average: few ratings pull toward the prior
+    """
+
+    #: the account.
+    address: str
+    #: ratings received as a provider (from renters).
+    provider_rating_count: int
+    #: sum of their scores.
+    provider_rating_sum: int
+    #: ratings received as a renter (from providers).
+    renter_rating_count: int
+    #: sum of their scores.
+    renter_rating_sum: int
+    #: rentals completed as the provider (ended by the renter or settled).
+    completed_as_provider: int
+    #: rentals completed as the renter (ended by the renter or settled).
+    completed_as_renter: int
+    #: rentals this account ended early as their provider.
+    terminations: int
+
+    @property
+    def provider_average(self) -> float | None:
+        """Mean score received as a provider, or None without ratings."""
+        if self.provider_rating_count == 0:
+            return None
+        return self.provider_rating_sum / self.provider_rating_count
+
+    @property
+    def renter_average(self) -> float | None:
+        """Mean score received as a renter, or None without ratings."""
+        if self.renter_rating_count == 0:
+            return None
+        return self.renter_rating_sum / self.renter_rating_count
+
+    def provider_score(
+        self, *, prior_mean: float = PRIOR_MEAN, prior_weight: float = PRIOR_WEIGHT
+    ) -> float:
+        """Bayesian average of the provider ratings, for ranking providers.
+
+        ``(v / (v + m)) * R + (m / (v + m)) * C`` with ``v`` ratings of mean ``R``, prior mean
+        ``C`` (default 3.0, the middle of the scale) and prior weight ``m`` (default 5 ratings).
+        A provider with few ratings sits near the prior, so one 5-star rating (3.33) ranks below
+        fifty 4.8s (4.64); with no ratings the score is the prior mean.
+        """
+        if prior_weight < 0:
+            raise ValueError("prior_weight must be >= 0")
+        votes = self.provider_rating_count
+        if votes + prior_weight == 0:
+            return prior_mean
+        return (self.provider_rating_sum + prior_weight * prior_mean) / (votes + prior_weight)
+
+    @classmethod
+    def from_abi(cls, address: str, values: Sequence[Any]) -> Reputation:
+        """Build from the contract's ``ReputationView`` tuple, in ABI order."""
+        p_count, p_sum, r_count, r_sum, as_provider, as_renter, terminations = values
+        return cls(
+            address=address,
+            provider_rating_count=p_count,
+            provider_rating_sum=p_sum,
+            renter_rating_count=r_count,
+            renter_rating_sum=r_sum,
+            completed_as_provider=as_provider,
+            completed_as_renter=as_renter,
+            terminations=terminations,
+        )

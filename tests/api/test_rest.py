@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 import gpuhub
 from gpuhub import GPUHubClient, PriceUnit
 from gpuhub.api import create_app
-from gpuhub.api._app import status_for
+from gpuhub.api._deps import status_for
 
 from .conftest import API_KEY, AUTH
 

@@ -70,11 +70,11 @@ def test_serve_signs_with_node_account(
     anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without a key or keystore, gpuhub serve sends as the node's first unlocked account."""
-    from gpuhub.cli import _server_client
+    from gpuhub.cli.serve import server_client
 
     market = GPUHubClient.deploy(anvil_node.web3())
     monkeypatch.delenv("GPUHUB_PRIVATE_KEY", raising=False)
-    client = _server_client(anvil_node.url, market.contract_address, None)
+    client = server_client(anvil_node.url, market.contract_address, None)
     assert client.address == anvil_node.web3().eth.accounts[0]
     assert client.create_listing(gpu_model="T4", capacity=16, price=1).provider == client.address
 
@@ -85,12 +85,12 @@ def test_serve_signs_with_key_from_environment(
     """gpuhub serve's client signs with $GPUHUB_PRIVATE_KEY, never a command-line key."""
     from eth_account import Account
 
-    from gpuhub.cli import _server_client
+    from gpuhub.cli.serve import server_client
 
     market = GPUHubClient.deploy(anvil_node.web3())
     account = Account.create()
     monkeypatch.setenv("GPUHUB_PRIVATE_KEY", account.key.hex())
-    client = _server_client(anvil_node.url, market.contract_address, None)
+    client = server_client(anvil_node.url, market.contract_address, None)
     assert client.address == account.address
     assert account.key.hex() not in repr(client)
 
@@ -103,7 +103,7 @@ def test_serve_reads_keystore(
 
     from eth_account import Account
 
-    from gpuhub.cli import _server_client
+    from gpuhub.cli.serve import server_client
 
     market = GPUHubClient.deploy(anvil_node.web3())
     account = Account.create()
@@ -111,11 +111,11 @@ def test_serve_reads_keystore(
     keystore.write_text(json.dumps(Account.encrypt(account.key, "s3cret", iterations=2)))
     monkeypatch.setenv("GPUHUB_KEYSTORE_PASSWORD", "s3cret")
     assert (
-        _server_client(anvil_node.url, market.contract_address, keystore).address == account.address
+        server_client(anvil_node.url, market.contract_address, keystore).address == account.address
     )
     monkeypatch.setenv("GPUHUB_KEYSTORE_PASSWORD", "hunter2")
     with pytest.raises(GPUHubError, match="cannot decrypt") as exc:
-        _server_client(anvil_node.url, market.contract_address, keystore)
+        server_client(anvil_node.url, market.contract_address, keystore)
     assert "hunter2" not in str(exc.value) and account.key.hex() not in str(exc.value)
 
 
@@ -123,10 +123,74 @@ def test_serve_rejects_bad_key_without_echoing_it(
     anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A malformed $GPUHUB_PRIVATE_KEY is refused and never printed back."""
-    from gpuhub.cli import _server_client
+    from gpuhub.cli.serve import server_client
 
     market = GPUHubClient.deploy(anvil_node.web3())
     monkeypatch.setenv("GPUHUB_PRIVATE_KEY", "0xdeadbeefnotakey")
     with pytest.raises(GPUHubError) as exc:
-        _server_client(anvil_node.url, market.contract_address, None)
+        server_client(anvil_node.url, market.contract_address, None)
     assert "deadbeef" not in str(exc.value)
+
+
+def test_version_and_short_help() -> None:
+    """gpuhub --version prints the version and -h is the same as --help."""
+    import gpuhub
+
+    version = CliRunner().invoke(app, ["--version"])
+    assert version.exit_code == 0 and version.output.strip() == f"gpuhub {gpuhub.__version__}"
+    short = CliRunner().invoke(app, ["serve", "-h"])
+    assert (
+        short.exit_code == 0 and short.output == CliRunner().invoke(app, ["serve", "--help"]).output
+    )
+
+
+@pytest.mark.parametrize("columns", ["80", "110"])
+def test_serve_help_keeps_option_names_whole(columns: str) -> None:
+    """serve --help shows every option name in full on a narrow terminal."""
+    out = subprocess.run(
+        [sys.executable, "-m", "gpuhub", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": columns},
+        check=True,
+    )
+    for option in ("--allow-unauthenticated-writes", "--cors-origin", "--keystore"):
+        assert option in out.stdout
+
+
+def test_errors_print_square_brackets() -> None:
+    """An error message with square brackets reaches the terminal intact, not eaten as markup."""
+    script = (
+        "import sys; sys.modules['uvicorn'] = None; sys.argv = ['gpuhub', 'serve'];"
+        "from gpuhub.cli import main; main()"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 1
+    assert 'pip install "gpuhub[api]"' in out.stderr
+
+
+def test_node_stops_anvil_on_sigterm() -> None:
+    """kill -TERM on gpuhub node stops its anvil child too, freeing the port."""
+    import signal
+    import socket
+
+    from gpuhub.chain import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gpuhub", "node", "--port", str(port), "--no-deploy"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert "anvil listening" in proc.stdout.readline()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+    with socket.socket() as sock, pytest.raises(OSError):
+        sock.connect(("127.0.0.1", port))

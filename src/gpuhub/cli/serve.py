@@ -1,62 +1,17 @@
-"""The ``gpuhub`` command line (typer + rich; ``pip install "gpuhub[cli]"``)."""
+"""Serving the HTTP API: ``gpuhub serve``."""
 
 from __future__ import annotations
 
-import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from .exceptions import GPUHubError, MissingDependency
+import typer
+
+from ..exceptions import GPUHubError, MissingDependency
+from ._app import app, err_console, warn
 
 if TYPE_CHECKING:
-    from .client import GPUHubClient
-
-try:
-    import typer
-    from rich.console import Console
-except ImportError as err:  # pragma: no cover - exercised only without the extra
-    raise MissingDependency(
-        'the gpuhub command needs the cli extra: pip install "gpuhub[cli]"'
-    ) from err
-
-app = typer.Typer(
-    name="gpuhub",
-    help="Share and rent GPUs on Ethereum.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-@app.command()
-def demo() -> None:
-    """Run the guided demo on an embedded chain (nothing to install or start)."""
-    from .demo import run
-
-    raise typer.Exit(run())
-
-
-@app.command()
-def node(
-    port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1")] = 8545,
-    deploy: Annotated[bool, typer.Option(help="deploy a marketplace on it")] = True,
-) -> None:
-    """Start a local anvil node (from contracts/node_modules) until Ctrl-C."""
-    from .chain import AnvilNode
-    from .client import GPUHubClient
-
-    console = Console()
-    with AnvilNode(port=port) as anvil:
-        console.print(f"anvil listening on [cyan]{anvil.url}[/cyan]")
-        if deploy:
-            client = GPUHubClient.deploy(anvil.web3())
-            console.print(f"marketplace deployed at [cyan]{client.contract_address}[/cyan]")
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            console.print("stopping anvil")
+    from ..client import GPUHubClient
 
 
 @app.command()
@@ -78,7 +33,11 @@ def serve(
         list[str] | None, typer.Option(help="origin allowed from browsers (repeatable)")
     ] = None,
     allow_unauthenticated_writes: Annotated[
-        bool, typer.Option(help="accept writes without an API key (local development only)")
+        bool,
+        typer.Option(
+            "--allow-unauthenticated-writes",
+            help="accept writes without an API key (local development only)",
+        ),
     ] = False,
 ) -> None:
     """Serve the HTTP API (needs the api extra).
@@ -89,7 +48,7 @@ def serve(
     """
     import os
 
-    from .api import create_app
+    from ..api import create_app
 
     try:
         import uvicorn
@@ -98,12 +57,12 @@ def serve(
             'gpuhub serve needs the api extra: pip install "gpuhub[api]"'
         ) from err
 
-    client = _server_client(rpc, contract, keystore)
+    client = server_client(rpc, contract, keystore)
     api_key = os.environ.get("GPUHUB_API_KEY") or None
     if api_key is None and not allow_unauthenticated_writes:
-        Console(stderr=True).print(
-            "[yellow]no GPUHUB_API_KEY set: writes are refused "
-            "(set it, or pass --allow-unauthenticated-writes for local development)[/yellow]"
+        warn(
+            "no GPUHUB_API_KEY set: writes are refused "
+            "(set it, or pass --allow-unauthenticated-writes for local development)"
         )
     app_ = create_app(
         client,
@@ -111,18 +70,19 @@ def serve(
         allow_unauthenticated_writes=allow_unauthenticated_writes,
         cors_origins=cors_origin or (),
     )
-    Console(stderr=True).print(
+    err_console().print(
         f"serving marketplace {client.contract_address} (chain {client.chain_id}) as "
-        f"{client.address} on http://{host}:{port} (docs at /docs)"
+        f"{client.address} on http://{host}:{port} (docs at /docs)",
+        markup=False,
     )
     uvicorn.run(app_, host=host, port=port, log_level="info")
 
 
-def _server_client(rpc: str | None, contract: str | None, keystore: Path | None) -> GPUHubClient:
+def server_client(rpc: str | None, contract: str | None, keystore: Path | None) -> GPUHubClient:
     """The client the server signs with: embedded chain, or --rpc/--contract with a key."""
     import os
 
-    from .client import GPUHubClient
+    from ..client import GPUHubClient
 
     if rpc is None:
         if contract is not None:
@@ -158,31 +118,3 @@ def _server_client(rpc: str | None, contract: str | None, keystore: Path | None)
             raise GPUHubError("no signing account: set GPUHUB_PRIVATE_KEY or pass --keystore FILE")
         account = accounts[0]
     return market.with_account(account)
-
-
-@app.command("list")
-def list_command(
-    rpc: Annotated[str, typer.Option(help="JSON-RPC URL of the node")],
-    contract: Annotated[str, typer.Option(help="marketplace contract address")],
-    max_price: Annotated[int | None, typer.Option(help="highest price in wei")] = None,
-    min_capacity: Annotated[int | None, typer.Option(help="least GPU memory in GB")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="include unavailable listings")] = False,
-) -> None:
-    """List the GPUs on a marketplace."""
-    from web3 import HTTPProvider, Web3
-
-    from .client import GPUHubClient
-    from .demo import listings_table, wide_console
-
-    client = GPUHubClient(Web3(HTTPProvider(rpc)), contract)
-    found = client.list_gpus(max_price, min_capacity, available_only=not all_)
-    wide_console().print(listings_table(f"{len(found)} listings", found))
-
-
-def main() -> None:
-    """Console-script entry point: typed errors become one red line and exit code 1."""
-    try:
-        app()
-    except GPUHubError as err:
-        Console(stderr=True).print(f"[red]error:[/red] {err}")
-        sys.exit(1)

@@ -1,0 +1,7 @@
+"""One APIRouter per resource; ``create_app`` includes them all."""
+
+from . import listings, money, original, rentals, service
+
+ALL = (original.router, listings.router, rentals.router, money.router, service.router)
+
+__all__ = ["ALL"]
