@@ -158,6 +158,11 @@ contract GPUHub {
     uint256 public constant MAX_COMMENT_LENGTH = 280;
 
     uint256 public constant MAX_FEE_BPS = 1_000;
+    /// @notice Largest amount a rental can hold in escrow (its `paid` slot is 96 bits wide).
+    uint256 public constant MAX_PAYMENT = type(uint96).max;
+    /// @notice Identifies a GPUHub marketplace and the version of its interface; clients check it
+    /// before trusting an address.
+    uint256 public constant MARKETPLACE_VERSION = 1;
     uint256 private constant BPS = 10_000;
     uint8 private constant RENTER_RATED = 1;
     uint8 private constant PROVIDER_RATED = 2;
@@ -261,6 +266,8 @@ contract GPUHub {
     error ListingNotAvailable(uint256 listingId, ListingStatus status);
     error InvalidStatusTransition(uint256 listingId, ListingStatus current, ListingStatus requested);
     error InvalidGpuModel(uint256 length);
+    error GpuModelNotUtf8(uint256 offset);
+    error PaymentTooLarge(uint256 amount, uint256 maxPayment);
     error InvalidCapacity(uint256 capacity);
     error InvalidPrice(uint256 price);
     error InvalidUnit(uint256 unit);
@@ -437,7 +444,8 @@ contract GPUHub {
         PriceUnit listedUnit = listing.unit;
         uint256 cost = price * duration;
         if (uint8(listedUnit) != unit || cost > maxTotal) revert TermsChanged(listingId, price, listedUnit);
-        // msg.value is bounded by the ETH supply (< 2**96), so a covered cost fits in uint96.
+        // Dev chains can hold more ETH than 96 bits: refuse what `paid` cannot hold exactly.
+        if (cost > MAX_PAYMENT) revert PaymentTooLarge(cost, MAX_PAYMENT);
         if (msg.value < cost) revert InsufficientPayment(cost, msg.value);
 
         rentalId = _rentalCount;
@@ -466,7 +474,10 @@ contract GPUHub {
     }
 
     /// @notice Add `extraUnits` to an active rental at its locked price. Renter only, before it ends,
-    /// within the listing's maximum duration. Allowed while paused.
+    /// within the listing's current maximum duration. Allowed while paused.
+    /// @dev The rental is counted in its own (locked) unit and the listing's limits in the listing's
+    /// current unit, which the provider may have changed: the limits are converted to the rental's
+    /// unit (rounded down) before comparing, so a unit change cannot stretch the maximum.
     function extendRental(uint256 rentalId, uint256 extraUnits) external payable nonReentrant {
         Rental storage rental = _activeRental(rentalId);
         if (rental.renter != msg.sender) revert NotRenter(rentalId, msg.sender);
@@ -474,15 +485,20 @@ contract GPUHub {
         if (block.timestamp >= end) revert RentalExpired(rentalId, end);
         uint256 unitSeconds = _unitSeconds(rental.unit);
         Listing storage listing = _listings[rental.listingId];
+        uint256 listingUnitSeconds = _unitSeconds(listing.unit);
+        uint256 maxUnits = uint256(listing.maxDuration) * listingUnitSeconds / unitSeconds;
+        if (extraUnits > MAX_DURATION) revert InvalidDuration(extraUnits, 1, maxUnits);
         uint256 total = (end - rental.start) / unitSeconds + extraUnits;
-        if (extraUnits == 0 || total > listing.maxDuration || total * unitSeconds > MAX_RENTAL_SECONDS) {
-            revert InvalidDuration(total, listing.minDuration, listing.maxDuration);
+        if (extraUnits == 0 || total > maxUnits || total * unitSeconds > MAX_RENTAL_SECONDS) {
+            revert InvalidDuration(total, uint256(listing.minDuration) * listingUnitSeconds / unitSeconds, maxUnits);
         }
         uint256 cost = uint256(rental.price) * extraUnits;
+        uint256 paid = uint256(rental.paid) + cost;
+        if (paid > MAX_PAYMENT) revert PaymentTooLarge(paid, MAX_PAYMENT);
         if (msg.value < cost) revert InsufficientPayment(cost, msg.value);
         end += extraUnits * unitSeconds;
         rental.end = uint40(end);
-        rental.paid += uint96(cost);
+        rental.paid = uint96(paid);
         uint256 excess = msg.value - cost;
         if (excess != 0) _credit(msg.sender, excess);
         emit RentalExtended(rentalId, extraUnits, end, cost, excess);
@@ -519,7 +535,7 @@ contract GPUHub {
 
     /// @notice Send the caller's whole withdrawable balance to `to` (for accounts that cannot receive).
     function withdrawTo(address payable to) external nonReentrant {
-        if (to == address(0)) revert InvalidAddress(to);
+        _checkAddress(to);
         _withdraw(to);
     }
 
@@ -646,7 +662,7 @@ contract GPUHub {
 
     /// @notice Send future fees to `newTreasury`; fees accrued so far stay with the old treasury.
     function setTreasury(address newTreasury) external onlyGovernance {
-        if (newTreasury == address(0)) revert InvalidAddress(newTreasury);
+        _checkAddress(newTreasury);
         address old = treasury;
         _credit(old, _accruedFees);
         _accruedFees = 0;
@@ -663,7 +679,7 @@ contract GPUHub {
     /// @notice Hand governance to another address (a multisig, say). A governor installed before
     /// no longer governs, so it is forgotten; votes keep being earned and claimed.
     function transferGovernance(address newGovernance) external onlyGovernance {
-        if (newGovernance == address(0)) revert InvalidAddress(newGovernance);
+        _checkAddress(newGovernance);
         emit GovernanceTransferred(governance, newGovernance);
         governance = newGovernance;
         address old = governor;
@@ -742,6 +758,12 @@ contract GPUHub {
     }
 
     // ------------------------------------------------------------------ internals
+
+    /// @dev An address that can hold a role or receive ETH: not zero, and not this contract, which
+    /// could neither withdraw what is credited to it nor call its own governance functions.
+    function _checkAddress(address account) private view {
+        if (account == address(0) || account == address(this)) revert InvalidAddress(account);
+    }
 
     function _activeRental(uint256 rentalId) private view returns (Rental storage rental) {
         if (rentalId >= _rentalCount) revert RentalNotFound(rentalId);
@@ -873,6 +895,7 @@ contract GPUHub {
     ) private {
         uint256 length = bytes(gpuModel).length;
         if (length == 0 || length > MAX_MODEL_LENGTH) revert InvalidGpuModel(length);
+        _checkUtf8(gpuModel);
         if (capacity == 0 || capacity > MAX_CAPACITY) revert InvalidCapacity(capacity);
         if (price == 0 || price > MAX_PRICE) revert InvalidPrice(price);
         if (unit > uint8(PriceUnit.DAY)) revert InvalidUnit(unit);
@@ -913,6 +936,56 @@ contract GPUHub {
         m0 = bytes20(_keep(w0, length));
         m1 = length > 20 ? _keep(w1, length - 20) : bytes32(0);
         m2 = length > 52 ? bytes12(_keep(w2, length - 52)) : bytes12(0);
+    }
+
+    /// @dev Reverts with the offset of the first byte that is not well-formed UTF-8 (RFC 3629: no
+    /// overlong forms, no surrogates, nothing above U+10FFFF), so every reader can decode every
+    /// name. ASCII names, the common case, pass on a test of two words.
+    function _checkUtf8(string calldata text) private pure {
+        bytes calldata b = bytes(text);
+        uint256 n = b.length;
+        bytes32 w0;
+        bytes32 w1;
+        assembly {
+            w0 := calldataload(b.offset)
+            w1 := calldataload(add(b.offset, 32))
+        }
+        bytes32 high = 0x8080808080808080808080808080808080808080808080808080808080808080;
+        if (n <= 32) {
+            if (_keep(w0, n) & high == 0) return;
+        } else if (w0 & high == 0 && _keep(w1, n - 32) & high == 0) {
+            return;
+        }
+        uint256 i;
+        while (i < n) {
+            uint256 c = uint8(b[i]);
+            if (c < 0x80) {
+                ++i;
+                continue;
+            }
+            uint256 extra;
+            uint256 codePoint;
+            uint256 least;
+            if (c & 0xE0 == 0xC0) {
+                (extra, codePoint, least) = (1, c & 0x1F, 0x80);
+            } else if (c & 0xF0 == 0xE0) {
+                (extra, codePoint, least) = (2, c & 0x0F, 0x800);
+            } else if (c & 0xF8 == 0xF0) {
+                (extra, codePoint, least) = (3, c & 0x07, 0x10000);
+            } else {
+                revert GpuModelNotUtf8(i);
+            }
+            if (i + extra >= n) revert GpuModelNotUtf8(i);
+            for (uint256 j = 1; j <= extra; ++j) {
+                uint256 next = uint8(b[i + j]);
+                if (next & 0xC0 != 0x80) revert GpuModelNotUtf8(i);
+                codePoint = (codePoint << 6) | (next & 0x3F);
+            }
+            if (codePoint < least || codePoint > 0x10FFFF || (codePoint >= 0xD800 && codePoint <= 0xDFFF)) {
+                revert GpuModelNotUtf8(i);
+            }
+            i += extra + 1;
+        }
     }
 
     function _keep(bytes32 word, uint256 n) private pure returns (bytes32) {

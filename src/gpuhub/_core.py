@@ -26,6 +26,10 @@ MAX_COMMENT_BYTES = 280
 #: the Rated event's signature; its keccak is the event's topic 0.
 RATED_SIGNATURE = "Rated(uint256,address,address,uint8,uint256,uint256,string)"
 MAX_UINT256 = 2**256 - 1
+#: the least gas any transaction needs (the intrinsic cost of a plain transfer).
+MIN_GAS = 21_000
+#: a gas limit above any block's (nodes refuse it with a less helpful message).
+MAX_GAS = 2**63 - 1
 
 
 def check_int(field: str, value: Any, *, low: int = 0, high: int = MAX_UINT256) -> int:
@@ -35,6 +39,61 @@ def check_int(field: str, value: Any, *, low: int = 0, high: int = MAX_UINT256) 
     if not low <= value <= high:
         raise ValidationError(field, f"must be between {low} and {high}, got {value}")
     return value
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def check_address(field: str, value: Any) -> str:
+    """Return ``value`` as a checksummed address, or raise a ValidationError that never repeats it.
+
+    The value is never echoed: a private key passed where an address belongs must not end up in a
+    message, a log or a traceback.
+    """
+    from eth_utils.address import to_checksum_address
+
+    if not isinstance(value, str):
+        raise ValidationError(
+            field, f"expected a 0x-prefixed address string, got {type(value).__name__}"
+        )
+    digits = value[2:] if value[:2] in ("0x", "0X") else value
+    if len(digits) == 64 and set(digits) <= _HEX:
+        raise ValidationError(
+            field,
+            "got 32 bytes of hex, which looks like a private key, not an address: pass the "
+            "account's address (LocalAccount.address); the value is not shown",
+        )
+    if not value.startswith("0x") or len(digits) != 40 or not set(digits) <= _HEX:
+        raise ValidationError(
+            field,
+            f"expected a 0x-prefixed address of 40 hex digits, got a {len(value)}-character "
+            "string (not shown)",
+        )
+    checksummed = to_checksum_address(value)
+    if digits != digits.lower() and digits != digits.upper() and value != checksummed:
+        raise ValidationError(
+            field,
+            "the address's mixed-case checksum (EIP-55) is wrong, so it may have a typo: check "
+            "it, or pass it in lower case to skip the check",
+        )
+    return str(checksummed)
+
+
+def check_tx_options(options: Any) -> None:
+    """Check the keyword options of a write (``gas``, fees, ``timeout``) before anything is sent."""
+    for name in ("gas_price", "max_fee_per_gas", "max_priority_fee_per_gas"):
+        if name in options:
+            check_int(name, options[name], high=MAX_UINT256)
+    if "gas" in options:
+        check_int("gas", options["gas"], low=MIN_GAS, high=MAX_GAS)
+    if "timeout" in options:
+        timeout = options["timeout"]
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not 0 < timeout < 10**9
+        ):
+            raise ValidationError("timeout", "expected a positive number of seconds")
 
 
 def check_unit(value: Any) -> PriceUnit:
@@ -84,7 +143,13 @@ def listing_terms(
     """Check a listing's fields the way the contract will, raising ValidationError."""
     if not isinstance(gpu_model, str):
         raise ValidationError("gpu_model", f"expected a string, got {type(gpu_model).__name__}")
-    size = len(gpu_model.encode("utf-8"))
+    try:
+        size = len(gpu_model.encode("utf-8"))
+    except UnicodeEncodeError as err:
+        raise ValidationError(
+            "gpu_model",
+            f"cannot be encoded as UTF-8 (a lone surrogate at character {err.start}): send text",
+        ) from None
     if not 1 <= size <= MAX_MODEL_BYTES:
         raise ValidationError(
             "gpu_model", f"must be 1 to {MAX_MODEL_BYTES} bytes of UTF-8, got {size} bytes"
@@ -104,6 +169,12 @@ def listing_terms(
 def max_duration_for(unit: PriceUnit) -> int:
     """The longest max_duration the contract accepts in ``unit`` (2**24 - 1, at most 2**30 s)."""
     return min(MAX_DURATION, MAX_RENTAL_SECONDS // unit.seconds)
+
+
+def decode_text(raw: bytes) -> str:
+    """A string read from the chain: UTF-8 with invalid bytes replaced (U+FFFD), since the
+    contract once stored any bytes a sender passed and one bad name must not break a read."""
+    return raw.decode("utf-8", errors="replace")
 
 
 def check_listing_id(listing_id: Any) -> int:
@@ -210,7 +281,7 @@ def decode_listing_page(data: bytes, checksum: Callable[[str], str]) -> list[Lis
             Listing(
                 listing_id=word(at),
                 provider=provider,
-                gpu_model=data[text_at + 32 : text_at + 32 + length].decode("utf-8"),
+                gpu_model=decode_text(data[text_at + 32 : text_at + 32 + length]),
                 capacity=word(at + 96),
                 price=word(at + 128),
                 unit=PriceUnit(word(at + 160)),
@@ -220,6 +291,13 @@ def decode_listing_page(data: bytes, checksum: Callable[[str], str]) -> list[Lis
             )
         )
     return page
+
+
+def decode_uint(data: bytes) -> int:
+    """The first word of return data as an unsigned integer."""
+    if len(data) < 32:
+        raise ValueError(f"expected a 32-byte word, got {len(data)} bytes")
+    return int.from_bytes(data[:32], "big")
 
 
 def _word_reader(data: bytes) -> Callable[[int], int]:

@@ -23,6 +23,9 @@ from .exceptions import (
     ConnectionFailed,
     ContractError,
     GPUHubError,
+    InsufficientFunds,
+    RequestRejected,
+    TransactionRejected,
     TransactionReverted,
     TransactionTimeout,
     contract_error_classes,
@@ -136,9 +139,45 @@ def revert_data(err: BaseException) -> bytes | None:
     return None
 
 
+_FUNDS = ("insufficient funds", "enough balance", "cannot afford")
+
+
+def rejection(err: BaseException, *, sending: bool) -> GPUHubError | None:
+    """The gpuhub error for a request the node refused (not a revert), or None if it is not one.
+
+    A real node answers with a JSON-RPC error (web3's ``Web3RPCError``); eth-tester raises
+    ``eth_utils``' ``ValidationError`` for the same checks (gas, fees, balance, nonce).
+    """
+    from eth_utils.exceptions import ValidationError as EthValidationError
+    from web3.exceptions import Web3RPCError
+
+    if isinstance(err, Web3RPCError):
+        response = err.rpc_response or {}
+        error = response.get("error") if isinstance(response, dict) else None
+        message = str(error.get("message")) if isinstance(error, dict) else str(err.message)
+    elif isinstance(err, EthValidationError):
+        message = str(err)
+    else:
+        return None
+    if sending and any(text in message.lower() for text in _FUNDS):
+        return InsufficientFunds(
+            f"the sending account cannot pay this transaction's value plus gas ({message}): "
+            "fund it, or send less (a lower max_total)"
+        )
+    if sending:
+        return TransactionRejected(f"the node refused the transaction: {message}")
+    return RequestRejected(f"the node refused the request: {message}")
+
+
 @contextlib.contextmanager
-def translate(decoder: ErrorDecoder, *, tx_hash: str | None = None) -> Iterator[None]:
-    """Re-raise lower-level failures inside the block as gpuhub exceptions."""
+def translate(
+    decoder: ErrorDecoder, *, tx_hash: str | None = None, sending: bool = False
+) -> Iterator[None]:
+    """Re-raise lower-level failures inside the block as gpuhub exceptions.
+
+    ``sending`` marks blocks that build or send a transaction, whose refusals are
+    :class:`TransactionRejected` rather than :class:`RequestRejected`.
+    """
     from web3.exceptions import TimeExhausted
 
     try:
@@ -157,6 +196,9 @@ def translate(decoder: ErrorDecoder, *, tx_hash: str | None = None) -> Iterator[
         ) from err
     except Exception as err:
         data = revert_data(err)
-        if data is None:
+        if data is not None:
+            raise decoder.decode(data, tx_hash=tx_hash) from err
+        refused = rejection(err, sending=sending)
+        if refused is None:
             raise
-        raise decoder.decode(data, tx_hash=tx_hash) from err
+        raise refused from err

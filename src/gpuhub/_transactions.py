@@ -14,8 +14,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
+from . import _core
 from ._errors import ErrorDecoder, revert_data, translate
-from .exceptions import GPUHubError, OutOfGas, TransactionReverted
+from .exceptions import (
+    ConnectionFailed,
+    GPUHubError,
+    OutOfGas,
+    TransactionDropped,
+    TransactionOutcomeUnknown,
+    TransactionRejected,
+    TransactionReverted,
+    TransactionTimeout,
+)
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -33,6 +43,9 @@ GAS_MARGIN_PERCENT = 20
 GAS_HEADROOM = 50_000
 #: gas limit for transactions on the embedded chain, where nothing is estimated.
 EMBEDDED_GAS_LIMIT = 5_000_000
+#: seconds without a receipt after which the node is asked whether the transaction is still in
+#: sequence (a node restarted from older state keeps a too-high nonce queued for ever).
+GAP_CHECK_AFTER = 2.0
 
 
 class TxOptions(TypedDict, total=False):
@@ -117,9 +130,9 @@ class Connection:
             return self.nonces.setdefault(address, NonceManager())
 
     @contextlib.contextmanager
-    def io(self, tx_hash: str | None = None) -> Iterator[None]:
+    def io(self, tx_hash: str | None = None, *, sending: bool = False) -> Iterator[None]:
         """Talk to the node: one at a time where the backend needs it, errors translated."""
-        with self.serial, translate(self.decoder, tx_hash=tx_hash):
+        with self.serial, translate(self.decoder, tx_hash=tx_hash, sending=sending):
             yield
 
 
@@ -157,11 +170,27 @@ class Sender:
         return f"Sender({self.address}, {kind})"
 
     def send(self, tx: dict[str, Any], options: TxOptions) -> str:
-        """Send ``tx`` (to, data, value) and return its hash; raises typed errors on revert."""
+        """Send ``tx`` (to, data, value) and return its hash; raises typed errors on revert.
+
+        A node that refuses the nonce (another process sent from this account, or the node
+        restarted) is asked for the right one and the transaction is sent once more: the refusal
+        means it was not accepted, so this cannot send it twice.
+        """
+        _core.check_tx_options(options)
+        params = self._prepare(tx, options)
+        try:
+            return self._sign_and_send(params)
+        except TransactionRejected as err:
+            if "nonce" not in str(err).lower():
+                raise
+        params.pop("nonce", None)
+        return self._sign_and_send(params)
+
+    def _prepare(self, tx: dict[str, Any], options: TxOptions) -> dict[str, Any]:
         conn = self._conn
         w3 = conn.w3
         params: dict[str, Any] = {"from": self.address, "chainId": conn.chain_id, "value": 0, **tx}
-        with conn.io():
+        with conn.io(sending=True):
             if "gas" in options:
                 params["gas"] = options["gas"]
             elif conn.embedded:
@@ -178,19 +207,36 @@ class Sender:
                 params["maxPriorityFeePerGas"] = options.get("max_priority_fee_per_gas", 0)
             else:
                 params["gasPrice"] = options.get("gas_price") or w3.eth.gas_price
+        return params
+
+    def _sign_and_send(self, params: dict[str, Any]) -> str:
+        conn = self._conn
+        w3 = conn.w3
         nonces = conn.nonce_manager(self.address)
         with nonces.lock:
             with conn.io():
                 params["nonce"] = nonces.take(
                     lambda: w3.eth.get_transaction_count(self.address, "pending")  # type: ignore[arg-type]
                 )
+            known_hash: str | None = None
             try:
-                with conn.io():
+                with conn.io(sending=True):
                     if self._local is not None:
                         signed = self._local.sign_transaction(params)
+                        known_hash = "0x" + bytes(signed.hash).hex()
                         tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
                     else:
                         tx_hash = w3.eth.send_transaction(params)  # type: ignore[arg-type]
+            except ConnectionFailed as err:
+                # The request may have reached the node before the connection failed: the
+                # transaction may be mined and paid for, so the caller must not blindly resend.
+                nonces.reset()
+                raise TransactionOutcomeUnknown(
+                    "the connection failed while sending; the transaction may still be mined. "
+                    "Look it up by its hash (w3.eth.get_transaction_receipt) before sending it "
+                    "again",
+                    tx_hash=known_hash,
+                ) from err
             except BaseException:
                 nonces.reset()
                 raise
@@ -200,15 +246,70 @@ class Sender:
     def wait(self, tx_hash: str, params: dict[str, Any], timeout: float | None) -> TxReceipt:
         """The receipt of ``tx_hash``; if it reverted, raise the error a replay of it gives."""
         conn = self._conn
-        with conn.io(tx_hash):
-            receipt = conn.w3.eth.wait_for_transaction_receipt(
-                tx_hash,  # type: ignore[arg-type]
-                timeout=120.0 if timeout is None else timeout,
-                poll_latency=conn.poll_interval,
-            )
+        total = 120.0 if timeout is None else timeout
+        first = min(total, GAP_CHECK_AFTER)
+        try:
+            receipt = self._receipt(tx_hash, first)
+        except TransactionTimeout:
+            self._resync_if_dropped(tx_hash)
+            if first >= total:
+                raise
+            try:
+                receipt = self._receipt(tx_hash, total - first)
+            except TransactionTimeout:
+                # Whatever happened to it, the next send asks the node for the nonce again.
+                conn.nonce_manager(self.address).reset()
+                raise
         if receipt["status"] == 1:
             return receipt
         raise self._replay(tx_hash, params, receipt)
+
+    def _receipt(self, tx_hash: str, timeout: float) -> TxReceipt:
+        conn = self._conn
+        try:
+            with conn.io(tx_hash):
+                return conn.w3.eth.wait_for_transaction_receipt(
+                    tx_hash,  # type: ignore[arg-type]
+                    timeout=timeout,
+                    poll_latency=conn.poll_interval,
+                )
+        except ConnectionFailed as err:
+            raise TransactionOutcomeUnknown(
+                "the connection failed while waiting for the receipt; the transaction may still "
+                "be mined: look it up by its hash before sending it again",
+                tx_hash=tx_hash,
+            ) from err
+
+    def _resync_if_dropped(self, tx_hash: str) -> None:
+        """Raise TransactionDropped if the node lost the transaction or holds it behind a gap.
+
+        A node restarted from older state (or one that dropped an earlier transaction) forgets the
+        transaction, or keeps it queued behind the nonces it no longer has, never to be mined; the
+        cached nonce is then stale for every later send too.
+        """
+        conn = self._conn
+        with conn.io(tx_hash):
+            found = conn.w3.provider.make_request(
+                "eth_getTransactionByHash",  # type: ignore[arg-type]
+                [tx_hash],
+            ).get("result")
+            pending = conn.w3.eth.get_transaction_count(self.address, "pending")  # type: ignore[arg-type]
+        if isinstance(found, dict):
+            nonce = (
+                int(str(found["nonce"]), 16) if isinstance(found["nonce"], str) else found["nonce"]
+            )
+            if found.get("blockNumber") is not None or pending > nonce:
+                return  # mined already, or in sequence and merely slow
+            why = f"the node's next nonce for {self.address} is {pending}, below its nonce {nonce}"
+        else:
+            why = "the node has no record of it"
+        conn.nonce_manager(self.address).reset()
+        raise TransactionDropped(
+            f"{why}: the node restarted from older state or dropped an earlier transaction, so "
+            "this one will not be mined as things stand. The client now asks the node for the "
+            "nonce again; send the operation again",
+            tx_hash=tx_hash,
+        )
 
     def _replay(self, tx_hash: str, params: dict[str, Any], receipt: TxReceipt) -> GPUHubError:
         # A mined transaction keeps no revert data; running it again as a call on the state before

@@ -104,9 +104,15 @@ def find_anvil() -> str:
     found = shutil.which("anvil")
     if found:
         return found
-    raise MissingDependency(
-        "anvil not found: run `npm ci` in contracts/, or set GPUHUB_ANVIL to its path"
-    )
+    if (CONTRACTS_DIR / "package.json").is_file():
+        how = "run `npm ci` in contracts/ (a source checkout), or set GPUHUB_ANVIL to its path"
+    else:
+        how = (
+            "install it with `npm install @foundry-rs/anvil` (any folder; the binary is then "
+            "node_modules/@foundry-rs/anvil-<os>-<cpu>/bin/anvil) or with Foundry (foundryup, "
+            "https://getfoundry.sh), and put it on PATH or set GPUHUB_ANVIL to its path"
+        )
+    raise MissingDependency(f"anvil not found: {how}")
 
 
 def free_port(host: str = "127.0.0.1") -> int:

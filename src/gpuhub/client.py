@@ -11,12 +11,21 @@ import functools
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
-from . import _core
-from ._artifact import abi, bytecode, error_abi
-from ._errors import ErrorDecoder, from_abi_value
+from . import _abi, _core
+from ._artifact import MARKETPLACE_VERSION, abi, bytecode, error_abi
+from ._errors import ErrorDecoder
 from ._transactions import Connection, PendingTransaction, Sender, TxOptions
 from .chain import DevChain, embedded_web3
-from .exceptions import ContractNotDeployed, GPUHubError, NoActiveRental, ValidationError
+from .exceptions import (
+    ContractError,
+    ContractNotDeployed,
+    GPUHubError,
+    ListingNotFound,
+    NoActiveRental,
+    NotAMarketplace,
+    TransactionReverted,
+    ValidationError,
+)
 from .models import (
     Listing,
     ListingStatus,
@@ -77,14 +86,27 @@ class GPUHubClient:
         self._init(conn, account)
 
     def _attach(self, conn: Connection, contract_address: str) -> None:
-        address = conn.w3.to_checksum_address(contract_address)
+        address = _core.check_address("contract_address", contract_address)
         with conn.io():
-            if not conn.w3.eth.get_code(address):
+            if not conn.w3.eth.get_code(address):  # type: ignore[arg-type]
                 raise ContractNotDeployed(
                     f"no contract code at {address} on chain {conn.chain_id}: check the address "
                     "and the RPC URL, or create a marketplace with GPUHubClient.deploy(w3, ...)"
                 )
-        conn.contract = conn.w3.eth.contract(address=address, abi=abi())
+        conn.contract = conn.w3.eth.contract(address=address, abi=abi())  # type: ignore[call-overload]
+        # A wrong address (or the right one on another chain) fails here, not in a later read or
+        # after a write has been mined.
+        try:
+            version = _core.decode_uint(self._raw_call("MARKETPLACE_VERSION", [], "latest", conn))
+        except (ContractError, TransactionReverted, ValueError):
+            version = None
+        if version != MARKETPLACE_VERSION:
+            found = "no marketplace version" if version is None else f"version {version}"
+            raise NotAMarketplace(
+                f"the contract at {address} on chain {conn.chain_id} is not a GPUHub marketplace "
+                f"this client speaks to (it answers {found}; expected {MARKETPLACE_VERSION}): "
+                "check the address and the chain, or upgrade gpuhub"
+            )
 
     def _init(self, conn: Connection, account: LocalAccount | str | None) -> None:
         self._conn = conn
@@ -189,7 +211,14 @@ class GPUHubClient:
         """
         _core.check_int("from_block", from_block)
         conn = self._conn
-        last = self.block_number() if to_block is None else _core.check_int("to_block", to_block)
+        head = self.block_number()
+        last = head if to_block is None else _core.check_int("to_block", to_block)
+        if last > head:
+            raise ValidationError(
+                "to_block",
+                f"block {last} is past the chain head ({head}): pass to_block=None to read up to "
+                "the head",
+            )
         if from_block > last:  # nodes refuse a range that starts past their head
             return []
         with conn.io():
@@ -201,19 +230,15 @@ class GPUHubClient:
             entry = _events_by_topic().get(bytes(log["topics"][0])) if log["topics"] else None
             if entry is None:
                 continue
-            decoded = conn.contract.events[entry["name"]]().process_log(log)
             events.append(
                 MarketEvent(
                     name=entry["name"],
                     block_number=int(log["blockNumber"]),
                     tx_hash="0x" + bytes(log["transactionHash"]).hex(),
                     log_index=int(log["logIndex"]),
-                    args={
-                        arg["name"]: from_abi_value(
-                            decoded["args"][arg["name"]], arg["type"], arg.get("internalType", "")
-                        )
-                        for arg in entry["inputs"]
-                    },
+                    args=_abi.decode_log(
+                        entry, [bytes(t) for t in log["topics"]], bytes(log["data"])
+                    ),
                 )
             )
         return events
@@ -231,7 +256,12 @@ class GPUHubClient:
             ListingNotFound: no listing has this id.
         """
         _core.check_listing_id(listing_id)
-        return Listing.from_abi(self._call("getListing", listing_id, block=block))
+        # The page decoder reads the model name leniently; a page of one is the listing.
+        data = self._raw_call("getListings", [listing_id, 1], block)
+        found = _core.decode_listing_page(data, self._conn.w3.to_checksum_address)
+        if not found:
+            raise ListingNotFound(listing_id)
+        return found[0]
 
     def iter_listings(self, *, page_size: int = PAGE_SIZE) -> Iterator[Listing]:
         """Every listing in id order, read ``page_size`` per call from one block's state."""
@@ -491,7 +521,7 @@ class GPUHubClient:
             InvalidDuration: ``duration`` is outside the listing's bounds.
         """
         _core.check_listing_id(listing_id)
-        _core.check_int("duration", duration, low=1)
+        _core.check_int("duration", duration, low=1, high=_core.MAX_DURATION)
         return int(self._call("quote", listing_id, duration, block=block))
 
     def rental_count(self, *, block: BlockIdentifier = "latest") -> int:
@@ -536,9 +566,8 @@ class GPUHubClient:
         self, *, renter: str | None = None, provider: str | None = None, active_only: bool = False
     ) -> list[Rental]:
         """Rentals, optionally only those of one renter and/or one provider, or only active ones."""
-        w3 = self._conn.w3
-        want_renter = None if renter is None else w3.to_checksum_address(renter)
-        want_provider = None if provider is None else w3.to_checksum_address(provider)
+        want_renter = None if renter is None else _core.check_address("renter", renter)
+        want_provider = None if provider is None else _core.check_address("provider", provider)
         return [
             r
             for r in self.iter_rentals()
@@ -549,12 +578,16 @@ class GPUHubClient:
 
     def balance_of(self, address: str | None = None, *, block: BlockIdentifier = "latest") -> int:
         """Wei ``address`` (default: this client's account) can withdraw now."""
-        who = address if address is not None else self._require_sender().address
-        return int(self._call("balanceOf", self._conn.w3.to_checksum_address(who), block=block))
+        who = (
+            self._require_sender().address
+            if address is None
+            else _core.check_address("address", address)
+        )
+        return int(self._call("balanceOf", who, block=block))
 
     def provider_terminations(self, provider: str) -> int:
         """How many rentals ``provider`` ended early (reputation reads it)."""
-        return int(self._call("providerTerminations", self._conn.w3.to_checksum_address(provider)))
+        return int(self._call("providerTerminations", _core.check_address("provider", provider)))
 
     def reputation(self, address: str, *, block: BlockIdentifier = "latest") -> Reputation:
         """What the contract counts about ``address``: ratings received on each side, rentals
@@ -677,7 +710,7 @@ class GPUHubClient:
             CannotRentOwnListing: this account is the listing's provider.
             MarketplacePaused: new rentals are paused.
         """
-        _core.check_int("duration", duration, low=1)
+        _core.check_int("duration", duration, low=1, high=_core.MAX_DURATION)
         listing = self.get_listing(listing_id)
         cost = listing.price * duration
         limit = cost if max_total is None else _core.check_int("max_total", max_total)
@@ -720,7 +753,7 @@ class GPUHubClient:
             RentalExpired: the end time has passed.
             InvalidDuration: the total would exceed the listing's maximum.
         """
-        _core.check_int("extra", extra, low=1)
+        _core.check_int("extra", extra, low=1, high=_core.MAX_DURATION)
         rental = self.get_rental(rental_id)
         return self._transact(
             "extendRental",
@@ -805,7 +838,7 @@ class GPUHubClient:
 
         if to is None:
             return self._transact("withdraw", [], withdrawn, wait, tx)
-        target = self._conn.w3.to_checksum_address(to)
+        target = _core.check_address("to", to)
         return self._transact("withdrawTo", [target], withdrawn, wait, tx)
 
     # ------------------------------------------------------------------ reputation
@@ -891,7 +924,7 @@ class GPUHubClient:
 
     def set_treasury(self, treasury: str, **tx: Unpack[TxOptions]) -> TxResult:
         """Send future fees to ``treasury``; fees accrued so far stay with the old one."""
-        return self._governance_tx("setTreasury", [self._conn.w3.to_checksum_address(treasury)], tx)
+        return self._governance_tx("setTreasury", [_core.check_address("treasury", treasury)], tx)
 
     def set_paused(self, paused: bool, **tx: Unpack[TxOptions]) -> TxResult:
         """Stop (True) or resume (False) new listings and rentals."""
@@ -901,7 +934,7 @@ class GPUHubClient:
 
     def transfer_governance(self, new_governance: str, **tx: Unpack[TxOptions]) -> TxResult:
         """Hand governance to another address."""
-        address = self._conn.w3.to_checksum_address(new_governance)
+        address = _core.check_address("new_governance", new_governance)
         return self._governance_tx("transferGovernance", [address], tx)
 
     # ------------------------------------------------------------------ plumbing
@@ -937,20 +970,50 @@ class GPUHubClient:
             block = conn.w3.eth.block_number
         count = int(self._call(count_fn, block=block))
         for offset in range(0, count, page_size):
-            data = conn.contract.encode_abi(page_fn, [offset, page_size])
-            with conn.io():
-                raw = conn.w3.eth.call({"to": conn.contract.address, "data": data}, block)
-            yield bytes(raw)
+            yield self._raw_call(page_fn, [offset, page_size], block)
+
+    def _raw_call(
+        self, fn: str, args: list[Any], block: BlockIdentifier, conn: Connection | None = None
+    ) -> bytes:
+        """The undecoded return data of ``fn(*args)``; every view returns at least one word."""
+        conn = conn or self._conn
+        data = conn.contract.encode_abi(fn, args)
+        with conn.io():
+            raw = bytes(conn.w3.eth.call({"to": conn.contract.address, "data": data}, block))
+        if not raw:
+            raise self._gone(conn)
+        return raw
+
+    @staticmethod
+    def _gone(conn: Connection) -> ContractNotDeployed:
+        """The error for a view that returned nothing: the code is gone from the node."""
+        return ContractNotDeployed(
+            f"the marketplace at {conn.contract.address} returned no data on chain "
+            f"{conn.chain_id}: its code is gone (the node restarted with fresh state?) or the "
+            "RPC URL now points at another chain"
+        )
 
     def _call(self, fn: str, *args: Any, block: BlockIdentifier = "latest") -> Any:
-        with self._conn.io():
-            return self._conn.contract.functions[fn](*args).call(block_identifier=block)
+        from web3.exceptions import BadFunctionCallOutput
 
-    def _events(self, receipt: TxReceipt, name: str) -> list[Any]:
-        from web3.logs import DISCARD
+        try:
+            with self._conn.io():
+                return self._conn.contract.functions[fn](*args).call(block_identifier=block)
+        except BadFunctionCallOutput:
+            raise self._gone(self._conn) from None
 
-        event = self._conn.contract.events[name]()
-        return [e["args"] for e in event.process_receipt(receipt, errors=DISCARD)]
+    def _events(self, receipt: TxReceipt, name: str) -> list[dict[str, Any]]:
+        """The arguments of each ``name`` event the marketplace emitted in ``receipt``."""
+        address = self._conn.contract.address
+        found = []
+        for log in receipt["logs"]:
+            topics = [bytes(t) for t in log["topics"]]
+            if log["address"] != address or not topics:
+                continue
+            entry = _events_by_topic().get(topics[0])
+            if entry is not None and entry["name"] == name:
+                found.append(_abi.decode_log(entry, topics, bytes(log["data"])))
+        return found
 
     def _require_sender(self) -> Sender:
         if self._sender is None:
@@ -988,7 +1051,7 @@ class GPUHubClient:
 
 def _account(w3: Web3, account: LocalAccount | str) -> LocalAccount | str:
     if isinstance(account, str):
-        return str(w3.to_checksum_address(account))
+        return _core.check_address("account", account)
     if not hasattr(account, "sign_transaction") or not hasattr(account, "address"):
         raise TypeError("account must be an address or an eth_account LocalAccount")
     return account

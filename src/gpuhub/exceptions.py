@@ -10,6 +10,7 @@ The tree::
     │   ├── ListingNotAvailable
     │   ├── InvalidStatusTransition
     │   ├── InvalidGpuModel
+    │   ├── GpuModelNotUtf8
     │   ├── InvalidCapacity
     │   ├── InvalidPrice
     │   ├── InvalidUnit
@@ -17,6 +18,7 @@ The tree::
     │   ├── InvalidDuration
     │   ├── TermsChanged
     │   ├── InsufficientPayment
+    │   ├── PaymentTooLarge
     │   ├── CannotRentOwnListing
     │   ├── RentalNotFound
     │   ├── RentalNotActive
@@ -48,9 +50,17 @@ The tree::
     ├── TransactionError                      a transaction failed without a custom error
     │   ├── TransactionReverted               reverted with a plain reason, a panic or no data
     │   │   └── OutOfGas                      used its whole gas limit
-    │   └── TransactionTimeout                no receipt within the timeout
+    │   ├── TransactionRejected               the node refused it; nothing was sent (also
+    │   │   │                                 RequestRejected)
+    │   │   └── InsufficientFunds             the sender cannot pay value + gas
+    │   ├── TransactionTimeout                no receipt within the timeout
+    │   │   └── TransactionDropped            the node lost it (restart, nonce gap)
+    │   └── TransactionOutcomeUnknown         sent, then the connection failed (also
+    │                                         ConnectionFailed): check tx_hash before resending
+    ├── RequestRejected                       the node refused a request (its message says why)
     ├── ConnectionFailed                      the node cannot be reached
     ├── ContractNotDeployed                   no marketplace code at the given address
+    │   └── NotAMarketplace                   code there, but not a GPUHub marketplace
     └── MissingDependency (also ImportError)  an optional extra is not installed
 
 Each :class:`ContractError` subclass has the name of a Solidity custom error in
@@ -108,7 +118,9 @@ __all__ = [
     "GovernorRestrictedProposer",
     "GovernorUnableToCancel",
     "GovernorUnexpectedProposalState",
+    "GpuModelNotUtf8",
     "GrantLengthMismatch",
+    "InsufficientFunds",
     "InsufficientPayment",
     "InsufficientTreasury",
     "InvalidAccountNonce",
@@ -129,6 +141,7 @@ __all__ = [
     "NoActiveRental",
     "NoVotesContract",
     "NoVotesToClaim",
+    "NotAMarketplace",
     "NotGovernance",
     "NotGuardian",
     "NotListingProvider",
@@ -138,12 +151,14 @@ __all__ = [
     "NotTreasury",
     "NothingToWithdraw",
     "OutOfGas",
+    "PaymentTooLarge",
     "Reentrancy",
     "RentalExpired",
     "RentalNotActive",
     "RentalNotExpired",
     "RentalNotFound",
     "RentalNotOver",
+    "RequestRejected",
     "SafeCastOverflowedUintDowncast",
     "StringTooLong",
     "TermsChanged",
@@ -152,7 +167,10 @@ __all__ = [
     "TimelockUnauthorizedCaller",
     "TimelockUnexecutedPredecessor",
     "TimelockUnexpectedOperationState",
+    "TransactionDropped",
     "TransactionError",
+    "TransactionOutcomeUnknown",
+    "TransactionRejected",
     "TransactionReverted",
     "TransactionTimeout",
     "ValidationError",
@@ -268,6 +286,14 @@ class InvalidGpuModel(ContractError):
     length: int
 
 
+class GpuModelNotUtf8(ContractError):
+    """The GPU model name is not well-formed UTF-8 (the contract refuses it)."""
+
+    fields = ("offset",)
+    hint = "the byte at this offset starts an invalid UTF-8 sequence; send text, not raw bytes"
+    offset: int
+
+
 class InvalidCapacity(ContractError):
     """Capacity (GPU memory in GB) must be between 1 and 65535."""
 
@@ -329,6 +355,15 @@ class InsufficientPayment(ContractError):
     hint = "send at least quote(listing_id, duration) wei"
     required: int
     sent: int
+
+
+class PaymentTooLarge(ContractError):
+    """A rental's escrow cannot exceed 2**96 - 1 wei (its ``paid`` slot); nothing is truncated."""
+
+    fields = ("amount", "max_payment")
+    hint = "rent or extend for fewer units"
+    amount: int
+    max_payment: int
 
 
 class CannotRentOwnListing(ContractError):
@@ -453,10 +488,10 @@ class FeeTooHigh(ContractError):
 
 
 class InvalidAddress(ContractError):
-    """The zero address is not allowed here."""
+    """The zero address and the marketplace's own address are not allowed here."""
 
     fields = ("account",)
-    hint = "pass a real address"
+    hint = "pass the address of an account or contract that can receive ETH and act on its own"
     account: str
 
 
@@ -884,16 +919,45 @@ class OutOfGas(TransactionReverted):
     """The transaction used its whole gas limit and was reverted; send it with a higher ``gas``."""
 
 
+class RequestRejected(GPUHubError):
+    """The node refused a request (a read, a log query); its message says why."""
+
+
+class TransactionRejected(TransactionError, RequestRejected):
+    """The node refused the transaction before it was sent (its message says why); nothing was
+    mined and nothing was spent."""
+
+
+class InsufficientFunds(TransactionRejected):
+    """The sending account cannot pay the transaction's value plus its gas."""
+
+
 class TransactionTimeout(TransactionError):
     """The transaction was sent but no receipt arrived in time; it may still be mined."""
+
+
+class TransactionDropped(TransactionTimeout):
+    """The node no longer has the transaction in sequence (it restarted from older state, or
+    dropped an earlier one): it will not be mined as sent. The client has re-read its nonce, so
+    sending again is safe once ``tx_hash`` is confirmed unknown to the node."""
 
 
 class ConnectionFailed(GPUHubError):
     """The Ethereum node could not be reached."""
 
 
+class TransactionOutcomeUnknown(TransactionError, ConnectionFailed):
+    """The connection failed after the transaction was handed to the node: it may have been
+    mined and paid for. Look it up by ``tx_hash`` (``w3.eth.get_transaction_receipt``) before
+    sending it again; ``tx_hash`` is None only when the node signs and never answered."""
+
+
 class ContractNotDeployed(GPUHubError):
     """There is no GPUHub contract code at the given address on this chain."""
+
+
+class NotAMarketplace(ContractNotDeployed):
+    """The address holds a contract, but not a GPUHub marketplace this client can speak to."""
 
 
 class MissingDependency(GPUHubError, ImportError):

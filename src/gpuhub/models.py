@@ -191,8 +191,8 @@ class Rental:
 
     @property
     def duration(self) -> int:
-        """Units bought (extensions included)."""
-        return (self.end - self.start) // self.unit.seconds
+        """Units bought (extensions included); unchanged by an early end, which moves ``end``."""
+        return self.paid // self.price
 
     def cost_at(self, now: int) -> int:
         """Wei owed for the time used up to ``now``: per second, rounded down, at most ``paid``."""

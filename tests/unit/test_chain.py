@@ -25,3 +25,19 @@ def test_unknown_platform_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(platform, "machine", lambda: "mips")
     with pytest.raises(MissingDependency, match="GPUHUB_ANVIL"):
         find_anvil()
+
+
+def test_installed_package_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without a source checkout, the error names the npm package and Foundry, not contracts/."""
+    import gpuhub.chain
+
+    monkeypatch.delenv("GPUHUB_ANVIL", raising=False)
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.setattr(gpuhub.chain, "CONTRACTS_DIR", tmp_path / "absent")
+    with pytest.raises(MissingDependency) as exc:
+        find_anvil()
+    message = str(exc.value)
+    assert "npm install @foundry-rs/anvil" in message and "foundryup" in message
+    assert "GPUHUB_ANVIL" in message and "contracts/" not in message

@@ -79,3 +79,11 @@ def test_import_is_cheap() -> None:
     code = f"import sys, gpuhub; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_marketplace_version_matches_solidity() -> None:
+    """The version the client expects is the one the shipped contract declares."""
+    from gpuhub._artifact import MARKETPLACE_VERSION
+
+    match = re.search(r"MARKETPLACE_VERSION = (\d+);", SOURCE)
+    assert match and int(match.group(1)) == MARKETPLACE_VERSION

@@ -20,6 +20,7 @@ from .. import exceptions as exc
 from ..client import GPUHubClient
 from . import _schemas as s
 from ._deps import Denied, WriteAccess, error_response, status_for
+from ._limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, RequestLimits
 from .routers import ALL as ROUTERS
 
 
@@ -30,6 +31,8 @@ def create_app(
     allow_unauthenticated_writes: bool = False,
     cors_origins: Sequence[str] = (),
     event_poll_interval: float = 0.5,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_json_depth: int = MAX_JSON_DEPTH,
 ) -> FastAPI:
     """Build the HTTP API over ``client``, whose account signs every write.
 
@@ -39,6 +42,8 @@ def create_app(
             unless ``allow_unauthenticated_writes`` (for local development only).
         cors_origins: origins allowed to call the API from a browser.
         event_poll_interval: seconds between new-block checks in ``GET /events``.
+        max_body_bytes: larger request bodies are answered 413 unread (default 64 KiB).
+        max_json_depth: JSON bodies nested deeper are answered 422 before parsing (default 32).
     """
     app = FastAPI(
         title="gpuhub",
@@ -60,6 +65,11 @@ def create_app(
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=max_body_bytes,
+        max_json_depth=max_json_depth,
+    )
     _add_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
@@ -78,6 +88,8 @@ def _add_error_handlers(app: FastAPI) -> None:
             fields = {k: s.json_value(v) for k, v in err.values.items()}
         elif isinstance(err, exc.ValidationError):
             fields = {"field": err.field}
+        elif isinstance(err, exc.TransactionError) and err.tx_hash is not None:
+            fields = {"tx_hash": err.tx_hash}
         return error_response(status_for(err), type(err).__name__, str(err), fields)
 
     @app.exception_handler(RequestValidationError)

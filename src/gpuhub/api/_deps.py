@@ -27,6 +27,8 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     exc.CannotRentOwnListing: 403,
     exc.ValidationError: 422,
     exc.InvalidGpuModel: 422,
+    exc.GpuModelNotUtf8: 422,
+    exc.PaymentTooLarge: 422,
     exc.InvalidCapacity: 422,
     exc.InvalidPrice: 422,
     exc.InvalidUnit: 422,
@@ -38,13 +40,19 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     exc.ContractError: 409,  # every other custom error is a conflict with the current state
     exc.OutOfGas: 502,  # the server's own transaction ran short: not the client's doing
     exc.TransactionReverted: 409,
+    exc.InsufficientFunds: 409,  # the server's account holds less than the value plus gas
+    exc.TransactionRejected: 502,
+    exc.RequestRejected: 502,
+    exc.TransactionDropped: 503,  # the node restarted or lost it: try again
     exc.TransactionTimeout: 504,
     exc.ConnectionFailed: 503,
+    exc.ContractNotDeployed: 503,  # the marketplace is gone from the node (restarted fresh?)
     exc.GPUHubError: 502,
 }
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": s.ErrorOut} for code in (404, 422, 502, 503, 504)
+    **{code: {"model": s.ErrorOut} for code in (404, 422, 502, 503, 504)},
+    413: {"model": s.ErrorOut, "description": "the request body is over the server's limit"},
 }
 READ_ERRORS: dict[int | str, dict[str, Any]] = dict(_ERRORS)
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {

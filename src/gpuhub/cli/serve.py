@@ -32,6 +32,10 @@ def serve(
     cors_origin: Annotated[
         list[str] | None, typer.Option(help="origin allowed from browsers (repeatable)")
     ] = None,
+    max_body_bytes: Annotated[
+        int | None,
+        typer.Option(min=1, help="larger request bodies are answered 413 (default 64 KiB)"),
+    ] = None,
     allow_unauthenticated_writes: Annotated[
         bool,
         typer.Option(
@@ -69,6 +73,7 @@ def serve(
         api_key=api_key,
         allow_unauthenticated_writes=allow_unauthenticated_writes,
         cors_origins=cors_origin or (),
+        **({} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}),
     )
     err_console().print(
         f"serving marketplace {client.contract_address} (chain {client.chain_id}) as "

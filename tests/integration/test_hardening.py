@@ -1,0 +1,454 @@
+"""Hostile input and faulty nodes: each case once got through; each must now fail cleanly."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import logging
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from eth_abi import encode
+from eth_account import Account
+from eth_utils.crypto import keccak
+
+import gpuhub
+from gpuhub import GPUHubClient, PriceUnit, RentalStatus
+from gpuhub._core import decode_listing_page
+from gpuhub.chain import AnvilNode
+
+HOUR = PriceUnit.HOUR
+
+
+def raw_create(client: GPUHubClient, model: bytes) -> None:
+    """createListing with ``model`` as raw bytes (the ABI encodes string and bytes alike)."""
+    selector = keccak(text="createListing(string,uint256,uint256,uint8,uint256,uint256)")[:4]
+    args = encode(
+        ["bytes", "uint256", "uint256", "uint8", "uint256", "uint256"], [model, 16, 10, 0, 1, 10]
+    )
+    sender = client._require_sender()
+    tx_hash = sender.send(
+        {"to": client.contract_address, "data": "0x" + (selector + args).hex()}, {}
+    )
+    sender.wait(tx_hash, {"to": client.contract_address}, None)
+
+
+# ------------------------------------------------------------------ the contract
+
+
+@pytest.mark.parametrize(
+    ("model", "offset"),
+    [
+        (b"\xff", 0),  # never valid
+        (b"RTX \xc3", 4),  # truncated sequence
+        (b"A\xc0\xaf", 1),  # overlong "/"
+        (b"\xed\xa0\x80", 0),  # a UTF-16 surrogate
+        (b"ab\xf4\x90\x80\x80", 2),  # above U+10FFFF
+        (b"x" * 40 + b"\x80", 40),  # stray continuation byte past the first word
+    ],
+)
+def test_contract_refuses_invalid_utf8(client: GPUHubClient, model: bytes, offset: int) -> None:
+    """A model name that is not UTF-8 reverts with GpuModelNotUtf8 at the first bad byte."""
+    with pytest.raises(gpuhub.GpuModelNotUtf8) as exc:
+        raw_create(client, model)
+    assert exc.value.offset == offset
+    assert client.listing_count() == 0
+
+
+def test_contract_accepts_multibyte_utf8(client: GPUHubClient) -> None:
+    """Names in any script, with 2-, 3- and 4-byte characters, are accepted and read back."""
+    name = "Радеон, 日本 🚀 ü"
+    raw_create(client, name.encode())
+    assert client.get_listing(0).gpu_model == name
+
+
+def test_extension_limit_survives_a_unit_change(client: GPUHubClient) -> None:
+    """Switching a listing from hours to minutes cannot stretch a running rental's maximum."""
+    provider = client.with_account(client.accounts[1])
+    renter = client.with_account(client.accounts[2])
+    listing = provider.create_listing(
+        gpu_model="A100", capacity=80, price=10**12, unit=HOUR, max_duration=10
+    )
+    rental = renter.rent(listing.listing_id, 10)
+    provider.update_listing(listing.listing_id, unit=PriceUnit.MINUTE, max_duration=600)
+    with pytest.raises(gpuhub.InvalidDuration) as exc:
+        renter.extend_rental(rental.rental_id, 1)
+    assert (exc.value.duration, exc.value.max_duration) == (11, 10)
+    provider.update_listing(listing.listing_id, max_duration=1200)
+    assert renter.extend_rental(rental.rental_id, 10).duration == 20
+    with pytest.raises(gpuhub.InvalidDuration):
+        renter.extend_rental(rental.rental_id, 1)
+
+
+@pytest.mark.parametrize("fn", ["set_treasury", "transfer_governance"])
+def test_roles_refuse_the_marketplace_itself(client: GPUHubClient, fn: str) -> None:
+    """The marketplace's own address can hold no role: nothing credited to it could leave."""
+    with pytest.raises(gpuhub.InvalidAddress) as exc:
+        getattr(client, fn)(client.contract_address)
+    assert exc.value.account == client.contract_address
+    assert client.treasury() == client.governance() == client.address
+
+
+def test_withdraw_to_the_marketplace_is_refused(client: GPUHubClient) -> None:
+    """withdrawTo the marketplace itself reverts with InvalidAddress and keeps the balance."""
+    provider = client.with_account(client.accounts[1])
+    renter = client.with_account(client.accounts[2])
+    listing = provider.create_listing(gpu_model="T4", capacity=16, price=10**12, unit=HOUR)
+    renter.rent(listing.listing_id, 2, max_total=3 * 10**12)
+    with pytest.raises(gpuhub.InvalidAddress):
+        renter.withdraw(client.contract_address)
+    assert renter.balance_of() == 10**12
+
+
+@pytest.fixture
+def rich_anvil(anvil_node: AnvilNode) -> GPUHubClient:
+    """A marketplace on anvil whose accounts 1 and 2 hold 2^100 wei each."""
+    w3 = anvil_node.web3()
+    for account in w3.eth.accounts[1:3]:
+        w3.provider.make_request("anvil_setBalance", [account, hex(2**100)])  # type: ignore[arg-type]
+    return GPUHubClient.deploy(w3, account=w3.eth.accounts[0])
+
+
+@pytest.mark.anvil
+def test_rent_above_2_96_wei_is_refused(rich_anvil: GPUHubClient) -> None:
+    """A rental whose cost does not fit the 96-bit escrow slot reverts; nothing is truncated."""
+    provider = rich_anvil.with_account(rich_anvil.accounts[1])
+    renter = rich_anvil.with_account(rich_anvil.accounts[2])
+    price = 2**95
+    listing = provider.create_listing(gpu_model="H100", capacity=80, price=price, unit=HOUR)
+    before = rich_anvil.w3.eth.get_balance(rich_anvil.contract_address)
+    with pytest.raises(gpuhub.PaymentTooLarge) as exc:
+        renter.rent(listing.listing_id, 2)
+    assert (exc.value.amount, exc.value.max_payment) == (2 * price, 2**96 - 1)
+    assert rich_anvil.w3.eth.get_balance(rich_anvil.contract_address) == before
+    assert rich_anvil.rental_count() == 0
+
+
+@pytest.mark.anvil
+def test_extension_above_2_96_wei_is_refused(rich_anvil: GPUHubClient) -> None:
+    """Extending past 2^96 - 1 wei of escrow reverts, leaving the rental as it was."""
+    provider = rich_anvil.with_account(rich_anvil.accounts[1])
+    renter = rich_anvil.with_account(rich_anvil.accounts[2])
+    price = 2**94
+    listing = provider.create_listing(gpu_model="H100", capacity=80, price=price, unit=HOUR)
+    rental = renter.rent(listing.listing_id, 3)
+    with pytest.raises(gpuhub.PaymentTooLarge) as exc:
+        renter.extend_rental(rental.rental_id, 1)
+    assert exc.value.amount == 4 * price
+    assert renter.get_rental(rental.rental_id) == rental
+
+
+# ------------------------------------------------------------------ reads of untrusted strings
+
+
+@pytest.mark.anvil
+def test_invalid_utf8_in_storage_breaks_no_read(anvil_node: AnvilNode) -> None:
+    """A name stored as invalid UTF-8 (as older deployments allowed) reads back with U+FFFD."""
+    w3 = anvil_node.web3()
+    client = GPUHubClient.deploy(w3, account=w3.eth.accounts[0])
+    client.create_listing(gpu_model="ABCD", capacity=16, price=7)
+    address = client.contract_address
+    # Find the listing's second slot (price + first 20 model bytes) and rewrite the model bytes.
+    for base in range(16):
+        slot = int.from_bytes(keccak(encode(["uint256", "uint256"], [0, base])), "big") + 1
+        word = bytes(w3.eth.get_storage_at(address, slot))
+        if word.startswith(b"ABCD"):
+            break
+    else:
+        pytest.fail("listing slot not found")
+    bad = b"\xff\xfeCD" + word[4:]
+    w3.provider.make_request(  # type: ignore[arg-type]
+        "anvil_setStorageAt", [address, hex(slot), "0x" + bad.hex()]
+    )
+    expected = "\ufffd\ufffdCD"
+    assert client.get_listing(0).gpu_model == expected
+    assert [x.gpu_model for x in client.list_gpus()] == [expected]
+    assert [x.gpu_model for x in client.list_listings()] == [expected]
+
+
+def test_page_decoder_replaces_invalid_utf8() -> None:
+    """The listing page decoder turns invalid bytes into U+FFFD instead of raising."""
+    view = (0, "0x" + "11" * 20, b"\xffX", 1, 2, 0, 1, 5, 0)
+    data = encode(
+        ["(uint256,address,bytes,uint256,uint256,uint8,uint256,uint256,uint8)[]"], [[view]]
+    )
+    (listing,) = decode_listing_page(data, lambda a: a)
+    assert listing.gpu_model == "\ufffdX"
+
+
+def test_event_decoder_replaces_invalid_utf8() -> None:
+    """A ListingCreated log whose name is invalid UTF-8 decodes with U+FFFD instead of raising."""
+    from gpuhub._abi import decode_log
+    from gpuhub._artifact import abi
+
+    (entry,) = [e for e in abi() if e.get("name") == "ListingCreated"]
+    topics = [b"\0" * 32, (3).to_bytes(32, "big"), b"\0" * 12 + b"\x11" * 20]
+    data = encode(
+        ["bytes", "uint256", "uint256", "uint8", "uint256", "uint256"], [b"\xc3(", 16, 5, 1, 1, 9]
+    )
+    args = decode_log(entry, topics, data)
+    assert args["gpuModel"] == "\ufffd(" and args["listingId"] == 3
+    assert args["unit"] is PriceUnit.HOUR
+
+
+# ------------------------------------------------------------------ the client's arguments
+
+KEY = "0x" + "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+
+
+def address_taking_calls(client: GPUHubClient) -> dict[str, Callable[[str], object]]:
+    return {
+        "account=": lambda v: GPUHubClient(client.w3, client.contract_address, account=v),
+        "contract_address": lambda v: GPUHubClient(client.w3, v),
+        "with_account": client.with_account,
+        "balance_of": client.balance_of,
+        "provider_terminations": client.provider_terminations,
+        "withdraw(to=)": client.withdraw,
+        "set_treasury": client.set_treasury,
+        "transfer_governance": client.transfer_governance,
+        "rentals(renter=)": lambda v: client.rentals(renter=v),
+        "rentals(provider=)": lambda v: client.rentals(provider=v),
+    }
+
+
+@pytest.mark.parametrize("key", [KEY, KEY[2:], KEY.upper().replace("0X", "0x")])
+def test_a_key_passed_as_an_address_is_never_echoed(
+    client: GPUHubClient, key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every parameter that takes an address refuses a private key without repeating it."""
+    caplog.set_level(logging.DEBUG)
+    for name, call in address_taking_calls(client).items():
+        with pytest.raises(gpuhub.ValidationError) as exc:
+            call(key)
+        seen = [str(exc.value), repr(exc.value)]
+        cause: BaseException | None = exc.value
+        while cause is not None:
+            seen += [str(cause), repr(cause)]
+            cause = cause.__cause__ or cause.__context__
+        for text in seen:
+            assert key[-64:].lower() not in text.lower(), name
+        assert "private key" in str(exc.value), name
+    assert key[-64:].lower() not in caplog.text.lower()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["0x123", "0x" + "zz" * 20, "0xAbCdEf" + "ab" * 17, 12345, None],
+)
+def test_bad_addresses_are_validation_errors(client: GPUHubClient, bad: Any) -> None:
+    """Short, non-hex, wrong-checksum and non-string addresses raise ValidationError."""
+    with pytest.raises(gpuhub.ValidationError) as exc:
+        client.balance_of(bad) if bad is not None else client.rentals(renter=123)  # type: ignore[arg-type]
+    assert exc.value.field in ("address", "renter")
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"gas": "x"}, "gas"),
+        ({"gas": 10}, "gas"),
+        ({"gas_price": -1}, "gas_price"),
+        ({"timeout": 0}, "timeout"),
+        ({"max_fee_per_gas": 1.5}, "max_fee_per_gas"),
+    ],
+)
+def test_bad_transaction_options(client: GPUHubClient, options: dict[str, Any], field: str) -> None:
+    """Malformed gas, fee and timeout options are refused before anything is sent."""
+    nonce = client.w3.eth.get_transaction_count(client.address)
+    with pytest.raises(gpuhub.ValidationError) as exc:
+        client.create_listing(gpu_model="T4", capacity=16, price=1, **options)
+    assert exc.value.field == field
+    assert client.w3.eth.get_transaction_count(client.address) == nonce
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [({"gas": 10**9}, gpuhub.TransactionRejected), ({"gas_price": 1}, gpuhub.TransactionRejected)],
+)
+def test_node_refusals_are_typed(
+    client: GPUHubClient, options: dict[str, Any], error: type[Exception]
+) -> None:
+    """A gas limit above the block's or a fee below the base fee is a TransactionRejected."""
+    with pytest.raises(error) as exc:
+        client.create_listing(gpu_model="T4", capacity=16, price=1, **options)
+    assert "refused" in str(exc.value)
+    assert client.listing_count() == 0
+
+
+def test_unknown_sender_is_typed(client: GPUHubClient) -> None:
+    """Sending from an account the node neither unlocks nor funds is a TransactionRejected."""
+    stranger = client.with_account(Account.create().address)
+    with pytest.raises(gpuhub.TransactionRejected):
+        stranger.create_listing(gpu_model="T4", capacity=16, price=1)
+
+
+def test_max_total_above_the_balance(client: GPUHubClient) -> None:
+    """Offering more than the account holds is InsufficientFunds, and nothing changes."""
+    provider = client.with_account(client.accounts[1])
+    listing = provider.create_listing(gpu_model="T4", capacity=16, price=5, unit=HOUR)
+    renter = client.with_account(client.accounts[2])
+    with pytest.raises(gpuhub.InsufficientFunds) as exc:
+        renter.rent(listing.listing_id, 1, max_total=10**40)
+    assert "max_total" in str(exc.value)
+    assert renter.get_listing(listing.listing_id).is_available
+
+
+def test_huge_durations_are_validation_errors(client: GPUHubClient) -> None:
+    """Durations past the contract's 2^24 - 1 units are refused in Python, not by web3."""
+    provider = client.with_account(client.accounts[1])
+    renter = client.with_account(client.accounts[2])
+    listing = provider.create_listing(gpu_model="T4", capacity=16, price=2**95, unit=HOUR)
+    for call in (
+        lambda: renter.quote(listing.listing_id, 2**255),
+        lambda: renter.rent(listing.listing_id, 2**255),
+    ):
+        with pytest.raises(gpuhub.ValidationError) as exc:
+            call()
+        assert exc.value.field == "duration"
+    provider.update_listing(listing.listing_id, price=1)
+    rental = renter.rent(listing.listing_id, 1)
+    with pytest.raises(gpuhub.ValidationError) as exc:
+        renter.extend_rental(rental.rental_id, 2**255)
+    assert exc.value.field == "extra"
+
+
+def test_lone_surrogate_model_is_a_validation_error(client: GPUHubClient) -> None:
+    """A model name holding a lone surrogate cannot be UTF-8: ValidationError, nothing sent."""
+    with pytest.raises(gpuhub.ValidationError) as exc:
+        client.create_listing(gpu_model="A\ud800", capacity=16, price=1)
+    assert exc.value.field == "gpu_model"
+
+
+def test_events_past_the_head(client: GPUHubClient) -> None:
+    """get_events with to_block past the chain head is a ValidationError naming the head."""
+    head = client.block_number()
+    with pytest.raises(gpuhub.ValidationError) as exc:
+        client.get_events(0, head + 5)
+    assert str(head) in str(exc.value)
+
+
+def test_not_a_marketplace(client: GPUHubClient) -> None:
+    """An address whose code is some other contract raises NotAMarketplace at construction."""
+    from pathlib import Path
+
+    from gpuhub.build import compile_sources
+
+    path = Path(__file__).resolve().parents[1] / "contracts" / "Puppet.sol"
+    _, output = compile_sources({"Puppet.sol": path.read_text()})
+    build = output["contracts"]["Puppet.sol"]["Puppet"]
+    factory = client.w3.eth.contract(abi=build["abi"], bytecode=build["evm"]["bytecode"]["object"])
+    tx = factory.constructor(client.contract_address).transact({"from": client.address})
+    other = client.w3.eth.wait_for_transaction_receipt(tx)["contractAddress"]
+    with pytest.raises(gpuhub.NotAMarketplace) as exc:
+        GPUHubClient(client.w3, other)
+    assert other in str(exc.value)
+    assert isinstance(exc.value, gpuhub.ContractNotDeployed)
+
+
+def test_duration_after_an_early_end(client: GPUHubClient) -> None:
+    """Rental.duration stays the units bought after an early end moves the end time."""
+    provider = client.with_account(client.accounts[1])
+    renter = client.with_account(client.accounts[2])
+    listing = provider.create_listing(gpu_model="T4", capacity=16, price=10**9, unit=HOUR)
+    rental = renter.rent(listing.listing_id, 3)
+    client.chain.advance_time(600)
+    ended = renter.end_rental(rental.rental_id)
+    assert ended.status is RentalStatus.ENDED_BY_RENTER and ended.duration == 3
+
+
+# ------------------------------------------------------------------ sending honestly
+
+
+def test_another_sender_from_the_same_account(client: GPUHubClient) -> None:
+    """A second client sending from the same account makes the first resync, not fail."""
+    first = client.with_account(client.accounts[3])
+    second = GPUHubClient(client.w3, client.contract_address, account=client.accounts[3])
+    first.create_listing(gpu_model="A", capacity=1, price=1)
+    second.create_listing(gpu_model="B", capacity=1, price=1)
+    assert first.create_listing(gpu_model="C", capacity=1, price=1).gpu_model == "C"
+    assert client.listing_count() == 3
+
+
+@pytest.mark.anvil
+def test_nonce_resync_after_the_node_goes_back(anvil_node: AnvilNode) -> None:
+    """After the node goes back to older state, one write is TransactionDropped, then all work."""
+    w3 = anvil_node.web3()
+    client = GPUHubClient.deploy(w3, account=w3.eth.accounts[0])
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    client.create_listing(gpu_model="A", capacity=1, price=1)
+    client.create_listing(gpu_model="B", capacity=1, price=1)
+    w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    with pytest.raises(gpuhub.TransactionDropped) as exc:
+        client.create_listing(gpu_model="C", capacity=1, price=1, timeout=30)
+    assert exc.value.tx_hash is not None
+    assert client.create_listing(gpu_model="D", capacity=1, price=1).gpu_model == "D"
+    w3.provider.make_request("anvil_dropAllTransactions", [])  # type: ignore[arg-type]
+
+
+class DroppingProxy:
+    """A JSON-RPC proxy to a real node that forwards eth_sendRawTransaction, then hangs up."""
+
+    def __init__(self, upstream: str) -> None:
+        upstream_url = upstream
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                request = urllib.request.Request(
+                    upstream_url, body, {"Content-Type": "application/json"}
+                )
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    reply = answer.read()
+                if json.loads(body).get("method") == "eth_sendRawTransaction":
+                    self.close_connection = True
+                    self.connection.close()  # accepted upstream; the caller never hears
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> DroppingProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def dropping_proxy(anvil_node: AnvilNode) -> Iterator[DroppingProxy]:
+    with DroppingProxy(anvil_node.url) as proxy:
+        yield proxy
+
+
+@pytest.mark.anvil
+def test_connection_lost_after_send_carries_the_hash(
+    anvil_node: AnvilNode, dropping_proxy: DroppingProxy
+) -> None:
+    """A send whose answer is lost raises TransactionOutcomeUnknown with the mined hash."""
+    from web3 import HTTPProvider, Web3
+
+    w3 = anvil_node.web3()
+    market = GPUHubClient.deploy(w3, account=w3.eth.accounts[0])
+    account = Account.create()
+    w3.provider.make_request("anvil_setBalance", [account.address, hex(10**20)])  # type: ignore[arg-type]
+    via_proxy = Web3(HTTPProvider(dropping_proxy.url))
+    client = GPUHubClient(via_proxy, market.contract_address, account=account)
+    with pytest.raises(gpuhub.TransactionOutcomeUnknown) as exc:
+        client.create_listing(gpu_model="T4", capacity=16, price=1)
+    assert exc.value.tx_hash is not None
+    assert isinstance(exc.value, gpuhub.ConnectionFailed)
+    receipt = w3.eth.wait_for_transaction_receipt(exc.value.tx_hash, timeout=10)  # type: ignore[arg-type]
+    assert receipt["status"] == 1 and market.listing_count() == 1
