@@ -3,7 +3,10 @@
     python bench/gas.py [--chain embedded|anvil]
 
 Targets: create (20-byte model) <= 100,000; each availability change <= 30,000; price update
-<= 40,000; rent <= 110,000; end or settle <= 90,000; withdraw <= 45,000.
+<= 40,000; rent <= 110,000; end by renter <= 80,000, by provider <= 85,000, settle <= 60,000
+(with a fee, so the ending also accrues votes); withdraw <= 45,000.
+Governance (no targets): the governed deployment in total, claimVotes, propose, vote, queue,
+execute (a fee change).
 The original GPUHub contract: create 142,070, update 38,471, mark unavailable 32,354,
 mark available 54,276, deploy 765,379.
 """
@@ -15,7 +18,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from gpuhub import GPUHubClient, PriceUnit
+from gpuhub import Action, GPUHubClient, PriceUnit, VoteSupport
 from gpuhub.chain import AnvilNode, embedded_web3
 
 TARGETS = {
@@ -24,9 +27,9 @@ TARGETS = {
     "mark_available": 30_000,
     "update_listing_price": 40_000,
     "rent": 110_000,
-    "end_rental_by_renter": 90_000,
-    "end_rental_by_provider": 90_000,
-    "settle": 90_000,
+    "end_rental_by_renter": 80_000,
+    "end_rental_by_provider": 85_000,
+    "settle": 60_000,
     "withdraw": 45_000,
 }
 
@@ -40,7 +43,8 @@ def gas_of(client: GPUHubClient, send: Callable[[], Any]) -> int:
 
 
 def measure(w3: Any) -> dict[str, int]:
-    deploy_client = GPUHubClient.deploy(w3)
+    # Governance held by the deployer, so the fee is one transaction; governance() does the rest.
+    deploy_client = GPUHubClient.deploy(w3, governance=w3.eth.accounts[0])
     receipt = w3.eth.get_transaction_receipt(w3.eth.get_block("latest")["transactions"][-1])
     client = deploy_client
     model20 = "NVIDIA RTX 4090 24GB"
@@ -78,6 +82,40 @@ def measure(w3: Any) -> dict[str, int]:
     client.chain.advance_time(3 * 3600)
     results["settle"] = gas_of(client, lambda: renter.settle(2))
     results["withdraw"] = gas_of(client, lambda: renter.withdraw())
+    results.update(governance(w3))
+    return results
+
+
+def governance(w3: Any) -> dict[str, int]:
+    """Gas of a governed market: its deployment (every transaction), claim, and one proposal."""
+    start = w3.eth.block_number
+    market = GPUHubClient.deploy(w3)
+    deployed = sum(
+        int(w3.eth.get_transaction_receipt(h)["gasUsed"])
+        for n in range(start + 1, w3.eth.block_number + 1)
+        for h in w3.eth.get_block(n)["transactions"]
+    )
+    gov = market.governance
+    results = {"deploy_governed_total": deployed}
+    propose = gov.propose([Action.set_fee(250)], "Set the fee to 2.5%")
+    results["propose"] = gas_of(market, lambda: propose)  # already sent: the latest transaction
+    market.chain.advance_time(propose.vote_start - market.chain.now() + 1)
+    results["vote"] = gas_of(market, lambda: gov.vote(propose.proposal_id, VoteSupport.FOR))
+    market.chain.advance_time(propose.vote_end - market.chain.now() + 1)
+    results["queue"] = gas_of(market, lambda: gov.queue(propose.proposal_id))
+    market.chain.advance_time(gov.timelock_delay() + 1)
+    results["execute"] = gas_of(market, lambda: gov.execute(propose.proposal_id))
+    provider = market.with_account(market.accounts[1])
+    renter = market.with_account(market.accounts[2])
+    provider.create_listing(gpu_model="A100", capacity=80, price=10**15, unit=PriceUnit.HOUR)
+    rental = renter.rent(0, 1)
+    market.chain.advance_time(3600)
+    renter.settle(rental.rental_id)
+    results["claim_votes_first"] = gas_of(market, lambda: renter.governance.claim_votes())
+    rental = renter.rent(0, 1)
+    market.chain.advance_time(3600)
+    renter.settle(rental.rental_id)
+    results["claim_votes"] = gas_of(market, lambda: renter.governance.claim_votes())
     return results
 
 

@@ -692,7 +692,7 @@ contract GPUHub {
     /// @notice Hand governance to `newGovernor`'s timelock; claimVotes mints in its voting token.
     /// The treasury is set apart (setTreasury), so that fees keep their own address.
     function installGovernor(address newGovernor) external onlyGovernance {
-        if (newGovernor == address(0)) revert InvalidAddress(newGovernor);
+        _checkAddress(newGovernor);
         address timelock = IGPUHubGovernor(newGovernor).timelock();
         address token = IGPUHubGovernor(newGovernor).token();
         if (timelock == address(0) || token == address(0)) revert InvalidAddress(newGovernor);
@@ -721,7 +721,7 @@ contract GPUHub {
     /// treasury may: under a governor that is the timelock, so only a passed proposal pays.
     function payFromTreasury(address payable to, uint256 amount) external nonReentrant {
         if (msg.sender != treasury) revert NotTreasury(msg.sender);
-        if (to == address(0)) revert InvalidAddress(to);
+        _checkAddress(to);
         uint256 fees = _accruedFees;
         uint256 own = _accounts[msg.sender].balance;
         if (amount == 0 || amount > fees + own) revert InsufficientTreasury(amount, fees + own);

@@ -68,6 +68,7 @@ from .exceptions import (
     MarketplacePaused,
     MissingDependency,
     NoActiveRental,
+    NoGovernor,
     NotAMarketplace,
     NotGovernance,
     NotGuardian,
@@ -106,6 +107,7 @@ from .exceptions import (
     VotesExpiredSignature,
     WithdrawFailed,
 )
+from .governance import Action, Governance, GovernanceSettings, Proposal
 from .models import (
     Listing,
     ListingStatus,
@@ -130,6 +132,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AccessControlBadConfirmation",
     "AccessControlUnauthorizedAccount",
+    "Action",
     "AlreadyRated",
     "BalanceOverflow",
     "CannotRentOwnListing",
@@ -147,6 +150,8 @@ __all__ = [
     "FeeTooHigh",
     "GPUHubClient",
     "GPUHubError",
+    "Governance",
+    "GovernanceSettings",
     "GovernorAlreadyCastVote",
     "GovernorAlreadyQueuedProposal",
     "GovernorDisabledDeposit",
@@ -188,6 +193,7 @@ __all__ = [
     "MarketplacePaused",
     "MissingDependency",
     "NoActiveRental",
+    "NoGovernor",
     "NoVotesContract",
     "NoVotesToClaim",
     "NotAMarketplace",
@@ -203,6 +209,7 @@ __all__ = [
     "PaymentTooLarge",
     "PendingTransaction",
     "PriceUnit",
+    "Proposal",
     "ProposalState",
     "Rating",
     "Reentrancy",

@@ -22,10 +22,12 @@ from .exceptions import (
     GPUHubError,
     ListingNotFound,
     NoActiveRental,
+    NoGovernor,
     NotAMarketplace,
     TransactionReverted,
     ValidationError,
 )
+from .governance import BOOTSTRAP_UNITS, Governance, GovernanceSettings
 from .models import (
     Listing,
     ListingStatus,
@@ -117,14 +119,16 @@ class GPUHubClient:
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def local(cls) -> GPUHubClient:
-        """A fresh embedded chain with the marketplace deployed, sending as its first account.
+    def local(cls, *, governance: str | GovernanceSettings | None = None) -> GPUHubClient:
+        """A fresh embedded chain with the marketplace and its governance deployed, sending as
+        its first account.
 
         ``client.accounts`` lists ten funded accounts; ``client.with_account(...)`` sends as
-        another. Needs the ``embedded`` extra (eth-tester).
+        another. ``governance`` is as for ``deploy`` (a governor with short dev periods by
+        default). Needs the ``embedded`` extra (eth-tester).
         """
         w3 = embedded_web3()
-        return cls.deploy(w3, account=w3.eth.accounts[0])
+        return cls.deploy(w3, account=w3.eth.accounts[0], governance=governance)
 
     @classmethod
     def deploy(
@@ -132,24 +136,102 @@ class GPUHubClient:
         w3: Web3,
         *,
         account: LocalAccount | str | None = None,
+        governance: str | GovernanceSettings | None = None,
         **tx: Unpack[TxOptions],
     ) -> GPUHubClient:
-        """Deploy a new marketplace and return a client for it.
+        """Deploy a new marketplace with its governance and return a client for it.
+
+        By default the marketplace is governed by its participants: a votes contract, a
+        ``GPUHubGovernor`` and its timelock are deployed and wired in, the timelock becomes the
+        marketplace's governance address and treasury, and the deployer gets the bootstrap grant
+        of voting units (``GovernanceSettings.bootstrap``). The deployer keeps no power of its own.
 
         Args:
             w3: a connected Web3.
-            account: the deployer, who also holds governance; the node's first account if None.
+            account: the deployer; the node's first account if None.
+            governance: a ``GovernanceSettings`` for the governor (default: production periods,
+                or ``GovernanceSettings.dev()`` on dev chains), or an address to hand the
+                marketplace's powers to instead (a multisig, or the deployer itself), with no
+                governor deployed.
+
+        Example::
+
+            >>> client = GPUHubClient.deploy(w3, account=acct)                   # governed
+            >>> client = GPUHubClient.deploy(w3, account=acct, governance=safe)  # a multisig
         """
+        from .chain import DEV_CHAIN_IDS
+
         conn = Connection.open(w3, ErrorDecoder(error_abi()))
         sender_account = account if account is not None else conn.w3.eth.accounts[0]
         sender = Sender(conn, _account(w3, sender_account))
-        params = {"data": bytecode()}
-        tx_hash = sender.send(params, tx)
-        receipt = sender.wait(tx_hash, params, tx.get("timeout"))
+        handover = None
+        settings = None
+        if isinstance(governance, str):
+            handover = _core.check_address("governance", governance)
+        elif governance is None:
+            settings = GovernanceSettings.dev() if conn.chain_id in DEV_CHAIN_IDS else None
+            settings = (settings or GovernanceSettings()).checked()
+        elif isinstance(governance, GovernanceSettings):
+            settings = governance.checked()
+        else:
+            raise ValidationError(
+                "governance", "pass a GovernanceSettings, an address, or None for the defaults"
+            )
+        market = _create(sender, "GPUHub", [], tx)
         client = object.__new__(cls)
-        client._attach(conn, str(receipt["contractAddress"]))
+        client._attach(conn, market)
         client._init(conn, sender_account)
+        if handover is not None:
+            if handover != sender.address:
+                client.transfer_governance(handover, **tx)
+        elif settings is not None:
+            client._install_governance(sender, settings, tx)
         return client
+
+    def _install_governance(
+        self, sender: Sender, settings: GovernanceSettings, tx: TxOptions
+    ) -> None:
+        """Deploy votes, timelock and governor, wire them in, and hand them the marketplace."""
+        w3 = self._conn.w3
+        grants = (
+            {sender.address: BOOTSTRAP_UNITS} if settings.bootstrap is None else settings.bootstrap
+        )
+        holders = [_core.check_address("bootstrap", who) for who in grants]
+        votes = _create(
+            sender, "GPUHubVotes", [self.contract_address, holders, list(grants.values())], tx
+        )
+        # The deployer administers the timelock only until the governor holds its roles.
+        timelock = _create(
+            sender,
+            "GPUHubTimelock",
+            [settings.timelock_delay, [], [_core.ZERO_ADDRESS], sender.address],
+            tx,
+        )
+        governor = _create(
+            sender,
+            "GPUHubGovernor",
+            [
+                votes,
+                timelock,
+                settings.voting_delay,
+                settings.voting_period,
+                settings.proposal_threshold,
+                settings.quorum_percent,
+            ],
+            tx,
+        )
+        lock = w3.eth.contract(address=timelock, abi=abi("GPUHubTimelock"))  # type: ignore[call-overload]
+        for role in ("PROPOSER_ROLE", "CANCELLER_ROLE"):
+            role_id = self._read(lock, role)
+            self._transact("grantRole", [role_id, governor], _ignore, True, tx, contract=lock)
+        if settings.guardian is not None:
+            self.set_guardian(settings.guardian, **tx)
+        self.set_treasury(timelock, **tx)
+        self._transact("installGovernor", [governor], _ignore, True, tx)
+        admin = self._read(lock, "DEFAULT_ADMIN_ROLE")
+        self._transact(
+            "renounceRole", [admin, sender.address], _ignore, True, tx, contract=lock
+        )
 
     def with_account(self, account: LocalAccount | str) -> GPUHubClient:
         """The same marketplace and connection, sending as ``account``."""
@@ -655,9 +737,36 @@ class GPUHubClient:
         """True while new listings and rentals are refused."""
         return bool(self._call("paused"))
 
-    def governance(self) -> str:
-        """The address that sets the fee, the treasury and the pause switch."""
+    def governance_address(self) -> str:
+        """The address that sets the fee, the treasury and the pause switch (the governor's
+        timelock on a governed marketplace)."""
         return str(self._call("governance"))
+
+    def governor(self) -> str | None:
+        """The governor whose timelock holds governance, or None when governance is a plain
+        address."""
+        address = str(self._call("governor"))
+        return None if int(address, 16) == 0 else address
+
+    def guardian(self) -> str | None:
+        """The address that may pause at once, or None."""
+        address = str(self._call("guardian"))
+        return None if int(address, 16) == 0 else address
+
+    @property
+    def governance(self) -> Governance:
+        """The marketplace's governor, votes and timelock, on this connection and account.
+
+        Raises:
+            NoGovernor: the marketplace is governed by a plain address (no governor).
+        """
+        governor = self.governor()
+        if governor is None:
+            raise NoGovernor(
+                f"this marketplace has no governor: {self.governance_address()} holds its powers "
+                "directly and sends set_fee, set_treasury, set_paused itself"
+            )
+        return Governance(self, governor)
 
     def treasury(self) -> str:
         """The address the platform fee is credited to."""
@@ -937,6 +1046,32 @@ class GPUHubClient:
         address = _core.check_address("new_governance", new_governance)
         return self._governance_tx("transferGovernance", [address], tx)
 
+    def set_guardian(self, guardian: str | None, **tx: Unpack[TxOptions]) -> TxResult:
+        """Let ``guardian`` pause at once (never unpause); None removes the guardian."""
+        address = (
+            _core.ZERO_ADDRESS if guardian is None else _core.check_address("guardian", guardian)
+        )
+        return self._governance_tx("setGuardian", [address], tx)
+
+    def pause(self, **tx: Unpack[TxOptions]) -> TxResult:
+        """Stop new listings and rentals now, as the guardian (or governance).
+
+        Raises:
+            NotGuardian: this account is neither the guardian nor governance.
+        """
+        return self._governance_tx("pause", [], tx)
+
+    def pay_from_treasury(self, to: str, amount: int, **tx: Unpack[TxOptions]) -> TxResult:
+        """Pay ``amount`` wei of the treasury's balance to ``to``, as the treasury (a multisig
+        treasury; under a governor this is a proposal, ``Action.pay``).
+
+        Raises:
+            NotTreasury: this account is not the treasury.
+            InsufficientTreasury: the treasury holds less than ``amount``.
+        """
+        args = [_core.check_address("to", to), _core.check_int("amount", amount, low=1)]
+        return self._governance_tx("payFromTreasury", args, tx)
+
     # ------------------------------------------------------------------ plumbing
 
     def _status_change(
@@ -997,10 +1132,14 @@ class GPUHubClient:
         from web3.exceptions import BadFunctionCallOutput
 
         try:
-            with self._conn.io():
-                return self._conn.contract.functions[fn](*args).call(block_identifier=block)
+            return self._read(self._conn.contract, fn, *args, block=block)
         except BadFunctionCallOutput:
             raise self._gone(self._conn) from None
+
+    def _read(self, contract: Any, fn: str, *args: Any, block: BlockIdentifier = "latest") -> Any:
+        """``contract.fn(*args)`` as an eth_call (any of the packaged contracts)."""
+        with self._conn.io():
+            return contract.functions[fn](*args).call(block_identifier=block)
 
     def _events(self, receipt: TxReceipt, name: str) -> list[dict[str, Any]]:
         """The arguments of each ``name`` event the marketplace emitted in ``receipt``."""
@@ -1031,11 +1170,13 @@ class GPUHubClient:
         wait: bool,
         tx: TxOptions,
         value: int = 0,
+        contract: Any = None,
     ) -> T | PendingTransaction[T]:
         sender = self._require_sender()
+        target = contract or self._conn.contract
         params = {
-            "to": self._conn.contract.address,
-            "data": self._conn.contract.encode_abi(fn, args=args),
+            "to": target.address,
+            "data": target.encode_abi(fn, args=args),
             "value": value,
         }
         tx_hash = sender.send(params, tx)
@@ -1047,6 +1188,22 @@ class GPUHubClient:
         if not wait:
             return PendingTransaction(tx_hash, complete)
         return complete(tx.get("timeout"))
+
+
+def _create(sender: Sender, name: str, args: list[Any], tx: TxOptions) -> str:
+    """Deploy packaged contract ``name`` with constructor ``args``; returns its address."""
+    from eth_abi.abi import encode
+
+    (ctor,) = [e for e in abi(name) if e["type"] == "constructor"]
+    types = [arg["type"] for arg in ctor["inputs"]]
+    params = {"data": bytecode(name) + encode(types, args).hex()}
+    tx_hash = sender.send(params, tx)
+    receipt = sender.wait(tx_hash, params, tx.get("timeout"))
+    return str(receipt["contractAddress"])
+
+
+def _ignore(receipt: TxReceipt) -> None:
+    return None
 
 
 def _account(w3: Web3, account: LocalAccount | str) -> LocalAccount | str:

@@ -60,6 +60,7 @@ The tree::
     ├── RequestRejected                       the node refused a request (its message says why)
     ├── ConnectionFailed                      the node cannot be reached
     ├── ContractNotDeployed                   no marketplace code at the given address
+    ├── NoGovernor                            client.governance on a market without a governor
     │   └── NotAMarketplace                   code there, but not a GPUHub marketplace
     └── MissingDependency (also ImportError)  an optional extra is not installed
 
@@ -139,6 +140,7 @@ __all__ = [
     "MarketplacePaused",
     "MissingDependency",
     "NoActiveRental",
+    "NoGovernor",
     "NoVotesContract",
     "NoVotesToClaim",
     "NotAMarketplace",
@@ -954,6 +956,10 @@ class TransactionOutcomeUnknown(TransactionError, ConnectionFailed):
 
 class ContractNotDeployed(GPUHubError):
     """There is no GPUHub contract code at the given address on this chain."""
+
+
+class NoGovernor(GPUHubError):
+    """The marketplace has no governor: a plain address (a multisig, say) holds its powers."""
 
 
 class NotAMarketplace(ContractNotDeployed):

@@ -1,7 +1,14 @@
 """One APIRouter per resource; ``create_app`` includes them all."""
 
-from . import listings, money, original, rentals, service
+from . import governance, listings, money, original, rentals, service
 
-ALL = (original.router, listings.router, rentals.router, money.router, service.router)
+ALL = (
+    original.router,
+    listings.router,
+    rentals.router,
+    money.router,
+    governance.router,
+    service.router,
+)
 
 __all__ = ["ALL"]
