@@ -3,17 +3,24 @@
     python bench/gas.py [--chain embedded|anvil]
 
 Targets: create (20-byte model) <= 100,000; each availability change <= 30,000; price update
-<= 40,000; rent <= 110,000; end by renter <= 80,000, by provider <= 85,000, settle <= 60,000
-(with a fee, so the ending also accrues votes); withdraw <= 45,000.
-Governance (no targets): the governed deployment in total, claimVotes, propose, vote, queue,
-execute (a fee change).
+<= 40,000; rent <= 110,000; end by the renter <= 80,000, by the provider <= 85,000, settle
+<= 60,000 (all while counting the track records and, with a fee, accruing votes); withdraw
+<= 45,000; rate with a comment of up to 32 bytes <= 45,000 (<= 65,000 for an address's very
+first rating). Governance (no targets): the governed deployment in total, claimVotes, propose,
+vote, queue, execute (a fee change).
 The original GPUHub contract: create 142,070, update 38,471, mark unavailable 32,354,
 mark available 54,276, deploy 765,379.
+
+Ending and rating are measured twice more, for accounts in two states: ``*_first`` for a renter
+and a provider whose account and reputation slots are still empty (their first rental ever), and
+``*_common`` for accounts with history (a rental completed and rated both ways, balances withdrawn
+to zero), the case the targets are about.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +38,13 @@ TARGETS = {
     "end_rental_by_provider": 85_000,
     "settle": 60_000,
     "withdraw": 45_000,
+    "end_rental_by_renter_common": 80_000,
+    "end_rental_by_provider_common": 85_000,
+    "settle_common": 60_000,
+    "rate": 45_000,
+    "rate_first": 65_000,
 }
+COMMENT_32B = "fast, stable, as described: 5/5!"
 
 
 def gas_of(client: GPUHubClient, send: Callable[[], Any]) -> int:
@@ -82,6 +95,7 @@ def measure(w3: Any) -> dict[str, int]:
     client.chain.advance_time(3 * 3600)
     results["settle"] = gas_of(client, lambda: renter.settle(2))
     results["withdraw"] = gas_of(client, lambda: renter.withdraw())
+    results.update(measure_reputation(client))
     results.update(governance(w3))
     return results
 
@@ -117,6 +131,60 @@ def governance(w3: Any) -> dict[str, int]:
     renter.settle(rental.rental_id)
     results["claim_votes"] = gas_of(market, lambda: renter.governance.claim_votes())
     return results
+
+
+def measure_reputation(client: GPUHubClient) -> dict[str, int]:
+    """Ending and rating for fresh accounts (``*_first``) and for accounts with history."""
+    assert len(COMMENT_32B.encode()) == 32
+    results: dict[str, int] = {}
+    unrated = 0
+    pairs = {"end_rental_by_renter": (2, 3), "end_rental_by_provider": (4, 5), "settle": (6, 7)}
+    for name, (p, r) in pairs.items():
+        provider = client.with_account(client.accounts[p])
+        renter = client.with_account(client.accounts[r])
+        listing_id = provider.create_listing(
+            gpu_model="NVIDIA A100", capacity=80, price=10**15, unit=PriceUnit.HOUR
+        ).listing_id
+        results[f"{name}_first"], _ = ending(name, provider, renter, listing_id)
+        # History: a rental the renter ended, rated both ways, and everything withdrawn.
+        rental_id = renter.rent(listing_id, 2).rental_id
+        client.chain.advance_time(1800)
+        renter.end_rental(rental_id)
+        rate = gas_of(client, functools.partial(renter.rate, rental_id, 5, comment=COMMENT_32B))
+        if name == "end_rental_by_renter":
+            results["rate_first"] = rate  # the provider's first rating ever
+        provider.rate(rental_id, 5)
+        for side in (provider, renter):
+            if side.balance_of():
+                side.withdraw()
+        results[f"{name}_common"], rental_id = ending(name, provider, renter, listing_id)
+        if name == "end_rental_by_renter":
+            unrated = rental_id
+
+    provider = client.with_account(client.accounts[2])
+    renter = client.with_account(client.accounts[3])
+    rental_id = unrated  # ended by the renter with history, not rated yet
+    results["rate"] = gas_of(client, lambda: renter.rate(rental_id, 4, comment=COMMENT_32B))
+    results["rate_no_comment"] = gas_of(client, lambda: provider.rate(rental_id, 5))
+    listing_id = renter.get_rental(rental_id).listing_id
+    last = renter.rent(listing_id, 1).rental_id
+    renter.end_rental(last)
+    results["rate_280b_comment"] = gas_of(client, lambda: renter.rate(last, 4, comment="x" * 280))
+    return results
+
+
+def ending(
+    name: str, provider: GPUHubClient, renter: GPUHubClient, listing_id: int
+) -> tuple[int, int]:
+    """Gas of a new rental's ending of kind ``name`` (renter's early end, provider's, settle),
+    and the rental's id."""
+    rental_id = renter.rent(listing_id, 2).rental_id
+    if name == "settle":
+        renter.chain.advance_time(3 * 3600)
+        return gas_of(renter, lambda: renter.settle(rental_id)), rental_id
+    renter.chain.advance_time(1800)
+    ender = renter if name == "end_rental_by_renter" else provider
+    return gas_of(renter, lambda: ender.end_rental(rental_id)), rental_id
 
 
 def main() -> None:

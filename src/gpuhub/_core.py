@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .exceptions import ValidationError
-from .models import Listing, ListingStatus, PriceUnit, Rating, Role
+from .models import Listing, ListingStatus, PriceUnit
 
 MAX_MODEL_BYTES = 64
 MAX_CAPACITY = 2**16 - 1
@@ -23,8 +23,6 @@ MAX_FEE_BPS = 1_000
 MAX_SCORE = 5
 #: longest rating comment in bytes of UTF-8 (the contract's MAX_COMMENT_LENGTH).
 MAX_COMMENT_BYTES = 280
-#: the Rated event's signature; its keccak is the event's topic 0.
-RATED_SIGNATURE = "Rated(uint256,address,address,uint8,uint256,uint256,string)"
 MAX_UINT256 = 2**256 - 1
 #: the least gas any transaction needs (the intrinsic cost of a plain transfer).
 MIN_GAS = 21_000
@@ -199,29 +197,6 @@ def check_comment(comment: Any) -> str:
             "comment", f"must be at most {MAX_COMMENT_BYTES} bytes of UTF-8, got {size}: shorten it"
         )
     return comment
-
-
-def decode_rating(
-    topics: list[bytes], data: bytes, block_number: int, checksum: Callable[[str], str]
-) -> Rating:
-    """Decode one ``Rated`` log: topics ``[sig, rentalId, rater, ratee]`` and its ABI data.
-
-    The comment is decoded as ``bytes`` and then as UTF-8 with replacement characters: the
-    contract checks its length only, and one malformed comment must not break reading the rest.
-    """
-    from eth_abi.abi import decode
-
-    role, score, billed, comment = decode(["uint8", "uint256", "uint256", "bytes"], data)
-    return Rating(
-        rental_id=int.from_bytes(topics[1], "big"),
-        rater=checksum("0x" + topics[2][-20:].hex()),
-        ratee=checksum("0x" + topics[3][-20:].hex()),
-        role=Role(role),
-        score=score,
-        billed=billed,
-        comment=comment.decode("utf-8", errors="replace"),
-        block_number=block_number,
-    )
 
 
 def filter_listings(

@@ -680,7 +680,7 @@ class GPUHubClient:
             >>> rep = client.reputation(listing.provider)
             >>> rep.provider_score(), rep.completed_as_provider, rep.terminations
         """
-        who = self._conn.w3.to_checksum_address(address)
+        who = _core.check_address("address", address)
         return Reputation.from_abi(who, self._call("reputation", who, block=block))
 
     def ratings(
@@ -701,20 +701,18 @@ class GPUHubClient:
             from_block, to_block: the block range searched (default: all of it).
         """
         conn = self._conn
-        w3 = conn.w3
-        checksum = w3.to_checksum_address
         topics: list[Any] = [
             _event_topic("Rated"),
             None if rental_id is None else _core.check_int("rental_id", rental_id).to_bytes(32),
-            None if rater is None else bytes.fromhex(checksum(rater)[2:]).rjust(32, b"\0"),
-            None if ratee is None else bytes.fromhex(checksum(ratee)[2:]).rjust(32, b"\0"),
+            None if rater is None else _address_topic(_core.check_address("rater", rater)),
+            None if ratee is None else _address_topic(_core.check_address("ratee", ratee)),
         ]
         _core.check_int("from_block", from_block)
         last = self.block_number() if to_block is None else _core.check_int("to_block", to_block)
         if from_block > last:
             return []
         with conn.io():
-            logs = w3.eth.get_logs(
+            logs = conn.w3.eth.get_logs(
                 {
                     "address": conn.contract.address,
                     "fromBlock": from_block,
@@ -722,9 +720,11 @@ class GPUHubClient:
                     "topics": ["0x" + t.hex() if t is not None else None for t in topics],
                 }
             )
+        entry = _events_by_topic()[topics[0]]
         return [
-            _core.decode_rating(
-                [bytes(t) for t in log["topics"]], bytes(log["data"]), log["blockNumber"], checksum
+            Rating.from_event(
+                _abi.decode_log(entry, [bytes(t) for t in log["topics"]], bytes(log["data"])),
+                int(log["blockNumber"]),
             )
             for log in logs
         ]
@@ -1005,17 +1005,10 @@ class GPUHubClient:
         _core.check_int("rental_id", rental_id)
         _core.check_score(score)
         _core.check_comment(comment)
-        checksum = self._conn.w3.to_checksum_address
-        topic = _event_topic("Rated")
 
         def rated(receipt: TxReceipt) -> Rating:
-            (log,) = (
-                log
-                for log in receipt["logs"]
-                if log["topics"] and bytes(log["topics"][0]) == topic
-            )
-            topics = [bytes(t) for t in log["topics"]]
-            return _core.decode_rating(topics, bytes(log["data"]), receipt["blockNumber"], checksum)
+            (event,) = self._events(receipt, "Rated")
+            return Rating.from_event(event, int(receipt["blockNumber"]))
 
         return self._transact("rate", [rental_id, score, comment], rated, wait, tx)
 
@@ -1225,6 +1218,11 @@ def _events_by_topic() -> dict[bytes, dict[str, Any]]:
             types = ",".join(arg["type"] for arg in entry["inputs"])
             found[keccak(text=f"{entry['name']}({types})")] = entry
     return found
+
+
+def _address_topic(address: str) -> bytes:
+    """An address as an indexed event topic: 32 bytes, left-padded."""
+    return bytes.fromhex(address[2:]).rjust(32, b"\0")
 
 
 def _event_topic(name: str) -> bytes:

@@ -10,7 +10,7 @@ from rich.table import Table
 from .client import GPUHubClient
 from .exceptions import NotGovernance, NotListingProvider
 from .governance import Action, Proposal
-from .models import Listing, PriceUnit, Rental, VoteSupport
+from .models import Listing, PriceUnit, Rental, Reputation, VoteSupport
 
 MILLI = 10**15  # wei in 0.001 ETH
 
@@ -194,7 +194,25 @@ def run(console: Console | None = None) -> int:
         "only a passed proposal can pay them out"
     )
 
-    console.print("\n[bold]10.[/bold] Paying fees earned votes: each side gets half the fee")
+    names = {c.address or "": name for name, c in people.items()}
+    console.print("\n[bold]10.[/bold] Both sides of each rental rate each other (once, 1..5)")
+    for rater, rental_id, score, comment in (
+        (renter, first.rental_id, 5, "fast and stable"),
+        (alice, first.rental_id, 5, "paid, ended on time"),
+        (renter, second.rental_id, 4, "good, a little slow to start"),
+        (carol, second.rental_id, 5, ""),
+    ):
+        rating = rater.rate(rental_id, score, comment=comment)
+        said = f': "{rating.comment}"' if rating.comment else ""
+        console.print(
+            f"{names[rating.rater]} rates {names[rating.ratee]} as {rating.role.name.lower()} "
+            f"{rating.score}/5 for rental {rating.rental_id}{said}",
+            markup=False,
+        )
+    reputations = [market.reputation(c.address or "") for c in (alice, carol, renter)]
+    console.print(reputation_table("Reputations, as the contract counts them", reputations, names))
+
+    console.print("\n[bold]11.[/bold] Paying fees earned votes: each side gets half the fee")
     voters = {"renter": renter, "alice": alice, "carol": carol}
     table = Table(title="Votes claimed", title_justify="left")
     for column in ("who", "claimed (units = wei of fee)", "votes now"):
@@ -204,7 +222,7 @@ def run(console: Console | None = None) -> int:
         table.add_row(name, f"{claimed:,}", f"{client.governance.votes():,}")
     console.print(table)
 
-    console.print("\n[bold]11.[/bold] The renter proposes to lower the fee to 2.5%; all vote FOR")
+    console.print("\n[bold]12.[/bold] The renter proposes to lower the fee to 2.5%; all vote FOR")
     lowered = pass_proposal(
         renter,
         [renter, alice, carol, market],
@@ -242,6 +260,39 @@ def pass_proposal(
     chain.advance_time(queued.eta - chain.now() + 1)
     done: Proposal = gov.execute(proposal.proposal_id)
     return f"executed (state {done.state.name})"
+
+
+def reputation_table(
+    title: str, reputations: Sequence[Reputation], names: dict[str, str] | None = None
+) -> Table:
+    """A rich table of reputations: averages, the Bayesian score and the track record."""
+    table = Table(title=title, title_justify="left")
+    columns = (
+        "who",
+        "as provider",
+        "score",
+        "as renter",
+        "completed (provider)",
+        "completed (renter)",
+        "cut short",
+    )
+    for column in columns:
+        table.add_column(column, justify="left" if column == "who" else "right")
+    for rep in reputations:
+        table.add_row(
+            (names or {}).get(rep.address, short(rep.address)),
+            _average(rep.provider_average, rep.provider_rating_count),
+            f"{rep.provider_score():.2f}",
+            _average(rep.renter_average, rep.renter_rating_count),
+            str(rep.completed_as_provider),
+            str(rep.completed_as_renter),
+            str(rep.terminations),
+        )
+    return table
+
+
+def _average(average: float | None, count: int) -> str:
+    return "-" if average is None else f"{average:.2f} ({count})"
 
 
 def wallet(client: GPUHubClient) -> int:

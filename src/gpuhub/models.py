@@ -6,7 +6,7 @@ Solidity source declares them, so their values are what the contract stores.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -285,6 +285,20 @@ class Rating:
     comment: str
     #: block the rating was mined in.
     block_number: int
+
+    @classmethod
+    def from_event(cls, args: Mapping[str, Any], block_number: int) -> Rating:
+        """Build from a decoded ``Rated`` event's arguments (by their Solidity names)."""
+        return cls(
+            rental_id=args["rentalId"],
+            rater=args["rater"],
+            ratee=args["ratee"],
+            role=Role(args["role"]),
+            score=args["score"],
+            billed=args["billed"],
+            comment=args["comment"],
+            block_number=block_number,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -211,6 +211,9 @@ def address_taking_calls(client: GPUHubClient) -> dict[str, Callable[[str], obje
         "transfer_governance": client.transfer_governance,
         "rentals(renter=)": lambda v: client.rentals(renter=v),
         "rentals(provider=)": lambda v: client.rentals(provider=v),
+        "reputation": client.reputation,
+        "ratings(ratee=)": lambda v: client.ratings(ratee=v),
+        "ratings(rater=)": lambda v: client.ratings(rater=v),
     }
 
 

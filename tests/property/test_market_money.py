@@ -1,7 +1,7 @@
 """The money invariant under random market activity, against a plain-Python model.
 
 After every step: the contract's ETH balance equals the escrow of active rentals plus every
-withdrawable balance, and every listing, rental and balance equals the model's.
+withdrawable balance, and every listing, rental, balance and reputation equals the model's.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import gpuhub
-from gpuhub import GPUHubClient, ListingStatus, PriceUnit, Rental, RentalStatus
+from gpuhub import GPUHubClient, ListingStatus, PriceUnit, Rental, RentalStatus, Reputation
 from gpuhub._artifact import abi
 from gpuhub._errors import ErrorDecoder, translate
 from gpuhub.chain import embedded_web3
@@ -52,6 +52,8 @@ class Market(RuleBasedStateMachine):
         self.balances = dict.fromkeys(self.addresses, 0)
         self.accrued = 0
         self.fee_bps = 0
+        self.reputations = {a: empty_reputation(a) for a in self.addresses}
+        self.rated: set[tuple[int, str]] = set()
 
     @property
     def chain(self) -> gpuhub.GPUHubClient:
@@ -178,6 +180,17 @@ class Market(RuleBasedStateMachine):
         self.accrued += fee
         self.pending_votes[rental.renter] += fee // 2
         self.pending_votes[rental.provider] += fee // 2
+        reps = self.reputations
+        if status is RentalStatus.ENDED_BY_PROVIDER:
+            old = reps[rental.provider]
+            reps[rental.provider] = replace(old, terminations=old.terminations + 1)
+        else:
+            old = reps[rental.renter]
+            reps[rental.renter] = replace(old, completed_as_renter=old.completed_as_renter + 1)
+            old = reps[rental.provider]
+            reps[rental.provider] = replace(
+                old, completed_as_provider=old.completed_as_provider + 1
+            )
         self.rentals[rental.rental_id] = closed
         lid = rental.listing_id
         self.listings[lid] = replace(self.listings[lid], status=ListingStatus.AVAILABLE)
@@ -210,6 +223,43 @@ class Market(RuleBasedStateMachine):
             expect(gpuhub.RentalNotExpired, client.settle, rental.rental_id)
         else:
             assert client.settle(rental.rental_id) == self.close(rental, RentalStatus.SETTLED, at)
+
+    @precondition(lambda self: self.rentals)
+    @rule(
+        who=st.integers(0, N_ACCOUNTS - 1),
+        pick=st.integers(0, 10**6),
+        score=st.integers(1, 5),
+        comment=st.sampled_from(["", "ok", "ü" * 140]),
+    )
+    def rate(self, who: int, pick: int, score: int, comment: str) -> None:
+        rental = self.rentals[pick % len(self.rentals)]
+        client = self.clients[who]
+        rid = rental.rental_id
+        if client.address not in (rental.renter, rental.provider):
+            expect(gpuhub.NotRentalParty, client.rate, rid, score, comment=comment)
+        elif rental.is_active:
+            expect(gpuhub.RentalNotOver, client.rate, rid, score, comment=comment)
+        elif (rid, client.address) in self.rated:
+            expect(gpuhub.AlreadyRated, client.rate, rid, score, comment=comment)
+        else:
+            rating = client.rate(rid, score, comment=comment)
+            assert (rating.score, rating.comment) == (score, comment)
+            assert rating.billed == rental.cost_at(rental.end)
+            self.rated.add((rid, client.address))
+            if client.address == rental.renter:
+                old = self.reputations[rental.provider]
+                self.reputations[rental.provider] = replace(
+                    old,
+                    provider_rating_count=old.provider_rating_count + 1,
+                    provider_rating_sum=old.provider_rating_sum + score,
+                )
+            else:
+                old = self.reputations[rental.renter]
+                self.reputations[rental.renter] = replace(
+                    old,
+                    renter_rating_count=old.renter_rating_count + 1,
+                    renter_rating_sum=old.renter_rating_sum + score,
+                )
 
     # ------------------------------------------------------------------ money and governance
 
@@ -279,6 +329,22 @@ class Market(RuleBasedStateMachine):
         assert chain.fee_bps() == self.fee_bps
         pending = [int(chain.contract.functions.pendingVotes(a).call()) for a in self.addresses]
         assert pending == [self.pending_votes[a] for a in self.addresses]
+        for address in self.addresses:
+            assert chain.reputation(address) == self.reputations[address]
+
+
+def empty_reputation(address: str) -> Reputation:
+    """The reputation of an address that has done nothing yet."""
+    return Reputation(
+        address=address,
+        provider_rating_count=0,
+        provider_rating_sum=0,
+        renter_rating_count=0,
+        renter_rating_sum=0,
+        completed_as_provider=0,
+        completed_as_renter=0,
+        terminations=0,
+    )
 
 
 Market.TestCase.settings = settings(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import gpuhub
-from gpuhub import ListingStatus, PriceUnit, exceptions
+from gpuhub import ListingStatus, PriceUnit, Role, exceptions
 from gpuhub._artifact import error_abi, load_artifact
 from gpuhub.exceptions import contract_error_classes
 
@@ -40,6 +40,12 @@ def test_listing_status_matches_solidity() -> None:
     """ListingStatus lists the Solidity enum's members in declaration order."""
     assert [m.name for m in ListingStatus] == solidity_enum("ListingStatus")
     assert [m.value for m in ListingStatus] == list(range(len(ListingStatus)))
+
+
+def test_role_matches_solidity() -> None:
+    """Role lists the Solidity enum's members in declaration order."""
+    assert [m.name for m in Role] == solidity_enum("Role")
+    assert [m.value for m in Role] == list(range(len(Role)))
 
 
 def snake(name: str) -> str:

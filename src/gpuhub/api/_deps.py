@@ -41,6 +41,8 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     exc.InsufficientPayment: 422,
     exc.FeeTooHigh: 422,
     exc.InvalidAddress: 422,
+    exc.InvalidScore: 422,
+    exc.CommentTooLong: 422,
     exc.ContractError: 409,  # every other custom error is a conflict with the current state
     exc.OutOfGas: 502,  # the server's own transaction ran short: not the client's doing
     exc.TransactionReverted: 409,

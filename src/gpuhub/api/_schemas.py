@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from ..governance import Proposal
-from ..models import Listing, MarketEvent, Rental
+from ..models import Listing, MarketEvent, Rating, Rental, Reputation
 
 UINT256_MAX = 2**256 - 1
 Id = Annotated[StrictInt, Field(ge=0, le=2**48 - 1)]
@@ -310,3 +310,65 @@ class VotesOut(BaseModel):
     units: Wei = Field(description="voting units held, whoever they are delegated to")
     pending: Wei = Field(description="units earned from fees and not claimed yet")
     delegate: str
+# ---------------------------------------------------------------- reputation
+
+
+class RateBody(Strict):
+    score: Annotated[StrictInt, Field(ge=1, le=5)]
+    comment: Annotated[
+        StrictStr, Field(max_length=280, description="at most 280 bytes of UTF-8")
+    ] = ""
+
+
+class RatingOut(BaseModel):
+    rental_id: int
+    rater: str
+    ratee: str
+    role: Literal["RENTER", "PROVIDER"] = Field(description="the side the ratee was on")
+    score: int
+    billed: Wei
+    comment: str
+    block_number: int
+
+    @classmethod
+    def of(cls, r: Rating) -> RatingOut:
+        return cls(
+            rental_id=r.rental_id,
+            rater=r.rater,
+            ratee=r.ratee,
+            role=r.role.name,  # type: ignore[arg-type]
+            score=r.score,
+            billed=str(r.billed),
+            comment=r.comment,
+            block_number=r.block_number,
+        )
+
+
+class ReputationOut(BaseModel):
+    address: str
+    provider_rating_count: int
+    provider_rating_sum: int
+    renter_rating_count: int
+    renter_rating_sum: int
+    completed_as_provider: int
+    completed_as_renter: int
+    terminations: int
+    provider_average: float | None
+    renter_average: float | None
+    provider_score: float = Field(description="Bayesian average at the default prior (3.0, 5)")
+
+    @classmethod
+    def of(cls, r: Reputation) -> ReputationOut:
+        return cls(
+            address=r.address,
+            provider_rating_count=r.provider_rating_count,
+            provider_rating_sum=r.provider_rating_sum,
+            renter_rating_count=r.renter_rating_count,
+            renter_rating_sum=r.renter_rating_sum,
+            completed_as_provider=r.completed_as_provider,
+            completed_as_renter=r.completed_as_renter,
+            terminations=r.terminations,
+            provider_average=r.provider_average,
+            renter_average=r.renter_average,
+            provider_score=r.provider_score(),
+        )

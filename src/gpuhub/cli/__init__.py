@@ -7,7 +7,7 @@ fix), 2 a usage error.
 
 from __future__ import annotations
 
-from . import chain, gov, market, serve
+from . import chain, gov, market, reputation, serve
 from ._app import app, main
 
-__all__ = ["app", "chain", "gov", "main", "market", "serve"]
+__all__ = ["app", "chain", "gov", "main", "market", "reputation", "serve"]
