@@ -19,8 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from .. import exceptions as exc
 from ..client import GPUHubClient
+from ..events import json_value
 from ..webhooks import Outbox, WebhookDispatcher
-from . import _schemas as s
 from ._deps import Denied, WriteAccess, error_response, status_for
 from ._limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, RequestLimits
 from .routers import ALL as ROUTERS
@@ -113,7 +113,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def gpuhub_error(_: Request, err: exc.GPUHubError) -> JSONResponse:
         fields: dict[str, Any] = {}
         if isinstance(err, exc.ContractError):
-            fields = {k: s.json_value(v) for k, v in err.values.items()}
+            fields = {k: json_value(v) for k, v in err.values.items()}
         elif isinstance(err, exc.QueryError):
             fields = {"field": err.field, "position": err.position}
         elif isinstance(err, exc.ValidationError):

@@ -7,8 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from ..events import ContractEvent
-from ..models import Listing, MarketEvent, Rating, Rental, Reputation
+from ..models import Listing, Rating, Rental, Reputation
 
 UINT256_MAX = 2**256 - 1
 Id = Annotated[StrictInt, Field(ge=0, le=2**48 - 1)]
@@ -212,27 +211,6 @@ class ErrorOut(BaseModel):
     error: str = Field(description="the error's name: a Solidity custom error or a gpuhub error")
     message: str
     fields: dict[str, Any] = Field(default_factory=dict)
-
-
-def event_json(event: MarketEvent | ContractEvent) -> dict[str, Any]:
-    """An event as JSON: enums by name, integers past 2**53 as decimal strings."""
-    return {
-        "name": event.name,
-        "block_number": event.block_number,
-        "tx_hash": event.tx_hash,
-        "log_index": event.log_index,
-        "args": {k: json_value(v) for k, v in event.args.items()},
-    }
-
-
-def json_value(value: Any) -> Any:
-    """Enums by name; integers that JavaScript cannot hold exactly as decimal strings."""
-    name = getattr(value, "name", None)
-    if isinstance(name, str):
-        return name
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
-        return str(value)
-    return value
 
 
 # ---------------------------------------------------------------- reputation
