@@ -55,22 +55,6 @@ def codec() -> ABICodec:
     return ABICodec(registry)
 
 
-def decode_log(entry: dict[str, Any], topics: list[bytes], data: bytes) -> dict[str, Any]:
-    """The arguments of one log of the event ``entry`` (its ABI entry), by name."""
-    indexed = [arg for arg in entry["inputs"] if arg.get("indexed")]
-    plain = [arg for arg in entry["inputs"] if not arg.get("indexed")]
-    decoded: dict[str, Any] = {}
-    abi_codec = codec()
-    for arg, topic in zip(indexed, topics[1:], strict=True):
-        (decoded[arg["name"]],) = abi_codec.decode([arg["type"]], topic)
-    values = abi_codec.decode([arg["type"] for arg in plain], data)
-    decoded.update(zip((arg["name"] for arg in plain), values, strict=True))
-    return {
-        arg["name"]: from_abi_value(decoded[arg["name"]], arg["type"], arg.get("internalType", ""))
-        for arg in entry["inputs"]
-    }
-
-
 def abi_type(arg: dict[str, Any]) -> str:
     """The canonical type of an ABI input or output, tuples spelled out: ``(uint256,string)[]``."""
     kind: str = arg["type"]

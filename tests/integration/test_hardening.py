@@ -181,17 +181,24 @@ def test_page_decoder_replaces_invalid_utf8() -> None:
 
 def test_event_decoder_replaces_invalid_utf8() -> None:
     """A ListingCreated log whose name is invalid UTF-8 decodes with U+FFFD instead of raising."""
-    from gpuhub._abi import decode_log
-    from gpuhub._artifact import abi
+    from gpuhub.events import ListingCreated, default_decoder, event_topics
 
-    (entry,) = [e for e in abi() if e.get("name") == "ListingCreated"]
-    topics = [b"\0" * 32, (3).to_bytes(32, "big"), b"\0" * 12 + b"\x11" * 20]
-    data = encode(
-        ["bytes", "uint256", "uint256", "uint8", "uint256", "uint256"], [b"\xc3(", 16, 5, 1, 1, 9]
-    )
-    args = decode_log(entry, topics, data)
-    assert args["gpuModel"] == "\ufffd(" and args["listingId"] == 3
-    assert args["unit"] is PriceUnit.HOUR
+    (topic,) = event_topics([ListingCreated]) or []
+    log = {
+        "topics": [topic, "0x" + (3).to_bytes(32, "big").hex(), "0x" + "00" * 12 + "11" * 20],
+        "data": encode(
+            ["bytes", "uint256", "uint256", "uint8", "uint256", "uint256"],
+            [b"\xc3(", 16, 5, 1, 1, 9],
+        ),
+        "blockNumber": 1,
+        "blockHash": "0x" + "00" * 32,
+        "transactionHash": "0x" + "00" * 32,
+        "logIndex": 0,
+    }
+    event = default_decoder().decode(log)
+    assert isinstance(event, ListingCreated)
+    assert event.args["gpuModel"] == "\ufffd(" and event.args["listingId"] == 3
+    assert event.args["unit"] is PriceUnit.HOUR
 
 
 # ------------------------------------------------------------------ the client's arguments

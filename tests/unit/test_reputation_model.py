@@ -84,12 +84,10 @@ def test_rated_log_with_bad_utf8_decodes() -> None:
     from eth_abi.abi import encode
 
     from gpuhub import _abi
-    from gpuhub._artifact import abi
 
-    (entry,) = (e for e in abi() if e["type"] == "event" and e["name"] == "Rated")
     data = encode(["uint8", "uint256", "uint256", "bytes"], [1, 4, 123, b"ok \xff"])
     topics = [b"\0" * 32, (9).to_bytes(32), bytes(12) + b"\x11" * 20, bytes(12) + b"\x22" * 20]
-    rating = Rating.from_event(_abi.decode_log(entry, topics, data), 77)
+    rating = Rating.from_event(_abi.marketplace().events["Rated"].args(topics, data), 77)
     assert (rating.rental_id, rating.role, rating.score, rating.billed) == (
         9,
         Role.PROVIDER,
