@@ -19,7 +19,7 @@ from web3 import HTTPProvider, Web3
 
 from gpuhub import GPUHubClient, MarketIndex, MarketIndexError, PriceUnit
 from gpuhub.chain import AnvilNode
-from gpuhub.index import SCHEMA_VERSION
+from gpuhub.index import SCHEMA_VERSION, _sql
 
 ETH = 10**18
 
@@ -107,6 +107,20 @@ def test_index_search_agrees_with_client_search(client: GPUHubClient, index: Mar
         found, expected = index.search(query), client.search(query)
         assert (found.listings, found.total) == (expected.listings, expected.total), query
         assert found.reputations == expected.reputations, query
+
+
+@pytest.mark.parametrize("chain_name", ["embedded"])
+def test_substring_matching_more_names_than_listed_agrees(
+    client: GPUHubClient, index: MarketIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ~ term matching more names than a search lists in its SQL finds them by subquery."""
+    for model in ("RTX 4090", "rtx 4080", "RTX 3090", "A100"):
+        client.create_listing(gpu_model=model, capacity=24, price=10**15)
+    index.sync()
+    monkeypatch.setattr(_sql, "INLINE_NAMES", 2)
+    for query in ("model~rtx sort=-id", f"provider~{client.address[2:6]} model~90 sort=model"):
+        found, expected = index.search(query), client.search(query)
+        assert (found.listings, found.total) == (expected.listings, expected.total), query
 
 
 @pytest.mark.parametrize("chain_name", ["embedded"])

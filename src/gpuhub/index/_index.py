@@ -399,28 +399,38 @@ class MarketIndex:
             QueryError: the query does not parse; ``position`` says where.
         """
         parsed = Query.of(query, **kwargs)
-        condition = _sql.where(parsed.filters())
+        terms = parsed.filters()
+        order = _sql.order_by(parsed.sort)
         with self._engine.connect() as db:
-            count = select(func.count()).select_from(listings).where(condition)
-            total = db.execute(count).scalar_one()
-            # The page's ids first (often from an index alone), then only those rows.
-            ids = list(
-                db.execute(
-                    select(listings.c.id)
-                    .where(condition)
-                    .order_by(*_sql.order_by(parsed.sort))
-                    .limit(parsed.limit)
-                    .offset(parsed.offset or None)
-                ).scalars()
+            condition = _sql.where(terms, _sql.substring_matches(db, terms))
+            # The page's ids first (often from an index alone), then only their rows, each with
+            # its provider's reputation.
+            page = (
+                select(listings.c.id)
+                .where(condition)
+                .order_by(*order)
+                .limit(parsed.limit)
+                .offset(parsed.offset or None)
+                .subquery()
             )
-            rows: dict[int, Any] = {}
-            for at in range(0, len(ids), _CHUNK):
-                chunk = ids[at : at + _CHUNK]
-                for row in db.execute(select(listings).where(listings.c.id.in_(chunk))).mappings():
-                    rows[row["id"]] = row
-            found = [_listing(rows[i]) for i in ids]
-            reputations = self._reputations(db, {item.provider for item in found})
-        return SearchResult(listings=found, total=int(total), reputations=reputations, query=parsed)
+            rows = db.execute(
+                select(*_LISTING_COLUMNS, *_ACCOUNT_COLUMNS)
+                .join_from(page, listings, listings.c.id == page.c.id)
+                .outerjoin(accounts, accounts.c.address == listings.c.provider_key)
+                .order_by(*order)
+            ).all()
+            total = _total_from_page(parsed, len(rows))
+            if total is None:
+                count = select(func.count()).select_from(listings).where(condition)
+                total = int(db.execute(count).scalar_one())
+        found: list[Listing] = []
+        reputations: dict[str, Reputation] = {}
+        for row in rows:
+            item = _listing(row)
+            found.append(item)
+            if item.provider not in reputations:
+                reputations[item.provider] = _joined_reputation(item.provider, row)
+        return SearchResult(listings=found, total=total, reputations=reputations, query=parsed)
 
     def _reputations(self, db: Connection, addresses: Iterable[str]) -> dict[str, Reputation]:
         wanted = {address.lower(): address for address in addresses}
@@ -436,7 +446,7 @@ class MarketIndex:
     def list_listings(self) -> list[Listing]:
         """Every indexed listing, in id order, whatever its status."""
         with self._engine.connect() as db:
-            rows = db.execute(select(listings).order_by(listings.c.id)).mappings()
+            rows = db.execute(select(*_LISTING_COLUMNS).order_by(listings.c.id))
             return [_listing(row) for row in rows]
 
     def list_rentals(self) -> list[Rental]:
@@ -759,18 +769,62 @@ def _listing_row(
     }
 
 
-def _listing(row: Any) -> Listing:
-    return Listing(
-        listing_id=row["id"],
-        provider=row["provider"],
-        gpu_model=row["model"],
-        capacity=row["capacity"],
-        price=int(row["price"]),
-        unit=PriceUnit(row["unit"]),
-        min_duration=row["min_duration"],
-        max_duration=row["max_duration"],
-        status=ListingStatus(row["status"]),
+#: the columns a Listing is made of.
+_LISTING_COLUMNS = [
+    listings.c[name]
+    for name in (
+        "id",
+        "provider",
+        "model",
+        "capacity",
+        "price",
+        "unit",
+        "min_duration",
+        "max_duration",
+        "status",
     )
+]
+_UNITS = {int(unit): unit for unit in PriceUnit}
+_STATUSES = {int(status): status for status in ListingStatus}
+
+
+def _listing(row: Any) -> Listing:
+    """The listing a row that starts with ``_LISTING_COLUMNS`` holds."""
+    listing_id, provider, model, capacity, price, unit, min_duration, max_duration, status = row[
+        : len(_LISTING_COLUMNS)
+    ]
+    return Listing(
+        listing_id=listing_id,
+        provider=provider,
+        gpu_model=model,
+        capacity=capacity,
+        price=int(price),
+        unit=_UNITS[unit],
+        min_duration=min_duration,
+        max_duration=max_duration,
+        status=_STATUSES[status],
+    )
+
+
+#: the provider's reputation, joined after ``_LISTING_COLUMNS`` in a search's rows.
+_ACCOUNT_COLUMNS = [accounts.c[name] for name in _ACCOUNT_COUNTERS]
+
+
+def _total_from_page(query: Query, found: int) -> int | None:
+    """How many listings match in all, when the page's size tells (None: count them)."""
+    if query.limit is not None and found >= query.limit:
+        return None  # a full page: there may be more
+    if found == 0 and query.offset > 0:
+        return None  # past the end, or fewer than the offset match
+    return query.offset + found
+
+
+def _joined_reputation(address: str, row: Any) -> Reputation:
+    """The reputation a search row carries from its join on the provider's account."""
+    values = row[len(_LISTING_COLUMNS) :]
+    if values[0] is None:  # no account: nothing counted yet
+        return _reputation(address, None)
+    return Reputation(address=address, **dict(zip(_ACCOUNT_COUNTERS, values, strict=True)))
 
 
 def _reputation(address: str, row: Any) -> Reputation:

@@ -8,10 +8,11 @@ is a fraction is rounded the one way that keeps the comparison exact (``x <= 2.5
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, cast, false, not_, or_, select, true
+from sqlalchemy import ColumnElement, Connection, Float, and_, cast, false, not_, or_, select, true
 
 from ..models import PRIOR_MEAN, PRIOR_WEIGHT
 from ..search import FIELDS, Kind, SortKey, Term, Time
@@ -28,6 +29,12 @@ _REPUTATION_COLUMNS = {
     "completed": _C.completed,
     "terminations": _C.terminations,
 }
+
+#: the most names a substring match lists in its SQL; past that, a subquery finds them.
+INLINE_NAMES = 500
+#: the names (``model_folded`` or ``provider_key`` values) each ``~`` term matches, by (field,
+#: needle); None where more than INLINE_NAMES match.
+Matches = Mapping[tuple[str, str], list[str] | None]
 
 _SORT_COLUMNS = {
     "id": _C.id,
@@ -46,9 +53,27 @@ _SORT_COLUMNS = {
 }
 
 
-def where(terms: tuple[Term, ...]) -> ColumnElement[bool]:
-    """All ``terms`` as one SQL condition."""
-    return and_(true(), *(_term(t) for t in terms))
+def substring_matches(db: Connection, terms: tuple[Term, ...]) -> Matches:
+    """The distinct models and providers each ``~`` term among ``terms`` matches.
+
+    Listed in the search's SQL, the few names a term matches let the planner seek them in an
+    index (and a term that matches none answers at once); a subquery would hide how many there
+    are.
+    """
+    found: dict[tuple[str, str], list[str] | None] = {}
+    for term in terms:
+        if term.op != "~" or (term.field, term.value) in found:
+            continue
+        names = list(
+            db.execute(_names(term.field, str(term.value)).limit(INLINE_NAMES + 1)).scalars()
+        )
+        found[(term.field, term.value)] = names if len(names) <= INLINE_NAMES else None
+    return found
+
+
+def where(terms: tuple[Term, ...], matches: Matches) -> ColumnElement[bool]:
+    """All ``terms`` as one SQL condition; ``matches`` from ``substring_matches``."""
+    return and_(true(), *(_term(t, matches) for t in terms))
 
 
 def order_by(keys: tuple[SortKey, ...]) -> list[Any]:
@@ -61,25 +86,28 @@ def order_by(keys: tuple[SortKey, ...]) -> list[Any]:
     return clauses
 
 
-def _term(term: Term) -> ColumnElement[bool]:
+def _term(term: Term, matches: Matches) -> ColumnElement[bool]:
     if term.op == "in":
         return or_(false(), *(_compare(term.field, "=", v) for v in term.value))
     if term.op == "notin":
         return not_(or_(false(), *(_compare(term.field, "=", v) for v in term.value)))
+    if term.op == "~":
+        column = _C.model_folded if term.field == "model" else _C.provider_key
+        names = matches[(term.field, term.value)]
+        if names is None:
+            return column.in_(_names(term.field, str(term.value)))
+        return column.in_(names) if names else false()
     return _compare(term.field, term.op, term.value)
+
+
+def _names(name: str, value: str) -> Any:
+    """The distinct folded models or provider keys that contain ``value``, ignoring case."""
+    column = models.c.folded if name == "model" else providers.c.address
+    return select(column).where(column.contains(value.casefold(), autoescape=True))
 
 
 def _compare(name: str, op: str, value: Any) -> ColumnElement[bool]:
     kind = FIELDS[name].kind
-    if op == "~":
-        needle = str(value).casefold()
-        if name == "model":
-            names = select(models.c.folded).where(models.c.folded.contains(needle, autoescape=True))
-            return _C.model_folded.in_(names)
-        keys = select(providers.c.address).where(
-            providers.c.address.contains(needle, autoescape=True)
-        )
-        return _C.provider_key.in_(keys)
     if name == "model":
         return _ops(_C.model, op, value)
     if name == "provider":
