@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, inspect, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, inspect, select, update
 
 from .._transactions import Rpc, data_bytes, quantity
 from ..exceptions import MarketIndexError, RequestRejected, ValidationError
@@ -59,6 +59,8 @@ MAX_SPAN = 100_000
 _RANGE_REFUSALS = ("too many", "range", "limit", "exceed", "more than", "response size")
 #: events after which a sync refreshes the database's statistics.
 ANALYZE_AFTER = 1_000
+#: searches whose compiled SQL an index keeps, the most recently run.
+_COMPILED_SEARCHES = 256
 #: rows per ``IN (...)`` list, well under every database's parameter limit.
 _CHUNK = 500
 _APPLIED = (
@@ -138,6 +140,11 @@ class MarketIndex:
         self._span = FIRST_SPAN
         self._sync_lock = threading.Lock()
         self._engine = open_engine(url)
+        cache = functools.lru_cache(maxsize=_COMPILED_SEARCHES)
+        self._statements = cache(functools.partial(_sql.search_statements, self._engine.dialect))
+        self._narrowing_statement = cache(
+            functools.partial(_sql.narrowing_statement, self._engine.dialect)
+        )
         self._prepare()
 
     @classmethod
@@ -399,30 +406,14 @@ class MarketIndex:
             QueryError: the query does not parse; ``position`` says where.
         """
         parsed = Query.of(query, **kwargs)
-        terms = parsed.filters()
-        order = _sql.order_by(parsed.sort)
         with self._engine.connect() as db:
-            condition = _sql.where(terms, _sql.substring_matches(db, terms))
-            # The page's ids first (often from an index alone), then only their rows, each with
-            # its provider's reputation.
-            page = (
-                select(listings.c.id)
-                .where(condition)
-                .order_by(*order)
-                .limit(parsed.limit)
-                .offset(parsed.offset or None)
-                .subquery()
-            )
-            rows = db.execute(
-                select(*_LISTING_COLUMNS, *_ACCOUNT_COLUMNS)
-                .join_from(page, listings, listings.c.id == page.c.id)
-                .outerjoin(accounts, accounts.c.address == listings.c.provider_key)
-                .order_by(*order)
-            ).all()
+            narrowing = _sql.narrowing(db, parsed.filters(), self._narrowing_statement)
+            statements = self._statements(parsed, narrowing)
+            page, count = statements.page, statements.count
+            rows = db.exec_driver_sql(page.sql, page.params).all()
             total = _total_from_page(parsed, len(rows))
             if total is None:
-                count = select(func.count()).select_from(listings).where(condition)
-                total = int(db.execute(count).scalar_one())
+                total = int(db.exec_driver_sql(count.sql, count.params).scalar_one())
         found: list[Listing] = []
         reputations: dict[str, Reputation] = {}
         for row in rows:
@@ -446,7 +437,7 @@ class MarketIndex:
     def list_listings(self) -> list[Listing]:
         """Every indexed listing, in id order, whatever its status."""
         with self._engine.connect() as db:
-            rows = db.execute(select(*_LISTING_COLUMNS).order_by(listings.c.id))
+            rows = db.execute(select(*_sql.LISTING_COLUMNS).order_by(listings.c.id))
             return [_listing(row) for row in rows]
 
     def list_rentals(self) -> list[Rental]:
@@ -769,29 +760,14 @@ def _listing_row(
     }
 
 
-#: the columns a Listing is made of.
-_LISTING_COLUMNS = [
-    listings.c[name]
-    for name in (
-        "id",
-        "provider",
-        "model",
-        "capacity",
-        "price",
-        "unit",
-        "min_duration",
-        "max_duration",
-        "status",
-    )
-]
 _UNITS = {int(unit): unit for unit in PriceUnit}
 _STATUSES = {int(status): status for status in ListingStatus}
 
 
 def _listing(row: Any) -> Listing:
-    """The listing a row that starts with ``_LISTING_COLUMNS`` holds."""
+    """The listing a row that starts with ``_sql.LISTING_COLUMNS`` holds."""
     listing_id, provider, model, capacity, price, unit, min_duration, max_duration, status = row[
-        : len(_LISTING_COLUMNS)
+        : len(_sql.LISTING_COLUMNS)
     ]
     return Listing(
         listing_id=listing_id,
@@ -806,10 +782,6 @@ def _listing(row: Any) -> Listing:
     )
 
 
-#: the provider's reputation, joined after ``_LISTING_COLUMNS`` in a search's rows.
-_ACCOUNT_COLUMNS = [accounts.c[name] for name in _ACCOUNT_COUNTERS]
-
-
 def _total_from_page(query: Query, found: int) -> int | None:
     """How many listings match in all, when the page's size tells (None: count them)."""
     if query.limit is not None and found >= query.limit:
@@ -819,12 +791,15 @@ def _total_from_page(query: Query, found: int) -> int | None:
     return query.offset + found
 
 
+_ACCOUNT_NAMES = [column.name for column in _sql.ACCOUNT_COLUMNS]
+
+
 def _joined_reputation(address: str, row: Any) -> Reputation:
     """The reputation a search row carries from its join on the provider's account."""
-    values = row[len(_LISTING_COLUMNS) :]
+    values = row[len(_sql.LISTING_COLUMNS) :]
     if values[0] is None:  # no account: nothing counted yet
         return _reputation(address, None)
-    return Reputation(address=address, **dict(zip(_ACCOUNT_COUNTERS, values, strict=True)))
+    return Reputation(address=address, **dict(zip(_ACCOUNT_NAMES, values, strict=True)))
 
 
 def _reputation(address: str, row: Any) -> Reputation:
