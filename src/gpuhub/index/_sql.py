@@ -166,7 +166,7 @@ def narrowing(
         compiled = statement(term)
         if compiled is None or term in found:
             continue
-        names = tuple(db.exec_driver_sql(compiled.sql, compiled.params).scalars())
+        names = tuple(db.exec_driver_sql(compiled.sql, compiled.params).scalars().all())
         found[term] = names if len(names) <= INLINE_NAMES else None
     return tuple(found.items())
 
