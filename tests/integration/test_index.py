@@ -20,6 +20,7 @@ from web3 import HTTPProvider, Web3
 from gpuhub import GPUHubClient, MarketIndex, MarketIndexError, PriceUnit
 from gpuhub.chain import AnvilNode
 from gpuhub.index import SCHEMA_VERSION, _sql
+from gpuhub.index._index import _snapshot
 
 ETH = 10**18
 
@@ -139,6 +140,20 @@ def test_repeated_search_sees_what_was_synced_since(
     renter.rate(rental.rental_id, 5)
     index.sync()
     assert [item.listing_id for item in index.search(query).listings] == [0, 1]
+
+
+@pytest.mark.parametrize("chain_name", ["embedded"])
+def test_search_statements_read_one_snapshot(client: GPUHubClient, index: MarketIndex) -> None:
+    """A search's statements read the index as it was, though a sync commits between them."""
+    count = "SELECT count(*) FROM gpuhub_listings"
+    client.create_listing(gpu_model="A100", capacity=40, price=10**15)
+    index.sync()
+    with _snapshot(index._engine) as db:
+        before = db.exec_driver_sql(count).scalar_one()
+        client.create_listing(gpu_model="H100", capacity=80, price=10**15)
+        index.sync()
+        assert db.exec_driver_sql(count).scalar_one() == before == 1
+    assert index.search("status=any").total == 2
 
 
 @pytest.mark.parametrize("chain_name", ["embedded"])

@@ -9,14 +9,15 @@ the hash of each block it applied events from and, per block, the rows as they w
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, inspect, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, inspect, select, update
 
 from .._transactions import Rpc, data_bytes, quantity
 from ..exceptions import MarketIndexError, RequestRejected, ValidationError
@@ -406,7 +407,7 @@ class MarketIndex:
             QueryError: the query does not parse; ``position`` says where.
         """
         parsed = Query.of(query, **kwargs)
-        with self._engine.connect() as db:
+        with _snapshot(self._engine) as db:
             narrowing = _sql.narrowing(db, parsed.filters(), self._narrowing_statement)
             statements = self._statements(parsed, narrowing)
             page, count = statements.page, statements.count
@@ -457,6 +458,23 @@ class MarketIndex:
             order = (ratings.c.block, ratings.c.rental_id, ratings.c.role)
             rows = db.execute(select(ratings).order_by(*order))
             return [_rating(row) for row in rows.mappings()]
+
+
+@contextlib.contextmanager
+def _snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection whose statements all read the index as it was at the first of them.
+
+    A search is several statements (the names, the page, the count); a sync may commit
+    between them, and each would otherwise read its own moment.
+    """
+    with engine.connect() as db:
+        if db.dialect.name == "sqlite":
+            # The driver begins transactions only before writes; the rollback when the
+            # connection goes back to the pool ends this one.
+            db.exec_driver_sql("BEGIN")
+        else:
+            db = db.execution_options(isolation_level="REPEATABLE READ")
+        yield db
 
 
 class Follower:
