@@ -523,10 +523,11 @@ async def follow(
             except ConnectionFailed:
                 delays = delays or backoff_delays()
                 await asyncio.sleep(next(delays))
+                if heads is not None:
+                    # over a WebSocket the connection itself is gone: open it again, subscribe
+                    await _stop(reader)
+                    reader = await _reconnect(client, ops, heads)
                 continue
-            if delays is not None and reader is not None and reader.done():
-                # the node came back: its old subscription went with the old connection
-                heads, reader = await _subscribe_new_heads(client)
             delays = None
             for item in found:
                 yield item
@@ -539,8 +540,7 @@ async def follow(
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(heads.wait(), timeout=max(interval, 1.0))
     finally:
-        if reader is not None:
-            reader.cancel()
+        await _stop(reader)
 
 
 async def _subscribe_new_heads(
@@ -549,14 +549,49 @@ async def _subscribe_new_heads(
     """Over a WebSocket, ``eth_subscribe`` to new heads: an event set on each new block."""
     from web3.providers.persistent import PersistentConnectionProvider
 
-    w3 = client._io.w3
-    if not isinstance(w3.provider, PersistentConnectionProvider):
+    if not isinstance(client._io.w3.provider, PersistentConnectionProvider):
         return None, None
     heads = asyncio.Event()
+    return heads, await _read_heads(client, heads)
+
+
+async def _read_heads(client: AsyncGPUHubClient, heads: asyncio.Event) -> asyncio.Task[None]:
+    """Subscribe to new heads; the task returned sets ``heads`` on each until the socket ends."""
+    w3 = client._io.w3
     await w3.eth.subscribe("newHeads")
 
     async def read() -> None:
         async for _ in w3.socket.process_subscriptions():
             heads.set()
 
-    return heads, asyncio.create_task(read())
+    return asyncio.create_task(read())
+
+
+async def _reconnect(
+    client: AsyncGPUHubClient, ops: Operations, heads: asyncio.Event
+) -> asyncio.Task[None] | None:
+    """Open the WebSocket again and subscribe to new heads on it; None while the node is away.
+
+    web3's persistent providers do not reconnect by themselves: a node that restarted leaves
+    the provider with a closed socket, and its subscriptions went with it.
+    """
+    from ._errors import translate
+
+    provider: Any = client._io.w3.provider
+    try:
+        with translate(ops.conn.decoder):
+            await provider.disconnect()
+            await provider.connect()
+            return await _read_heads(client, heads)
+    except ConnectionFailed:
+        return None
+
+
+async def _stop(task: asyncio.Task[None] | None) -> None:
+    """Cancel ``task`` and wait for it, leaving no exception unretrieved."""
+    if task is None:
+        return
+    task.cancel()
+    await asyncio.wait([task])
+    if not task.cancelled():
+        task.exception()
