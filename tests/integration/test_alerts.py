@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 import pytest
 
-from gpuhub import GPUHubClient, PriceUnit, QueryError, ValidationError
-from gpuhub.alerts import Alert, AlertKind, Alerts, format_eth
+from gpuhub import ConnectionFailed, GPUHubClient, PriceUnit, QueryError, ValidationError
+from gpuhub._transactions import Batch, Plan, Rpc
+from gpuhub.alerts import Alert, AlertKind, AlertOptions, AlertRules, Alerts, format_eth
+
+T = TypeVar("T")
 
 PRICE = 3_600 * 10**9  # wei per hour
 
@@ -245,3 +250,59 @@ def test_format_eth_is_exact() -> None:
     assert format_eth(1) == "0.000000000000000001 ETH"
     assert format_eth(15 * 10**17) == "1.5 ETH"
     assert format_eth(0) == "0 ETH"
+
+
+def failing_at(plan: Plan[T], n: int, count: list[int]) -> Plan[T]:
+    """``plan``, whose request number ``n`` (0-based) fails as if the node had gone away;
+    ``count[0]`` ends as the number of requests it made."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            op = plan.send(value) if error is None else plan.throw(error)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        value, error = None, None
+        if isinstance(op, Rpc | Batch):
+            count[0] += 1
+            if count[0] - 1 == n:
+                error = ConnectionFailed("the node went away")
+                continue
+        try:
+            value = yield op
+        except BaseException as err:
+            error = err
+
+
+def test_a_step_failed_at_any_request_then_rerun_alerts_the_same(
+    provider: GPUHubClient, renter: GPUHubClient
+) -> None:
+    """A step that fails at any one of its requests and is run again gives exactly the alerts of
+    a step that did not fail."""
+    assert renter.address
+    options = AlertOptions.of(renter.address, 600, ["model~A100"])
+    streams = [AlertRules(renter._ops, options) for _ in range(40)]
+    for rules in streams:
+        renter._run(rules.step())
+    rental = renter.rent(0, 2)
+    provider.create_listing(gpu_model="NVIDIA A100", capacity=40, price=PRICE)
+    provider.update_listing(1, price=PRICE // 2)
+    renter.chain.advance_time(3600)
+    renter.end_rental(rental.rental_id)
+    count = [0]
+    expected, _ = renter._run(failing_at(streams[0].step(), -1, count))
+    assert [a.kind for a in expected] == [
+        AlertKind.SEARCH_MATCH,
+        AlertKind.SEARCH_MATCH,
+        AlertKind.RENTAL_ENDED,
+        AlertKind.WITHDRAWABLE,
+        AlertKind.SEARCH_MATCH,
+    ]
+    requests = count[0]
+    assert 1 < requests < len(streams)
+    for n, rules in enumerate(streams[1 : requests + 1]):
+        with pytest.raises(ConnectionFailed):
+            renter._run(failing_at(rules.step(), n, [0]))
+        again, _ = renter._run(rules.step())
+        assert again == expected, f"failed at request {n}"
