@@ -213,7 +213,8 @@ def translate(
     ``sending`` marks blocks that build or send a transaction, whose refusals are
     :class:`TransactionRejected` rather than :class:`RequestRejected`.
     """
-    from web3.exceptions import TimeExhausted
+    from web3.exceptions import ProviderConnectionError, TimeExhausted
+    from websockets.exceptions import ConnectionClosed
 
     try:
         yield
@@ -224,7 +225,9 @@ def translate(
             "no receipt yet: the transaction may still be mined; look it up by its hash",
             tx_hash=tx_hash,
         ) from err
-    except OSError as err:  # requests' and aiohttp's connection errors are OSErrors
+    # requests' and aiohttp's connection errors are OSErrors; a WebSocket that the node closed
+    # raises ConnectionClosed, and opening one again ProviderConnectionError
+    except (OSError, ConnectionClosed, ProviderConnectionError) as err:
         raise ConnectionFailed(
             f"cannot reach the Ethereum node ({type(err).__name__}): is it running, and is the "
             "RPC URL right?"

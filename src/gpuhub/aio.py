@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from web3 import AsyncWeb3
     from web3.types import BlockIdentifier
 
+    from .alerts import Alert
     from .search import Query, SearchResult
 
 T = TypeVar("T")
@@ -374,6 +375,39 @@ class AsyncGPUHubClient:
             poll_interval=poll_interval,
         ):
             yield event
+
+    async def alerts(
+        self,
+        account: str,
+        *,
+        ends_within: int = 600,
+        searches: Iterable[str] = (),
+        poll_interval: float | None = None,
+    ) -> AsyncIterator[Alert]:
+        """Alerts for ``account`` (``async for``), with ``GPUHubClient.alerts``'s rules.
+
+        The same rules (``gpuhub.alerts.AlertRules``) stepped by the async watch's loop. The
+        arguments are checked, and the saved searches parsed, on the first iteration, before
+        anything is read.
+
+        Example::
+
+            >>> async for alert in aclient.alerts(me, searches=["model~4090 price_per_hour<=1eth"]):
+            ...     await notify(alert.message)
+
+        Raises:
+            QueryError: a saved search does not parse.
+        """
+        from .alerts import alerts_async
+
+        async for alert in alerts_async(
+            self,
+            account,
+            ends_within=ends_within,
+            searches=searches,
+            poll_interval=poll_interval,
+        ):
+            yield alert
 
     # ------------------------------------------------------------------ listings: reads
 

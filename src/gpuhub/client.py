@@ -371,21 +371,26 @@ class GPUHubClient:
         searches: Iterable[str] = (),
         poll_interval: float | None = None,
     ) -> Alerts:
-        """Alerts for ``account`` as the chain moves: rented, ending, ended, settleable, balance.
+        """Alerts for ``account`` as the chain moves: rented, ending, ended, settleable, balance,
+        and new or cheaper listings that match a saved search.
 
         See :mod:`gpuhub.alerts` for the kinds. Time-based alerts follow the chain's clock.
 
         Args:
             account: whose alerts (as provider and as renter).
             ends_within: warn when a rental has at most this many seconds left.
-            searches: saved search queries (not supported yet: must be empty).
+            searches: saved searches, query strings of :mod:`gpuhub.search`
+                (``"model~4090 price_per_hour<=0.5eth"``).
             poll_interval: seconds between polls; by default paced by the chain's block time.
 
         Example::
 
-            >>> with client.alerts(me, ends_within=600) as alerts:
+            >>> with client.alerts(me, ends_within=600, searches=["model~A100"]) as alerts:
             ...     for alert in alerts:
             ...         notify(alert.message)
+
+        Raises:
+            QueryError: a saved search does not parse; nothing is watched then.
         """
         from .alerts import Alerts
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -152,3 +154,14 @@ def test_event_filter(chain: GPUHubClient, receiver: Receiver, tmp_path: Path) -
         wait_until(lambda: len(receiver.received) == 1)
         time.sleep(0.2)
     assert [p["type"] for p in receiver.payloads()] == ["RentalStarted"]
+
+
+def test_outbox_file_is_private(tmp_path: Path) -> None:
+    """A new outbox file (it holds the signing secrets) and its WAL are the owner's alone."""
+    path = tmp_path / "hooks.db"
+    outbox = outbox_at(path)
+    outbox.add_endpoint("http://127.0.0.1:9/hook")
+    modes = {p.name: stat.S_IMODE(os.stat(p).st_mode) for p in tmp_path.iterdir()}
+    outbox.close()
+    assert {"hooks.db", "hooks.db-wal"} <= modes.keys()
+    assert set(modes.values()) == {0o600}

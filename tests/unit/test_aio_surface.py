@@ -13,7 +13,7 @@ IO_PROPERTIES = {"accounts"}
 #: methods that do no I/O (they build objects), the same plain functions in both clients.
 NO_IO = frozenset({"with_account", "batch"})
 #: sync methods with no async twin yet, each named here so the gap stays visible.
-SYNC_ONLY = frozenset({"alerts"})
+SYNC_ONLY: frozenset[str] = frozenset()
 
 
 def public(cls: type) -> dict[str, Any]:
