@@ -30,7 +30,7 @@ from .exceptions import (
     TransactionTimeout,
     contract_error_classes,
 )
-from .models import ListingStatus, PriceUnit, RentalStatus, Role
+from .models import ListingStatus, PriceUnit, ProposalState, RentalStatus, Role
 
 _ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
 _PANIC = bytes.fromhex("4e487b71")  # Panic(uint256)
@@ -38,6 +38,7 @@ _ENUMS: dict[str, type[Any]] = {
     "enum GPUHub.ListingStatus": ListingStatus,
     "enum GPUHub.PriceUnit": PriceUnit,
     "enum GPUHub.RentalStatus": RentalStatus,
+    "enum IGovernor.ProposalState": ProposalState,
     "enum GPUHub.Role": Role,
 }
 _TESTER_REVERT = re.compile(r"execution reverted: (b['\"].*['\"])\s*$", re.DOTALL)
@@ -51,7 +52,11 @@ class _ErrorSpec:
 
 
 class ErrorDecoder:
-    """Maps 4-byte selectors of the ABI's custom errors to their Python classes."""
+    """Maps 4-byte selectors of the ABI's custom errors to their Python classes.
+
+    The clients feed it every packaged contract's errors (``_artifact.error_abi()``), so a revert
+    in the governor or the timelock decodes as well as one in the marketplace.
+    """
 
     def __init__(self, abi: list[dict[str, Any]]) -> None:
         classes = contract_error_classes()

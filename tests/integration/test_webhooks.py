@@ -21,9 +21,10 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def chain() -> GPUHubClient:
-    """A marketplace on a fresh embedded chain."""
+    """A marketplace on a fresh embedded chain, governed by its deployer directly (so its
+    history holds only the events a test makes)."""
     w3 = embedded_web3()
-    return GPUHubClient.deploy(w3, account=w3.eth.accounts[0])
+    return GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=w3.eth.accounts[0])
 
 
 def list_gpu(client: GPUHubClient, model: str = "NVIDIA A100") -> None:
@@ -96,9 +97,7 @@ def test_retries_after_a_timeout(chain: GPUHubClient, receiver: Receiver, tmp_pa
     assert len(receiver.received) == 2 and len(set(receiver.ids())) == 1
 
 
-def test_410_disables_the_endpoint(
-    chain: GPUHubClient, receiver: Receiver, tmp_path: Path
-) -> None:
+def test_410_disables_the_endpoint(chain: GPUHubClient, receiver: Receiver, tmp_path: Path) -> None:
     """A 410 answer disables the endpoint: nothing more is sent to it."""
     outbox = outbox_at(tmp_path / "hooks.db")
     endpoint = outbox.add_endpoint(receiver.url)
