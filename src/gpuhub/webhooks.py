@@ -613,6 +613,7 @@ class Outbox:
         error: str | None,
     ) -> int:
         now = time.time()
+        delay = self._backoff(attempts)
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute(
@@ -626,7 +627,6 @@ class Outbox:
                     (attempts, now, seq),
                 )
             else:
-                delay = min(self.retry_first * 2 ** (attempts - 1), self.retry_max)
                 self._db.execute(
                     "UPDATE messages SET attempts = ?, next_attempt_at = ? WHERE seq = ?",
                     (attempts, now + random.uniform(delay / 2, delay), seq),
@@ -638,6 +638,11 @@ class Outbox:
                     )
             self._db.execute("COMMIT")
         return 1 if error is None else 0
+
+    def _backoff(self, attempts: int) -> float:
+        """Seconds before the next try after ``attempts`` tries: doubling from ``retry_first``,
+        at most ``retry_max`` (the exponent is capped, so months of failures cannot overflow)."""
+        return min(self.retry_first * 2.0 ** min(attempts - 1, 64), self.retry_max)
 
 
 class WebhookDispatcher:

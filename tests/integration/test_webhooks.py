@@ -164,3 +164,27 @@ def test_outbox_file_is_private(tmp_path: Path) -> None:
     outbox.close()
     assert {"hooks.db", "hooks.db-wal"} <= modes.keys()
     assert set(modes.values()) == {0o600}
+
+
+def test_backoff_stays_bounded_after_many_failures(
+    chain: GPUHubClient, receiver: Receiver, tmp_path: Path
+) -> None:
+    """A message that has failed two thousand times is retried at ``retry_max``, and the outbox
+    keeps working (the doubling must not overflow)."""
+    import sqlite3
+
+    path = tmp_path / "hooks.db"
+    outbox = outbox_at(path)
+    endpoint = outbox.add_endpoint(receiver.url)
+    list_gpu(chain)
+    outbox.enqueue(chain.get_events(0))
+    with sqlite3.connect(path) as db:  # an endpoint that has been down for months
+        db.execute("UPDATE messages SET attempts = 2000")
+    receiver.script = [500]
+    before = time.time()
+    assert outbox.deliver_due() == 0
+    (message,) = outbox.messages(endpoint.endpoint_id)
+    assert message.attempts == 2001
+    assert message.next_attempt_at is not None
+    assert message.next_attempt_at <= before + 0.2 + 1
+    assert outbox.deliver_due(now=message.next_attempt_at) == 1
