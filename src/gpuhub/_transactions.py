@@ -118,6 +118,16 @@ class Sleep:
 
 
 @dataclass(frozen=True, slots=True)
+class NextHead:
+    """Wait until a block arrives after monotonic time ``after``, or ``seconds`` at most; the
+    answer is the monotonic time the latest block was seen (asked only where the transport
+    subscribes to new heads: see ``BlockClock.heads``)."""
+
+    after: float
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Acquire:
     """Take the nonce lock of one sender (a ``threading.Lock`` or an ``asyncio.Lock``)."""
 
@@ -131,7 +141,7 @@ class Release:
     nonces: NonceManager
 
 
-Op = Rpc | Batch | Sleep | Acquire | Release
+Op = Rpc | Batch | Sleep | NextHead | Acquire | Release
 #: a sans-I/O operation returning T once every request it yields has been answered.
 Plan = Generator[Op, Any, T]
 
@@ -269,7 +279,8 @@ class BlockClock:
     that answers that three times in a row is treated as mining on arrival after all), then at the
     next predicted block: two requests per write when the prediction holds, a few more (a quarter
     block apart) when it does not, which re-anchors it. ``block_time`` can also be given;
-    ``poll_interval`` fixes the pace.
+    ``poll_interval`` fixes the pace. Where the transport hears of each new block (``heads``: a
+    WebSocket subscription), a wait asks once per block that arrived after the send instead.
     """
 
     #: longest block time believed from timestamps, in seconds.
@@ -288,6 +299,8 @@ class BlockClock:
         self.anchor: float | None = None
         self._hits_at_once = 0
         self._lock = threading.Lock()
+        #: True while the transport wakes receipt waits on each new block (:class:`NextHead`).
+        self.heads = False
 
     @property
     def interval_mining(self) -> bool:
@@ -320,6 +333,11 @@ class BlockClock:
             assert self.block_time is not None
             return self.block_time / 4
         return min(0.002 * 2.0**attempt, 0.25)
+
+    def head_wait(self) -> float:
+        """Longest wait for the next block's notification before asking anyway (in case one
+        was lost): two block times, or a second while the block time is not known."""
+        return 2 * self.block_time if self.block_time else 1.0
 
     def at_once(self, found: bool) -> None:
         """On an interval chain, the receipt was (or was not) there at the send."""
@@ -660,6 +678,8 @@ def wait_for_receipt(
     start = time.monotonic()
     deadline = start + (DEFAULT_TIMEOUT if timeout is None else timeout)
     request = Rpc("eth_getTransactionReceipt", [tx_hash], tx_hash)
+    if clock.heads:
+        return (yield from _receipt_on_heads(clock, request, deadline, sent_at))
     raw = yield request
     interval = clock.interval_mining
     if interval:
@@ -686,6 +706,26 @@ def wait_for_receipt(
         if raw is not None and interval:
             clock.seen(attempt == 1, time.monotonic())
     return Receipt.parse(raw)
+
+
+def _receipt_on_heads(
+    clock: BlockClock, request: Rpc, deadline: float, sent_at: float | None
+) -> Plan[Receipt]:
+    """Ask for the receipt once per block that arrived after the send: a transaction cannot be
+    mined before a block that comes after it (one request per write when the next block holds
+    it; asked at once when the send time is not known)."""
+    seen = -math.inf if sent_at is None else sent_at
+    while True:
+        now = time.monotonic()
+        if now >= deadline:
+            raise TransactionTimeout(
+                "no receipt yet: the transaction may still be mined; look it up by its hash",
+                tx_hash=request.tx_hash,
+            )
+        seen = yield NextHead(seen, min(clock.head_wait(), deadline - now))
+        raw = yield request
+        if raw is not None:
+            return Receipt.parse(raw)
 
 
 def learn_block_time(clock: BlockClock, span: int = 4) -> Plan[None]:

@@ -15,6 +15,8 @@ translation); this module only answers their requests with ``await``. Every publ
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
@@ -25,6 +27,7 @@ from ._transactions import (
     Acquire,
     Batch,
     Connection,
+    NextHead,
     Plan,
     Release,
     Rpc,
@@ -51,11 +54,57 @@ T = TypeVar("T")
 __all__ = ["AsyncGPUHubClient", "AsyncListingBatch", "AsyncPendingTransaction"]
 
 
+class NewHeads:
+    """The blocks announced by one ``eth_subscribe("newHeads")`` on a persistent connection.
+
+    One per connection, shared by receipt waits and watches: the provider hands each
+    subscription message to a single reader, so two subscribers reading it would steal each
+    other's blocks.
+    """
+
+    def __init__(self) -> None:
+        #: monotonic time the latest block was announced (the subscription's start at first).
+        self.last = time.monotonic()
+        self.task: asyncio.Task[None] | None = None
+        self._arrived = asyncio.Event()
+
+    @property
+    def alive(self) -> bool:
+        """True while the subscription is read."""
+        return self.task is not None and not self.task.done()
+
+    async def after(self, seen: float, timeout: float) -> float:
+        """When the latest block was announced, once one was after ``seen`` (monotonic time),
+        or after ``timeout`` seconds."""
+        if self.last <= seen:
+            if self.alive:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._arrived.wait(), timeout)
+            else:
+                await asyncio.sleep(timeout)
+                return time.monotonic()
+        return self.last
+
+    async def read(self, w3: AsyncWeb3[Any]) -> None:
+        """Note each announced block until the connection ends."""
+        try:
+            async for _ in w3.socket.process_subscriptions():
+                self.last = time.monotonic()
+                arrived, self._arrived = self._arrived, asyncio.Event()
+                arrived.set()
+        finally:
+            self._arrived.set()  # wake the waiters: they ask and then sleep instead
+
+
 class AsyncIO:
     """Answers a plan's requests with ``await``: the provider's ``make_request`` for a node,
-    eth-tester for the embedded chain (in-process, so it answers without awaiting)."""
+    eth-tester for the embedded chain (in-process, so it answers without awaiting).
 
-    def __init__(self, w3: AsyncWeb3[Any]) -> None:
+    On a persistent connection (``WebSocketProvider``) it subscribes to new heads, and receipt
+    waits wake on each new block instead of sleeping (``heads=False`` keeps the timed polls).
+    """
+
+    def __init__(self, w3: AsyncWeb3[Any], *, heads: bool = True) -> None:
         self.w3 = w3
         self.provider: Any = w3.provider
         self.tester = getattr(self.provider, "ethereum_tester", None)
@@ -63,6 +112,8 @@ class AsyncIO:
         self.conn: Connection | None = None
         self.batches = hasattr(self.provider, "make_batch_request")
         self._connecting: asyncio.Lock | None = None
+        self._wake_on_heads = heads
+        self._heads: NewHeads | None = None
 
     async def run(self, plan: Plan[T]) -> T:
         """Drive ``plan`` to its result, awaiting each request it yields."""
@@ -82,6 +133,8 @@ class AsyncIO:
                     value = await self.batch(op.calls)
                 elif isinstance(op, Sleep):
                     await asyncio.sleep(op.seconds)
+                elif isinstance(op, NextHead):
+                    value = await self._next_head(op)
                 elif isinstance(op, Acquire):
                     await op.nonces.lock.acquire()
                 elif isinstance(op, Release):
@@ -138,8 +191,35 @@ class AsyncIO:
             self._connecting = asyncio.Lock()
         async with self._connecting:
             if self.conn is None:
-                self.conn = await self.run(plan())
+                await self.opened(await self.run(plan()))
+        assert self.conn is not None
         return self.conn
+
+    async def opened(self, conn: Connection) -> None:
+        """Use ``conn`` from now on; over a persistent connection, wait for receipts on heads."""
+        self.conn = conn
+        if self._wake_on_heads and await self.new_heads() is not None:
+            conn.clock.heads = True
+
+    async def new_heads(self) -> NewHeads | None:
+        """The connection's new-heads subscription, made on first use; None where the provider
+        keeps no connection open (HTTP, the embedded chain)."""
+        from web3.providers.persistent import PersistentConnectionProvider
+
+        if self._heads is None and isinstance(self.provider, PersistentConnectionProvider):
+            heads = self._heads = NewHeads()
+            await self.w3.eth.subscribe("newHeads")
+            heads.task = asyncio.create_task(heads.read(self.w3))
+        return self._heads
+
+    async def _next_head(self, op: NextHead) -> float:
+        heads = self._heads
+        if heads is None:
+            await asyncio.sleep(op.seconds)
+            return time.monotonic()
+        if not heads.alive and self.conn is not None:
+            self.conn.clock.heads = False  # the subscription ended: back to timed polls
+        return await heads.after(op.after, op.seconds)
 
 
 class AsyncPendingTransaction(Generic[T]):
@@ -165,7 +245,8 @@ class AsyncGPUHubClient:
             ``AsyncEthereumTesterProvider``).
         contract_address: the marketplace's address on that chain.
         account: a ``LocalAccount``, an address the node unlocks, or None for read-only.
-        poll_interval: fixed seconds between receipt requests (default: the chain's pace).
+        poll_interval: fixed seconds between receipt requests (default: the chain's pace; over
+            a WebSocket, once per new block announced by a ``newHeads`` subscription).
         block_time: seconds between the chain's blocks; learned when None.
 
     Nothing is read from the node until the first call, which reads the chain id and checks that
@@ -182,7 +263,7 @@ class AsyncGPUHubClient:
         block_time: float | None = None,
     ) -> None:
         address = _core.check_address("contract_address", contract_address)
-        io = AsyncIO(w3)
+        io = AsyncIO(w3, heads=poll_interval is None)
 
         def opening() -> Plan[Connection]:
             return open_connection(
@@ -260,7 +341,7 @@ class AsyncGPUHubClient:
                 block_time=None,
             )
         )
-        io.conn = conn
+        await io.opened(conn)
         deployer = _account(account if account is not None else (await w3.eth.accounts)[0])
         await io.run(deploy(conn, Sender(conn, deployer), tx))
         client = object.__new__(cls)

@@ -20,6 +20,7 @@ from ._transactions import (
     Acquire,
     Batch,
     Connection,
+    NextHead,
     PendingTransaction,
     Plan,
     Release,
@@ -86,6 +87,9 @@ class SyncIO:
                     value = self.batch(op.calls)
                 elif isinstance(op, Sleep):
                     time.sleep(op.seconds)
+                elif isinstance(op, NextHead):  # no subscription here: the wait is a sleep
+                    time.sleep(op.seconds)
+                    value = time.monotonic()
                 elif isinstance(op, Acquire):
                     op.nonces.lock.acquire()
                 elif isinstance(op, Release):

@@ -26,7 +26,6 @@ Delivery rules:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import random
 import threading
@@ -467,49 +466,24 @@ async def watch_async(
     run = client._io.run
     if interval is None:
         interval = await run(pace(ops))
-    heads, reader = await _subscribe_new_heads(client)
+    heads = await client._io.new_heads()
     delays: Iterator[float] | None = None
-    try:
-        while True:
-            if heads is not None:
-                heads.clear()
-            try:
-                found = await run(poller.poll())
-                for event in found:
-                    if await run(event_filter.wanted(event)):
-                        yield event
-                delays = None
-            except ConnectionFailed:
-                delays = delays or backoff_delays()
-                await asyncio.sleep(next(delays))
-                continue
-            if found:
-                continue
-            if heads is None:
-                await asyncio.sleep(interval)
-            else:
-                # a new head wakes the poll at once; the timeout covers a missed notification
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(heads.wait(), timeout=max(interval, 1.0))
-    finally:
-        if reader is not None:
-            reader.cancel()
-
-
-async def _subscribe_new_heads(
-    client: AsyncGPUHubClient,
-) -> tuple[asyncio.Event | None, asyncio.Task[None] | None]:
-    """Over a WebSocket, ``eth_subscribe`` to new heads: an event set on each new block."""
-    from web3.providers.persistent import PersistentConnectionProvider
-
-    w3 = client._io.w3
-    if not isinstance(w3.provider, PersistentConnectionProvider):
-        return None, None
-    heads = asyncio.Event()
-    await w3.eth.subscribe("newHeads")
-
-    async def read() -> None:
-        async for _ in w3.socket.process_subscriptions():
-            heads.set()
-
-    return heads, asyncio.create_task(read())
+    while True:
+        seen = heads.last if heads is not None else 0.0
+        try:
+            found = await run(poller.poll())
+            for event in found:
+                if await run(event_filter.wanted(event)):
+                    yield event
+            delays = None
+        except ConnectionFailed:
+            delays = delays or backoff_delays()
+            await asyncio.sleep(next(delays))
+            continue
+        if found:
+            continue
+        if heads is None:
+            await asyncio.sleep(interval)
+        else:
+            # a new head wakes the poll at once; the timeout covers a missed notification
+            await heads.after(seen, max(interval, 1.0))
