@@ -125,11 +125,12 @@ class Operations:
         """Send ``name(*args)`` and return how to finish it once mined."""
         sender = self.require_sender()
         params = {"to": self.conn.address, "data": self.fn(name).calldata(args), "value": value}
+        began = time.monotonic()
         tx_hash = yield from sender.send(params, tx)
         sent_at = time.monotonic()
 
         def complete(timeout: float | None) -> Plan[T]:
-            receipt = yield from sender.wait(tx_hash, params, timeout, sent_at)
+            receipt = yield from sender.wait(tx_hash, params, timeout, sent_at, began=began)
             return (yield from finish(receipt))
 
         return Sent(tx_hash, complete)

@@ -65,35 +65,32 @@ class NewHeads:
     def __init__(self) -> None:
         #: monotonic time the latest block was announced (the subscription's start at first).
         self.last = time.monotonic()
-        self.task: asyncio.Task[None] | None = None
+        #: True once the subscription is no longer read (connection closed, or refused).
+        self.ended = False
         self._arrived = asyncio.Event()
-
-    @property
-    def alive(self) -> bool:
-        """True while the subscription is read."""
-        return self.task is not None and not self.task.done()
 
     async def after(self, seen: float, timeout: float) -> float:
         """When the latest block was announced, once one was after ``seen`` (monotonic time),
         or after ``timeout`` seconds."""
         if self.last <= seen:
-            if self.alive:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._arrived.wait(), timeout)
-            else:
+            if self.ended:
                 await asyncio.sleep(timeout)
                 return time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), timeout)
         return self.last
 
     async def read(self, w3: AsyncWeb3[Any]) -> None:
-        """Note each announced block until the connection ends."""
+        """Subscribe, then note each announced block until the connection ends."""
         try:
+            await w3.eth.subscribe("newHeads")
             async for _ in w3.socket.process_subscriptions():
                 self.last = time.monotonic()
                 arrived, self._arrived = self._arrived, asyncio.Event()
                 arrived.set()
         finally:
-            self._arrived.set()  # wake the waiters: they ask and then sleep instead
+            self.ended = True
+            self._arrived.set()  # wake the waiters: they ask, then sleep instead
 
 
 class AsyncIO:
@@ -114,6 +111,7 @@ class AsyncIO:
         self._connecting: asyncio.Lock | None = None
         self._wake_on_heads = heads
         self._heads: NewHeads | None = None
+        self._reader: asyncio.Task[None] | None = None
 
     async def run(self, plan: Plan[T]) -> T:
         """Drive ``plan`` to its result, awaiting each request it yields."""
@@ -196,9 +194,12 @@ class AsyncIO:
         return self.conn
 
     async def opened(self, conn: Connection) -> None:
-        """Use ``conn`` from now on; over a persistent connection, wait for receipts on heads."""
+        """Use ``conn`` from now on; over a persistent connection, wait for receipts on heads
+        (subscribed when a wait first needs them: where sends bring their receipts, never)."""
+        from web3.providers.persistent import PersistentConnectionProvider
+
         self.conn = conn
-        if self._wake_on_heads and await self.new_heads() is not None:
+        if self._wake_on_heads and isinstance(self.provider, PersistentConnectionProvider):
             conn.clock.heads = True
 
     async def new_heads(self) -> NewHeads | None:
@@ -208,17 +209,16 @@ class AsyncIO:
 
         if self._heads is None and isinstance(self.provider, PersistentConnectionProvider):
             heads = self._heads = NewHeads()
-            await self.w3.eth.subscribe("newHeads")
-            heads.task = asyncio.create_task(heads.read(self.w3))
+            self._reader = asyncio.create_task(heads.read(self.w3))
         return self._heads
 
     async def _next_head(self, op: NextHead) -> float:
-        heads = self._heads
-        if heads is None:
+        heads = await self.new_heads()
+        if heads is None or heads.ended:
+            if self.conn is not None:
+                self.conn.clock.heads = False  # no subscription (any more): timed polls
             await asyncio.sleep(op.seconds)
             return time.monotonic()
-        if not heads.alive and self.conn is not None:
-            self.conn.clock.heads = False  # the subscription ended: back to timed polls
         return await heads.after(op.after, op.seconds)
 
 
