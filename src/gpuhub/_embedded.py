@@ -8,7 +8,10 @@ demo scale:
   write leaves no trace, as a refused estimate does on a real node;
 - event reads linear in the chain's length: eth-tester's ``get_logs`` walks every block of the
   range for every call, so this keeps the logs of each block it has read and reads only new
-  blocks after that.
+  blocks after that;
+- every listing read from the contract's storage (``gpuhub_getListings``), not by running the
+  ``getListings`` view: py-evm executes it at about a millisecond per listing, while reading the
+  state trie (each trie node decoded once, then kept) takes a few microseconds per slot.
 
 Answers have the shapes of a real node's (camelCase keys); numbers stay ints, which the parsers in
 ``_transactions`` accept as well as hex quantities.
@@ -20,7 +23,9 @@ from typing import Any
 
 from eth_utils.address import to_checksum_address
 
+from ._core import decode_text
 from .exceptions import TransactionReverted
+from .models import Listing, ListingStatus, PriceUnit
 
 _TX_KEYS = {
     "from": "from",
@@ -35,6 +40,15 @@ _TX_KEYS = {
 }
 _INT_KEYS = {"value", "gas", "gas_price", "max_fee_per_gas", "max_priority_fee_per_gas", "nonce"}
 
+# GPUHub's storage, as solc lays it out (contracts/GPUHub.sol; docs/architecture.md draws it):
+# slot 0 packs the listing counter in its low 40 bits, and `_listings` is the mapping at slot 3.
+# A listing fills 2 to 4 consecutive slots from keccak(id . 3). A test holds the listings read
+# this way against the contract's own getListings, so a change of layout cannot go unnoticed.
+_COUNTERS_SLOT = 0
+_LISTINGS_SLOT = 3
+#: decoded trie nodes kept at most; nodes are named by their hash, so a kept one never goes stale.
+MAX_TRIE_NODES = 1_000_000
+
 
 class EmbeddedChain:
     """Answers JSON-RPC requests from an ``eth_tester.EthereumTester``; not thread-safe (the
@@ -48,6 +62,9 @@ class EmbeddedChain:
         self._logs: list[dict[str, Any]] = []
         #: (number, hash) of every block whose logs are in ``_logs``.
         self._scanned: list[tuple[int, str]] = []
+        self._trie = _TrieReader(tester.backend.chain.chaindb.db)
+        #: the first storage slot of each listing, by id (keccak(id . _LISTINGS_SLOT)).
+        self._listing_slots: list[int] = []
 
     def request(self, method: str, params: list[Any]) -> Any:
         """The ``result`` a node would give for ``method(params)``; reverts raise eth-tester's
@@ -87,7 +104,68 @@ class EmbeddedChain:
             return self._transaction(params[0])
         if method == "eth_getLogs":
             return self._get_logs(params[0])
+        if method == "gpuhub_getListings":
+            return self._listings(params[0])
         raise NotImplementedError(f"the embedded chain does not answer {method}")
+
+    def _listings(self, address: str) -> list[Listing] | None:
+        """Every listing of the marketplace at ``address`` as of the latest block, read from its
+        storage; None when the code there is not the packaged GPUHub (whose layout this reads)."""
+        from eth_utils.crypto import keccak
+
+        from ._artifact import load_artifact
+
+        trie = self._trie
+        root = self._tester.backend.chain.get_canonical_head().state_root
+        account = trie.get(root, keccak(bytes.fromhex(address[2:])).hex())
+        code = bytes.fromhex(load_artifact()["deployedBytecode"])
+        if account is None:
+            return None
+        _, _, storage_root, code_hash = _rlp_list(account)
+        if code_hash != keccak(code):
+            return None
+
+        def word(slot: int) -> int:
+            value = trie.get(storage_root, trie.slot_path(slot))
+            # A storage value is RLP of at most 32 bytes: one byte as itself, else a length byte.
+            return 0 if value is None else int.from_bytes(value[1:] if value[0] >= 0x80 else value)
+
+        count = word(_COUNTERS_SLOT) & (2**40 - 1)
+        mapping = _LISTINGS_SLOT.to_bytes(32, "big")
+        starts = self._listing_slots
+        for listing_id in range(len(starts), count):
+            starts.append(int.from_bytes(keccak(listing_id.to_bytes(32, "big") + mapping), "big"))
+        providers: dict[int, str] = {}
+        listings = []
+        for listing_id in range(count):
+            at = starts[listing_id]
+            packed, priced = word(at), word(at + 1)
+            length = (packed >> 176) & 0xFF
+            model = (priced >> 96).to_bytes(20, "big")
+            if length > 20:
+                model += word(at + 2).to_bytes(32, "big")
+            if length > 52:
+                model += (word(at + 3) & (2**96 - 1)).to_bytes(12, "big")
+            raw_provider = packed & (2**160 - 1)
+            provider = providers.get(raw_provider)
+            if provider is None:
+                provider = providers[raw_provider] = to_checksum_address(
+                    raw_provider.to_bytes(20, "big")
+                )
+            listings.append(
+                Listing(
+                    listing_id=listing_id,
+                    provider=provider,
+                    gpu_model=decode_text(model[:length]),
+                    capacity=(packed >> 184) & 0xFFFF,
+                    price=priced & (2**96 - 1),
+                    unit=PriceUnit((packed >> 168) & 0xFF),
+                    min_duration=(packed >> 200) & 0xFFFFFF,
+                    max_duration=(packed >> 224) & 0xFFFFFF,
+                    status=ListingStatus((packed >> 160) & 0xFF),
+                )
+            )
+        return listings
 
     def _send_checked(self, tx: dict[str, Any], raw: str | None) -> str:
         tester = self._tester
@@ -190,6 +268,80 @@ class EmbeddedChain:
                 )
                 index += 1
         return block_hash
+
+
+class _TrieReader:
+    """Looks keys up in the Merkle-Patricia tries of one node database (py-evm's), decoding each
+    trie node once: reading 10,000 listings touches the same upper nodes tens of thousands of
+    times, and RLP decoding in Python is what a lookup costs."""
+
+    def __init__(self, db: Any) -> None:
+        self._db = db
+        self._nodes: dict[bytes, Any] = {}
+        self._slot_paths: dict[int, str] = {}
+
+    def slot_path(self, slot: int) -> str:
+        """The key of storage ``slot`` in a storage trie (its hash, as hex digits)."""
+        path = self._slot_paths.get(slot)
+        if path is None:
+            from eth_hash.auto import keccak
+
+            if len(self._slot_paths) >= MAX_TRIE_NODES:
+                self._slot_paths.clear()
+            path = self._slot_paths[slot] = keccak(slot.to_bytes(32, "big")).hex()
+        return path
+
+    def get(self, root: bytes, path: str) -> bytes | None:
+        """The value at the key whose hash is ``path`` (hex digits), or None."""
+        at = 0
+        node = self._node(root)
+        while node is not None:
+            if isinstance(node, list):  # branch: 16 children and a value
+                if at == len(path):
+                    return node[16] or None
+                node = self._node(node[int(path[at], 16)])
+                at += 1
+                continue
+            nibbles, leaf, child = node  # leaf or extension
+            if path[at : at + len(nibbles)] != nibbles:
+                return None
+            at += len(nibbles)
+            if leaf:
+                return child if at == len(path) else None
+            node = self._node(child)
+        return None
+
+    def _node(self, ref: Any) -> Any:
+        """A node from its reference: a hash, the node itself when under 32 bytes, or empty."""
+        if isinstance(ref, list):
+            return _shape(ref)
+        if not ref:
+            return None
+        node = self._nodes.get(ref)
+        if node is None:
+            import rlp
+
+            if len(self._nodes) >= MAX_TRIE_NODES:
+                self._nodes.clear()
+            node = self._nodes[ref] = _shape(rlp.decode(self._db[ref]))
+        return node
+
+
+def _shape(node: list[Any]) -> Any:
+    """A decoded node as the lookup walks it: a branch stays a list of 17, a leaf or extension
+    becomes (nibbles as hex digits, is a leaf, value or child)."""
+    if len(node) == 17:
+        return node
+    encoded = node[0].hex()
+    flag = int(encoded[0], 16)  # hex-prefix encoding: 2 = leaf, 1 = odd length
+    return (encoded[1:] if flag & 1 else encoded[2:], flag >= 2, node[1])
+
+
+def _rlp_list(raw: bytes) -> list[Any]:
+    import rlp
+
+    decoded: list[Any] = rlp.decode(raw)
+    return decoded
 
 
 def _topics_match(have: list[str], want: list[set[str] | None]) -> bool:
