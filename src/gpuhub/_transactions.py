@@ -121,7 +121,7 @@ class Sleep:
 class NextHead:
     """Wait until a block arrives after monotonic time ``after``, or ``seconds`` at most; the
     answer is the monotonic time the latest block was seen (asked only where the transport
-    subscribes to new heads: see ``BlockClock.heads``)."""
+    subscribes to new heads: see ``BlockClock.on_heads``)."""
 
     after: float
     seconds: float

@@ -88,6 +88,8 @@ class NewHeads:
                 self.last = time.monotonic()
                 arrived, self._arrived = self._arrived, asyncio.Event()
                 arrived.set()
+        except Exception:  # refused, or the connection lost: the waits go back to timed polls
+            pass
         finally:
             self.ended = True
             self._arrived.set()  # wake the waiters: they ask, then sleep instead
@@ -209,6 +211,7 @@ class AsyncIO:
 
         if self._heads is None and isinstance(self.provider, PersistentConnectionProvider):
             heads = self._heads = NewHeads()
+            # kept: the event loop holds only a weak reference to a task
             self._reader = asyncio.create_task(heads.read(self.w3))
         return self._heads
 

@@ -89,4 +89,3 @@ def test_ws_pending_writes_all_land(interval_node: Any) -> None:
 
     made = asyncio.run(main())
     assert sorted(listing.capacity for listing in made) == [10, 11, 12, 13]
-
