@@ -62,7 +62,7 @@ class EmbeddedChain:
         self._logs: list[dict[str, Any]] = []
         #: (number, hash) of every block whose logs are in ``_logs``.
         self._scanned: list[tuple[int, str]] = []
-        self._trie = _TrieReader(tester.backend.chain.chaindb.db)
+        self._trie = _TrieReader()
         #: the first storage slot of each listing, by id (keccak(id . _LISTINGS_SLOT)).
         self._listing_slots: list[int] = []
 
@@ -115,8 +115,10 @@ class EmbeddedChain:
 
         from ._artifact import load_artifact
 
+        chain = self._tester.backend.chain  # a new object after reset_to_genesis
         trie = self._trie
-        root = self._tester.backend.chain.get_canonical_head().state_root
+        trie.db = chain.chaindb.db
+        root = chain.get_canonical_head().state_root
         account = trie.get(root, keccak(bytes.fromhex(address[2:])).hex())
         code = bytes.fromhex(load_artifact()["deployedBytecode"])
         if account is None:
@@ -275,8 +277,9 @@ class _TrieReader:
     trie node once: reading 10,000 listings touches the same upper nodes tens of thousands of
     times, and RLP decoding in Python is what a lookup costs."""
 
-    def __init__(self, db: Any) -> None:
-        self._db = db
+    def __init__(self) -> None:
+        #: the node database to read (py-evm's); kept nodes stay valid in any database.
+        self.db: Any = None
         self._nodes: dict[bytes, Any] = {}
         self._slot_paths: dict[int, str] = {}
 
@@ -323,7 +326,7 @@ class _TrieReader:
 
             if len(self._nodes) >= MAX_TRIE_NODES:
                 self._nodes.clear()
-            node = self._nodes[ref] = _shape(rlp.decode(self._db[ref]))
+            node = self._nodes[ref] = _shape(rlp.decode(self.db[ref]))
         return node
 
 

@@ -60,8 +60,9 @@ def test_listings_read_from_storage_match_the_contract_view() -> None:
     client.fulfill_request(1)
     client.remove_listing(2)
     renter.rent(7, 1)
+    stored = client._io.embedded.request("gpuhub_getListings", [client.contract_address])
     listings = client.list_listings()
-    assert listings == [client.get_listing(i) for i in range(client.listing_count())]
+    assert listings == stored == [client.get_listing(i) for i in range(client.listing_count())]
     assert {x.status for x in listings} == set(gpuhub.ListingStatus)
     assert [len(x.gpu_model.encode()) for x in listings[:6]] == [1, 20, 21, 52, 53, 64]
 
@@ -76,3 +77,24 @@ def test_listings_read_from_storage_follow_new_writes() -> None:
     client.fulfill_request(0)
     assert client.list_gpus() == [client.get_listing(1)]
     assert client.list_gpus()[0].gpu_model == "H100 SXM5 80GB, liquid cooled"
+
+
+def test_listings_not_read_from_storage_of_other_code() -> None:
+    """At an address without the packaged contract's code the embedded chain reads no
+    listings from storage (the client then runs the view)."""
+    client = GPUHubClient.local()
+    chain = client._io.embedded
+    assert chain.request("gpuhub_getListings", [client.accounts[2]]) is None
+    assert chain.request("gpuhub_getListings", ["0x" + "42" * 20]) is None
+
+
+def test_listings_read_from_storage_after_a_refused_write() -> None:
+    """After a refused write is rolled back, listings are read from the restored state."""
+    client = GPUHubClient.local()
+    client.create_listing(**TERMS)
+    client.list_gpus()
+    with pytest.raises(gpuhub.NotListingProvider):
+        client.with_account(client.accounts[4]).remove_listing(0)
+    client.update_listing(0, capacity=40)
+    assert client.list_listings() == [client.get_listing(0)]
+    assert client.list_listings()[0].capacity == 40
