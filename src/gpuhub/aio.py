@@ -117,6 +117,10 @@ class AsyncIO:
 
     async def run(self, plan: Plan[T]) -> T:
         """Drive ``plan`` to its result, awaiting each request it yields."""
+        if self._heads is None and self.conn is not None and self.conn.clock.on_heads:
+            # Subscribe as soon as blocks are known to come on a timer, so that the first
+            # waits already know which blocks came after their send.
+            await self.new_heads()
         value: Any = None
         error: BaseException | None = None
         while True:
@@ -197,7 +201,8 @@ class AsyncIO:
 
     async def opened(self, conn: Connection) -> None:
         """Use ``conn`` from now on; over a persistent connection, wait for receipts on heads
-        (subscribed when a wait first needs them: where sends bring their receipts, never)."""
+        (subscribed once blocks turn out to come on a timer: where sends bring their receipts,
+        never)."""
         from web3.providers.persistent import PersistentConnectionProvider
 
         self.conn = conn

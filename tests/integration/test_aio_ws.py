@@ -74,18 +74,23 @@ def test_ws_write_lands_with_one_receipt_request(interval_node: Any) -> None:
 
 
 def test_ws_pending_writes_all_land(interval_node: Any) -> None:
-    """Writes sent with wait=False over ws:// are all mined and awaited on new heads."""
+    """Writes sent together with wait=False over ws:// all land, each asking for its receipt
+    about once."""
     node, address, key = interval_node
 
-    async def main() -> list[Listing]:
-        async with AsyncWeb3(WebSocketProvider(node.url.replace("http://", "ws://"))) as w3:
+    async def main() -> tuple[list[Listing], int]:
+        provider = CountingWebSocketProvider(node.url.replace("http://", "ws://"))
+        async with AsyncWeb3(provider) as w3:
             client = AsyncGPUHubClient(w3, address, account=key)
             await client.create_listing(**TERMS)
+            provider.methods.clear()
             pending = [
                 await client.create_listing(**{**TERMS, "capacity": 10 + i}, wait=False)
                 for i in range(4)
             ]
-            return list(await asyncio.gather(*(p.result(timeout=10) for p in pending)))  # type: ignore[union-attr]
+            made = await asyncio.gather(*(p.result(timeout=10) for p in pending))  # type: ignore[union-attr]
+            return list(made), provider.methods["eth_getTransactionReceipt"]
 
-    made = asyncio.run(main())
+    made, receipts = asyncio.run(main())
     assert sorted(listing.capacity for listing in made) == [10, 11, 12, 13]
+    assert receipts <= len(made) + 1
