@@ -4,8 +4,10 @@
 
 Targets: create (20-byte model) <= 100,000; each availability change <= 30,000; price update
 <= 40,000; rent <= 110,000; end by the renter <= 80,000, by the provider <= 85,000, settle
-<= 60,000 (all while counting the track records); withdraw <= 45,000; rate with a comment of up
-to 32 bytes <= 45,000 (<= 65,000 for an address's very first rating).
+<= 60,000 (all while counting the track records and, with a fee, accruing votes); withdraw
+<= 45,000; rate with a comment of up to 32 bytes <= 45,000 (<= 65,000 for an address's very
+first rating). Governance (no targets): the governed deployment in total, claimVotes, propose,
+vote, queue, execute (a fee change).
 The original GPUHub contract: create 142,070, update 38,471, mark unavailable 32,354,
 mark available 54,276, deploy 765,379.
 
@@ -23,7 +25,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from gpuhub import GPUHubClient, PriceUnit
+from gpuhub import Action, GPUHubClient, PriceUnit, VoteSupport
 from gpuhub.chain import AnvilNode, embedded_web3
 
 TARGETS = {
@@ -54,7 +56,8 @@ def gas_of(client: GPUHubClient, send: Callable[[], Any]) -> int:
 
 
 def measure(w3: Any) -> dict[str, int]:
-    deploy_client = GPUHubClient.deploy(w3)
+    # Governance held by the deployer, so the fee is one transaction; governance() does the rest.
+    deploy_client = GPUHubClient.deploy(w3, governance=w3.eth.accounts[0])
     receipt = w3.eth.get_transaction_receipt(w3.eth.get_block("latest")["transactions"][-1])
     client = deploy_client
     model20 = "NVIDIA RTX 4090 24GB"
@@ -93,6 +96,40 @@ def measure(w3: Any) -> dict[str, int]:
     results["settle"] = gas_of(client, lambda: renter.settle(2))
     results["withdraw"] = gas_of(client, lambda: renter.withdraw())
     results.update(measure_reputation(client))
+    results.update(governance(w3))
+    return results
+
+
+def governance(w3: Any) -> dict[str, int]:
+    """Gas of a governed market: its deployment (every transaction), claim, and one proposal."""
+    start = w3.eth.block_number
+    market = GPUHubClient.deploy(w3)
+    deployed = sum(
+        int(w3.eth.get_transaction_receipt(h)["gasUsed"])
+        for n in range(start + 1, w3.eth.block_number + 1)
+        for h in w3.eth.get_block(n)["transactions"]
+    )
+    gov = market.governance
+    results = {"deploy_governed_total": deployed}
+    propose = gov.propose([Action.set_fee(250)], "Set the fee to 2.5%")
+    results["propose"] = gas_of(market, lambda: propose)  # already sent: the latest transaction
+    market.chain.advance_time(propose.vote_start - market.chain.now() + 1)
+    results["vote"] = gas_of(market, lambda: gov.vote(propose.proposal_id, VoteSupport.FOR))
+    market.chain.advance_time(propose.vote_end - market.chain.now() + 1)
+    results["queue"] = gas_of(market, lambda: gov.queue(propose.proposal_id))
+    market.chain.advance_time(gov.timelock_delay() + 1)
+    results["execute"] = gas_of(market, lambda: gov.execute(propose.proposal_id))
+    provider = market.with_account(market.accounts[1])
+    renter = market.with_account(market.accounts[2])
+    provider.create_listing(gpu_model="A100", capacity=80, price=10**15, unit=PriceUnit.HOUR)
+    rental = renter.rent(0, 1)
+    market.chain.advance_time(3600)
+    renter.settle(rental.rental_id)
+    results["claim_votes_first"] = gas_of(market, lambda: renter.governance.claim_votes())
+    rental = renter.rent(0, 1)
+    market.chain.advance_time(3600)
+    renter.settle(rental.rental_id)
+    results["claim_votes"] = gas_of(market, lambda: renter.governance.claim_votes())
     return results
 
 

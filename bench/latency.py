@@ -111,8 +111,11 @@ def main() -> None:
         def follow_sse() -> None:
             query = {"event": "ListingCreated"}
             with httpx.stream("GET", sse_url, params=query, timeout=None) as stream:
+                name = ""
                 for line in stream.iter_lines():
-                    if line.startswith("data: "):
+                    if line.startswith("event: "):
+                        name = line[7:]  # "error" once the node is gone at the end
+                    elif line.startswith("data: ") and name == "ListingCreated":
                         arrivals.seen("sse", json.loads(line[6:])["args"]["listingId"])
 
         threading.Thread(target=follow_sse, daemon=True).start()

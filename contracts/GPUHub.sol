@@ -1,6 +1,17 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+/// @notice What the marketplace reads from its governor (an OpenZeppelin GovernorTimelockControl).
+interface IGPUHubGovernor {
+    function token() external view returns (address);
+    function timelock() external view returns (address);
+}
+
+/// @notice The participation votes contract; only the marketplace mints.
+interface IGPUHubVotes {
+    function mint(address account, uint256 units) external;
+}
+
 /// @title GPUHub: a marketplace for renting out spare GPUs.
 /// @notice Providers list GPUs with a price per unit of time; renters find them through the paged
 /// read `getListings`, quote and rent them. The rent is held in escrow by this contract, billed per
@@ -91,8 +102,8 @@ contract GPUHub {
     /// completed rentals would take billions of transactions; every narrowing is checked anyway.
     struct Account {
         uint96 balance; // withdrawable wei
-        // Reserved for governance: votes accrued on endings with a fee, claimed later. Unused yet;
-        // it lives here so that ending can accrue votes in the slot it writes anyway.
+        // Votes accrued on endings with a fee (half the fee, in wei, to each side), minted by
+        // claimVotes; they live here so that ending accrues them in the slot it writes anyway.
         uint96 pendingVotes;
         uint32 completedAsProvider;
         uint32 completedAsRenter;
@@ -164,10 +175,17 @@ contract GPUHub {
     bool private _paused;
     uint128 private _accruedFees;
 
-    /// @notice Sets the fee, the treasury and the pause switch (the deployer until governance lands).
+    /// @notice Sets the fee, the treasury and the pause switch: the governor's timelock once one is
+    /// installed (the deployer until then), or whatever address governance was handed to.
     address public governance;
-    /// @notice Receives the platform fee.
+    /// @notice Receives the platform fee (the timelock under a governor, so only proposals pay it out).
     address public treasury;
+    /// @notice The governor whose timelock holds governance; zero when governance is a plain address.
+    address public governor;
+    /// @notice The participation votes contract that claimVotes mints in; zero until a governor is installed.
+    address public votes;
+    /// @notice May pause (never unpause) without waiting for a proposal; zero for none.
+    address public guardian;
 
     mapping(uint256 listingId => Listing) private _listings;
     mapping(uint256 rentalId => Rental) private _rentals;
@@ -240,6 +258,9 @@ contract GPUHub {
     event TreasuryChanged(address indexed oldTreasury, address indexed newTreasury);
     event PausedChanged(bool paused);
     event GovernanceTransferred(address indexed oldGovernance, address indexed newGovernance);
+    event GovernorChanged(address indexed oldGovernor, address indexed newGovernor, address votes);
+    event GuardianChanged(address indexed oldGuardian, address indexed newGuardian);
+    event VotesClaimed(address indexed account, uint256 units);
 
     error ListingNotFound(uint256 listingId);
     error NotListingProvider(uint256 listingId, address caller);
@@ -267,9 +288,14 @@ contract GPUHub {
     error WithdrawFailed(address to, uint256 amount);
     error Reentrancy();
     error MarketplacePaused();
-    error NotGovernance(address caller);
+    error NotGovernance(address caller, address governance);
     error FeeTooHigh(uint256 feeBps, uint256 maxFeeBps);
     error InvalidAddress(address account);
+    error NotGuardian(address caller);
+    error NotTreasury(address caller);
+    error InsufficientTreasury(uint256 amount, uint256 available);
+    error NoVotesToClaim(address account);
+    error NoVotesContract();
     error BalanceOverflow(address account, uint256 balance);
     error InvalidScore(uint256 score);
     error CommentTooLong(uint256 length, uint256 maxLength);
@@ -284,7 +310,7 @@ contract GPUHub {
     }
 
     modifier onlyGovernance() {
-        if (msg.sender != governance) revert NotGovernance(msg.sender);
+        if (msg.sender != governance) revert NotGovernance(msg.sender, governance);
         _;
     }
 
@@ -671,11 +697,85 @@ contract GPUHub {
         emit PausedChanged(paused_);
     }
 
-    /// @notice Hand governance to another address (a governor contract, later).
+    /// @notice Hand governance to another address (a multisig, say). A governor installed before
+    /// no longer governs, so it is forgotten; votes keep being earned and claimed.
     function transferGovernance(address newGovernance) external onlyGovernance {
         _checkAddress(newGovernance);
         emit GovernanceTransferred(governance, newGovernance);
         governance = newGovernance;
+        address old = governor;
+        if (old != address(0)) {
+            governor = address(0);
+            emit GovernorChanged(old, address(0), votes);
+        }
+    }
+
+    /// @notice Hand governance to `newGovernor`'s timelock; claimVotes mints in its voting token.
+    /// The treasury is set apart (setTreasury), so that fees keep their own address.
+    function installGovernor(address newGovernor) external onlyGovernance {
+        _checkAddress(newGovernor);
+        address timelock = IGPUHubGovernor(newGovernor).timelock();
+        address token = IGPUHubGovernor(newGovernor).token();
+        if (timelock == address(0) || token == address(0)) revert InvalidAddress(newGovernor);
+        emit GovernorChanged(governor, newGovernor, token);
+        emit GovernanceTransferred(governance, timelock);
+        governor = newGovernor;
+        votes = token;
+        governance = timelock;
+    }
+
+    /// @notice Let `newGuardian` pause (never unpause); the zero address removes the guardian.
+    function setGuardian(address newGuardian) external onlyGovernance {
+        emit GuardianChanged(guardian, newGuardian);
+        guardian = newGuardian;
+    }
+
+    /// @notice Stop new listings and rentals now. The guardian or governance may; only governance
+    /// resumes (setPaused(false)).
+    function pause() external {
+        if (msg.sender != guardian && msg.sender != governance) revert NotGuardian(msg.sender);
+        _paused = true;
+        emit PausedChanged(true);
+    }
+
+    /// @notice Pay `amount` wei of the treasury's balance (accrued fees first) to `to`. Only the
+    /// treasury may: under a governor that is the timelock, so only a passed proposal pays.
+    function payFromTreasury(address payable to, uint256 amount) external nonReentrant {
+        if (msg.sender != treasury) revert NotTreasury(msg.sender);
+        _checkAddress(to);
+        uint256 fees = _accruedFees;
+        uint256 own = _accounts[msg.sender].balance;
+        if (amount == 0 || amount > fees + own) revert InsufficientTreasury(amount, fees + own);
+        if (amount <= fees) {
+            _accruedFees = uint128(fees - amount);
+        } else {
+            _accruedFees = 0;
+            _accounts[msg.sender].balance = uint96(own - (amount - fees));
+        }
+        (bool ok,) = to.call{value: amount}("");
+        if (!ok) revert WithdrawFailed(to, amount);
+        emit Withdrawn(msg.sender, to, amount);
+    }
+
+    // ------------------------------------------------------------------ votes
+
+    /// @notice Mint the caller's earned voting units in the votes contract. Every rental that ends
+    /// with a fee earns its renter and its provider half the fee each (rounded down, in wei).
+    /// @return units the units minted
+    function claimVotes() external nonReentrant returns (uint256 units) {
+        address token = votes;
+        if (token == address(0)) revert NoVotesContract();
+        Account storage acct = _accounts[msg.sender];
+        units = acct.pendingVotes;
+        if (units == 0) revert NoVotesToClaim(msg.sender);
+        acct.pendingVotes = 0;
+        emit VotesClaimed(msg.sender, units);
+        IGPUHubVotes(token).mint(msg.sender, units);
+    }
+
+    /// @notice Voting units `account` has earned and not claimed yet.
+    function pendingVotes(address account) external view returns (uint256) {
+        return _accounts[account].pendingVotes;
     }
 
     // ------------------------------------------------------------------ internals
@@ -719,7 +819,14 @@ contract GPUHub {
         } else {
             _reputations[provider].terminations += 1;
         }
-        if (fee != 0) _accruedFees += uint128(fee);
+        if (fee != 0) {
+            _accruedFees += uint128(fee);
+            // Half the fee to each side, in the account slots written above (warm and dirty, so
+            // about 200 gas each). A fee is at most 10% of escrow, so the sums fit their uint96.
+            uint96 earned = uint96(fee / 2);
+            _accounts[renter].pendingVotes += earned;
+            _accounts[provider].pendingVotes += earned;
+        }
         emit RentalEnded(rentalId, listingId, status, until, used, refund, used - fee, fee);
     }
 

@@ -40,13 +40,14 @@ def chain_name(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def client(chain_name: str, request: pytest.FixtureRequest) -> GPUHubClient:
-    """A client for a freshly deployed marketplace, sending as the chain's first account."""
+    """A client for a freshly deployed marketplace, sending as the chain's first account, which
+    holds governance directly (as a multisig would; test_governance.py covers the governor)."""
     if chain_name == "anvil":
         node: AnvilNode = request.getfixturevalue("anvil_node")
         w3 = node.web3()
     else:
         w3 = embedded_web3()
-    return GPUHubClient.deploy(w3, account=w3.eth.accounts[0])
+    return GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=w3.eth.accounts[0])
 
 
 @pytest.fixture

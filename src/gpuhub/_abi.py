@@ -111,9 +111,17 @@ class Function:
 
     def result(self, data: bytes) -> Any:
         """The decoded return value: one value, or a tuple for several; addresses checksummed."""
-        values = codec().decode(list(self.outputs), data)
-        values = tuple(_checksummed(v, t) for v, t in zip(values, self.outputs, strict=True))
+        values = _decoded(self.outputs, data)
         return values[0] if len(values) == 1 else values
+
+    def arguments(self, calldata: bytes) -> tuple[Any, ...]:
+        """The arguments encoded in ``calldata`` (selector included), addresses checksummed."""
+        return _decoded(self.inputs, calldata[4:])
+
+
+def _decoded(types: tuple[str, ...], data: bytes) -> tuple[Any, ...]:
+    values = codec().decode(list(types), data)
+    return tuple(_checksummed(v, t) for v, t in zip(values, types, strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +153,17 @@ class ContractAbi:
     functions: dict[str, Function]
     events: dict[str, Event]
     events_by_topic: dict[bytes, Event]
+    #: constructor argument types (empty for a constructor without arguments).
+    constructor: tuple[str, ...] = ()
+
+    def function_for(self, calldata: bytes) -> Function | None:
+        """The function ``calldata`` calls, by its selector, or None."""
+        selector = calldata[:4]
+        return next((f for f in self.functions.values() if f.selector == selector), None)
+
+    def deploy_data(self, bytecode: str, args: Sequence[Any]) -> str:
+        """Creation code with the constructor's arguments appended, 0x-prefixed."""
+        return bytecode + encode(list(self.constructor), list(args)).hex()
 
 
 @functools.cache
@@ -153,11 +172,20 @@ def marketplace() -> ContractAbi:
     return parse(abi())
 
 
+@functools.cache
+def packaged(name: str) -> ContractAbi:
+    """A packaged contract's ABI (``GPUHubGovernor``, ...), parsed once per process."""
+    return parse(abi(name))
+
+
 def parse(entries: list[dict[str, Any]]) -> ContractAbi:
     """Parse an ABI into encoders and decoders."""
     functions, events = {}, {}
+    constructor: tuple[str, ...] = ()
     for entry in entries:
-        if entry["type"] == "function":
+        if entry["type"] == "constructor":
+            constructor = tuple(abi_type(a) for a in entry["inputs"])
+        elif entry["type"] == "function":
             inputs = tuple(abi_type(a) for a in entry["inputs"])
             signature = f"{entry['name']}({','.join(inputs)})"
             functions[entry["name"]] = Function(
@@ -178,4 +206,4 @@ def parse(entries: list[dict[str, Any]]) -> ContractAbi:
                     a for a, raw in zip(args, entry["inputs"], strict=True) if not raw["indexed"]
                 ),
             )
-    return ContractAbi(functions, events, {e.topic: e for e in events.values()})
+    return ContractAbi(functions, events, {e.topic: e for e in events.values()}, constructor)

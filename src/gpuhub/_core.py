@@ -40,6 +40,8 @@ def check_int(field: str, value: Any, *, low: int = 0, high: int = MAX_UINT256) 
 
 
 _HEX = frozenset("0123456789abcdefABCDEF")
+#: the zero address, which the contract reads as "none" (no guardian, no governor).
+ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def check_address(field: str, value: Any) -> str:

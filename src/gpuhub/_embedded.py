@@ -41,11 +41,11 @@ _TX_KEYS = {
 _INT_KEYS = {"value", "gas", "gas_price", "max_fee_per_gas", "max_priority_fee_per_gas", "nonce"}
 
 # GPUHub's storage, as solc lays it out (contracts/GPUHub.sol; docs/architecture.md draws it):
-# slot 0 packs the listing counter in its low 40 bits, and `_listings` is the mapping at slot 3.
-# A listing fills 2 to 4 consecutive slots from keccak(id . 3). A test holds the listings read
+# slot 0 packs the listing counter in its low 40 bits, and `_listings` is the mapping at slot 6.
+# A listing fills 2 to 4 consecutive slots from keccak(id . 6). A test holds the listings read
 # this way against the contract's own getListings, so a change of layout cannot go unnoticed.
 _COUNTERS_SLOT = 0
-_LISTINGS_SLOT = 3
+_LISTINGS_SLOT = 6
 #: decoded trie nodes kept at most; nodes are named by their hash, so a kept one never goes stale.
 MAX_TRIE_NODES = 1_000_000
 

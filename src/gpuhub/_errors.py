@@ -30,7 +30,7 @@ from .exceptions import (
     TransactionTimeout,
     contract_error_classes,
 )
-from .models import ListingStatus, PriceUnit, RentalStatus, Role
+from .models import ListingStatus, PriceUnit, ProposalState, RentalStatus, Role
 
 _ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
 _PANIC = bytes.fromhex("4e487b71")  # Panic(uint256)
@@ -38,6 +38,7 @@ _ENUMS: dict[str, type[Any]] = {
     "enum GPUHub.ListingStatus": ListingStatus,
     "enum GPUHub.PriceUnit": PriceUnit,
     "enum GPUHub.RentalStatus": RentalStatus,
+    "enum IGovernor.ProposalState": ProposalState,
     "enum GPUHub.Role": Role,
 }
 _TESTER_REVERT = re.compile(r"execution reverted: (b['\"].*['\"])\s*$", re.DOTALL)
@@ -51,7 +52,11 @@ class _ErrorSpec:
 
 
 class ErrorDecoder:
-    """Maps 4-byte selectors of the ABI's custom errors to their Python classes."""
+    """Maps 4-byte selectors of the ABI's custom errors to their Python classes.
+
+    The clients feed it every packaged contract's errors (``_artifact.error_abi()``), so a revert
+    in the governor or the timelock decodes as well as one in the marketplace.
+    """
 
     def __init__(self, abi: list[dict[str, Any]]) -> None:
         classes = contract_error_classes()
@@ -213,7 +218,8 @@ def translate(
     ``sending`` marks blocks that build or send a transaction, whose refusals are
     :class:`TransactionRejected` rather than :class:`RequestRejected`.
     """
-    from web3.exceptions import TimeExhausted
+    from web3.exceptions import ProviderConnectionError, TimeExhausted
+    from websockets.exceptions import ConnectionClosed
 
     try:
         yield
@@ -224,7 +230,9 @@ def translate(
             "no receipt yet: the transaction may still be mined; look it up by its hash",
             tx_hash=tx_hash,
         ) from err
-    except OSError as err:  # requests' and aiohttp's connection errors are OSErrors
+    # requests' and aiohttp's connection errors are OSErrors; a WebSocket that the node closed
+    # raises ConnectionClosed, and opening one again ProviderConnectionError
+    except (OSError, ConnectionClosed, ProviderConnectionError) as err:
         raise ConnectionFailed(
             f"cannot reach the Ethereum node ({type(err).__name__}): is it running, and is the "
             "RPC URL right?"

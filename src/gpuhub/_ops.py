@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import _core
-from ._abi import Function
+from ._abi import ContractAbi, Function
 from ._transactions import (
     Batch,
     Connection,
@@ -47,6 +47,7 @@ from .models import (
 if TYPE_CHECKING:
     from web3.types import BlockIdentifier
 
+    from .governance import GovernanceSettings
     from .search import SearchResult
 
 T = TypeVar("T")
@@ -83,27 +84,34 @@ class Operations:
 
     def call(self, name: str, *args: Any, block: BlockIdentifier = "latest") -> Plan[Any]:
         """``name(*args)`` as an ``eth_call`` at ``block``, decoded."""
-        fn = self.fn(name)
-        raw = yield self.call_request(fn, args, block)
-        return fn.result(self.returned(raw))
+        return (yield from self.call_at(self.conn.address, self.fn(name), args, block))
 
-    def returned(self, raw: Any) -> bytes:
+    def call_at(
+        self, to: str, fn: Function, args: Sequence[Any], block: BlockIdentifier = "latest"
+    ) -> Plan[Any]:
+        """``fn(*args)`` on the contract at ``to`` (the governor, say), decoded."""
+        raw = yield self.call_request(fn, args, block, to)
+        return fn.result(self.returned(raw, to))
+
+    def returned(self, raw: Any, to: str | None = None) -> bytes:
         """Return data of a view; every view returns at least one word, so none means the code
         is gone."""
         data = data_bytes(raw)
         if not data:
+            what = "the marketplace" if to is None or to == self.conn.address else "the contract"
             raise ContractNotDeployed(
-                f"the marketplace at {self.conn.address} returned no data on chain "
+                f"{what} at {to or self.conn.address} returned no data on chain "
                 f"{self.conn.chain_id}: its code is gone (the node restarted with fresh state?) "
                 "or the RPC URL now points at another chain"
             )
         return data
 
-    def call_request(self, fn: Function, args: Sequence[Any], block: BlockIdentifier) -> Rpc:
-        """The ``eth_call`` request for ``fn(*args)``."""
-        return Rpc(
-            "eth_call", [{"to": self.conn.address, "data": fn.calldata(args)}, block_param(block)]
-        )
+    def call_request(
+        self, fn: Function, args: Sequence[Any], block: BlockIdentifier, to: str | None = None
+    ) -> Rpc:
+        """The ``eth_call`` request for ``fn(*args)`` (on the marketplace unless ``to``)."""
+        target = self.conn.address if to is None else to
+        return Rpc("eth_call", [{"to": target, "data": fn.calldata(args)}, block_param(block)])
 
     def require_sender(self) -> Sender:
         """The sender, or an error saying how to get one."""
@@ -123,8 +131,22 @@ class Operations:
         value: int = 0,
     ) -> Plan[Sent[T]]:
         """Send ``name(*args)`` and return how to finish it once mined."""
+        return (
+            yield from self.transact_at(self.conn.address, self.fn(name), args, finish, tx, value)
+        )
+
+    def transact_at(
+        self,
+        to: str,
+        fn: Function,
+        args: Sequence[Any],
+        finish: Callable[[Receipt], Plan[T]],
+        tx: TxOptions,
+        value: int = 0,
+    ) -> Plan[Sent[T]]:
+        """Send ``fn(*args)`` to the contract at ``to`` and return how to finish it once mined."""
         sender = self.require_sender()
-        params = {"to": self.conn.address, "data": self.fn(name).calldata(args), "value": value}
+        params = {"to": to, "data": fn.calldata(args), "value": value}
         began = time.monotonic()
         tx_hash = yield from sender.send(params, tx)
         sent_at = time.monotonic()
@@ -135,10 +157,14 @@ class Operations:
 
         return Sent(tx_hash, complete)
 
-    def events(self, receipt: Receipt, name: str) -> list[dict[str, Any]]:
-        """Arguments of the ``name`` events this contract emitted in ``receipt``, in order."""
-        event = self.conn.abi.events[name]
-        address = self.conn.address.lower()
+    def events(
+        self, receipt: Receipt, name: str, emitter: tuple[str, ContractAbi] | None = None
+    ) -> list[dict[str, Any]]:
+        """Arguments of the ``name`` events the marketplace (or ``emitter``, an address and its
+        ABI) emitted in ``receipt``, in order."""
+        address, contract = emitter or (self.conn.address, self.conn.abi)
+        event = contract.events[name]
+        address = address.lower()
         return [
             event.args(log.topics, log.data)
             for log in receipt.logs
@@ -604,6 +630,23 @@ class Operations:
             raise ValidationError("paused", f"expected a bool, got {type(paused).__name__}")
         return (yield from self.governance_tx("setPaused", [paused], tx))
 
+    def optional_address(self, name: str) -> Plan[str | None]:
+        """The address view ``name`` returns, or None for the zero address."""
+        address = str((yield from self.call(name)))
+        return None if int(address, 16) == 0 else address
+
+    def set_guardian(self, guardian: str | None, tx: TxOptions) -> Plan[Sent[TxResult]]:
+        """Set or remove the pause guardian."""
+        address = (
+            _core.ZERO_ADDRESS if guardian is None else _core.check_address("guardian", guardian)
+        )
+        return (yield from self.governance_tx("setGuardian", [address], tx))
+
+    def pay_from_treasury(self, to: str, amount: int, tx: TxOptions) -> Plan[Sent[TxResult]]:
+        """Pay treasury funds, as the treasury."""
+        args = [_core.check_address("to", to), _core.check_int("amount", amount, low=1)]
+        return (yield from self.governance_tx("payFromTreasury", args, tx))
+
 
 def _address_topic(address: str) -> str:
     """An address as an indexed event topic: 32 bytes, left-padded, as hex."""
@@ -757,7 +800,7 @@ def open_connection(
 ) -> Plan[Connection]:
     """Read the chain id once, check the contract is there, and set up the shared state."""
     from ._abi import marketplace
-    from ._artifact import abi
+    from ._artifact import error_abi
     from ._errors import ErrorDecoder
     from ._transactions import clock_for, fees_for
     from .exceptions import ContractNotDeployed
@@ -780,7 +823,7 @@ def open_connection(
         chain_id=chain_id,
         address=checked,
         abi=marketplace(),
-        decoder=ErrorDecoder(abi()),
+        decoder=ErrorDecoder(error_abi()),
         embedded=embedded,
         clock=clock_for(chain_id, block_time, poll_interval),
         fees=fees_for(chain_id),
@@ -810,13 +853,35 @@ def _check_version(address: str, chain_id: int) -> Plan[None]:
         )
 
 
-def deploy(conn: Connection, sender: Sender, tx: TxOptions) -> Plan[str]:
-    """Deploy the marketplace from ``sender``; returns its address and points ``conn`` at it."""
+def deploy(
+    conn: Connection, sender: Sender, governance: str | GovernanceSettings | None, tx: TxOptions
+) -> Plan[str]:
+    """Deploy the marketplace from ``sender`` with its governance (a governor by default, or
+    the powers handed to an address); returns its address and points ``conn`` at it."""
+    from .chain import DEV_CHAIN_IDS
+    from .governance import install, settings_for
+
+    # Checked before anything is sent, so a bad setting costs nothing.
+    chosen = settings_for(governance, conn.chain_id in DEV_CHAIN_IDS)
+    conn.address = yield from create(sender, "GPUHub", [], tx)
+    ops = Operations(conn, sender)
+    if isinstance(chosen, str):
+        if chosen != sender.address:
+            sent = yield from ops.governance_tx("transferGovernance", [chosen], tx)
+            yield from sent.finish(tx.get("timeout"))
+    else:
+        yield from install(ops, sender, chosen, tx)
+    return conn.address
+
+
+def create(sender: Sender, name: str, args: Sequence[Any], tx: TxOptions) -> Plan[str]:
+    """Deploy packaged contract ``name`` with constructor ``args`` from ``sender``; returns its
+    address."""
+    from ._abi import packaged
     from ._artifact import bytecode
 
-    params = {"data": bytecode()}
+    params = {"data": packaged(name).deploy_data(bytecode(name), args)}
     tx_hash = yield from sender.send(params, tx)
     receipt = yield from sender.wait(tx_hash, params, tx.get("timeout"))
     assert receipt.contract_address is not None
-    conn.address = _core.check_address("contract_address", receipt.contract_address)
-    return conn.address
+    return _core.check_address("contract_address", receipt.contract_address)

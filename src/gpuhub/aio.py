@@ -37,6 +37,7 @@ from ._transactions import (
 )
 from .events import ContractEvent
 from .exceptions import GPUHubError
+from .governance import AsyncGovernance, GovernancePlans, GovernanceSettings
 from .models import Listing, PriceUnit, Rating, Rental, Reputation, TxResult
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from web3 import AsyncWeb3
     from web3.types import BlockIdentifier
 
+    from .alerts import Alert
     from .search import Query, SearchResult
 
 T = TypeVar("T")
@@ -180,12 +182,12 @@ class AsyncIO:
         return response.get("result")
 
     def _decoder(self) -> Any:
-        from ._artifact import abi
+        from ._artifact import error_abi
         from ._errors import ErrorDecoder
 
         if self.conn is not None:
             return self.conn.decoder
-        return ErrorDecoder(abi())
+        return ErrorDecoder(error_abi())
 
     async def connect(self, plan: Callable[[], Plan[Connection]]) -> Connection:
         """The connection, opened by ``plan`` on first use (once, whoever asks first)."""
@@ -219,6 +221,17 @@ class AsyncIO:
             # kept: the event loop holds only a weak reference to a task
             self._reader = asyncio.create_task(heads.read(self.w3))
         return self._heads
+
+    async def resubscribe(self) -> NewHeads | None:
+        """Subscribe to new heads again on a connection opened anew (the old subscription went
+        with the old socket); receipt waits use it again."""
+        if self._reader is not None:
+            self._reader.cancel()
+        self._heads = None
+        heads = await self.new_heads()
+        if heads is not None and self.conn is not None and self._wake_on_heads:
+            self.conn.clock.heads = True
+        return heads
 
     async def _next_head(self, op: NextHead) -> float:
         heads = await self.new_heads()
@@ -323,12 +336,15 @@ class AsyncGPUHubClient:
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    async def local(cls) -> AsyncGPUHubClient:
-        """A fresh embedded chain with the marketplace deployed, sending as its first account."""
+    async def local(
+        cls, *, governance: str | GovernanceSettings | None = None
+    ) -> AsyncGPUHubClient:
+        """A fresh embedded chain with the marketplace and its governance deployed, sending as
+        its first account (see ``GPUHubClient.local``)."""
         from web3 import AsyncEthereumTesterProvider, AsyncWeb3
 
         w3 = AsyncWeb3(AsyncEthereumTesterProvider())
-        return await cls.deploy(w3, account=(await w3.eth.accounts)[0])
+        return await cls.deploy(w3, account=(await w3.eth.accounts)[0], governance=governance)
 
     @classmethod
     async def deploy(
@@ -336,9 +352,11 @@ class AsyncGPUHubClient:
         w3: AsyncWeb3[Any],
         *,
         account: LocalAccount | str | None = None,
+        governance: str | GovernanceSettings | None = None,
         **tx: Unpack[TxOptions],
     ) -> AsyncGPUHubClient:
-        """Deploy a new marketplace and return a client for it (see ``GPUHubClient.deploy``)."""
+        """Deploy a new marketplace with its governance and return a client for it (see
+        ``GPUHubClient.deploy``)."""
         io = AsyncIO(w3)
         conn = await io.run(
             open_connection(
@@ -351,7 +369,7 @@ class AsyncGPUHubClient:
         )
         await io.opened(conn)
         deployer = _account(account if account is not None else (await w3.eth.accounts)[0])
-        await io.run(deploy(conn, Sender(conn, deployer), tx))
+        await io.run(deploy(conn, Sender(conn, deployer), governance, tx))
         client = object.__new__(cls)
         client._init(io, lambda: _never(), deployer)
         return client
@@ -463,6 +481,39 @@ class AsyncGPUHubClient:
             poll_interval=poll_interval,
         ):
             yield event
+
+    async def alerts(
+        self,
+        account: str,
+        *,
+        ends_within: int = 600,
+        searches: Iterable[str] = (),
+        poll_interval: float | None = None,
+    ) -> AsyncIterator[Alert]:
+        """Alerts for ``account`` (``async for``), with ``GPUHubClient.alerts``'s rules.
+
+        The same rules (``gpuhub.alerts.AlertRules``) stepped by the async watch's loop. The
+        arguments are checked, and the saved searches parsed, on the first iteration, before
+        anything is read.
+
+        Example::
+
+            >>> async for alert in aclient.alerts(me, searches=["model~4090 price_per_hour<=1eth"]):
+            ...     await notify(alert.message)
+
+        Raises:
+            QueryError: a saved search does not parse.
+        """
+        from .alerts import alerts_async
+
+        async for alert in alerts_async(
+            self,
+            account,
+            ends_within=ends_within,
+            searches=searches,
+            poll_interval=poll_interval,
+        ):
+            yield alert
 
     # ------------------------------------------------------------------ listings: reads
 
@@ -651,9 +702,30 @@ class AsyncGPUHubClient:
         """True while new listings and rentals are refused."""
         return bool(await self._run(lambda ops: ops.call("paused")))
 
-    async def governance(self) -> str:
+    async def governance_address(self) -> str:
         """The address that sets the fee, the treasury and the pause switch."""
         return str(await self._run(lambda ops: ops.call("governance")))
+
+    async def governor(self) -> str | None:
+        """The governor whose timelock holds governance, or None."""
+        return await self._run(lambda ops: ops.optional_address("governor"))
+
+    async def guardian(self) -> str | None:
+        """The address that may pause at once, or None."""
+        return await self._run(lambda ops: ops.optional_address("guardian"))
+
+    @property
+    def governance(self) -> AsyncGovernance:
+        """The marketplace's governor, votes and timelock, awaited; the governor is looked up
+        on the first call, which raises ``NoGovernor`` on a market without one."""
+
+        async def find() -> GovernancePlans:
+            return await self._run(GovernancePlans.find)
+
+        async def run(plan: Plan[Any]) -> Any:
+            return await self._io.run(plan)
+
+        return AsyncGovernance(find, run)
 
     async def treasury(self) -> str:
         """The address the platform fee is credited to."""
@@ -734,6 +806,18 @@ class AsyncGPUHubClient:
         return await self._finished(
             lambda ops: ops.governance_tx("transferGovernance", [address], tx), tx
         )
+
+    async def set_guardian(self, guardian: str | None, **tx: Unpack[TxOptions]) -> TxResult:
+        """Let ``guardian`` pause at once (never unpause); None removes the guardian."""
+        return await self._finished(lambda ops: ops.set_guardian(guardian, tx), tx)
+
+    async def pause(self, **tx: Unpack[TxOptions]) -> TxResult:
+        """Stop new listings and rentals now, as the guardian (or governance)."""
+        return await self._finished(lambda ops: ops.governance_tx("pause", [], tx), tx)
+
+    async def pay_from_treasury(self, to: str, amount: int, **tx: Unpack[TxOptions]) -> TxResult:
+        """Pay ``amount`` wei of the treasury's balance to ``to``, as the treasury."""
+        return await self._finished(lambda ops: ops.pay_from_treasury(to, amount, tx), tx)
 
 
 class AsyncListingBatch(ListingBatch):

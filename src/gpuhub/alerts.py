@@ -1,7 +1,7 @@
-"""Alerts for one account: ``client.alerts(account)``.
+"""Alerts for one account: ``client.alerts(account)`` and ``async for`` over ``aclient.alerts``.
 
-An :class:`Alerts` iterator follows the chain (through a :class:`~gpuhub.watch.Watch`) and yields
-an :class:`Alert` whenever something needs the account's attention:
+An alert stream follows the chain and yields an :class:`Alert` whenever something needs the
+account's attention:
 
 ========================  =========================================================  ===========
 kind                      when                                                       who
@@ -11,35 +11,67 @@ kind                      when                                                  
 ``RENTAL_ENDED``          a rental was ended or settled (with the split of escrow)   both sides
 ``RENTAL_SETTLEABLE``     a rental's time is up and anyone may settle it             both sides
 ``WITHDRAWABLE``          the account's withdrawable balance grew                    either
+``SEARCH_MATCH``          a new or cheaper listing matches one of ``searches``       anyone
 ========================  =========================================================  ===========
 
 Time-based alerts follow the chain's clock (the latest block's timestamp), not the wall clock,
 so ``client.chain.advance_time(...)`` on a dev chain fires them. Each alert fires once per
 rental (an extension that pushes the end out again re-arms ``RENTAL_ENDING``).
+
+Saved searches are query strings of :mod:`gpuhub.search`. ``SEARCH_MATCH`` fires once per
+listing and change when the listing, as the events leave it, matches a saved search: a listing
+created, a price lowered (compared per hour, exactly), a listing available again (marked
+available, or its rental ended). The query's terms decide (``status=available`` unless it names
+a status); its ``sort``, ``limit`` and ``offset`` do not apply to one listing. When a change
+matches several saved searches, one alert names the first of them.
+
+The rules are written once, sans-I/O (:class:`AlertRules`, plans like ``_ops``'s), and driven
+by the blocking :class:`Alerts` and by the async generator behind ``AsyncGPUHubClient.alerts``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from . import _core
-from .events import ContractEvent, RentalEnded, RentalExtended, RentalStarted, Withdrawn
+from .events import (
+    ContractEvent,
+    ListingCreated,
+    ListingStatusChanged,
+    ListingUpdated,
+    RentalEnded,
+    RentalExtended,
+    RentalStarted,
+    Withdrawn,
+)
 from .exceptions import ValidationError
-from .models import Rental, RentalStatus
+from .models import Listing, ListingStatus, Rental, RentalStatus, Reputation
+from .search import Query, matches_query
 
 if TYPE_CHECKING:
+    from ._ops import Operations
+    from ._transactions import Plan
+    from .aio import AsyncGPUHubClient
     from .client import GPUHubClient
-    from .watch import Watch
+    from .watch import EventPoller, Parties, Watch
 
-__all__ = ["Alert", "AlertKind", "Alerts", "format_eth"]
+__all__ = [
+    "Alert",
+    "AlertKind",
+    "AlertOptions",
+    "AlertRules",
+    "Alerts",
+    "SavedSearch",
+    "format_eth",
+]
 
 
 class AlertKind(enum.StrEnum):
@@ -50,6 +82,7 @@ class AlertKind(enum.StrEnum):
     RENTAL_ENDED = "rental_ended"
     RENTAL_SETTLEABLE = "rental_settleable"
     WITHDRAWABLE = "withdrawable"
+    SEARCH_MATCH = "search_match"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,10 +99,22 @@ class Alert:
     at: int
     #: the event behind it, when an event triggered it.
     event: ContractEvent | None = None
-    #: the rental it is about, as last known (None for WITHDRAWABLE).
+    #: the rental it is about, as last known (None for WITHDRAWABLE and SEARCH_MATCH).
     rental: Rental | None = None
     #: wei: the withdrawable balance for WITHDRAWABLE, else None.
     amount: int | None = None
+    #: SEARCH_MATCH: the listing as the event left it.
+    listing: Listing | None = None
+    #: SEARCH_MATCH: the saved search it matches, as it was given.
+    query: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SavedSearch:
+    """A saved search: the query string as given, and the query it parses to."""
+
+    text: str
+    query: Query
 
 
 def format_eth(wei: int) -> str:
@@ -85,109 +130,99 @@ def _utc(timestamp: int) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-class Alerts:
-    """Iterator of :class:`Alert` for one account; made by ``client.alerts(...)``.
+@dataclass(frozen=True, slots=True)
+class AlertOptions:
+    """What an alert stream is for, checked: the account, the warning time, the saved searches."""
 
-    Closing it (``close()``, from any thread, or leaving a ``with`` block) ends the iteration.
+    account: str
+    ends_within: int
+    searches: tuple[SavedSearch, ...]
+
+    @classmethod
+    def of(cls, account: str, ends_within: int, searches: Iterable[str]) -> AlertOptions:
+        """The options, checked before anything is read.
+
+        Raises:
+            ValidationError: a bad account or ``ends_within``, or ``searches`` given as one
+                string rather than a list of them.
+            QueryError: a saved search does not parse (``position`` says where).
+        """
+        if isinstance(searches, str):
+            raise ValidationError(
+                "searches", f"expected a list of query strings: searches=[{searches!r}]"
+            )
+        return cls(
+            account=_core.check_address("account", account),
+            ends_within=_core.check_int("ends_within", ends_within, high=10**9),
+            searches=tuple(SavedSearch(text, Query.parse(text)) for text in searches),
+        )
+
+
+class AlertRules:
+    """The alert rules for one account, sans-I/O: each :meth:`step` is a plan that reads what is
+    new on the chain and returns the alerts that became due.
+
+    A step that fails because the node is unreachable may simply be run again: events read but
+    not handled yet wait in a backlog, alerts made wait in an outbox, and each event's handler
+    reads everything it needs before it changes any state, so a retried step neither misses nor
+    repeats an alert. Not thread-safe: one driver at a time.
     """
 
-    def __init__(
-        self,
-        client: GPUHubClient,
-        account: str,
-        *,
-        ends_within: int = 600,
-        searches: Iterable[str] = (),
-        poll_interval: float | None = None,
-    ) -> None:
-        self._client = client
-        self.account = _core.check_address("account", account)
-        self.ends_within = _core.check_int("ends_within", ends_within, high=10**9)
-        if list(searches):
-            raise ValidationError(
-                "searches",
-                "saved searches need the search query language, which this version of gpuhub "
-                "does not include yet; leave searches empty",
-            )
-        self._watch: Watch = client.watch(poll_interval=poll_interval)
-        self._pending: deque[Alert] = deque()
+    def __init__(self, ops: Operations, options: AlertOptions) -> None:
+        from .watch import EventPoller, Parties
+
+        self.account = options.account
+        self.ends_within = options.ends_within
+        self.searches = options.searches
+        self._ops = ops
+        self._poller: EventPoller = EventPoller(ops)
+        self._parties: Parties = Parties(ops)
+        self._backlog: deque[ContractEvent] = deque()
+        self._outbox: list[Alert] = []
         self._active: dict[int, Rental] = {}
         self._ending_sent: set[int] = set()
         self._settleable_sent: set[int] = set()
         self._balance: int | None = None
         self._started = False
+        # the listings seen since the start, as the events left them (only with saved searches)
+        self._listings: dict[int, Listing] = {}
 
-    def close(self) -> None:
-        """Stop the iteration (at once if it is waiting for blocks)."""
-        self._watch.close()
-
-    def __iter__(self) -> Alerts:
-        return self
-
-    def __next__(self) -> Alert:
-        while not self._watch.closed:
-            if self._pending:
-                return self._pending.popleft()
-            found = self.poll_once()
-            if found is None:
-                break
-            if found:
-                self._pending.extend(found)
-            elif not self._watch.wait():
-                break
-        raise StopIteration
-
-    def poll_once(self) -> list[Alert] | None:
-        """One step without waiting: the alerts that are due now (None once closed).
-
-        Iterating calls this between waits; a scheduler that has its own loop may call it
-        instead.
-        """
+    def step(self) -> Plan[tuple[list[Alert], bool]]:
+        """The alerts due now, and whether events were read (then step again at once)."""
+        read = False
         if not self._started:
-            if self._watch.retrying(self._start) is None:
-                return None
+            yield from self._start()
         else:
-            events = self._watch.read_new()
-            if events is None:
-                return None
-            for event in events:
-                if self._watch.retrying(functools.partial(self._on_event, event)) is None:
-                    return None
-            head = self._watch.head
-            if head is not None:
-                self._on_clock(head.timestamp)
-        found = list(self._pending)
-        self._pending.clear()
-        return found
-
-    def __enter__(self) -> Alerts:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+            if not self._backlog:
+                self._backlog.extend((yield from self._poller.poll()))
+            read = bool(self._backlog)
+            while self._backlog:
+                yield from self._on_event(self._backlog[0])
+                self._backlog.popleft()
+            if self._poller.head is not None:
+                self._on_clock(self._poller.head.timestamp)
+        found, self._outbox = self._outbox, []
+        return found, read
 
     # ------------------------------------------------------------------ state
 
-    def _start(self) -> bool:
-        """Read the account's running rentals and balance, then note where the chain is."""
-        if self._watch.next_block is None:
-            self._watch.read_new()  # fixes the starting block before the reads below
-        rentals = {
-            r.rental_id: r
-            for r in self._client.iter_rentals()
-            if r.is_active and self.account in (r.renter, r.provider)
-        }
-        balance = self._client.balance_of(self.account)
-        self._active = rentals
+    def _now(self, default: int) -> int:
+        head = self._poller.head
+        return head.timestamp if head is not None else default
+
+    def _start(self) -> Plan[None]:
+        """Note where the chain is, then read the account's running rentals and balance."""
+        from ._ops import PAGE_SIZE
+
+        if self._poller.next_block is None:
+            yield from self._poller.poll()  # fixes the starting block before the reads below
+        rentals = yield from self._ops.list_rentals(PAGE_SIZE)
+        balance = yield from self._ops.balance_of(self.account, "latest")
+        mine = (r for r in rentals if self.account in (r.renter, r.provider))
+        self._active = {r.rental_id: r for r in mine if r.is_active}
         self._balance = balance
         self._started = True
-        head = self._watch.head
-        now = head.timestamp if head is not None else self._client.chain.now()
+        now = self._now(0)
         if balance > 0:
             self._alert(
                 AlertKind.WITHDRAWABLE,
@@ -196,22 +231,33 @@ class Alerts:
                 amount=balance,
             )
         self._on_clock(now)
-        return True
 
-    def _on_event(self, event: ContractEvent) -> bool:
+    def _on_event(self, event: ContractEvent) -> Plan[None]:
+        change = yield from self._listing_change(event)
         if isinstance(event, RentalStarted):
-            self._on_started(event)
+            yield from self._on_started(event)
         elif isinstance(event, RentalExtended):
-            self._on_extended(event)
+            yield from self._on_extended(event)
         elif isinstance(event, RentalEnded):
-            self._on_ended(event)
+            yield from self._on_ended(event)
         elif isinstance(event, Withdrawn) and event.account == self.account:
             self._balance = 0
-        return True
+        if change is not None:
+            self._on_listing_change(event, *change)
 
-    def _on_started(self, event: RentalStarted) -> None:
-        provider = self._client.get_listing(event.listing_id).provider
+    def _balance_after(self, event: ContractEvent, needed: bool) -> Plan[int | None]:
+        if not needed:
+            return None
+        return (yield from self._ops.balance_of(self.account, event.block_number))
+
+    def _on_started(self, event: RentalStarted) -> Plan[None]:
+        provider = yield from self._parties.provider(event.listing_id)
         if self.account not in (event.renter, provider):
+            return
+        needed = bool(event.excess) and event.renter == self.account and not event.removed
+        balance = yield from self._balance_after(event, needed)
+        if event.removed:
+            self._active.pop(event.rental_id, None)
             return
         rental = Rental(
             rental_id=event.rental_id,
@@ -226,9 +272,6 @@ class Alerts:
             fee_bps=event.fee_bps,
             status=RentalStatus.ACTIVE,
         )
-        if event.removed:
-            self._active.pop(event.rental_id, None)
-            return
         self._active[event.rental_id] = rental
         if provider == self.account:
             self._alert(
@@ -240,30 +283,31 @@ class Alerts:
                 event=event,
                 rental=rental,
             )
-        if event.excess and event.renter == self.account:
-            self._check_balance(event, event.start)
+        if balance is not None:
+            self._balance_grew(event, balance, event.start)
 
-    def _on_extended(self, event: RentalExtended) -> None:
+    def _on_extended(self, event: RentalExtended) -> Plan[None]:
         rental = self._active.get(event.rental_id)
         if rental is None or event.removed:
             return
+        needed = bool(event.excess) and rental.renter == self.account
+        balance = yield from self._balance_after(event, needed)
         self._active[event.rental_id] = dataclasses.replace(
             rental, end=event.end, paid=rental.paid + event.cost
         )
-        head = self._watch.head
-        now = head.timestamp if head is not None else event.end
+        now = self._now(event.end)
         if event.end - now > self.ends_within:
             self._ending_sent.discard(event.rental_id)
-        if event.excess and rental.renter == self.account:
-            self._check_balance(event, now)
+        if balance is not None:
+            self._balance_grew(event, balance, now)
 
-    def _on_ended(self, event: RentalEnded) -> None:
+    def _on_ended(self, event: RentalEnded) -> Plan[None]:
         rental = self._active.get(event.rental_id)
         if rental is None or event.removed:
             return
-        ended = self._client.get_rental(event.rental_id)
-        head = self._watch.head
-        now = head.timestamp if head is not None else ended.end
+        ended = yield from self._ops.get_rental(event.rental_id)
+        balance = yield from self._balance_after(event, True)
+        now = self._now(ended.end)
         if rental.renter == self.account:
             share = f"{format_eth(event.refund)} was refunded to you"
         else:
@@ -282,10 +326,10 @@ class Alerts:
             event=event,
             rental=ended,
         )
-        self._check_balance(event, now)
+        if balance is not None:
+            self._balance_grew(event, balance, now)
 
-    def _check_balance(self, event: ContractEvent, now: int) -> None:
-        balance = self._client.balance_of(self.account, block=event.block_number)
+    def _balance_grew(self, event: ContractEvent, balance: int, now: int) -> None:
         if self._balance is not None and balance > self._balance:
             self._alert(
                 AlertKind.WITHDRAWABLE,
@@ -318,6 +362,75 @@ class Alerts:
                     rental=rental,
                 )
 
+    # ------------------------------------------------------------------ saved searches
+
+    def _listing_change(
+        self, event: ContractEvent
+    ) -> Plan[tuple[Listing | None, Listing | None, Reputation | None] | None]:
+        """The event's listing before and after it, and its provider's reputation when a saved
+        search needs it; None when no saved search cares about the event."""
+        if not self.searches or not isinstance(event, _LISTING_EVENTS):
+            return None
+        listing_id: int = event.listing_id
+        if event.removed:
+            return None, None, None  # a reorganisation: forget the listing, read it again later
+        before = self._listings.get(listing_id)
+        if before is None and isinstance(event, RentalStarted):
+            return None  # a rental only takes the listing off the market
+        if before is None and not isinstance(event, ListingCreated):
+            before = yield from self._ops.get_listing(listing_id, event.block_number - 1)
+        after = _listing_after(before, event)
+        reputation = None
+        if _change(before, after, event) is not None and any(
+            s.query.uses_reputation() for s in self.searches
+        ):
+            reputation = yield from self._ops.reputation(after.provider, event.block_number)
+        return before, after, reputation
+
+    def _on_listing_change(
+        self,
+        event: ContractEvent,
+        before: Listing | None,
+        after: Listing | None,
+        reputation: Reputation | None,
+    ) -> None:
+        if after is None:
+            self._listings.pop(getattr(event, "listing_id", -1), None)
+            return
+        self._listings[after.listing_id] = after
+        change = _change(before, after, event)
+        if change is None:
+            return
+
+        def reputation_of(address: str) -> Reputation:
+            assert reputation is not None, "read when a saved search uses reputation"
+            return reputation
+
+        search = next(
+            (s for s in self.searches if matches_query(after, s.query, reputation_of)), None
+        )
+        if search is None:
+            return
+        what = _describe(after)
+        if change == "new":
+            message = f"New listing {after.listing_id} ({what}) matches"
+        elif change == "cheaper":
+            assert before is not None
+            message = (
+                f"Listing {after.listing_id} ({what}) is cheaper than before "
+                f"({format_eth(before.price)} per {before.unit.name.lower()}) and matches"
+            )
+        else:
+            message = f"Listing {after.listing_id} ({what}) is available again and matches"
+        self._alert(
+            AlertKind.SEARCH_MATCH,
+            f'{message} your saved search "{search.text}".',
+            self._now(0),
+            event=event,
+            listing=after,
+            query=search.text,
+        )
+
     def _alert(
         self,
         kind: AlertKind,
@@ -327,8 +440,10 @@ class Alerts:
         event: ContractEvent | None = None,
         rental: Rental | None = None,
         amount: int | None = None,
+        listing: Listing | None = None,
+        query: str | None = None,
     ) -> None:
-        self._pending.append(
+        self._outbox.append(
             Alert(
                 kind=kind,
                 account=self.account,
@@ -337,5 +452,158 @@ class Alerts:
                 event=event,
                 rental=rental,
                 amount=amount,
+                listing=listing,
+                query=query,
             )
         )
+
+
+_LISTING_EVENTS = (ListingCreated, ListingUpdated, ListingStatusChanged, RentalStarted, RentalEnded)
+
+
+def _listing_after(before: Listing | None, event: ContractEvent) -> Listing:
+    """The listing as ``event`` leaves it (``before`` is None only for ``ListingCreated``)."""
+    if isinstance(event, ListingCreated):
+        return Listing(
+            listing_id=event.listing_id,
+            provider=event.provider,
+            gpu_model=event.gpu_model,
+            capacity=event.capacity,
+            price=event.price,
+            unit=event.unit,
+            min_duration=event.min_duration,
+            max_duration=event.max_duration,
+            status=ListingStatus.AVAILABLE,
+        )
+    assert before is not None, "read from the chain before every other listing event"
+    if isinstance(event, ListingUpdated):
+        return dataclasses.replace(
+            before,
+            gpu_model=event.gpu_model,
+            capacity=event.capacity,
+            price=event.price,
+            unit=event.unit,
+            min_duration=event.min_duration,
+            max_duration=event.max_duration,
+        )
+    if isinstance(event, ListingStatusChanged):
+        return dataclasses.replace(before, status=event.status)
+    if isinstance(event, RentalStarted):
+        return dataclasses.replace(before, status=ListingStatus.RENTED)
+    return dataclasses.replace(before, status=ListingStatus.AVAILABLE)  # RentalEnded
+
+
+def _change(before: Listing | None, after: Listing, event: ContractEvent) -> str | None:
+    """What a saved search hears about: "new", "cheaper", "available" (again), or None."""
+    if before is None:
+        return "new" if isinstance(event, ListingCreated) else None
+    if isinstance(event, ListingUpdated) and _per_hour(after) < _per_hour(before):
+        return "cheaper"
+    if before.status is not ListingStatus.AVAILABLE and after.is_available:
+        return "available"
+    return None
+
+
+def _per_hour(listing: Listing) -> Fraction:
+    return Fraction(listing.price * 3600, listing.unit.seconds)
+
+
+def _describe(listing: Listing) -> str:
+    return (
+        f"{listing.gpu_model}, {listing.capacity} GB, {format_eth(listing.price)} per "
+        f"{listing.unit.name.lower()}"
+    )
+
+
+class Alerts:
+    """Iterator of :class:`Alert` for one account; made by ``client.alerts(...)``.
+
+    Closing it (``close()``, from any thread, or leaving a ``with`` block) ends the iteration.
+
+    Raises:
+        QueryError: a saved search does not parse (raised by the constructor).
+    """
+
+    def __init__(
+        self,
+        client: GPUHubClient,
+        account: str,
+        *,
+        ends_within: int = 600,
+        searches: Iterable[str] = (),
+        poll_interval: float | None = None,
+    ) -> None:
+        self._client = client
+        self._rules = AlertRules(client._ops, AlertOptions.of(account, ends_within, searches))
+        self.account = self._rules.account
+        self.ends_within = self._rules.ends_within
+        # The watch lends its pacing, its retries while the node is away and its closing; the
+        # rules read the chain through their own poller.
+        self._watch: Watch = client.watch(poll_interval=poll_interval)
+        self._pending: deque[Alert] = deque()
+
+    def close(self) -> None:
+        """Stop the iteration (at once if it is waiting for blocks)."""
+        self._watch.close()
+
+    def __iter__(self) -> Alerts:
+        return self
+
+    def __next__(self) -> Alert:
+        while not self._watch.closed:
+            if self._pending:
+                return self._pending.popleft()
+            stepped = self._step()
+            if stepped is None:
+                break
+            found, read = stepped
+            self._pending.extend(found)
+            if not found and not read and not self._watch.wait():
+                break
+        raise StopIteration
+
+    def poll_once(self) -> list[Alert] | None:
+        """One step without waiting: the alerts that are due now (None once closed).
+
+        Iterating calls this between waits; a scheduler that has its own loop may call it
+        instead.
+        """
+        stepped = self._step()
+        return None if stepped is None else stepped[0]
+
+    def _step(self) -> tuple[list[Alert], bool] | None:
+        return self._watch.retrying(lambda: self._client._run(self._rules.step()))
+
+    def __enter__(self) -> Alerts:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+async def alerts_async(
+    client: AsyncGPUHubClient,
+    account: str,
+    *,
+    ends_within: int = 600,
+    searches: Iterable[str] = (),
+    poll_interval: float | None = None,
+) -> AsyncIterator[Alert]:
+    """The async alerts: :class:`AlertRules` stepped by the async watch's loop (new heads over a
+    WebSocket, paced polling over HTTP, backoff while the node is away).
+
+    The arguments are checked (and the saved searches parsed) before anything is read.
+    """
+    from .watch import check_poll_interval, follow
+
+    options = AlertOptions.of(account, ends_within, searches)
+    interval = check_poll_interval(poll_interval)
+    ops = await client._ops()
+    rules = AlertRules(ops, options)
+    async for alert in follow(client, ops, rules.step, interval):
+        yield alert

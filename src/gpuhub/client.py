@@ -31,6 +31,7 @@ from ._transactions import (
 )
 from .chain import DevChain, embedded_web3
 from .events import ContractEvent
+from .governance import Governance, GovernancePlans, GovernanceSettings
 from .models import Listing, PriceUnit, Rating, Rental, Reputation, TxResult
 
 if TYPE_CHECKING:
@@ -122,12 +123,12 @@ class SyncIO:
         return response.get("result")
 
     def _decoder(self) -> Any:
-        from ._artifact import abi
+        from ._artifact import error_abi
         from ._errors import ErrorDecoder
 
         if self.conn is not None:
             return self.conn.decoder
-        return ErrorDecoder(abi())
+        return ErrorDecoder(error_abi())
 
 
 def _read_environment_once(provider: Any) -> None:
@@ -231,14 +232,16 @@ class GPUHubClient:
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def local(cls) -> GPUHubClient:
-        """A fresh embedded chain with the marketplace deployed, sending as its first account.
+    def local(cls, *, governance: str | GovernanceSettings | None = None) -> GPUHubClient:
+        """A fresh embedded chain with the marketplace and its governance deployed, sending as
+        its first account.
 
         ``client.accounts`` lists ten funded accounts; ``client.with_account(...)`` sends as
-        another. Needs the ``embedded`` extra (eth-tester).
+        another. ``governance`` is as for ``deploy`` (a governor with short dev periods by
+        default). Needs the ``embedded`` extra (eth-tester).
         """
         w3 = embedded_web3()
-        return cls.deploy(w3, account=w3.eth.accounts[0])
+        return cls.deploy(w3, account=w3.eth.accounts[0], governance=governance)
 
     @classmethod
     def deploy(
@@ -246,13 +249,28 @@ class GPUHubClient:
         w3: Web3,
         *,
         account: LocalAccount | str | None = None,
+        governance: str | GovernanceSettings | None = None,
         **tx: Unpack[TxOptions],
     ) -> GPUHubClient:
-        """Deploy a new marketplace and return a client for it.
+        """Deploy a new marketplace with its governance and return a client for it.
+
+        By default the marketplace is governed by its participants: a votes contract, a
+        ``GPUHubGovernor`` and its timelock are deployed and wired in, the timelock becomes the
+        marketplace's governance address and treasury, and the deployer gets the bootstrap grant
+        of voting units (``GovernanceSettings.bootstrap``). The deployer keeps no power of its own.
 
         Args:
             w3: a connected Web3.
-            account: the deployer, who also holds governance; the node's first account if None.
+            account: the deployer; the node's first account if None.
+            governance: a ``GovernanceSettings`` for the governor (default: production periods,
+                or ``GovernanceSettings.dev()`` on dev chains), or an address to hand the
+                marketplace's powers to instead (a multisig, or the deployer itself), with no
+                governor deployed.
+
+        Example::
+
+            >>> client = GPUHubClient.deploy(w3, account=acct)                   # governed
+            >>> client = GPUHubClient.deploy(w3, account=acct, governance=safe)  # a multisig
         """
         io = SyncIO(w3)
         conn = io.run(
@@ -266,7 +284,7 @@ class GPUHubClient:
         )
         io.conn = conn
         sender_account = _account(account if account is not None else w3.eth.accounts[0])
-        io.run(deploy(conn, Sender(conn, sender_account), tx))
+        io.run(deploy(conn, Sender(conn, sender_account), governance, tx))
         client = object.__new__(cls)
         client._init(io, conn, sender_account)
         return client
@@ -410,21 +428,26 @@ class GPUHubClient:
         searches: Iterable[str] = (),
         poll_interval: float | None = None,
     ) -> Alerts:
-        """Alerts for ``account`` as the chain moves: rented, ending, ended, settleable, balance.
+        """Alerts for ``account`` as the chain moves: rented, ending, ended, settleable, balance,
+        and new or cheaper listings that match a saved search.
 
         See :mod:`gpuhub.alerts` for the kinds. Time-based alerts follow the chain's clock.
 
         Args:
             account: whose alerts (as provider and as renter).
             ends_within: warn when a rental has at most this many seconds left.
-            searches: saved search queries (not supported yet: must be empty).
+            searches: saved searches, query strings of :mod:`gpuhub.search`
+                (``"model~4090 price_per_hour<=0.5eth"``).
             poll_interval: seconds between polls; by default paced by the chain's block time.
 
         Example::
 
-            >>> with client.alerts(me, ends_within=600) as alerts:
+            >>> with client.alerts(me, ends_within=600, searches=["model~A100"]) as alerts:
             ...     for alert in alerts:
             ...         notify(alert.message)
+
+        Raises:
+            QueryError: a saved search does not parse; nothing is watched then.
         """
         from .alerts import Alerts
 
@@ -785,9 +808,28 @@ class GPUHubClient:
         """True while new listings and rentals are refused."""
         return bool(self._run(self._ops.call("paused")))
 
-    def governance(self) -> str:
-        """The address that sets the fee, the treasury and the pause switch."""
+    def governance_address(self) -> str:
+        """The address that sets the fee, the treasury and the pause switch (the governor's
+        timelock on a governed marketplace)."""
         return str(self._run(self._ops.call("governance")))
+
+    def governor(self) -> str | None:
+        """The governor whose timelock holds governance, or None when governance is a plain
+        address."""
+        return self._run(self._ops.optional_address("governor"))
+
+    def guardian(self) -> str | None:
+        """The address that may pause at once, or None."""
+        return self._run(self._ops.optional_address("guardian"))
+
+    @property
+    def governance(self) -> Governance:
+        """The marketplace's governor, votes and timelock, on this connection and account.
+
+        Raises:
+            NoGovernor: the marketplace is governed by a plain address (no governor).
+        """
+        return Governance(self._run(GovernancePlans.find(self._ops)), self._run)
 
     def treasury(self) -> str:
         """The address the platform fee is credited to."""
@@ -1004,6 +1046,28 @@ class GPUHubClient:
         """Hand governance to another address."""
         address = _core.check_address("new_governance", new_governance)
         return self._finished(self._ops.governance_tx("transferGovernance", [address], tx), tx)
+
+    def set_guardian(self, guardian: str | None, **tx: Unpack[TxOptions]) -> TxResult:
+        """Let ``guardian`` pause at once (never unpause); None removes the guardian."""
+        return self._finished(self._ops.set_guardian(guardian, tx), tx)
+
+    def pause(self, **tx: Unpack[TxOptions]) -> TxResult:
+        """Stop new listings and rentals now, as the guardian (or governance).
+
+        Raises:
+            NotGuardian: this account is neither the guardian nor governance.
+        """
+        return self._finished(self._ops.governance_tx("pause", [], tx), tx)
+
+    def pay_from_treasury(self, to: str, amount: int, **tx: Unpack[TxOptions]) -> TxResult:
+        """Pay ``amount`` wei of the treasury's balance to ``to``, as the treasury (a multisig
+        treasury; under a governor this is a proposal, ``Action.pay``).
+
+        Raises:
+            NotTreasury: this account is not the treasury.
+            InsufficientTreasury: the treasury holds less than ``amount``.
+        """
+        return self._finished(self._ops.pay_from_treasury(to, amount, tx), tx)
 
     def _finished(self, plan: Plan[Sent[T]], tx: TxOptions) -> T:
         sent = self._io.run(plan)

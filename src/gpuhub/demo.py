@@ -8,8 +8,9 @@ from rich.console import Console
 from rich.table import Table
 
 from .client import GPUHubClient
-from .exceptions import NotListingProvider
-from .models import Listing, PriceUnit, Rental, Reputation
+from .exceptions import NotGovernance, NotListingProvider
+from .governance import Action, Proposal
+from .models import Listing, PriceUnit, Rental, Reputation, VoteSupport
 
 MILLI = 10**15  # wei in 0.001 ETH
 
@@ -53,10 +54,23 @@ def run(console: Console | None = None) -> int:
     alice, bob, carol = (market.with_account(a) for a in accounts[1:4])
     renter = market.with_account(accounts[4])
     stranger = market.with_account(accounts[9])
+    gov = market.governance
     console.print(
         f"marketplace deployed at [cyan]{market.contract_address}[/cyan] "
-        f"(chain id {market.chain_id})"
+        f"(chain id {market.chain_id}), governed by its participants through governor "
+        f"{short(gov.address)} and timelock {short(gov.timelock)}"
     )
+
+    console.print("\n[bold]0.[/bold] The founders vote in a 5% platform fee")
+    try:
+        market.set_fee(500)
+    except NotGovernance as err:
+        console.print(
+            f"the deployer cannot set it directly: [red]{type(err).__name__}[/red] "
+            f"(governance={short(err.governance)}, the timelock)"
+        )
+    founders = pass_proposal(market, [market], [Action.set_fee(500)], "Set the fee to 5%", console)
+    console.print(f"{founders}; the fee is now {market.fee_bps()} bps")
 
     console.print("\n[bold]1.[/bold] Three providers list their spare GPUs")
     alice.create_listing(
@@ -174,7 +188,11 @@ def run(console: Console | None = None) -> int:
         table.add_row(name, eth(owed), eth(got), eth(change))
     console.print(table)
     left = market.w3.eth.get_balance(market.contract_address)
-    console.print(f"left in the contract: {eth(left)} (no active rentals, nothing owed)")
+    fees = market.balance_of(gov.timelock)
+    console.print(
+        f"left in the contract: {eth(left)}, the fees held for the timelock (the treasury): "
+        "only a passed proposal can pay them out"
+    )
 
     names = {c.address or "": name for name, c in people.items()}
     console.print("\n[bold]10.[/bold] Both sides of each rental rate each other (once, 1..5)")
@@ -193,8 +211,55 @@ def run(console: Console | None = None) -> int:
         )
     reputations = [market.reputation(c.address or "") for c in (alice, carol, renter)]
     console.print(reputation_table("Reputations, as the contract counts them", reputations, names))
+
+    console.print("\n[bold]11.[/bold] Paying fees earned votes: each side gets half the fee")
+    voters = {"renter": renter, "alice": alice, "carol": carol}
+    table = Table(title="Votes claimed", title_justify="left")
+    for column in ("who", "claimed (units = wei of fee)", "votes now"):
+        table.add_column(column, justify="left" if column == "who" else "right")
+    for name, client in voters.items():
+        claimed = client.governance.claim_votes()
+        table.add_row(name, f"{claimed:,}", f"{client.governance.votes():,}")
+    console.print(table)
+
+    console.print("\n[bold]12.[/bold] The renter proposes to lower the fee to 2.5%; all vote FOR")
+    lowered = pass_proposal(
+        renter,
+        [renter, alice, carol, market],
+        [Action.set_fee(250)],
+        "Lower the fee to 2.5%",
+        console,
+    )
+    console.print(f"{lowered}; the fee is now {market.fee_bps()} bps for new rentals")
     console.rule("[green]demo finished[/green]")
-    return 0 if left == 0 else 1
+    return 0 if left == fees and market.fee_bps() == 250 else 1
+
+
+def pass_proposal(
+    proposer: GPUHubClient,
+    voters: Sequence[GPUHubClient],
+    actions: Sequence[Action],
+    description: str,
+    console: Console,
+) -> str:
+    """Propose, vote FOR from every voter, wait out the vote and the timelock, execute."""
+    gov = proposer.governance
+    chain = proposer.chain
+    proposal = gov.propose(actions, description)
+    console.print(f'proposed "{description}" (state {proposal.state.name})')
+    chain.advance_time(proposal.vote_start - chain.now() + 1)
+    for voter in voters:
+        tally = voter.governance.vote(proposal.proposal_id, VoteSupport.FOR)
+    console.print(
+        f"voted: {tally.for_votes:,} FOR, quorum {tally.quorum:,}; the vote closes at "
+        f"{tally.vote_end}"
+    )
+    chain.advance_time(proposal.vote_end - chain.now() + 1)
+    queued = gov.queue(proposal.proposal_id)
+    console.print(f"passed and queued; the timelock holds it until {queued.eta}")
+    chain.advance_time(queued.eta - chain.now() + 1)
+    done: Proposal = gov.execute(proposal.proposal_id)
+    return f"executed (state {done.state.name})"
 
 
 def reputation_table(

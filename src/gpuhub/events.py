@@ -35,6 +35,8 @@ __all__ = [
     "EventDecoder",
     "FeeChanged",
     "GovernanceTransferred",
+    "GovernorChanged",
+    "GuardianChanged",
     "ListingCreated",
     "ListingStatusChanged",
     "ListingUpdated",
@@ -44,6 +46,7 @@ __all__ = [
     "RentalExtended",
     "RentalStarted",
     "TreasuryChanged",
+    "VotesClaimed",
     "Withdrawn",
     "event_class",
     "event_classes",
@@ -302,9 +305,46 @@ class GovernanceTransferred(ContractEvent):
     new_governance: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GovernorChanged(ContractEvent):
+    """A governor was installed: its timelock now holds governance and its votes count."""
+
+    name: ClassVar[str] = "GovernorChanged"
+    #: the governor before (the zero address for none).
+    old_governor: str
+    #: the governor now.
+    new_governor: str
+    #: the participation votes contract the governor counts.
+    votes: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GuardianChanged(ContractEvent):
+    """Governance set or removed the address that may pause at once."""
+
+    name: ClassVar[str] = "GuardianChanged"
+    #: the guardian before (the zero address for none).
+    old_guardian: str
+    #: the guardian now (the zero address for none).
+    new_guardian: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VotesClaimed(ContractEvent):
+    """An account minted the voting units its rentals' fees earned."""
+
+    name: ClassVar[str] = "VotesClaimed"
+    #: who claimed.
+    account: str
+    #: units minted.
+    units: int
+
+
 _CLASSES: tuple[type[ContractEvent], ...] = (
     FeeChanged,
     GovernanceTransferred,
+    GovernorChanged,
+    GuardianChanged,
     ListingCreated,
     ListingStatusChanged,
     ListingUpdated,
@@ -314,6 +354,7 @@ _CLASSES: tuple[type[ContractEvent], ...] = (
     RentalExtended,
     RentalStarted,
     TreasuryChanged,
+    VotesClaimed,
     Withdrawn,
 )
 
@@ -502,9 +543,7 @@ class _Layout:
         )
 
 
-def _enum_reader(
-    enum: type[Any], read: Callable[[bytes, int], Any]
-) -> Callable[[bytes, int], Any]:
+def _enum_reader(enum: type[Any], read: Callable[[bytes, int], Any]) -> Callable[[bytes, int], Any]:
     members = {m.value: m for m in enum}
 
     def read_enum(raw: bytes, at: int) -> Any:

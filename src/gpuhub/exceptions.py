@@ -35,11 +35,19 @@ The tree::
     │   ├── NotGovernance
     │   ├── FeeTooHigh
     │   ├── InvalidAddress
+    │   ├── NotGuardian
+    │   ├── NotTreasury
+    │   ├── InsufficientTreasury
+    │   ├── NoVotesToClaim
+    │   ├── NoVotesContract
     │   ├── BalanceOverflow
     │   ├── InvalidScore
     │   ├── CommentTooLong
     │   ├── RentalNotOver
-    │   └── AlreadyRated
+    │   ├── AlreadyRated
+    │   └── ... OpenZeppelin's errors from the governor, timelock and votes contracts,
+    │       such as GovernorNonexistentProposal, GovernorUnexpectedProposalState,
+    │       GovernorAlreadyCastVote, TimelockUnexpectedOperationState
     ├── TransactionError                      a transaction failed without a custom error
     │   ├── TransactionReverted               reverted with a plain reason, a panic or no data
     │   │   └── OutOfGas                      used its whole gas limit
@@ -54,40 +62,73 @@ The tree::
     ├── ConnectionFailed                      the node cannot be reached
     ├── ContractNotDeployed                   no marketplace code at the given address
     │   └── NotAMarketplace                   code there, but not a GPUHub marketplace
+    ├── NoGovernor                            client.governance on a market without a governor
     ├── MarketIndexError                      the index cannot be used as it is; says how to rebuild
     ├── MissingDependency (also ImportError)  an optional extra is not installed
     └── WebhookVerificationError (also        a webhook's headers or signature do not check
         ValueError)                           out (gpuhub.webhooks.verify)
 
 Each :class:`ContractError` subclass has the name of a Solidity custom error in
-``contracts/GPUHub.sol`` and carries its fields as attributes in snake_case, so code can match
-on the type and read the details::
+``contracts/GPUHub.sol`` or in the governance contracts (``contracts/governance/`` and the
+OpenZeppelin code they build on) and carries its fields as attributes in snake_case, so code
+can match on the type and read the details::
 
     try:
         client.fulfill_request(7)
     except gpuhub.NotListingProvider as exc:
         print(exc.listing_id, exc.caller)
 
-A test holds this set of classes against the errors in the shipped ABI.
+A test holds this set of classes against the errors in the shipped ABIs.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from .models import ProposalState
+
 __all__ = [
+    "AccessControlBadConfirmation",
+    "AccessControlUnauthorizedAccount",
     "AlreadyRated",
     "BalanceOverflow",
     "CannotRentOwnListing",
+    "CheckpointUnorderedInsertion",
     "CommentTooLong",
     "ConnectionFailed",
     "ContractError",
     "ContractNotDeployed",
+    "ECDSAInvalidSignature",
+    "ECDSAInvalidSignatureLength",
+    "ECDSAInvalidSignatureS",
+    "ERC5805FutureLookup",
+    "ERC6372InconsistentClock",
+    "FailedCall",
     "FeeTooHigh",
     "GPUHubError",
+    "GovernorAlreadyCastVote",
+    "GovernorAlreadyQueuedProposal",
+    "GovernorDisabledDeposit",
+    "GovernorInsufficientProposerVotes",
+    "GovernorInvalidProposalLength",
+    "GovernorInvalidQuorumFraction",
+    "GovernorInvalidSignature",
+    "GovernorInvalidVoteParams",
+    "GovernorInvalidVoteType",
+    "GovernorInvalidVotingPeriod",
+    "GovernorNonexistentProposal",
+    "GovernorOnlyExecutor",
+    "GovernorProposalQueueingFailed",
+    "GovernorProposalQueueingNotRequired",
+    "GovernorRestrictedProposer",
+    "GovernorUnableToCancel",
+    "GovernorUnexpectedProposalState",
     "GpuModelNotUtf8",
+    "GrantLengthMismatch",
     "InsufficientFunds",
     "InsufficientPayment",
+    "InsufficientTreasury",
+    "InvalidAccountNonce",
     "InvalidAddress",
     "InvalidCapacity",
     "InvalidDuration",
@@ -95,6 +136,7 @@ __all__ = [
     "InvalidGpuModel",
     "InvalidPrice",
     "InvalidScore",
+    "InvalidShortString",
     "InvalidStatusTransition",
     "InvalidUnit",
     "ListingNotAvailable",
@@ -103,11 +145,17 @@ __all__ = [
     "MarketplacePaused",
     "MissingDependency",
     "NoActiveRental",
+    "NoGovernor",
+    "NoVotesContract",
+    "NoVotesToClaim",
     "NotAMarketplace",
     "NotGovernance",
+    "NotGuardian",
     "NotListingProvider",
+    "NotMarketplace",
     "NotRentalParty",
     "NotRenter",
+    "NotTreasury",
     "NothingToWithdraw",
     "OutOfGas",
     "PaymentTooLarge",
@@ -119,7 +167,14 @@ __all__ = [
     "RentalNotFound",
     "RentalNotOver",
     "RequestRejected",
+    "SafeCastOverflowedUintDowncast",
+    "StringTooLong",
     "TermsChanged",
+    "TimelockInsufficientDelay",
+    "TimelockInvalidOperationLength",
+    "TimelockUnauthorizedCaller",
+    "TimelockUnexecutedPredecessor",
+    "TimelockUnexpectedOperationState",
     "TransactionDropped",
     "TransactionError",
     "TransactionOutcomeUnknown",
@@ -127,6 +182,7 @@ __all__ = [
     "TransactionReverted",
     "TransactionTimeout",
     "ValidationError",
+    "VotesExpiredSignature",
     "WebhookVerificationError",
     "WithdrawFailed",
 ]
@@ -179,16 +235,32 @@ class ContractError(GPUHubError):
             raise TypeError(f"{type(self).__name__} takes {len(self.fields)} arguments")
         self.values = dict(zip(self.fields, args, strict=True))
         for name, value in self.values.items():
-            setattr(self, name, value)
+            # A field named like one of ContractError's own attributes (OpenZeppelin's
+            # ``values``) is read as ``exc.values[name]``.
+            if name not in ("values", "fields", "hint"):
+                setattr(self, name, value)
         shown = ", ".join(f"{k}={_show(v)}" for k, v in self.values.items())
         message = f"{type(self).__name__}({shown})"
-        super().__init__(f"{message}: {self.hint}" if self.hint else message)
+        hint = self._explain()
+        super().__init__(f"{message}: {hint}" if hint else message)
+
+    def _explain(self) -> str:
+        """The hint for this instance (subclasses may word it from their fields)."""
+        return self.hint
+
+    def with_detail(self, detail: str) -> ContractError:
+        """This error with ``detail`` (what the caller knows beyond the revert) added to its
+        message; returns itself."""
+        self.args = (f"{self.args[0]}; {detail}", *self.args[1:])
+        return self
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), tuple(self.values.values()))
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
     name = getattr(value, "name", None)
     return name if isinstance(name, str) else repr(value)
 
@@ -418,11 +490,15 @@ class MarketplacePaused(ContractError):
 
 
 class NotGovernance(ContractError):
-    """Only the governance address may change the marketplace's parameters."""
+    """Only the governance address (``governance``) may change the marketplace's parameters."""
 
-    fields = ("caller",)
-    hint = "send from the governance account"
+    fields = ("caller", "governance")
+    hint = (
+        "send from the governance address; where that is a governor's timelock, propose the "
+        "change (client.governance.propose(...)) and let the vote decide"
+    )
     caller: str
+    governance: str
 
 
 class FeeTooHigh(ContractError):
@@ -440,6 +516,373 @@ class InvalidAddress(ContractError):
     fields = ("account",)
     hint = "pass the address of an account or contract that can receive ETH and act on its own"
     account: str
+
+
+class NotGuardian(ContractError):
+    """Only the pause guardian (or governance) may pause."""
+
+    fields = ("caller",)
+    hint = "pause from the guardian's account; only governance unpauses"
+    caller: str
+
+
+class NotTreasury(ContractError):
+    """Only the treasury may pay out treasury funds."""
+
+    fields = ("caller",)
+    hint = "treasury payouts are proposals: Action.pay(to, amount)"
+    caller: str
+
+
+class InsufficientTreasury(ContractError):
+    """A treasury payout asks for more than the treasury holds (or for nothing)."""
+
+    fields = ("amount", "available")
+    hint = "pay at most balance_of(treasury()) wei, and more than 0"
+    amount: int
+    available: int
+
+
+class NoVotesToClaim(ContractError):
+    """The account has no earned votes waiting to be claimed."""
+
+    fields = ("account",)
+    hint = "votes are earned when a rental with a fee ends; governance.pending_votes() shows them"
+    account: str
+
+
+class NoVotesContract(ContractError):
+    """This marketplace has no votes contract: no governor was ever installed."""
+
+    fields = ()
+    hint = "deploy with GPUHubClient.deploy(w3) (a governor by default) to earn and claim votes"
+
+
+# ---------------------------------------------------------------- governance contracts' errors
+# OpenZeppelin's own custom errors in the governor, the timelock and the votes contract.
+
+
+class AccessControlBadConfirmation(ContractError):
+    """A role can only be renounced by its holder, for itself."""
+
+    fields = ()
+    hint = "renounce roles from the account that holds them"
+
+
+class AccessControlUnauthorizedAccount(ContractError):
+    """The timelock refused a caller without the role the call needs."""
+
+    fields = ("account", "needed_role")
+    hint = "timelock operations go through the governor: propose, vote, queue, execute"
+    account: str
+    needed_role: bytes
+
+
+class CheckpointUnorderedInsertion(ContractError):
+    """A vote checkpoint was written out of order (an OpenZeppelin internal check)."""
+
+    fields = ()
+
+
+class ECDSAInvalidSignature(ContractError):
+    """A signature (delegation or vote by signature) does not recover to a signer."""
+
+    fields = ()
+    hint = "sign again with the voter's key"
+
+
+class ECDSAInvalidSignatureLength(ContractError):
+    """A signature has the wrong length."""
+
+    fields = ("length",)
+    hint = "a signature is 65 bytes"
+    length: int
+
+
+class ECDSAInvalidSignatureS(ContractError):
+    """A signature's s value is in the upper half (malleable)."""
+
+    fields = ("s",)
+    hint = "sign again with a standard signer"
+    s: bytes
+
+
+class ERC5805FutureLookup(ContractError):
+    """Past votes were asked for a time that has not passed yet."""
+
+    fields = ("timepoint", "clock")
+    hint = "ask for a timepoint before the latest block's timestamp"
+    timepoint: int
+    clock: int
+
+
+class ERC6372InconsistentClock(ContractError):
+    """The governor's clock does not match its token's."""
+
+    fields = ()
+    hint = "deploy the governor over a timestamp-clock token"
+
+
+class FailedCall(ContractError):
+    """A call a proposal made (or a governor relay) reverted without a reason."""
+
+    fields = ()
+    hint = "check each action's target and arguments"
+
+
+class GovernorAlreadyCastVote(ContractError):
+    """This account has already voted on the proposal."""
+
+    fields = ("voter",)
+    hint = "each account votes once per proposal"
+    voter: str
+
+
+class GovernorAlreadyQueuedProposal(ContractError):
+    """The proposal is already queued in the timelock."""
+
+    fields = ("proposal_id",)
+    hint = "execute it once the timelock delay has passed"
+    proposal_id: int
+
+
+class GovernorDisabledDeposit(ContractError):
+    """The governor does not take ETH."""
+
+    fields = ()
+    hint = "send funds to the treasury (the timelock) instead"
+
+
+class GovernorInsufficientProposerVotes(ContractError):
+    """The proposer's votes are below the proposal threshold."""
+
+    fields = ("proposer", "votes", "threshold")
+    hint = "claim votes (governance.claim_votes()) or have someone delegate to you"
+    proposer: str
+    votes: int
+    threshold: int
+
+
+class GovernorInvalidProposalLength(ContractError):
+    """A proposal's targets, values and calldatas differ in length (or are empty)."""
+
+    fields = ("targets", "calldatas", "values")
+    hint = "give at least one action"
+    targets: int
+    calldatas: int
+
+
+class GovernorInvalidQuorumFraction(ContractError):
+    """The quorum fraction is above its denominator."""
+
+    fields = ("quorum_numerator", "quorum_denominator")
+    hint = "the quorum is a percentage, 0 to 100"
+    quorum_numerator: int
+    quorum_denominator: int
+
+
+class GovernorInvalidSignature(ContractError):
+    """A vote by signature does not match the voter."""
+
+    fields = ("voter",)
+    hint = "sign the ballot with the voter's key"
+    voter: str
+
+
+class GovernorInvalidVoteParams(ContractError):
+    """Vote parameters were given where none are taken."""
+
+    fields = ()
+    hint = "vote without params"
+
+
+class GovernorInvalidVoteType(ContractError):
+    """The vote is not AGAINST (0), FOR (1) or ABSTAIN (2)."""
+
+    fields = ()
+    hint = "use gpuhub.VoteSupport"
+
+
+class GovernorInvalidVotingPeriod(ContractError):
+    """The voting period must be at least one second."""
+
+    fields = ("voting_period",)
+    hint = "set a voting period above 0"
+    voting_period: int
+
+
+class GovernorNonexistentProposal(ContractError):
+    """No proposal has this id."""
+
+    fields = ("proposal_id",)
+    hint = "governance.proposals() lists them"
+    proposal_id: int
+
+
+class GovernorOnlyExecutor(ContractError):
+    """Only the governor's executor (its timelock) may call this."""
+
+    fields = ("account",)
+    hint = "change governor settings by proposal"
+    account: str
+
+
+class GovernorProposalQueueingFailed(ContractError):
+    """The timelock did not accept the proposal for queueing."""
+
+    fields = ("proposal_id",)
+    hint = "check the timelock's roles: the governor must be its proposer"
+    proposal_id: int
+
+
+class GovernorProposalQueueingNotRequired(ContractError):
+    """This proposal needs no queueing."""
+
+    fields = ("proposal_id",)
+    hint = "execute it directly"
+    proposal_id: int
+
+
+class GovernorRestrictedProposer(ContractError):
+    """The description restricts who may submit this proposal."""
+
+    fields = ("proposer",)
+    hint = "propose from the account named in the description"
+    proposer: str
+
+
+class GovernorUnableToCancel(ContractError):
+    """Only the proposer may cancel, and only while the proposal is pending."""
+
+    fields = ("proposal_id", "account")
+    hint = "cancel before voting starts, from the proposer's account"
+    proposal_id: int
+    account: str
+
+
+class GovernorUnexpectedProposalState(ContractError):
+    """The proposal is not in a state that allows this step.
+
+    Attributes:
+        expected: the states that would have allowed it, decoded from ``expected_states``.
+    """
+
+    fields = ("proposal_id", "current", "expected_states")
+    proposal_id: int
+    current: ProposalState
+    expected_states: bytes
+    expected: tuple[ProposalState, ...]
+
+    def __init__(self, *args: Any) -> None:
+        if len(args) == len(self.fields):
+            bitmap = int.from_bytes(args[2], "big") if isinstance(args[2], bytes) else 0
+            self.expected = tuple(s for s in ProposalState if bitmap >> s & 1)
+            args = (args[0], ProposalState(args[1]), args[2])
+        super().__init__(*args)
+
+    def _explain(self) -> str:
+        wanted = " or ".join(s.name for s in self.expected) or "another state"
+        return f"the proposal is {self.current.name}; this step needs it {wanted}"
+
+
+class GrantLengthMismatch(ContractError):
+    """Bootstrap holders and amounts differ in length."""
+
+    fields = ("holders", "amounts")
+    hint = "give one amount per holder"
+    holders: int
+    amounts: int
+
+
+class InvalidAccountNonce(ContractError):
+    """A signature's nonce is not the account's next one."""
+
+    fields = ("account", "current_nonce")
+    hint = "sign again with the current nonce"
+    account: str
+    current_nonce: int
+
+
+class InvalidShortString(ContractError):
+    """A short string could not be decoded (an OpenZeppelin internal check)."""
+
+    fields = ()
+
+
+class NotMarketplace(ContractError):
+    """Only the marketplace mints votes."""
+
+    fields = ("caller",)
+    hint = "claim votes through the marketplace (governance.claim_votes())"
+    caller: str
+
+
+class SafeCastOverflowedUintDowncast(ContractError):
+    """A number does not fit the smaller integer it is stored in."""
+
+    fields = ("bits", "value")
+    hint = "use a smaller value (periods fit uint32 seconds, delays uint48)"
+    bits: int
+    value: int
+
+
+class StringTooLong(ContractError):
+    """A string is longer than its short-string slot."""
+
+    fields = ("str",)
+    hint = "use a shorter name"
+    str: str
+
+
+class TimelockInsufficientDelay(ContractError):
+    """The delay asked for is below the timelock's minimum."""
+
+    fields = ("delay", "min_delay")
+    hint = "queue through the governor, which uses the timelock's delay"
+    delay: int
+    min_delay: int
+
+
+class TimelockInvalidOperationLength(ContractError):
+    """An operation's targets, payloads and values differ in length."""
+
+    fields = ("targets", "payloads", "values")
+    hint = "give one value and one payload per target"
+    targets: int
+    payloads: int
+
+
+class TimelockUnauthorizedCaller(ContractError):
+    """Only the timelock itself may change its settings."""
+
+    fields = ("caller",)
+    hint = "change the timelock's delay by proposal"
+    caller: str
+
+
+class TimelockUnexecutedPredecessor(ContractError):
+    """The operation waits for another one to be executed first."""
+
+    fields = ("predecessor_id",)
+    hint = "execute the predecessor first"
+    predecessor_id: bytes
+
+
+class TimelockUnexpectedOperationState(ContractError):
+    """The timelock operation is not ready (or not queued, or already done)."""
+
+    fields = ("operation_id", "expected_states")
+    hint = "wait until the proposal's eta (client.chain.advance_time on a dev chain), then execute"
+    operation_id: bytes
+    expected_states: bytes
+
+
+class VotesExpiredSignature(ContractError):
+    """A delegation signature has expired."""
+
+    fields = ("expiry",)
+    hint = "sign again with a later expiry"
+    expiry: int
 
 
 class BalanceOverflow(ContractError):
@@ -541,6 +984,10 @@ class MarketIndexError(GPUHubError):
 
 class ContractNotDeployed(GPUHubError):
     """There is no GPUHub contract code at the given address on this chain."""
+
+
+class NoGovernor(GPUHubError):
+    """The marketplace has no governor: a plain address (a multisig, say) holds its powers."""
 
 
 class NotAMarketplace(ContractNotDeployed):

@@ -16,12 +16,14 @@ __all__ = [
     "ListingStatus",
     "MarketEvent",
     "PriceUnit",
+    "ProposalState",
     "Rating",
     "Rental",
     "RentalStatus",
     "Reputation",
     "Role",
     "TxResult",
+    "VoteSupport",
 ]
 
 #: basis points in one whole (fees are quoted in basis points).
@@ -42,6 +44,27 @@ class PriceUnit(IntEnum):
 
 
 _UNIT_SECONDS = {PriceUnit.MINUTE: 60, PriceUnit.HOUR: 3600, PriceUnit.DAY: 86400}
+
+
+class ProposalState(IntEnum):
+    """Where a governance proposal is (OpenZeppelin ``IGovernor.ProposalState``, in its order)."""
+
+    PENDING = 0
+    ACTIVE = 1
+    CANCELED = 2
+    DEFEATED = 3
+    SUCCEEDED = 4
+    QUEUED = 5
+    EXPIRED = 6
+    EXECUTED = 7
+
+
+class VoteSupport(IntEnum):
+    """A vote's direction (OpenZeppelin ``GovernorCountingSimple.VoteType``)."""
+
+    AGAINST = 0
+    FOR = 1
+    ABSTAIN = 2
 
 
 class ListingStatus(IntEnum):

@@ -43,7 +43,7 @@ from .exceptions import ConnectionFailed, GPUHubError, ValidationError
 
 if TYPE_CHECKING:
     from ._ops import Operations
-    from .aio import AsyncGPUHubClient
+    from .aio import AsyncGPUHubClient, NewHeads
     from .client import GPUHubClient
 
 T = TypeVar("T")
@@ -440,6 +440,33 @@ class Watch:
         return f"Watch(next_block={self.next_block}, closed={self.closed})"
 
 
+class FilteredPoll:
+    """The async watch's step: a poll, then the filter over what it read, resumable.
+
+    Events read but not yet filtered wait in a backlog and the ones that passed in an outbox,
+    so a step that failed on an unreachable node is simply run again: nothing read is lost or
+    delivered twice.
+    """
+
+    def __init__(self, poller: EventPoller, event_filter: EventFilter) -> None:
+        self._poller = poller
+        self._filter = event_filter
+        self._backlog: deque[ContractEvent] = deque()
+        self._outbox: list[ContractEvent] = []
+
+    def step(self) -> Plan[tuple[list[ContractEvent], bool]]:
+        """The events that passed, and whether any were read (then step again at once)."""
+        if not self._backlog:
+            self._backlog.extend((yield from self._poller.poll()))
+        read = bool(self._backlog)
+        while self._backlog:
+            event = self._backlog[0]
+            if (yield from self._filter.wanted(event)):
+                self._outbox.append(event)
+            self._backlog.popleft()
+        found, self._outbox = self._outbox, []
+        return found, read
+
 
 async def watch_async(
     client: AsyncGPUHubClient,
@@ -463,6 +490,24 @@ async def watch_async(
         ops, topics=event_filter.topics, confirmations=confirmations, from_block=from_block
     )
     interval = check_poll_interval(poll_interval)
+    steps = FilteredPoll(poller, event_filter)
+    async for event in follow(client, ops, steps.step, interval):
+        yield event
+
+
+async def follow(
+    client: AsyncGPUHubClient,
+    ops: Operations,
+    step: Callable[[], Plan[tuple[list[T], bool]]],
+    interval: float | None,
+) -> AsyncIterator[T]:
+    """What ``step`` plans find, as blocks arrive: the loop of the async watch and alerts.
+
+    ``step()`` returns what it found and whether it read anything (then it runs again at once).
+    Between steps it waits for a new head over a WebSocket (``eth_subscribe``, subscribing
+    again after the node comes back), else ``interval`` (default: paced by the chain's block
+    time). A step that fails to reach the node is run again after a backoff with jitter.
+    """
     run = client._io.run
     if interval is None:
         interval = await run(pace(ops))
@@ -471,19 +516,39 @@ async def watch_async(
     while True:
         seen = heads.last if heads is not None else 0.0
         try:
-            found = await run(poller.poll())
-            for event in found:
-                if await run(event_filter.wanted(event)):
-                    yield event
-            delays = None
+            found, read = await run(step())
         except ConnectionFailed:
             delays = delays or backoff_delays()
             await asyncio.sleep(next(delays))
+            if heads is not None:
+                # over a WebSocket the connection itself is gone: open it again, subscribe
+                heads = await _reconnect(client, ops) or heads
             continue
-        if found:
+        delays = None
+        for item in found:
+            yield item
+        if read:
             continue
         if heads is None:
             await asyncio.sleep(interval)
         else:
-            # a new head wakes the poll at once; the timeout covers a missed notification
+            # a new head wakes the step at once; the timeout covers a missed notification
             await heads.after(seen, max(interval, 1.0))
+
+
+async def _reconnect(client: AsyncGPUHubClient, ops: Operations) -> NewHeads | None:
+    """Open the WebSocket again and subscribe to new heads on it; None while the node is away.
+
+    web3's persistent providers do not reconnect by themselves: a node that restarted leaves
+    the provider with a closed socket, and its subscriptions went with it.
+    """
+    from ._errors import translate
+
+    provider: Any = client._io.w3.provider
+    try:
+        with translate(ops.conn.decoder):
+            await provider.disconnect()
+            await provider.connect()
+    except ConnectionFailed:
+        return None
+    return await client._io.resubscribe()

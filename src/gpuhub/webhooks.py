@@ -39,10 +39,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime
 import hashlib
 import hmac
 import json
+import os
 import random
 import secrets as secrets_module
 import sqlite3
@@ -305,8 +307,21 @@ def message_body(event: ContractEvent, created: float) -> str:
     )
 
 
+def _create_private(path: str) -> None:
+    """Create ``path`` readable and writable by its owner only, unless it exists already.
+
+    The outbox holds the endpoints' signing secrets, which it needs in full to sign (HMAC is
+    symmetric). SQLite gives its ``-wal`` and ``-shm`` files the database file's mode.
+    """
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 class Outbox:
     """Webhook endpoints and the messages owed to them, in one SQLite file.
+
+    The file holds each endpoint's signing secret, as signing needs it; a new file is created
+    with mode 0600 (owner only). See docs/security.md.
 
     Args:
         path: the SQLite file (created if missing), or ``":memory:"``.
@@ -330,6 +345,8 @@ class Outbox:
         self.retry_max = retry_max
         self.timeout = timeout
         self._lock = threading.Lock()
+        if self.path not in ("", ":memory:") and not self.path.startswith("file:"):
+            _create_private(self.path)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         with self._lock:
             self._db.execute("PRAGMA foreign_keys = ON")
@@ -596,6 +613,7 @@ class Outbox:
         error: str | None,
     ) -> int:
         now = time.time()
+        delay = self._backoff(attempts)
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute(
@@ -609,7 +627,6 @@ class Outbox:
                     (attempts, now, seq),
                 )
             else:
-                delay = min(self.retry_first * 2 ** (attempts - 1), self.retry_max)
                 self._db.execute(
                     "UPDATE messages SET attempts = ?, next_attempt_at = ? WHERE seq = ?",
                     (attempts, now + random.uniform(delay / 2, delay), seq),
@@ -621,6 +638,11 @@ class Outbox:
                     )
             self._db.execute("COMMIT")
         return 1 if error is None else 0
+
+    def _backoff(self, attempts: int) -> float:
+        """Seconds before the next try after ``attempts`` tries: doubling from ``retry_first``,
+        at most ``retry_max`` (the exponent is capped, so months of failures cannot overflow)."""
+        return min(self.retry_first * 2.0 ** min(attempts - 1, 64), self.retry_max)
 
 
 class WebhookDispatcher:

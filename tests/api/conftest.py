@@ -8,6 +8,7 @@ import pytest
 
 from gpuhub import GPUHubClient
 from gpuhub.api import create_app
+from gpuhub.chain import embedded_web3
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -19,8 +20,10 @@ AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 @pytest.fixture
 def market() -> GPUHubClient:
-    """A fresh embedded marketplace; the server signs as its first account."""
-    return GPUHubClient.local()
+    """A fresh embedded marketplace; the server signs as its first account, which holds
+    governance directly (test_governance_routes.py uses a governed one)."""
+    w3 = embedded_web3()
+    return GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=w3.eth.accounts[0])
 
 
 @pytest.fixture

@@ -28,7 +28,9 @@ def run(node: AnvilNode, scenario: Callable[[AsyncGPUHubClient], Awaitable[None]
     async def main() -> None:
         w3 = AsyncWeb3(AsyncHTTPProvider(node.url))
         try:
-            await scenario(await AsyncGPUHubClient.deploy(w3))
+            # Governance held by the deployer directly; test_aio_governance.py covers the governor.
+            deployer = (await w3.eth.accounts)[0]
+            await scenario(await AsyncGPUHubClient.deploy(w3, governance=deployer))
         finally:
             await w3.provider.disconnect()
 
@@ -133,7 +135,7 @@ def test_governance_methods(anvil_node: AnvilNode) -> None:
         await client.set_treasury(other)
         assert await client.treasury() == other
         await client.transfer_governance(other)
-        assert await client.governance() == other
+        assert await client.governance_address() == other
         with pytest.raises(gpuhub.NotGovernance) as exc:
             await client.set_fee(1)
         assert exc.value.caller == client.address

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from web3 import AsyncHTTPProvider, AsyncWeb3, WebSocketProvider
 
-from gpuhub import PriceUnit
+from gpuhub import GPUHubClient, PriceUnit
 from gpuhub.aio import AsyncGPUHubClient
-from gpuhub.chain import AnvilNode
+from gpuhub.chain import AnvilNode, free_port
 from gpuhub.events import ContractEvent, ListingCreated
 
 pytestmark = pytest.mark.anvil
@@ -75,3 +77,60 @@ def test_async_watch_over_a_websocket_subscription(anvil_node: AnvilNode) -> Non
             assert isinstance(events[0], ListingCreated) and events[0].gpu_model == "H100"
 
     asyncio.run(main())
+
+
+def restart_with_state(node: AnvilNode) -> None:
+    """Stop the node (it dumps its state), leave it down a moment, start it again (it loads it)."""
+    node.stop()
+    time.sleep(0.5)  # the watch meets a dead node and backs off
+    node.start()
+
+
+@pytest.mark.parametrize("transport", ["http", "ws"])
+def test_async_watch_survives_node_restart(tmp_path: Path, transport: str) -> None:
+    """A node stopped and restarted mid-stream: the async watch yields every event exactly once."""
+    node = AnvilNode(port=free_port(), extra_args=("--state", str(tmp_path / "state.json")))
+    node.start()
+    seen: list[ContractEvent] = []
+    try:
+        sync_w3 = node.web3(timeout=2)
+        # Governed by its deployer directly, so the history holds only the listings made here.
+        deployer = sync_w3.eth.accounts[0]
+        client = GPUHubClient.deploy(sync_w3, account=deployer, governance=deployer)
+
+        def list_gpus(label: str) -> None:
+            for i in range(3):
+                client.create_listing(**{**TERMS, "gpu_model": f"{label} {i}"})
+
+        async def until(count: int) -> None:
+            async with asyncio.timeout(20):
+                while len(seen) < count:
+                    await asyncio.sleep(0.01)
+
+        async def main() -> None:
+            if transport == "ws":
+                w3 = AsyncWeb3(WebSocketProvider(node.url.replace("http://", "ws://")))
+                await w3.provider.connect()
+            else:
+                w3 = AsyncWeb3(AsyncHTTPProvider(node.url))
+            aclient = AsyncGPUHubClient(w3, client.contract_address)
+
+            async def consume() -> None:
+                async for event in aclient.watch(from_block=0, poll_interval=0.01):
+                    seen.append(event)
+
+            task = asyncio.create_task(consume())
+            await asyncio.to_thread(list_gpus, "before")
+            await until(3)
+            await asyncio.to_thread(restart_with_state, node)
+            await asyncio.to_thread(list_gpus, "after")
+            await until(6)
+            await asyncio.sleep(0.2)  # room for a duplicate to show up, if there were one
+            task.cancel()
+            await w3.provider.disconnect()
+
+        asyncio.run(main())
+    finally:
+        node.stop()
+    assert [e.listing_id for e in seen if isinstance(e, ListingCreated)] == list(range(6))
+    assert len(seen) == 6

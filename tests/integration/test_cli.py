@@ -25,6 +25,10 @@ def test_demo_runs_the_story() -> None:
         "NVIDIA H100 SXM5",
         "UNAVAILABLE",
         "NotListingProvider",
+        "NotGovernance",
+        "Votes claimed",
+        "Lower the fee to 2.5%",
+        "EXECUTED",
         "demo finished",
     ):
         assert text in result.output

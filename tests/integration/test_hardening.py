@@ -89,7 +89,7 @@ def test_roles_refuse_the_marketplace_itself(client: GPUHubClient, fn: str) -> N
     with pytest.raises(gpuhub.InvalidAddress) as exc:
         getattr(client, fn)(client.contract_address)
     assert exc.value.account == client.contract_address
-    assert client.treasury() == client.governance() == client.address
+    assert client.treasury() == client.governance_address() == client.address
 
 
 def test_withdraw_to_the_marketplace_is_refused(client: GPUHubClient) -> None:

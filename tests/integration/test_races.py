@@ -17,8 +17,9 @@ pytestmark = pytest.mark.anvil
 
 @pytest.fixture
 def market(anvil_node: AnvilNode) -> GPUHubClient:
-    """A fresh marketplace on the session's anvil node."""
-    return GPUHubClient.deploy(anvil_node.web3())
+    """A fresh marketplace on the session's anvil node, governed by its deployer directly."""
+    w3 = anvil_node.web3()
+    return GPUHubClient.deploy(w3, governance=w3.eth.accounts[0])
 
 
 def test_ten_renters_one_listing(market: GPUHubClient) -> None:

@@ -158,7 +158,7 @@ def test_watch_survives_node_restart(tmp_path: Path) -> None:
     node.start()
     try:
         w3 = node.web3(timeout=2)
-        client = GPUHubClient.deploy(w3, account=w3.eth.accounts[0])
+        client = GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=w3.eth.accounts[0])
         events = client.watch(from_block=0, poll_interval=0.01)
         seen: list[ContractEvent] = []
         consumer = threading.Thread(target=lambda: seen.extend(events), daemon=True)

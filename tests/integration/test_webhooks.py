@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,9 +21,10 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def chain() -> GPUHubClient:
-    """A marketplace on a fresh embedded chain."""
+    """A marketplace on a fresh embedded chain, governed by its deployer directly (so its
+    history holds only the events a test makes)."""
     w3 = embedded_web3()
-    return GPUHubClient.deploy(w3, account=w3.eth.accounts[0])
+    return GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=w3.eth.accounts[0])
 
 
 def list_gpu(client: GPUHubClient, model: str = "NVIDIA A100") -> None:
@@ -94,9 +97,7 @@ def test_retries_after_a_timeout(chain: GPUHubClient, receiver: Receiver, tmp_pa
     assert len(receiver.received) == 2 and len(set(receiver.ids())) == 1
 
 
-def test_410_disables_the_endpoint(
-    chain: GPUHubClient, receiver: Receiver, tmp_path: Path
-) -> None:
+def test_410_disables_the_endpoint(chain: GPUHubClient, receiver: Receiver, tmp_path: Path) -> None:
     """A 410 answer disables the endpoint: nothing more is sent to it."""
     outbox = outbox_at(tmp_path / "hooks.db")
     endpoint = outbox.add_endpoint(receiver.url)
@@ -152,3 +153,38 @@ def test_event_filter(chain: GPUHubClient, receiver: Receiver, tmp_path: Path) -
         wait_until(lambda: len(receiver.received) == 1)
         time.sleep(0.2)
     assert [p["type"] for p in receiver.payloads()] == ["RentalStarted"]
+
+
+def test_outbox_file_is_private(tmp_path: Path) -> None:
+    """A new outbox file (it holds the signing secrets) and its WAL are the owner's alone."""
+    path = tmp_path / "hooks.db"
+    outbox = outbox_at(path)
+    outbox.add_endpoint("http://127.0.0.1:9/hook")
+    modes = {p.name: stat.S_IMODE(os.stat(p).st_mode) for p in tmp_path.iterdir()}
+    outbox.close()
+    assert {"hooks.db", "hooks.db-wal"} <= modes.keys()
+    assert set(modes.values()) == {0o600}
+
+
+def test_backoff_stays_bounded_after_many_failures(
+    chain: GPUHubClient, receiver: Receiver, tmp_path: Path
+) -> None:
+    """A message that has failed two thousand times is retried at ``retry_max``, and the outbox
+    keeps working (the doubling must not overflow)."""
+    import sqlite3
+
+    path = tmp_path / "hooks.db"
+    outbox = outbox_at(path)
+    endpoint = outbox.add_endpoint(receiver.url)
+    list_gpu(chain)
+    outbox.enqueue(chain.get_events(0))
+    with sqlite3.connect(path) as db:  # an endpoint that has been down for months
+        db.execute("UPDATE messages SET attempts = 2000")
+    receiver.script = [500]
+    before = time.time()
+    assert outbox.deliver_due() == 0
+    (message,) = outbox.messages(endpoint.endpoint_id)
+    assert message.attempts == 2001
+    assert message.next_attempt_at is not None
+    assert message.next_attempt_at <= before + 0.2 + 1
+    assert outbox.deliver_due(now=message.next_attempt_at) == 1

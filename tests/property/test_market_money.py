@@ -24,6 +24,7 @@ import gpuhub
 from gpuhub import GPUHubClient, ListingStatus, PriceUnit, Rental, RentalStatus, Reputation
 from gpuhub._artifact import abi
 from gpuhub._errors import ErrorDecoder, translate
+from gpuhub.chain import embedded_web3
 
 UNITS = [PriceUnit.MINUTE, PriceUnit.HOUR, PriceUnit.DAY]
 N_ACCOUNTS = 4
@@ -43,18 +44,22 @@ class ModelListing:
 
 
 class Market(RuleBasedStateMachine):
-    """Random listings, rentals, extensions, ends, settlements, withdrawals, fees, time jumps;
-    listings change unit and maximum while rented, and some prices are too large to pay."""
+    """Random listings, rentals, extensions, ends, settlements, withdrawals, fees, treasury
+    payouts, time jumps; listings change unit and maximum while rented, some prices are too large
+    to pay, and earned votes follow the fees."""
 
     def __init__(self) -> None:
         super().__init__()
-        root = GPUHubClient.local()
+        w3 = embedded_web3()
+        # Governance held by the deployer directly, so that governance actions are one step each.
+        root = GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=w3.eth.accounts[0])
         # py-evm stamps a block max(parent + 1, wall clock): with the chain a month ahead of the
         # wall clock, the next block is always parent + 1, however slow a step runs.
         root.chain.advance_time(30 * 86_400)
         self.clients = [root.with_account(a) for a in root.accounts[:N_ACCOUNTS]]
         self.addresses = [c.address for c in self.clients]
         self.treasury = self.addresses[0]  # the deployer holds governance and the treasury
+        self.pending_votes = dict.fromkeys(self.addresses, 0)
         self.listings: list[ModelListing] = []
         self.rentals: list[Rental] = []
         self.balances = dict.fromkeys(self.addresses, 0)
@@ -221,6 +226,8 @@ class Market(RuleBasedStateMachine):
         self.balances[rental.renter] += rental.paid - used
         self.balances[rental.provider] += used - fee
         self.accrued += fee
+        self.pending_votes[rental.renter] += fee // 2
+        self.pending_votes[rental.provider] += fee // 2
         reps = self.reputations
         if status is RentalStatus.ENDED_BY_PROVIDER:
             old = reps[rental.provider]
@@ -333,6 +340,24 @@ class Market(RuleBasedStateMachine):
         self.clients[0].set_fee(fee)
         self.fee_bps = fee
 
+    @rule(
+        who=st.sampled_from([0, 0, 0, 1]), to=st.integers(0, N_ACCOUNTS - 1), part=st.integers(1, 4)
+    )
+    def pay_from_treasury(self, who: int, to: int, part: int) -> None:
+        client = self.clients[who]
+        held = self.accrued + self.balances[self.treasury]
+        amount = max(held * part // 4, 1)
+        target = self.addresses[to]
+        if who != 0:
+            expect(gpuhub.NotTreasury, client.pay_from_treasury, target, amount)
+        elif amount > held:
+            expect(gpuhub.InsufficientTreasury, client.pay_from_treasury, target, amount)
+        else:
+            client.pay_from_treasury(target, amount)
+            from_fees = min(amount, self.accrued)
+            self.accrued -= from_fees
+            self.balances[self.treasury] -= amount - from_fees
+
     @rule(seconds=st.sampled_from([1, 59, 60, 61, 1799, 3600, 7200, 86_400]))
     def advance_time(self, seconds: int) -> None:
         self.chain.chain.advance_time(seconds)
@@ -357,6 +382,8 @@ class Market(RuleBasedStateMachine):
         ]
         assert balances == owed
         assert chain.fee_bps() == self.fee_bps
+        pending = [int(chain.contract.functions.pendingVotes(a).call()) for a in self.addresses]
+        assert pending == [self.pending_votes[a] for a in self.addresses]
         for address in self.addresses:
             assert chain.reputation(address) == self.reputations[address]
 

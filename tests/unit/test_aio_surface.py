@@ -7,13 +7,14 @@ from typing import Any
 
 from gpuhub.aio import AsyncGPUHubClient, AsyncListingBatch
 from gpuhub.client import GPUHubClient, SyncListingBatch
+from gpuhub.governance import AsyncGovernance, Governance
 
 #: sync properties that talk to the node; their async twins are coroutine methods.
 IO_PROPERTIES = {"accounts"}
 #: methods that do no I/O (they build objects), the same plain functions in both clients.
 NO_IO = frozenset({"with_account", "batch"})
 #: sync methods with no async twin yet, each named here so the gap stays visible.
-SYNC_ONLY = frozenset({"alerts"})
+SYNC_ONLY: frozenset[str] = frozenset()
 
 
 def public(cls: type) -> dict[str, Any]:
@@ -35,7 +36,12 @@ def is_awaitable_method(fn: Any) -> bool:
     return inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
 
 
-def surface_differences(sync: type, aio: type, no_io: frozenset[str] = NO_IO) -> list[str]:
+def surface_differences(
+    sync: type,
+    aio: type,
+    no_io: frozenset[str] = NO_IO,
+    io_properties: frozenset[str] = frozenset(IO_PROPERTIES),
+) -> list[str]:
     """What keeps ``aio`` from being the awaited twin of ``sync``, one line per problem."""
     problems = []
     sync_names, aio_names = public(sync), public(aio)
@@ -46,7 +52,7 @@ def surface_differences(sync: type, aio: type, no_io: frozenset[str] = NO_IO) ->
         if twin is None:
             problems.append(f"{aio.__name__} has no twin of {name}")
         elif isinstance(member, property):
-            if name in IO_PROPERTIES:
+            if name in io_properties:
                 if not is_awaitable_method(twin):
                     problems.append(f"{name}: expected a coroutine method")
             elif not isinstance(twin, property):
@@ -73,6 +79,13 @@ def test_async_batch_twins_the_sync_batch() -> None:
         {"create_listing", "update_listing", "fulfill_request", "mark_available", "remove_listing"}
     )
     assert surface_differences(SyncListingBatch, AsyncListingBatch, builders) == []
+
+
+def test_async_governance_twins_the_sync_governance() -> None:
+    """Every Governance method has an awaitable twin; its addresses are awaited, since the
+    async governor is looked up on first use."""
+    addresses = frozenset({"address", "timelock", "votes_address"})
+    assert surface_differences(Governance, AsyncGovernance, io_properties=addresses) == []
 
 
 def test_a_missing_twin_is_named() -> None:

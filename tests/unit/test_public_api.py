@@ -7,9 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import gpuhub
 from gpuhub import ListingStatus, PriceUnit, Role, exceptions
-from gpuhub._artifact import abi, load_artifact
+from gpuhub._artifact import error_abi, load_artifact
 from gpuhub.exceptions import contract_error_classes
 
 SOURCE = (Path(__file__).resolve().parents[2] / "contracts" / "GPUHub.sol").read_text()
@@ -51,12 +53,8 @@ def snake(name: str) -> str:
 
 
 def test_exception_classes_match_abi_errors() -> None:
-    """One Python class per custom error in the shipped ABI, with the same name and fields."""
-    abi_errors = {
-        e["name"]: tuple(snake(i["name"]) for i in e["inputs"])
-        for e in abi()
-        if e["type"] == "error"
-    }
+    """One Python class per custom error in the shipped ABIs, with the same name and fields."""
+    abi_errors = {e["name"]: tuple(snake(i["name"]) for i in e["inputs"]) for e in error_abi()}
     classes = {name: cls.fields for name, cls in contract_error_classes().items()}
     assert classes == abi_errors
 
@@ -138,3 +136,36 @@ def test_marketplace_version_matches_solidity() -> None:
 
     match = re.search(r"MARKETPLACE_VERSION = (\d+);", SOURCE)
     assert match and int(match.group(1)) == MARKETPLACE_VERSION
+
+
+def test_governance_names_are_exported() -> None:
+    """The governance surface is public: Governance, Action, Proposal and their enums."""
+    from gpuhub import governance
+
+    for name in ("Action", "Governance", "GovernanceSettings", "Proposal"):
+        assert name in gpuhub.__all__
+        assert getattr(gpuhub, name) is getattr(governance, name)
+    assert gpuhub.ProposalState is governance.ProposalState
+    assert gpuhub.VoteSupport is governance.VoteSupport
+
+
+def openzeppelin_enum(path: str, name: str) -> list[str]:
+    source = Path(__file__).resolve().parents[2] / "contracts/node_modules/@openzeppelin/contracts"
+    if not (source / path).is_file():
+        pytest.skip("OpenZeppelin is not installed: run `npm ci` in contracts/")
+    match = re.search(rf"enum {name} \{{([^}}]*)\}}", (source / path).read_text())
+    assert match, f"enum {name} not in {path}"
+    return [re.sub(r"//.*", "", m).strip().upper() for m in match.group(1).split(",") if m.strip()]
+
+
+def test_proposal_state_matches_openzeppelin() -> None:
+    """ProposalState lists IGovernor.ProposalState's members in declaration order."""
+    names = openzeppelin_enum("governance/IGovernor.sol", "ProposalState")
+    assert [m.name for m in gpuhub.ProposalState] == names
+    assert [m.value for m in gpuhub.ProposalState] == list(range(len(names)))
+
+
+def test_vote_support_matches_openzeppelin() -> None:
+    """VoteSupport lists GovernorCountingSimple.VoteType's members in declaration order."""
+    names = openzeppelin_enum("governance/extensions/GovernorCountingSimple.sol", "VoteType")
+    assert [m.name for m in gpuhub.VoteSupport] == names

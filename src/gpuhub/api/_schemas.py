@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from ..events import json_value
+from ..governance import Proposal
 from ..models import Listing, Rating, Rental, Reputation
 
 UINT256_MAX = 2**256 - 1
@@ -211,6 +213,81 @@ class ErrorOut(BaseModel):
     error: str = Field(description="the error's name: a Solidity custom error or a gpuhub error")
     message: str
     fields: dict[str, Any] = Field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- governance
+
+
+class GovernanceOut(BaseModel):
+    governor: str
+    timelock: str
+    votes: str
+    guardian: str | None
+    voting_delay: int = Field(description="seconds from a proposal to its vote")
+    voting_period: int = Field(description="seconds a vote stays open")
+    timelock_delay: int = Field(description="seconds a passed proposal waits")
+    quorum_percent: int
+    proposal_threshold: Wei
+    total_units: Wei
+
+
+class ActionOut(BaseModel):
+    function: str = Field(description='the marketplace function, or "" for a raw call')
+    args: list[Any]
+    target: str | None
+    value: Wei
+    data: str = Field(description="raw calldata (0x...) for raw calls")
+
+
+class ProposalOut(BaseModel):
+    proposal_id: Wei = Field(description="the governor's id, a decimal string")
+    proposer: str
+    actions: list[ActionOut]
+    description: str
+    state: Literal[
+        "PENDING", "ACTIVE", "CANCELED", "DEFEATED", "SUCCEEDED", "QUEUED", "EXPIRED", "EXECUTED"
+    ]
+    vote_start: int
+    vote_end: int
+    eta: int
+    for_votes: Wei
+    against_votes: Wei
+    abstain_votes: Wei
+    quorum: Wei
+
+    @classmethod
+    def of(cls, proposal: Proposal) -> ProposalOut:
+        return cls(
+            proposal_id=str(proposal.proposal_id),
+            proposer=proposal.proposer,
+            actions=[
+                ActionOut(
+                    function=a.function,
+                    args=[json_value(x) for x in a.args],
+                    target=a.target,
+                    value=str(a.value),
+                    data="0x" + a.data.hex(),
+                )
+                for a in proposal.actions
+            ],
+            description=proposal.description,
+            state=proposal.state.name,  # type: ignore[arg-type]
+            vote_start=proposal.vote_start,
+            vote_end=proposal.vote_end,
+            eta=proposal.eta,
+            for_votes=str(proposal.for_votes),
+            against_votes=str(proposal.against_votes),
+            abstain_votes=str(proposal.abstain_votes),
+            quorum=str(proposal.quorum),
+        )
+
+
+class VotesOut(BaseModel):
+    address: str
+    votes: Wei = Field(description="votes now (own units and delegated ones)")
+    units: Wei = Field(description="voting units held, whoever they are delegated to")
+    pending: Wei = Field(description="units earned from fees and not claimed yet")
+    delegate: str
 
 
 # ---------------------------------------------------------------- reputation

@@ -7,7 +7,7 @@ fix), 2 a usage error.
 
 from __future__ import annotations
 
-from . import chain, market, reputation, search, serve
+from . import chain, gov, market, reputation, search, serve
 from ._app import app, main
 
-__all__ = ["app", "chain", "main", "market", "reputation", "search", "serve"]
+__all__ = ["app", "chain", "gov", "main", "market", "reputation", "search", "serve"]

@@ -40,6 +40,8 @@ def node(
             if deploy:
                 client = GPUHubClient.deploy(anvil.web3())
                 print(f"marketplace deployed at {client.contract_address}", flush=True)
+                gov = client.governance
+                print(f"governor at {gov.address}, timelock {gov.timelock}", flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 while not stopping.wait(1.0):
                     pass

@@ -17,7 +17,7 @@ Nothing here touches the network: ``GPUHubClient.search`` runs a query over a ch
 
 from __future__ import annotations
 
-from ._match import SearchResult, matches, run
+from ._match import SearchResult, matches, matches_query, run
 from ._query import FIELDS, Field, Kind, Query, SortKey, Term, Time
 
 __all__ = [
@@ -30,5 +30,6 @@ __all__ = [
     "Term",
     "Time",
     "matches",
+    "matches_query",
     "run",
 ]

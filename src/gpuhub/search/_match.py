@@ -81,6 +81,11 @@ def matches(listing: Listing, term: Term, reputation_of: ReputationOf) -> bool:
     return _compare(listing, term.field, value, term.op, term.value)
 
 
+def matches_query(listing: Listing, query: Query, reputation_of: ReputationOf) -> bool:
+    """True when ``listing`` satisfies every filter of ``query`` (its sort and page aside)."""
+    return all(matches(listing, term, reputation_of) for term in query.filters())
+
+
 def _compare(listing: Listing, name: str, value: Any, op: str, wanted: Any) -> bool:
     kind = FIELDS[name].kind
     if op == "~":
@@ -109,8 +114,7 @@ def _sort_value(listing: Listing, name: str, reputation_of: ReputationOf) -> Any
 
 def run(query: Query, listings: Iterable[Listing], reputation_of: ReputationOf) -> SearchResult:
     """Filter, sort and page ``listings`` as ``query`` says."""
-    terms = query.filters()
-    found = [item for item in listings if all(matches(item, t, reputation_of) for t in terms)]
+    found = [item for item in listings if matches_query(item, query, reputation_of)]
     found.sort(key=lambda item: item.listing_id)
     # Stable sorts from the last key to the first give the multi-key order, ties by id.
     for key in reversed(query.sort):

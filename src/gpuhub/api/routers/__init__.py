@@ -1,7 +1,18 @@
 """One APIRouter per resource; ``create_app`` includes them all (``webhooks`` only when the app
 has an outbox)."""
 
-from . import events, listings, money, original, rentals, reputation, search, service, webhooks
+from . import (
+    events,
+    governance,
+    listings,
+    money,
+    original,
+    rentals,
+    reputation,
+    search,
+    service,
+    webhooks,
+)
 
 ALL = (
     original.router,
@@ -10,6 +21,7 @@ ALL = (
     rentals.router,
     reputation.router,
     money.router,
+    governance.router,
     service.router,
     events.router,
 )

@@ -1,0 +1,439 @@
+"""Governance end to end on both chains: votes earned by fees, proposals, timelock, guardian."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+from eth_utils.crypto import keccak
+
+import gpuhub
+from gpuhub import (
+    Action,
+    GovernanceSettings,
+    GPUHubClient,
+    PriceUnit,
+    Proposal,
+    ProposalState,
+    VoteSupport,
+)
+from gpuhub._transactions import Plan, Rpc
+from gpuhub.chain import AnvilNode, embedded_web3
+from gpuhub.governance import BOOTSTRAP_UNITS
+
+PRICE = 3_600 * 10**9  # wei per hour: 10**9 per second
+GUARDIAN = 5
+SMALL_HOLDER = 6
+
+
+@pytest.fixture
+def market(chain_name: str, request: pytest.FixtureRequest) -> GPUHubClient:
+    """A governed marketplace (dev periods) deployed by account 0, with a guardian (account 5)
+    and a bootstrap grant of 1% of the deployer's to account 6."""
+    if chain_name == "anvil":
+        node: AnvilNode = request.getfixturevalue("anvil_node")
+        w3 = node.web3()
+    else:
+        w3 = embedded_web3()
+    deployer, guardian, small = (w3.eth.accounts[i] for i in (0, GUARDIAN, SMALL_HOLDER))
+    settings = GovernanceSettings.dev(
+        guardian=guardian, bootstrap={deployer: BOOTSTRAP_UNITS, small: BOOTSTRAP_UNITS // 100}
+    )
+    return GPUHubClient.deploy(w3, account=deployer, governance=settings)
+
+
+@pytest.fixture
+def provider(market: GPUHubClient) -> GPUHubClient:
+    """A provider (account 1) with one AVAILABLE listing (id 0): 1..10 hours at PRICE per hour."""
+    provider = market.with_account(market.accounts[1])
+    provider.create_listing(
+        gpu_model="NVIDIA A100", capacity=80, price=PRICE, unit=PriceUnit.HOUR, max_duration=10
+    )
+    return provider
+
+
+@pytest.fixture
+def renter(market: GPUHubClient) -> GPUHubClient:
+    """A renter (account 2) with nothing yet."""
+    return market.with_account(market.accounts[2])
+
+
+@pytest.fixture
+def stranger(market: GPUHubClient) -> GPUHubClient:
+    """The same governed marketplace, sending as an account that owns nothing (account 9)."""
+    return market.with_account(market.accounts[9])
+
+
+def open_vote(client: GPUHubClient, proposal: Proposal) -> None:
+    """Move the chain past the proposal's snapshot, so its vote is open."""
+    client.chain.advance_time(max(proposal.vote_start - client.chain.now(), 0) + 1)
+
+
+def close_vote(client: GPUHubClient, proposal: Proposal) -> None:
+    """Move the chain past the proposal's vote end."""
+    client.chain.advance_time(max(proposal.vote_end - client.chain.now(), 0) + 1)
+
+
+def pass_proposal(client: GPUHubClient, actions: Sequence[Action], description: str) -> Proposal:
+    """Propose, vote FOR with the deployer's bootstrap votes, queue and execute."""
+    gov = client.governance
+    proposal = gov.propose(actions, description)
+    open_vote(client, proposal)
+    gov.vote(proposal.proposal_id, VoteSupport.FOR)
+    close_vote(client, proposal)
+    queued = gov.queue(proposal.proposal_id)
+    client.chain.advance_time(max(queued.eta - client.chain.now(), 0) + 1)
+    return gov.execute(proposal.proposal_id)
+
+
+def settle_one_hour(provider: GPUHubClient, renter: GPUHubClient) -> int:
+    """Rent listing 0 for an hour, settle it; returns the fee it paid."""
+    rental = renter.rent(0, 1)
+    renter.chain.advance_time(3600)
+    renter.settle(rental.rental_id)
+    return PRICE * rental.fee_bps // 10_000
+
+
+def test_deployment_hands_powers_to_the_timelock(market: GPUHubClient) -> None:
+    """After deployment the timelock is governance and treasury, found from the marketplace."""
+    gov = market.governance
+    assert market.governor() == gov.address
+    assert market.governance_address() == gov.timelock == market.treasury()
+    assert market.guardian() == market.accounts[GUARDIAN]
+    assert gov.votes() == BOOTSTRAP_UNITS
+    assert gov.delegate_of() == market.address
+    assert (gov.voting_delay(), gov.voting_period(), gov.timelock_delay()) == (1, 600, 60)
+    assert gov.quorum_percent() == 4
+
+
+def test_deployer_cannot_set_fee(market: GPUHubClient) -> None:
+    """The deployer keeps no direct power; the typed error names the timelock that has it."""
+    with pytest.raises(gpuhub.NotGovernance) as exc:
+        market.set_fee(100)
+    assert exc.value.caller == market.address
+    assert exc.value.governance == market.governance.timelock
+
+
+def test_deployer_is_no_timelock_admin(market: GPUHubClient) -> None:
+    """The deployer renounced the timelock's admin role; only the governor proposes to it."""
+    gov = market.governance
+    lock = market.w3.eth.contract(address=gov.timelock, abi=gpuhub._artifact.abi("GPUHubTimelock"))
+    admin = lock.functions.DEFAULT_ADMIN_ROLE().call()
+    proposer = lock.functions.PROPOSER_ROLE().call()
+    assert not lock.functions.hasRole(admin, market.address).call()
+    assert lock.functions.hasRole(proposer, gov.address).call()
+    assert not lock.functions.hasRole(proposer, market.address).call()
+
+
+def test_fee_change_end_to_end(
+    market: GPUHubClient, provider: GPUHubClient, renter: GPUHubClient
+) -> None:
+    """A fee change is proposed, voted, queued and executed; the next rental pays the new fee."""
+    executed = pass_proposal(market, [Action.set_fee(250)], "Set the fee to 2.5%")
+    assert executed.state is ProposalState.EXECUTED
+    assert executed.for_votes == BOOTSTRAP_UNITS and executed.against_votes == 0
+    assert market.fee_bps() == 250
+    fee = settle_one_hour(provider, renter)
+    assert fee == PRICE * 250 // 10_000
+    assert market.balance_of(market.governance.timelock) == fee
+
+
+def test_proposal_reads_back(market: GPUHubClient) -> None:
+    """A proposal reads back with its actions, description, times, tallies and quorum."""
+    gov = market.governance
+    proposal = gov.propose([Action.set_fee(100), Action.pause()], "Fee to 1% and pause")
+    assert proposal.state is ProposalState.PENDING
+    assert proposal.actions == (Action.set_fee(100), Action.pause())
+    assert proposal.description == "Fee to 1% and pause"
+    assert proposal.proposer == market.address
+    assert proposal.vote_end - proposal.vote_start == 600 and proposal.eta == 0
+    assert proposal.quorum == (BOOTSTRAP_UNITS + BOOTSTRAP_UNITS // 100) * 4 // 100
+    assert gov.proposal(proposal.proposal_id) == proposal
+    assert gov.proposals() == [proposal]
+
+
+def test_defeated_proposal_cannot_be_queued(market: GPUHubClient) -> None:
+    """A proposal voted down is DEFEATED and queueing it raises the typed state error."""
+    gov = market.governance
+    proposal = gov.propose([Action.set_fee(100)], "Fee to 1%")
+    open_vote(market, proposal)
+    gov.vote(proposal.proposal_id, VoteSupport.AGAINST, reason="too low")
+    close_vote(market, proposal)
+    assert gov.proposal(proposal.proposal_id).state is ProposalState.DEFEATED
+    with pytest.raises(gpuhub.GovernorUnexpectedProposalState) as exc:
+        gov.queue(proposal.proposal_id)
+    assert exc.value.current is ProposalState.DEFEATED
+    assert exc.value.expected == (ProposalState.SUCCEEDED,)
+
+
+def test_short_of_quorum_cannot_be_queued(market: GPUHubClient) -> None:
+    """A proposal with only FOR votes but under the 4% quorum is DEFEATED."""
+    small = market.with_account(market.accounts[SMALL_HOLDER]).governance
+    proposal = small.propose([Action.set_fee(100)], "Fee to 1%, small holder")
+    open_vote(market, proposal)
+    voted = small.vote(proposal.proposal_id, VoteSupport.FOR)
+    assert voted.for_votes == BOOTSTRAP_UNITS // 100 < voted.quorum
+    close_vote(market, proposal)
+    with pytest.raises(gpuhub.GovernorUnexpectedProposalState) as exc:
+        small.queue(proposal.proposal_id)
+    assert exc.value.current is ProposalState.DEFEATED
+
+
+def test_vote_before_opening_says_when(market: GPUHubClient) -> None:
+    """Voting before the snapshot raises the state error with the opening time and the fix."""
+    gov = market.governance
+    proposal = gov.propose([Action.set_fee(100)], "Fee to 1%, early vote")
+    with pytest.raises(gpuhub.GovernorUnexpectedProposalState) as exc:
+        gov.vote(proposal.proposal_id, VoteSupport.FOR)
+    assert exc.value.current is ProposalState.PENDING
+    assert f"voting starts after {proposal.vote_start}" in str(exc.value)
+    assert "advance time on a dev chain" in str(exc.value)
+
+
+def test_queue_while_voting_says_when_voting_ends(market: GPUHubClient) -> None:
+    """Queueing during the vote raises the state error naming the vote's end."""
+    gov = market.governance
+    proposal = gov.propose([Action.set_fee(100)], "Fee to 1%, early queue")
+    open_vote(market, proposal)
+    gov.vote(proposal.proposal_id, VoteSupport.FOR)
+    with pytest.raises(gpuhub.GovernorUnexpectedProposalState) as exc:
+        gov.queue(proposal.proposal_id)
+    assert f"voting ends at {proposal.vote_end}" in str(exc.value)
+
+
+def test_execute_before_eta(market: GPUHubClient) -> None:
+    """Executing before the timelock delay has passed raises the timelock's typed error."""
+    gov = market.governance
+    proposal = gov.propose([Action.set_fee(100)], "Fee to 1%, early execute")
+    open_vote(market, proposal)
+    gov.vote(proposal.proposal_id, VoteSupport.FOR)
+    close_vote(market, proposal)
+    queued = gov.queue(proposal.proposal_id)
+    assert queued.state is ProposalState.QUEUED and queued.eta > 0
+    with pytest.raises(gpuhub.TimelockUnexpectedOperationState) as exc:
+        gov.execute(proposal.proposal_id)
+    assert f"it can execute from {queued.eta}" in str(exc.value)
+    assert market.fee_bps() == 0
+
+
+def test_double_vote(market: GPUHubClient) -> None:
+    """An account votes once per proposal."""
+    gov = market.governance
+    proposal = gov.propose([Action.set_fee(100)], "Fee to 1%, double vote")
+    open_vote(market, proposal)
+    gov.vote(proposal.proposal_id, VoteSupport.ABSTAIN)
+    with pytest.raises(gpuhub.GovernorAlreadyCastVote) as exc:
+        gov.vote(proposal.proposal_id, VoteSupport.FOR)
+    assert exc.value.voter == market.address
+
+
+def test_unknown_proposal(market: GPUHubClient) -> None:
+    """Reading an unknown proposal id raises GovernorNonexistentProposal with the id."""
+    with pytest.raises(gpuhub.GovernorNonexistentProposal) as exc:
+        market.governance.proposal(12345)
+    assert exc.value.proposal_id == 12345
+
+
+def ask(request: Rpc) -> Plan[object]:
+    """A plan of one raw request, for calls the client does not wrap."""
+    return (yield request)
+
+
+def test_votes_cannot_be_transferred(market: GPUHubClient) -> None:
+    """The votes contract has no transfer or approve, and calling them reverts."""
+    gov = market.governance
+    names = {e.get("name") for e in gpuhub._artifact.abi("GPUHubVotes")}
+    assert not names & {"transfer", "transferFrom", "approve"}
+    data = (
+        keccak(text="transfer(address,uint256)")[:4]
+        + bytes(12)
+        + bytes.fromhex(market.accounts[3][2:])
+        + (1).to_bytes(32, "big")
+    )
+    params = {"from": market.address, "to": gov.votes_address, "data": "0x" + data.hex()}
+    call = Rpc("eth_call", [params, "latest"])
+    with pytest.raises(gpuhub.TransactionReverted):
+        market._run(ask(call))
+    assert gov.votes(market.accounts[3]) == 0
+
+
+def test_earned_units_are_half_the_fee(
+    market: GPUHubClient, provider: GPUHubClient, renter: GPUHubClient
+) -> None:
+    """Each side of a rental with a fee earns half the fee in voting units, rounded down."""
+    pass_proposal(market, [Action.set_fee(1000)], "Fee to 10%")
+    odd = provider.create_listing(gpu_model="T4", capacity=16, price=11 * 3600, unit=PriceUnit.HOUR)
+    rental = renter.rent(odd.listing_id, 1)
+    renter.chain.advance_time(1234)
+    ended = renter.end_rental(rental.rental_id)
+    fee = ended.cost_at(ended.end) * 1000 // 10_000
+    assert renter.governance.pending_votes() == fee // 2
+    assert provider.governance.pending_votes() == fee // 2
+    assert renter.governance.claim_votes() == fee // 2
+    assert renter.governance.votes() == fee // 2
+    assert renter.governance.pending_votes() == 0
+
+
+def test_claim_without_earnings(renter: GPUHubClient) -> None:
+    """Claiming with nothing pending raises NoVotesToClaim."""
+    with pytest.raises(gpuhub.NoVotesToClaim) as exc:
+        renter.governance.claim_votes()
+    assert exc.value.account == renter.address
+
+
+def test_self_dealing_at_fee_zero_earns_nothing(
+    market: GPUHubClient, provider: GPUHubClient
+) -> None:
+    """A provider renting its own listing from a second account earns no votes without a fee."""
+    second = provider.with_account(provider.accounts[4])
+    for _ in range(3):
+        rental = second.rent(0, 1)
+        second.end_rental(rental.rental_id)
+    assert second.governance.pending_votes() == 0
+    assert provider.governance.pending_votes() == 0
+
+
+def test_units_claimed_after_snapshot_do_not_count(
+    market: GPUHubClient, provider: GPUHubClient, renter: GPUHubClient
+) -> None:
+    """Units claimed after a proposal's snapshot do not count in its vote."""
+    pass_proposal(market, [Action.set_fee(1000)], "Fee to 10%")
+    fee = settle_one_hour(provider, renter)
+    gov = renter.governance
+    proposal = gov.propose([Action.set_fee(500)], "Fee to 5%")
+    open_vote(renter, proposal)
+    assert gov.claim_votes() == fee // 2
+    assert gov.votes() == fee // 2
+    assert gov.votes(timepoint=proposal.vote_start) == 0
+    voted = gov.vote(proposal.proposal_id, VoteSupport.FOR)
+    assert voted.for_votes == 0
+
+
+def test_delegation_moves_votes(market: GPUHubClient) -> None:
+    """Delegating hands an account's votes to another; units stay with the holder."""
+    small = market.with_account(market.accounts[SMALL_HOLDER]).governance
+    small.delegate(market.accounts[3])
+    assert small.votes() == 0
+    assert small.votes(market.accounts[3]) == BOOTSTRAP_UNITS // 100
+    assert small.units() == BOOTSTRAP_UNITS // 100
+
+
+def test_treasury_pays_only_by_proposal(
+    market: GPUHubClient, provider: GPUHubClient, renter: GPUHubClient, stranger: GPUHubClient
+) -> None:
+    """Fees accrue to the timelock; nobody but a passed proposal pays them out."""
+    pass_proposal(market, [Action.set_fee(1000)], "Fee to 10%")
+    fee = settle_one_hour(provider, renter)
+    timelock = market.governance.timelock
+    with pytest.raises(gpuhub.NotTreasury):
+        market.pay_from_treasury(stranger.address, fee)
+    before = stranger.w3.eth.get_balance(stranger.address)
+    pass_proposal(market, [Action.pay(stranger.address, fee - 1)], "Pay the auditor")
+    assert stranger.w3.eth.get_balance(stranger.address) == before + fee - 1
+    assert market.balance_of(timelock) == 1
+
+
+def test_no_proposal_moves_escrow_or_balances(
+    market: GPUHubClient, provider: GPUHubClient, renter: GPUHubClient, stranger: GPUHubClient
+) -> None:
+    """Passed proposals that reach for escrow or someone's balance revert; money stays put."""
+    renter.rent(0, 2, max_total=3 * PRICE)  # PRICE of it credited to the renter's balance
+    contract_balance = market.w3.eth.get_balance(market.contract_address)
+    encode = market.contract.encode_abi
+    grabs = [
+        (Action.pay(stranger.address, PRICE), gpuhub.InsufficientTreasury),
+        (
+            Action.call(market.contract_address, _hex(encode("endRental", [0]))),
+            gpuhub.NotRentalParty,
+        ),
+        (
+            Action.call(market.contract_address, _hex(encode("withdrawTo", [stranger.address]))),
+            gpuhub.NothingToWithdraw,
+        ),
+    ]
+    gov = market.governance
+    for i, (action, error) in enumerate(grabs):
+        proposal = gov.propose([action], f"Grab {i}")
+        open_vote(market, proposal)
+        gov.vote(proposal.proposal_id, VoteSupport.FOR)
+        close_vote(market, proposal)
+        queued = gov.queue(proposal.proposal_id)
+        market.chain.advance_time(max(queued.eta - market.chain.now(), 0) + 1)
+        with pytest.raises(error):
+            gov.execute(proposal.proposal_id)
+        assert gov.proposal(proposal.proposal_id).state is ProposalState.QUEUED
+    assert market.w3.eth.get_balance(market.contract_address) == contract_balance
+    assert renter.balance_of() == PRICE
+    assert renter.get_rental(0).is_active
+
+
+def _hex(data: str) -> bytes:
+    return bytes.fromhex(data[2:])
+
+
+def test_guardian_pauses_but_cannot_unpause(market: GPUHubClient) -> None:
+    """The guardian pauses at once, cannot unpause, and has no other power."""
+    guardian = market.with_account(market.accounts[GUARDIAN])
+    guardian.pause()
+    assert market.paused()
+    with pytest.raises(gpuhub.NotGovernance):
+        guardian.set_paused(False)
+    with pytest.raises(gpuhub.NotGovernance):
+        guardian.set_fee(100)
+    with pytest.raises(gpuhub.NotGovernance):
+        guardian.set_guardian(None)
+    with pytest.raises(gpuhub.NotTreasury):
+        guardian.pay_from_treasury(guardian.address, 1)
+    assert market.paused()
+
+
+def test_only_guardian_pauses(market: GPUHubClient, stranger: GPUHubClient) -> None:
+    """Anyone but the guardian and governance gets NotGuardian from pause."""
+    with pytest.raises(gpuhub.NotGuardian) as exc:
+        stranger.pause()
+    assert exc.value.caller == stranger.address
+    assert not market.paused()
+
+
+def test_proposal_unpauses_and_removes_guardian(market: GPUHubClient) -> None:
+    """Governance unpauses and removes the guardian by proposal."""
+    market.with_account(market.accounts[GUARDIAN]).pause()
+    pass_proposal(market, [Action.unpause(), Action.set_guardian(None)], "Resume; no guardian")
+    assert not market.paused()
+    assert market.guardian() is None
+
+
+def test_proposal_hands_governance_to_a_multisig(
+    market: GPUHubClient, stranger: GPUHubClient
+) -> None:
+    """A proposal can hand the powers to another address; the governor then governs nothing."""
+    pass_proposal(market, [Action.transfer_governance(stranger.address)], "Hand over")
+    assert market.governance_address() == stranger.address
+    assert market.governor() is None
+    stranger.set_fee(50)
+    assert market.fee_bps() == 50
+    with pytest.raises(gpuhub.NoGovernor):
+        _ = market.governance
+
+
+def test_deploy_with_plain_governance_address() -> None:
+    """deploy(governance=ADDRESS) deploys no governor and hands that address the powers."""
+    w3 = embedded_web3()
+    client = GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=w3.eth.accounts[3])
+    assert client.governance_address() == w3.eth.accounts[3]
+    assert client.governor() is None
+    with pytest.raises(gpuhub.NoGovernor, match="holds its powers directly"):
+        _ = client.governance
+    with pytest.raises(gpuhub.NoVotesContract):
+        client._run(client._ops.call("claimVotes"))
+
+
+def test_bad_actions_are_refused_before_sending(market: GPUHubClient) -> None:
+    """Actions out of range or an empty proposal raise ValidationError; nothing is sent."""
+    with pytest.raises(gpuhub.ValidationError, match="fee_bps"):
+        Action.set_fee(1001)
+    with pytest.raises(gpuhub.ValidationError, match="to"):
+        Action.pay("not an address", 1)
+    with pytest.raises(gpuhub.ValidationError, match="actions"):
+        market.governance.propose([], "nothing")
+    assert market.governance.proposals() == []
