@@ -19,6 +19,7 @@ Answers have the shapes of a real node's (camelCase keys); numbers stay ints, wh
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from eth_utils.address import to_checksum_address
@@ -40,12 +41,6 @@ _TX_KEYS = {
 }
 _INT_KEYS = {"value", "gas", "gas_price", "max_fee_per_gas", "max_priority_fee_per_gas", "nonce"}
 
-# GPUHub's storage, as solc lays it out (contracts/GPUHub.sol; docs/architecture.md draws it):
-# slot 0 packs the listing counter in its low 40 bits, and `_listings` is the mapping at slot 6.
-# A listing fills 2 to 4 consecutive slots from keccak(id . 6). A test holds the listings read
-# this way against the contract's own getListings, so a change of layout cannot go unnoticed.
-_COUNTERS_SLOT = 0
-_LISTINGS_SLOT = 6
 #: decoded trie nodes kept at most; nodes are named by their hash, so a kept one never goes stale.
 MAX_TRIE_NODES = 1_000_000
 
@@ -63,8 +58,10 @@ class EmbeddedChain:
         #: (number, hash) of every block whose logs are in ``_logs``.
         self._scanned: list[tuple[int, str]] = []
         self._trie = _TrieReader()
-        #: the first storage slot of each listing, by id (keccak(id . _LISTINGS_SLOT)).
-        self._listing_slots: list[int] = []
+        self._layout: ListingLayout | None = None
+        self._code_hash = b""
+        #: (mapping slot, first storage slot) of each listing, by id: keccak(id . mapping slot).
+        self._listing_slots: list[tuple[int, int]] = []
 
     def request(self, method: str, params: list[Any]) -> Any:
         """The ``result`` a node would give for ``method(params)``; reverts raise eth-tester's
@@ -110,21 +107,26 @@ class EmbeddedChain:
 
     def _listings(self, address: str) -> list[Listing] | None:
         """Every listing of the marketplace at ``address`` as of the latest block, read from its
-        storage; None when the code there is not the packaged GPUHub (whose layout this reads)."""
+        storage where the packaged artifact's storage layout says each field is; None when the
+        code there is not the packaged GPUHub's."""
         from eth_utils.crypto import keccak
 
         from ._artifact import load_artifact
 
+        if self._layout is None:
+            artifact = load_artifact()
+            self._code_hash = keccak(bytes.fromhex(artifact["deployedBytecode"]))
+            self._layout = ListingLayout.from_solc(artifact.get("storageLayout") or {})
+        layout = self._layout
         chain = self._tester.backend.chain  # a new object after reset_to_genesis
         trie = self._trie
         trie.db = chain.chaindb.db
         root = chain.get_canonical_head().state_root
         account = trie.get(root, keccak(bytes.fromhex(address[2:])).hex())
-        code = bytes.fromhex(load_artifact()["deployedBytecode"])
-        if account is None:
+        if account is None or not layout:
             return None
         _, _, storage_root, code_hash = _rlp_list(account)
-        if code_hash != keccak(code):
+        if code_hash != self._code_hash:
             return None
 
         def word(slot: int) -> int:
@@ -132,23 +134,33 @@ class EmbeddedChain:
             # A storage value is RLP of at most 32 bytes: one byte as itself, else a length byte.
             return 0 if value is None else int.from_bytes(value[1:] if value[0] >= 0x80 else value)
 
-        count = word(_COUNTERS_SLOT) & (2**40 - 1)
-        mapping = _LISTINGS_SLOT.to_bytes(32, "big")
+        count = layout.count.read(word(layout.count.slot))
+        mapping = layout.mapping_slot.to_bytes(32, "big")
         starts = self._listing_slots
+        if starts and starts[0][0] != layout.mapping_slot:
+            starts.clear()
         for listing_id in range(len(starts), count):
-            starts.append(int.from_bytes(keccak(listing_id.to_bytes(32, "big") + mapping), "big"))
+            at = int.from_bytes(keccak(listing_id.to_bytes(32, "big") + mapping), "big")
+            starts.append((layout.mapping_slot, at))
         providers: dict[int, str] = {}
         listings = []
+        field, slots = layout.fields, layout.slots
         for listing_id in range(count):
-            at = starts[listing_id]
-            packed, priced = word(at), word(at + 1)
-            length = (packed >> 176) & 0xFF
-            model = (priced >> 96).to_bytes(20, "big")
-            if length > 20:
-                model += word(at + 2).to_bytes(32, "big")
-            if length > 52:
-                model += (word(at + 3) & (2**96 - 1)).to_bytes(12, "big")
-            raw_provider = packed & (2**160 - 1)
+            at = starts[listing_id][1]
+            words = {slot: word(at + slot) for slot in slots}
+
+            def get(name: str, words: dict[int, int] = words) -> int:
+                return field[name].read(words[field[name].slot])
+
+            length = get("modelLength")
+            model = b""
+            for part in layout.model:
+                if len(model) >= length:
+                    break
+                if part.slot not in words:
+                    words[part.slot] = word(at + part.slot)
+                model += part.read(words[part.slot]).to_bytes(part.size, "big")
+            raw_provider = get("provider")
             provider = providers.get(raw_provider)
             if provider is None:
                 provider = providers[raw_provider] = to_checksum_address(
@@ -159,12 +171,12 @@ class EmbeddedChain:
                     listing_id=listing_id,
                     provider=provider,
                     gpu_model=decode_text(model[:length]),
-                    capacity=(packed >> 184) & 0xFFFF,
-                    price=priced & (2**96 - 1),
-                    unit=PriceUnit((packed >> 168) & 0xFF),
-                    min_duration=(packed >> 200) & 0xFFFFFF,
-                    max_duration=(packed >> 224) & 0xFFFFFF,
-                    status=ListingStatus((packed >> 160) & 0xFF),
+                    capacity=get("capacity"),
+                    price=get("price"),
+                    unit=PriceUnit(get("unit")),
+                    min_duration=get("minDuration"),
+                    max_duration=get("maxDuration"),
+                    status=ListingStatus(get("status")),
                 )
             )
         return listings
@@ -270,6 +282,65 @@ class EmbeddedChain:
                 )
                 index += 1
         return block_hash
+
+
+@dataclass(frozen=True, slots=True)
+class Spot:
+    """Where one value lives in storage: a slot (relative to its struct), a bit shift, a width."""
+
+    name: str
+    slot: int
+    shift: int
+    size: int
+
+    def read(self, word: int) -> int:
+        """The value, out of its slot's word."""
+        return (word >> self.shift) & ((1 << (8 * self.size)) - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class ListingLayout:
+    """Where GPUHub keeps its listings, from solc's storage layout (the artifact's
+    ``storageLayout``), so a contract that moves its state variables needs no change here."""
+
+    #: the listing counter.
+    count: Spot
+    #: the slot of the ``_listings`` mapping.
+    mapping_slot: int
+    #: every field of the ``Listing`` struct, by name.
+    fields: dict[str, Spot]
+    #: the parts of the model name, in order (``model0``, ``model1``, ...).
+    model: tuple[Spot, ...]
+
+    @property
+    def slots(self) -> set[int]:
+        """The struct's slots every listing is read from (the model's later parts only when
+        the name reaches them)."""
+        return {spot.slot for spot in self.fields.values()} - {
+            spot.slot for spot in self.model[1:]
+        } | {self.model[0].slot}
+
+    @classmethod
+    def from_solc(cls, layout: dict[str, Any]) -> ListingLayout | None:
+        """Read from solc's ``storageLayout`` output; None if it lacks what listings need."""
+        try:
+            types = layout["types"]
+
+            def spot(entry: dict[str, Any]) -> Spot:
+                size = int(types[entry["type"]]["numberOfBytes"])
+                return Spot(entry["label"], int(entry["slot"]), 8 * int(entry["offset"]), size)
+
+            names = {entry["label"]: entry for entry in layout["storage"]}
+            mapping = names["_listings"]
+            members = types[types[mapping["type"]]["value"]]["members"]
+            fields = {member["label"]: spot(member) for member in members}
+            model = tuple(fields[f"model{i}"] for i in range(len(fields)) if f"model{i}" in fields)
+            wanted = {"provider", "status", "unit", "modelLength", "capacity", "price"}
+            if not model or not wanted | {"minDuration", "maxDuration"} <= set(fields):
+                return None
+            return cls(spot(names["_listingCount"]), int(mapping["slot"]), fields, model)
+        except (KeyError, TypeError, ValueError):
+            return None
 
 
 class _TrieReader:
