@@ -216,7 +216,9 @@ def test_local_account_signs(client: GPUHubClient) -> None:
     from eth_account import Account
 
     account = Account.create()
-    client.w3.eth.send_transaction({"from": client.address, "to": account.address, "value": 10**18})
+    funding = {"from": client.address, "to": account.address, "value": 10**18}
+    # anvil may answer the send before it has mined it: wait, or the key may have no funds yet
+    client.w3.eth.wait_for_transaction_receipt(client.w3.eth.send_transaction(funding))
     provider = client.with_account(account)
     listing = make(provider)
     assert listing.provider == account.address
