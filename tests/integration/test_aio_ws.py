@@ -36,7 +36,7 @@ def interval_node() -> Any:
     """A fresh anvil mining a block every second, with a marketplace and a funded local key."""
     with AnvilNode(extra_args=("--block-time", "1")) as node:
         w3 = Web3(HTTPProvider(node.url))
-        market = GPUHubClient.deploy(w3)
+        market = GPUHubClient.deploy(w3, governance=w3.eth.accounts[0])  # no governor: fewer blocks
         key = Account.create()
         tx = {"from": w3.eth.accounts[0], "to": key.address, "value": 10**20}
         w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction(tx), poll_latency=0.05)
