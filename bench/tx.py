@@ -6,6 +6,8 @@ Every write creates one listing, signed with a local key. Side by side in one ru
 anvil with automine and on one with ``--block-time 1``:
 
 - ``gpuhub_sync``: GPUHubClient; ``gpuhub_async``: AsyncGPUHubClient (coroutines, not threads);
+  ``gpuhub_async_ws``: AsyncGPUHubClient over ws://, awaiting receipts on new heads (its
+  ``receipt_requests_per_write`` counts eth_getTransactionReceipt alone);
 - ``web3_default``: plain web3 (build_transaction, sign, send_raw_transaction,
   wait_for_transaction_receipt with its default 0.1 s poll); ``web3_tuned``: the same, 5 ms poll;
 - ``bare_jsonrpc``: one requests.Session, calldata and fees computed once, nonces counted here;
@@ -33,7 +35,7 @@ from typing import Any
 
 import requests
 from eth_account import Account
-from web3 import AsyncHTTPProvider, AsyncWeb3, HTTPProvider, Web3
+from web3 import AsyncHTTPProvider, AsyncWeb3, HTTPProvider, Web3, WebSocketProvider
 
 from gpuhub import GPUHubClient, PriceUnit
 from gpuhub._abi import marketplace
@@ -84,6 +86,25 @@ class CountingAsyncHTTPProvider(AsyncHTTPProvider):
 
     async def make_request(self, method: Any, params: Any) -> Any:
         self.counter.add()
+        return await super().make_request(method, params)
+
+    async def make_batch_request(self, batch: Any) -> Any:
+        self.counter.add(len(batch))
+        return await super().make_batch_request(batch)
+
+
+class CountingWebSocketProvider(WebSocketProvider):
+    """WebSocketProvider that counts what it sends, and receipt requests apart."""
+
+    def __init__(self, url: str, counter: Counter, receipts: Counter) -> None:
+        super().__init__(url)
+        self.counter = counter
+        self.receipts = receipts
+
+    async def make_request(self, method: Any, params: Any) -> Any:
+        self.counter.add()
+        if method == "eth_getTransactionReceipt":
+            self.receipts.add()
         return await super().make_request(method, params)
 
     async def make_batch_request(self, batch: Any) -> Any:
@@ -161,17 +182,23 @@ def gpuhub_sync(node: AnvilNode, address: str, writes: int, mode: str) -> dict[s
     )
 
 
-def gpuhub_async(node: AnvilNode, address: str, writes: int, mode: str) -> dict[str, float]:
-    counter = Counter()
+def gpuhub_async(
+    node: AnvilNode, address: str, writes: int, mode: str, ws: bool = False
+) -> dict[str, float]:
+    counter, receipts = Counter(), Counter()
     keys = funded_keys(node, THREADS if mode == "threads8" else 1)
 
     async def main() -> dict[str, float]:
-        w3 = AsyncWeb3(CountingAsyncHTTPProvider(node.url, counter))
+        if ws:
+            url = node.url.replace("http://", "ws://")
+            w3: AsyncWeb3[Any] = await AsyncWeb3(CountingWebSocketProvider(url, counter, receipts))
+        else:
+            w3 = AsyncWeb3(CountingAsyncHTTPProvider(node.url, counter))
         base = AsyncGPUHubClient(w3, address)
         clients = [base.with_account(k) for k in keys]
         for client in clients:
             await client.create_listing(**TERMS)
-        counter.count = 0
+        counter.count = receipts.count = 0
         wall, cpu = time.perf_counter(), time.process_time()
         if mode == "sequential":
             for _ in range(writes):
@@ -191,6 +218,8 @@ def gpuhub_async(node: AnvilNode, address: str, writes: int, mode: str) -> dict[
             await asyncio.gather(*(p.result() for p in pending))  # type: ignore[union-attr]
             done = writes
         result = figures(done, time.perf_counter() - wall, counter.count, time.process_time() - cpu)
+        if ws:
+            result["receipt_requests_per_write"] = round(receipts.count / done, 2)
         await w3.provider.disconnect()
         return result
 
@@ -335,6 +364,7 @@ def chain_run(extra_args: tuple[str, ...], writes: int) -> dict[str, Any]:
         contenders: dict[str, Callable[[str], dict[str, float]]] = {
             "gpuhub_sync": lambda mode: gpuhub_sync(node, address, writes, mode),
             "gpuhub_async": lambda mode: gpuhub_async(node, address, writes, mode),
+            "gpuhub_async_ws": lambda mode: gpuhub_async(node, address, writes, mode, ws=True),
             "web3_default": lambda mode: plain_web3(node, address, writes, mode, None),
             "web3_tuned": lambda mode: plain_web3(node, address, writes, mode, 0.005),
             "bare_jsonrpc": lambda mode: bare_jsonrpc(node, address, writes, mode),

@@ -8,7 +8,10 @@ demo scale:
   write leaves no trace, as a refused estimate does on a real node;
 - event reads linear in the chain's length: eth-tester's ``get_logs`` walks every block of the
   range for every call, so this keeps the logs of each block it has read and reads only new
-  blocks after that.
+  blocks after that;
+- every listing read from the contract's storage (``gpuhub_getListings``), not by running the
+  ``getListings`` view: py-evm executes it at about a millisecond per listing, while reading the
+  state trie (each trie node decoded once, then kept) takes a few microseconds per slot.
 
 Answers have the shapes of a real node's (camelCase keys); numbers stay ints, which the parsers in
 ``_transactions`` accept as well as hex quantities.
@@ -16,11 +19,14 @@ Answers have the shapes of a real node's (camelCase keys); numbers stay ints, wh
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from eth_utils.address import to_checksum_address
 
+from ._core import decode_text
 from .exceptions import TransactionReverted
+from .models import Listing, ListingStatus, PriceUnit
 
 _TX_KEYS = {
     "from": "from",
@@ -35,6 +41,9 @@ _TX_KEYS = {
 }
 _INT_KEYS = {"value", "gas", "gas_price", "max_fee_per_gas", "max_priority_fee_per_gas", "nonce"}
 
+#: decoded trie nodes kept at most; nodes are named by their hash, so a kept one never goes stale.
+MAX_TRIE_NODES = 1_000_000
+
 
 class EmbeddedChain:
     """Answers JSON-RPC requests from an ``eth_tester.EthereumTester``; not thread-safe (the
@@ -48,6 +57,11 @@ class EmbeddedChain:
         self._logs: list[dict[str, Any]] = []
         #: (number, hash) of every block whose logs are in ``_logs``.
         self._scanned: list[tuple[int, str]] = []
+        self._trie = _TrieReader()
+        self._layout: ListingLayout | None = None
+        self._code_hash = b""
+        #: (mapping slot, first storage slot) of each listing, by id: keccak(id . mapping slot).
+        self._listing_slots: list[tuple[int, int]] = []
 
     def request(self, method: str, params: list[Any]) -> Any:
         """The ``result`` a node would give for ``method(params)``; reverts raise eth-tester's
@@ -87,7 +101,85 @@ class EmbeddedChain:
             return self._transaction(params[0])
         if method == "eth_getLogs":
             return self._get_logs(params[0])
+        if method == "gpuhub_getListings":
+            return self._listings(params[0])
         raise NotImplementedError(f"the embedded chain does not answer {method}")
+
+    def _listings(self, address: str) -> list[Listing] | None:
+        """Every listing of the marketplace at ``address`` as of the latest block, read from its
+        storage where the packaged artifact's storage layout says each field is; None when the
+        code there is not the packaged GPUHub's."""
+        from eth_utils.crypto import keccak
+
+        from ._artifact import load_artifact
+
+        if self._layout is None:
+            artifact = load_artifact()
+            self._code_hash = keccak(bytes.fromhex(artifact["deployedBytecode"]))
+            self._layout = ListingLayout.from_solc(artifact.get("storageLayout") or {})
+        layout = self._layout
+        chain = self._tester.backend.chain  # a new object after reset_to_genesis
+        trie = self._trie
+        trie.db = chain.chaindb.db
+        root = chain.get_canonical_head().state_root
+        account = trie.get(root, keccak(bytes.fromhex(address[2:])).hex())
+        if account is None or not layout:
+            return None
+        _, _, storage_root, code_hash = _rlp_list(account)
+        if code_hash != self._code_hash:
+            return None
+
+        def word(slot: int) -> int:
+            value = trie.get(storage_root, trie.slot_path(slot))
+            # A storage value is RLP of at most 32 bytes: one byte as itself, else a length byte.
+            return 0 if value is None else int.from_bytes(value[1:] if value[0] >= 0x80 else value)
+
+        count = layout.count.read(word(layout.count.slot))
+        mapping = layout.mapping_slot.to_bytes(32, "big")
+        starts = self._listing_slots
+        if starts and starts[0][0] != layout.mapping_slot:
+            starts.clear()
+        for listing_id in range(len(starts), count):
+            at = int.from_bytes(keccak(listing_id.to_bytes(32, "big") + mapping), "big")
+            starts.append((layout.mapping_slot, at))
+        providers: dict[int, str] = {}
+        listings = []
+        field, slots = layout.fields, layout.slots
+        for listing_id in range(count):
+            at = starts[listing_id][1]
+            words = {slot: word(at + slot) for slot in slots}
+
+            def get(name: str, words: dict[int, int] = words) -> int:
+                return field[name].read(words[field[name].slot])
+
+            length = get("modelLength")
+            model = b""
+            for part in layout.model:
+                if len(model) >= length:
+                    break
+                if part.slot not in words:
+                    words[part.slot] = word(at + part.slot)
+                model += part.read(words[part.slot]).to_bytes(part.size, "big")
+            raw_provider = get("provider")
+            provider = providers.get(raw_provider)
+            if provider is None:
+                provider = providers[raw_provider] = to_checksum_address(
+                    raw_provider.to_bytes(20, "big")
+                )
+            listings.append(
+                Listing(
+                    listing_id=listing_id,
+                    provider=provider,
+                    gpu_model=decode_text(model[:length]),
+                    capacity=get("capacity"),
+                    price=get("price"),
+                    unit=PriceUnit(get("unit")),
+                    min_duration=get("minDuration"),
+                    max_duration=get("maxDuration"),
+                    status=ListingStatus(get("status")),
+                )
+            )
+        return listings
 
     def _send_checked(self, tx: dict[str, Any], raw: str | None) -> str:
         tester = self._tester
@@ -190,6 +282,140 @@ class EmbeddedChain:
                 )
                 index += 1
         return block_hash
+
+
+@dataclass(frozen=True, slots=True)
+class Spot:
+    """Where one value lives in storage: a slot (relative to its struct), a bit shift, a width."""
+
+    name: str
+    slot: int
+    shift: int
+    size: int
+
+    def read(self, word: int) -> int:
+        """The value, out of its slot's word."""
+        return (word >> self.shift) & ((1 << (8 * self.size)) - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class ListingLayout:
+    """Where GPUHub keeps its listings, from solc's storage layout (the artifact's
+    ``storageLayout``), so a contract that moves its state variables needs no change here."""
+
+    #: the listing counter.
+    count: Spot
+    #: the slot of the ``_listings`` mapping.
+    mapping_slot: int
+    #: every field of the ``Listing`` struct, by name.
+    fields: dict[str, Spot]
+    #: the parts of the model name, in order (``model0``, ``model1``, ...).
+    model: tuple[Spot, ...]
+
+    @property
+    def slots(self) -> set[int]:
+        """The struct's slots every listing is read from (the model's later parts only when
+        the name reaches them)."""
+        return {spot.slot for spot in self.fields.values()} - {
+            spot.slot for spot in self.model[1:]
+        } | {self.model[0].slot}
+
+    @classmethod
+    def from_solc(cls, layout: dict[str, Any]) -> ListingLayout | None:
+        """Read from solc's ``storageLayout`` output; None if it lacks what listings need."""
+        try:
+            types = layout["types"]
+
+            def spot(entry: dict[str, Any]) -> Spot:
+                size = int(types[entry["type"]]["numberOfBytes"])
+                return Spot(entry["label"], int(entry["slot"]), 8 * int(entry["offset"]), size)
+
+            names = {entry["label"]: entry for entry in layout["storage"]}
+            mapping = names["_listings"]
+            members = types[types[mapping["type"]]["value"]]["members"]
+            fields = {member["label"]: spot(member) for member in members}
+            model = tuple(fields[f"model{i}"] for i in range(len(fields)) if f"model{i}" in fields)
+            wanted = {"provider", "status", "unit", "modelLength", "capacity", "price"}
+            if not model or not wanted | {"minDuration", "maxDuration"} <= set(fields):
+                return None
+            return cls(spot(names["_listingCount"]), int(mapping["slot"]), fields, model)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+class _TrieReader:
+    """Looks keys up in the Merkle-Patricia tries of one node database (py-evm's), decoding each
+    trie node once: reading 10,000 listings touches the same upper nodes tens of thousands of
+    times, and RLP decoding in Python is what a lookup costs."""
+
+    def __init__(self) -> None:
+        #: the node database to read (py-evm's); kept nodes stay valid in any database.
+        self.db: Any = None
+        self._nodes: dict[bytes, Any] = {}
+        self._slot_paths: dict[int, str] = {}
+
+    def slot_path(self, slot: int) -> str:
+        """The key of storage ``slot`` in a storage trie (its hash, as hex digits)."""
+        path = self._slot_paths.get(slot)
+        if path is None:
+            from eth_hash.auto import keccak
+
+            if len(self._slot_paths) >= MAX_TRIE_NODES:
+                self._slot_paths.clear()
+            path = self._slot_paths[slot] = keccak(slot.to_bytes(32, "big")).hex()
+        return path
+
+    def get(self, root: bytes, path: str) -> bytes | None:
+        """The value at the key whose hash is ``path`` (hex digits), or None."""
+        at = 0
+        node = self._node(root)
+        while node is not None:
+            if isinstance(node, list):  # branch: 16 children and a value
+                if at == len(path):
+                    return node[16] or None
+                node = self._node(node[int(path[at], 16)])
+                at += 1
+                continue
+            nibbles, leaf, child = node  # leaf or extension
+            if path[at : at + len(nibbles)] != nibbles:
+                return None
+            at += len(nibbles)
+            if leaf:
+                return child if at == len(path) else None
+            node = self._node(child)
+        return None
+
+    def _node(self, ref: Any) -> Any:
+        """A node from its reference: a hash, the node itself when under 32 bytes, or empty."""
+        if isinstance(ref, list):
+            return _shape(ref)
+        if not ref:
+            return None
+        node = self._nodes.get(ref)
+        if node is None:
+            import rlp
+
+            if len(self._nodes) >= MAX_TRIE_NODES:
+                self._nodes.clear()
+            node = self._nodes[ref] = _shape(rlp.decode(self.db[ref]))
+        return node
+
+
+def _shape(node: list[Any]) -> Any:
+    """A decoded node as the lookup walks it: a branch stays a list of 17, a leaf or extension
+    becomes (nibbles as hex digits, is a leaf, value or child)."""
+    if len(node) == 17:
+        return node
+    encoded = node[0].hex()
+    flag = int(encoded[0], 16)  # hex-prefix encoding: 2 = leaf, 1 = odd length
+    return (encoded[1:] if flag & 1 else encoded[2:], flag >= 2, node[1])
+
+
+def _rlp_list(raw: bytes) -> list[Any]:
+    import rlp
+
+    decoded: list[Any] = rlp.decode(raw)
+    return decoded
 
 
 def _topics_match(have: list[str], want: list[set[str] | None]) -> bool:

@@ -118,6 +118,16 @@ class Sleep:
 
 
 @dataclass(frozen=True, slots=True)
+class NextHead:
+    """Wait until a block arrives after monotonic time ``after``, or ``seconds`` at most; the
+    answer is the monotonic time the latest block was seen (asked only where the transport
+    subscribes to new heads: see ``BlockClock.on_heads``)."""
+
+    after: float
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Acquire:
     """Take the nonce lock of one sender (a ``threading.Lock`` or an ``asyncio.Lock``)."""
 
@@ -131,7 +141,7 @@ class Release:
     nonces: NonceManager
 
 
-Op = Rpc | Batch | Sleep | Acquire | Release
+Op = Rpc | Batch | Sleep | NextHead | Acquire | Release
 #: a sans-I/O operation returning T once every request it yields has been answered.
 Plan = Generator[Op, Any, T]
 
@@ -269,7 +279,8 @@ class BlockClock:
     that answers that three times in a row is treated as mining on arrival after all), then at the
     next predicted block: two requests per write when the prediction holds, a few more (a quarter
     block apart) when it does not, which re-anchors it. ``block_time`` can also be given;
-    ``poll_interval`` fixes the pace.
+    ``poll_interval`` fixes the pace. Where the transport hears of each new block (``heads``: a
+    WebSocket subscription), a wait asks once per block that arrived after the send instead.
     """
 
     #: longest block time believed from timestamps, in seconds.
@@ -288,6 +299,8 @@ class BlockClock:
         self.anchor: float | None = None
         self._hits_at_once = 0
         self._lock = threading.Lock()
+        #: True while the transport wakes receipt waits on each new block (:class:`NextHead`).
+        self.heads = False
 
     @property
     def interval_mining(self) -> bool:
@@ -320,6 +333,20 @@ class BlockClock:
             assert self.block_time is not None
             return self.block_time / 4
         return min(0.002 * 2.0**attempt, 0.25)
+
+    @property
+    def on_heads(self) -> bool:
+        """True when receipt waits wake on announced blocks: the transport hears of them, and
+        blocks come on a timer (or at a pace not learned). Not on a chain that mines on arrival,
+        where the receipt is there at once and a subscription would only add traffic: anvil
+        then sends each block's announcement ahead of the answer, which waits on a delayed ACK
+        (about 40 ms a request)."""
+        return self.heads and (self.interval_mining or self.poll_interval is not None)
+
+    def head_wait(self) -> float:
+        """Longest wait for the next block's notification before asking anyway (in case one
+        was lost): two block times, or a second while the block time is not known."""
+        return 2 * self.block_time if self.block_time else 1.0
 
     def at_once(self, found: bool) -> None:
         """On an interval chain, the receipt was (or was not) there at the send."""
@@ -567,20 +594,22 @@ class Sender:
         params: dict[str, Any],
         timeout: float | None,
         sent_at: float | None = None,
+        *,
+        began: float | None = None,
     ) -> Plan[Receipt]:
-        """The receipt of ``tx_hash`` (sent at monotonic time ``sent_at``); if it reverted, raise
-        the error a replay of it gives."""
+        """The receipt of ``tx_hash`` (sent at monotonic time ``sent_at``, its send begun at
+        ``began``); if it reverted, raise the error a replay of it gives."""
         total = DEFAULT_TIMEOUT if timeout is None else timeout
         first = min(total, GAP_CHECK_AFTER)
         kept = self._receipts.pop(tx_hash, None)
         try:
-            receipt = kept or (yield from self._receipt(tx_hash, first, sent_at))
+            receipt = kept or (yield from self._receipt(tx_hash, first, sent_at, began))
         except TransactionTimeout:
             yield from self._resync_if_dropped(tx_hash)
             if first >= total:
                 raise
             try:
-                receipt = yield from self._receipt(tx_hash, total - first, None)
+                receipt = yield from self._receipt(tx_hash, total - first, None, None)
             except TransactionTimeout:
                 # Whatever happened to it, the next send asks the node for the nonce again.
                 self._conn.nonce_manager(self.address).reset()
@@ -589,9 +618,12 @@ class Sender:
             return receipt
         raise (yield from self._replay(tx_hash, params, receipt))
 
-    def _receipt(self, tx_hash: str, timeout: float, sent_at: float | None) -> Plan[Receipt]:
+    def _receipt(
+        self, tx_hash: str, timeout: float, sent_at: float | None, began: float | None
+    ) -> Plan[Receipt]:
+        clock = self._conn.clock
         try:
-            return (yield from wait_for_receipt(self._conn.clock, tx_hash, timeout, sent_at))
+            return (yield from wait_for_receipt(clock, tx_hash, timeout, sent_at, began=began))
         except ConnectionFailed as err:
             if isinstance(err, TransactionOutcomeUnknown):
                 raise
@@ -654,12 +686,20 @@ class Sender:
 
 
 def wait_for_receipt(
-    clock: BlockClock, tx_hash: str, timeout: float | None, sent_at: float | None = None
+    clock: BlockClock,
+    tx_hash: str,
+    timeout: float | None,
+    sent_at: float | None = None,
+    *,
+    began: float | None = None,
 ) -> Plan[Receipt]:
-    """Ask for the receipt at the pace ``clock`` sets until it is there or ``timeout`` passes."""
+    """Ask for the receipt at the pace ``clock`` sets until it is there or ``timeout`` passes
+    (``sent_at``: when the send returned; ``began``: when it began)."""
     start = time.monotonic()
     deadline = start + (DEFAULT_TIMEOUT if timeout is None else timeout)
     request = Rpc("eth_getTransactionReceipt", [tx_hash], tx_hash)
+    if clock.on_heads:
+        return (yield from _receipt_on_heads(clock, request, deadline, began))
     raw = yield request
     interval = clock.interval_mining
     if interval:
@@ -686,6 +726,27 @@ def wait_for_receipt(
         if raw is not None and interval:
             clock.seen(attempt == 1, time.monotonic())
     return Receipt.parse(raw)
+
+
+def _receipt_on_heads(
+    clock: BlockClock, request: Rpc, deadline: float, began: float | None
+) -> Plan[Receipt]:
+    """Ask for the receipt once per block announced since the send began: no earlier block can
+    hold it (one request per write when the next block does; asked at once when the send's
+    start is not known). The announcement of a block mined on arrival may come before the
+    send's own answer, so the start, not the answer, is the mark."""
+    seen = -math.inf if began is None else began
+    while True:
+        now = time.monotonic()
+        if now >= deadline:
+            raise TransactionTimeout(
+                "no receipt yet: the transaction may still be mined; look it up by its hash",
+                tx_hash=request.tx_hash,
+            )
+        seen = yield NextHead(seen, min(clock.head_wait(), deadline - now))
+        raw = yield request
+        if raw is not None:
+            return Receipt.parse(raw)
 
 
 def learn_block_time(clock: BlockClock, span: int = 4) -> Plan[None]:

@@ -15,6 +15,8 @@ translation); this module only answers their requests with ``await``. Every publ
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
@@ -25,6 +27,7 @@ from ._transactions import (
     Acquire,
     Batch,
     Connection,
+    NextHead,
     Plan,
     Release,
     Rpc,
@@ -53,11 +56,56 @@ T = TypeVar("T")
 __all__ = ["AsyncGPUHubClient", "AsyncListingBatch", "AsyncPendingTransaction"]
 
 
+class NewHeads:
+    """The blocks announced by one ``eth_subscribe("newHeads")`` on a persistent connection.
+
+    One per connection, shared by receipt waits and watches: the provider hands each
+    subscription message to a single reader, so two subscribers reading it would steal each
+    other's blocks.
+    """
+
+    def __init__(self) -> None:
+        #: monotonic time the latest block was announced (the subscription's start at first).
+        self.last = time.monotonic()
+        #: True once the subscription is no longer read (connection closed, or refused).
+        self.ended = False
+        self._arrived = asyncio.Event()
+
+    async def after(self, seen: float, timeout: float) -> float:
+        """When the latest block was announced, once one was after ``seen`` (monotonic time),
+        or after ``timeout`` seconds."""
+        if self.last <= seen:
+            if self.ended:
+                await asyncio.sleep(timeout)
+                return time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), timeout)
+        return self.last
+
+    async def read(self, w3: AsyncWeb3[Any]) -> None:
+        """Subscribe, then note each announced block until the connection ends."""
+        try:
+            await w3.eth.subscribe("newHeads")
+            async for _ in w3.socket.process_subscriptions():
+                self.last = time.monotonic()
+                arrived, self._arrived = self._arrived, asyncio.Event()
+                arrived.set()
+        except Exception:  # refused, or the connection lost: the waits go back to timed polls
+            pass
+        finally:
+            self.ended = True
+            self._arrived.set()  # wake the waiters: they ask, then sleep instead
+
+
 class AsyncIO:
     """Answers a plan's requests with ``await``: the provider's ``make_request`` for a node,
-    eth-tester for the embedded chain (in-process, so it answers without awaiting)."""
+    eth-tester for the embedded chain (in-process, so it answers without awaiting).
 
-    def __init__(self, w3: AsyncWeb3[Any]) -> None:
+    On a persistent connection (``WebSocketProvider``) it subscribes to new heads, and receipt
+    waits wake on each new block instead of sleeping (``heads=False`` keeps the timed polls).
+    """
+
+    def __init__(self, w3: AsyncWeb3[Any], *, heads: bool = True) -> None:
         self.w3 = w3
         self.provider: Any = w3.provider
         self.tester = getattr(self.provider, "ethereum_tester", None)
@@ -65,9 +113,16 @@ class AsyncIO:
         self.conn: Connection | None = None
         self.batches = hasattr(self.provider, "make_batch_request")
         self._connecting: asyncio.Lock | None = None
+        self._wake_on_heads = heads
+        self._heads: NewHeads | None = None
+        self._reader: asyncio.Task[None] | None = None
 
     async def run(self, plan: Plan[T]) -> T:
         """Drive ``plan`` to its result, awaiting each request it yields."""
+        if self._heads is None and self.conn is not None and self.conn.clock.on_heads:
+            # Subscribe as soon as blocks are known to come on a timer, so that the first
+            # waits already know which blocks came after their send.
+            await self.new_heads()
         value: Any = None
         error: BaseException | None = None
         while True:
@@ -84,6 +139,8 @@ class AsyncIO:
                     value = await self.batch(op.calls)
                 elif isinstance(op, Sleep):
                     await asyncio.sleep(op.seconds)
+                elif isinstance(op, NextHead):
+                    value = await self._next_head(op)
                 elif isinstance(op, Acquire):
                     await op.nonces.lock.acquire()
                 elif isinstance(op, Release):
@@ -140,8 +197,50 @@ class AsyncIO:
             self._connecting = asyncio.Lock()
         async with self._connecting:
             if self.conn is None:
-                self.conn = await self.run(plan())
+                await self.opened(await self.run(plan()))
+        assert self.conn is not None
         return self.conn
+
+    async def opened(self, conn: Connection) -> None:
+        """Use ``conn`` from now on; over a persistent connection, wait for receipts on heads
+        (subscribed once blocks turn out to come on a timer: where sends bring their receipts,
+        never)."""
+        from web3.providers.persistent import PersistentConnectionProvider
+
+        self.conn = conn
+        if self._wake_on_heads and isinstance(self.provider, PersistentConnectionProvider):
+            conn.clock.heads = True
+
+    async def new_heads(self) -> NewHeads | None:
+        """The connection's new-heads subscription, made on first use; None where the provider
+        keeps no connection open (HTTP, the embedded chain)."""
+        from web3.providers.persistent import PersistentConnectionProvider
+
+        if self._heads is None and isinstance(self.provider, PersistentConnectionProvider):
+            heads = self._heads = NewHeads()
+            # kept: the event loop holds only a weak reference to a task
+            self._reader = asyncio.create_task(heads.read(self.w3))
+        return self._heads
+
+    async def resubscribe(self) -> NewHeads | None:
+        """Subscribe to new heads again on a connection opened anew (the old subscription went
+        with the old socket); receipt waits use it again."""
+        if self._reader is not None:
+            self._reader.cancel()
+        self._heads = None
+        heads = await self.new_heads()
+        if heads is not None and self.conn is not None and self._wake_on_heads:
+            self.conn.clock.heads = True
+        return heads
+
+    async def _next_head(self, op: NextHead) -> float:
+        heads = await self.new_heads()
+        if heads is None or heads.ended:
+            if self.conn is not None:
+                self.conn.clock.heads = False  # no subscription (any more): timed polls
+            await asyncio.sleep(op.seconds)
+            return time.monotonic()
+        return await heads.after(op.after, op.seconds)
 
 
 class AsyncPendingTransaction(Generic[T]):
@@ -167,7 +266,8 @@ class AsyncGPUHubClient:
             ``AsyncEthereumTesterProvider``).
         contract_address: the marketplace's address on that chain.
         account: a ``LocalAccount``, an address the node unlocks, or None for read-only.
-        poll_interval: fixed seconds between receipt requests (default: the chain's pace).
+        poll_interval: fixed seconds between receipt requests (default: the chain's pace; over
+            a WebSocket, once per new block announced by a ``newHeads`` subscription).
         block_time: seconds between the chain's blocks; learned when None.
 
     Nothing is read from the node until the first call, which reads the chain id and checks that
@@ -184,7 +284,7 @@ class AsyncGPUHubClient:
         block_time: float | None = None,
     ) -> None:
         address = _core.check_address("contract_address", contract_address)
-        io = AsyncIO(w3)
+        io = AsyncIO(w3, heads=poll_interval is None)
 
         def opening() -> Plan[Connection]:
             return open_connection(
@@ -267,7 +367,7 @@ class AsyncGPUHubClient:
                 block_time=None,
             )
         )
-        io.conn = conn
+        await io.opened(conn)
         deployer = _account(account if account is not None else (await w3.eth.accounts)[0])
         await io.run(deploy(conn, Sender(conn, deployer), governance, tx))
         client = object.__new__(cls)

@@ -28,7 +28,15 @@ SETTINGS: dict[str, Any] = {
     # cancun runs on the embedded chain (py-evm), anvil and today's L2s.
     "evmVersion": "cancun",
     "outputSelection": {
-        "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "metadata"]},
+        "*": {
+            "*": [
+                "abi",
+                "evm.bytecode.object",
+                "evm.deployedBytecode.object",
+                "metadata",
+                "storageLayout",
+            ]
+        },
     },
 }
 #: every shipped contract: name -> its source file under contracts/.
@@ -235,7 +243,7 @@ def _artifact(
             return srcs[path]
         return (contracts_dir / "node_modules" / path).read_text("utf-8")
 
-    return {
+    artifact = {
         "contractName": name,
         "abi": compiled["abi"],
         "bytecode": compiled["evm"]["bytecode"]["object"],
@@ -247,6 +255,10 @@ def _artifact(
             for path in used
         },
     }
+    if name == CONTRACT:
+        # where each state variable lives: the embedded chain reads listings straight from it
+        artifact["storageLayout"] = compiled["storageLayout"]
+    return artifact
 
 
 def render(artifact: dict[str, Any]) -> str:

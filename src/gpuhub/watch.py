@@ -26,7 +26,6 @@ Delivery rules:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import random
 import threading
@@ -44,7 +43,7 @@ from .exceptions import ConnectionFailed, GPUHubError, ValidationError
 
 if TYPE_CHECKING:
     from ._ops import Operations
-    from .aio import AsyncGPUHubClient
+    from .aio import AsyncGPUHubClient, NewHeads
     from .client import GPUHubClient
 
 T = TypeVar("T")
@@ -512,64 +511,32 @@ async def follow(
     run = client._io.run
     if interval is None:
         interval = await run(pace(ops))
-    heads, reader = await _subscribe_new_heads(client)
+    heads = await client._io.new_heads()
     delays: Iterator[float] | None = None
-    try:
-        while True:
+    while True:
+        seen = heads.last if heads is not None else 0.0
+        try:
+            found, read = await run(step())
+        except ConnectionFailed:
+            delays = delays or backoff_delays()
+            await asyncio.sleep(next(delays))
             if heads is not None:
-                heads.clear()
-            try:
-                found, read = await run(step())
-            except ConnectionFailed:
-                delays = delays or backoff_delays()
-                await asyncio.sleep(next(delays))
-                if heads is not None:
-                    # over a WebSocket the connection itself is gone: open it again, subscribe
-                    await _stop(reader)
-                    reader = await _reconnect(client, ops, heads)
-                continue
-            delays = None
-            for item in found:
-                yield item
-            if read:
-                continue
-            if heads is None:
-                await asyncio.sleep(interval)
-            else:
-                # a new head wakes the step at once; the timeout covers a missed notification
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(heads.wait(), timeout=max(interval, 1.0))
-    finally:
-        await _stop(reader)
+                # over a WebSocket the connection itself is gone: open it again, subscribe
+                heads = await _reconnect(client, ops) or heads
+            continue
+        delays = None
+        for item in found:
+            yield item
+        if read:
+            continue
+        if heads is None:
+            await asyncio.sleep(interval)
+        else:
+            # a new head wakes the step at once; the timeout covers a missed notification
+            await heads.after(seen, max(interval, 1.0))
 
 
-async def _subscribe_new_heads(
-    client: AsyncGPUHubClient,
-) -> tuple[asyncio.Event | None, asyncio.Task[None] | None]:
-    """Over a WebSocket, ``eth_subscribe`` to new heads: an event set on each new block."""
-    from web3.providers.persistent import PersistentConnectionProvider
-
-    if not isinstance(client._io.w3.provider, PersistentConnectionProvider):
-        return None, None
-    heads = asyncio.Event()
-    return heads, await _read_heads(client, heads)
-
-
-async def _read_heads(client: AsyncGPUHubClient, heads: asyncio.Event) -> asyncio.Task[None]:
-    """Subscribe to new heads; the task returned sets ``heads`` on each until the socket ends."""
-    w3 = client._io.w3
-    await w3.eth.subscribe("newHeads")
-
-    async def read() -> None:
-        async for _ in w3.socket.process_subscriptions():
-            heads.set()
-
-    return asyncio.create_task(read())
-
-
-async def _reconnect(
-    client: AsyncGPUHubClient, ops: Operations, heads: asyncio.Event
-) -> asyncio.Task[None] | None:
+async def _reconnect(client: AsyncGPUHubClient, ops: Operations) -> NewHeads | None:
     """Open the WebSocket again and subscribe to new heads on it; None while the node is away.
 
     web3's persistent providers do not reconnect by themselves: a node that restarted leaves
@@ -582,16 +549,6 @@ async def _reconnect(
         with translate(ops.conn.decoder):
             await provider.disconnect()
             await provider.connect()
-            return await _read_heads(client, heads)
     except ConnectionFailed:
         return None
-
-
-async def _stop(task: asyncio.Task[None] | None) -> None:
-    """Cancel ``task`` and wait for it, leaving no exception unretrieved."""
-    if task is None:
-        return
-    task.cancel()
-    await asyncio.wait([task])
-    if not task.cancelled():
-        task.exception()
+    return await client._io.resubscribe()

@@ -216,7 +216,9 @@ def test_local_account_signs(client: GPUHubClient) -> None:
     from eth_account import Account
 
     account = Account.create()
-    client.w3.eth.send_transaction({"from": client.address, "to": account.address, "value": 10**18})
+    fund = {"from": client.address, "to": account.address, "value": 10**18}
+    # anvil may answer the send before mining it: wait, or the new account may still be empty.
+    client.w3.eth.wait_for_transaction_receipt(client.w3.eth.send_transaction(fund))
     provider = client.with_account(account)
     listing = make(provider)
     assert listing.provider == account.address

@@ -51,9 +51,9 @@ def test_ten_renters_one_listing(market: GPUHubClient) -> None:
 def test_two_hundred_transactions_from_ten_threads(market: GPUHubClient) -> None:
     """One client (a local key) sends 200 transactions from 10 threads: all mined, ids distinct."""
     account = Account.create()
-    market.w3.eth.send_transaction(
-        {"from": market.accounts[0], "to": account.address, "value": 10**20}
-    )
+    fund = {"from": market.accounts[0], "to": account.address, "value": 10**20}
+    # anvil may answer the send before mining it: wait, or the new account may still be empty.
+    market.w3.eth.wait_for_transaction_receipt(market.w3.eth.send_transaction(fund))
     client = market.with_account(account)
 
     def send(i: int) -> int:

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import requests.sessions
 from eth_account import Account
 from web3 import HTTPProvider, Web3
 
@@ -151,3 +152,42 @@ def test_interval_mining_write_budget() -> None:
     assert over == {}
     assert counted["rent"].total() <= INTERVAL_BUDGET + 1
     assert all(c["eth_chainId"] == 0 for c in counted.values())
+
+
+def test_environment_read_once_not_per_request(
+    anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fifty reads through a web3 HTTPProvider never make requests look up proxies or netrc."""
+    client = GPUHubClient.deploy(anvil_node.web3())
+    reader = GPUHubClient(Web3(HTTPProvider(anvil_node.url)), client.contract_address)
+    looked_up: Counter[str] = Counter()
+    for name in ("get_environ_proxies", "get_netrc_auth"):
+        real = getattr(requests.sessions, name)
+
+        def counted(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            looked_up[_name] += 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(requests.sessions, name, counted)
+    for _ in range(50):
+        reader.listing_count()
+    assert looked_up == Counter()
+
+
+def test_environment_proxy_still_used(
+    anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy named in the environment when the client is built carries its requests."""
+    proxy = CountingProxy(anvil_node.url)
+    try:
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        address = GPUHubClient.deploy(anvil_node.web3()).contract_address
+        proxy.take()
+        reader = GPUHubClient(Web3(HTTPProvider(anvil_node.url)), address)
+        reader.listing_count()
+        counted = proxy.take()
+    finally:
+        proxy.close()
+    assert counted["eth_call"] >= 1
