@@ -19,7 +19,8 @@ from web3 import HTTPProvider, Web3
 
 from gpuhub import GPUHubClient, MarketIndex, MarketIndexError, PriceUnit
 from gpuhub.chain import AnvilNode
-from gpuhub.index import SCHEMA_VERSION
+from gpuhub.index import SCHEMA_VERSION, _sql
+from gpuhub.index._index import _snapshot
 
 ETH = 10**18
 
@@ -107,6 +108,52 @@ def test_index_search_agrees_with_client_search(client: GPUHubClient, index: Mar
         found, expected = index.search(query), client.search(query)
         assert (found.listings, found.total) == (expected.listings, expected.total), query
         assert found.reputations == expected.reputations, query
+
+
+@pytest.mark.parametrize("chain_name", ["embedded"])
+def test_terms_matching_more_names_than_listed_agree(
+    client: GPUHubClient, index: MarketIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Terms that match more models or providers than a search lists in its SQL still agree."""
+    trade(client)
+    index.sync()
+    monkeypatch.setattr(_sql, "INLINE_NAMES", 0)
+    for query in ("model~rtx sort=-id", "rating>3 sort=-rating", "ratings>=1 provider~0x"):
+        found, expected = index.search(query), client.search(query)
+        assert found.total > 0, query
+        assert (found.listings, found.total) == (expected.listings, expected.total), query
+
+
+@pytest.mark.parametrize("chain_name", ["embedded"])
+def test_repeated_search_sees_what_was_synced_since(
+    client: GPUHubClient, index: MarketIndex
+) -> None:
+    """A search run again after a sync finds new models and newly rated providers."""
+    query = "model~rtx rating>3 sort=id"
+    client.create_listing(gpu_model="RTX 4090", capacity=24, price=10**15)
+    index.sync()
+    assert index.search(query).total == 0
+    renter = client.with_account(client.accounts[1])
+    client.create_listing(gpu_model="rtx 5090", capacity=32, price=10**15)
+    rental = renter.rent(1, 1)
+    renter.end_rental(rental.rental_id)
+    renter.rate(rental.rental_id, 5)
+    index.sync()
+    assert [item.listing_id for item in index.search(query).listings] == [0, 1]
+
+
+@pytest.mark.parametrize("chain_name", ["embedded"])
+def test_search_statements_read_one_snapshot(client: GPUHubClient, index: MarketIndex) -> None:
+    """A search's statements read the index as it was, though a sync commits between them."""
+    count = "SELECT count(*) FROM gpuhub_listings"
+    client.create_listing(gpu_model="A100", capacity=40, price=10**15)
+    index.sync()
+    with _snapshot(index._engine) as db:
+        before = db.exec_driver_sql(count).scalar_one()
+        client.create_listing(gpu_model="H100", capacity=80, price=10**15)
+        index.sync()
+        assert db.exec_driver_sql(count).scalar_one() == before == 1
+    assert index.search("status=any").total == 2
 
 
 @pytest.mark.parametrize("chain_name", ["embedded"])

@@ -9,14 +9,15 @@ the hash of each block it applied events from and, per block, the rows as they w
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, inspect, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, inspect, select, update
 
 from .._transactions import Rpc, data_bytes, quantity
 from ..exceptions import MarketIndexError, RequestRejected, ValidationError
@@ -59,6 +60,8 @@ MAX_SPAN = 100_000
 _RANGE_REFUSALS = ("too many", "range", "limit", "exceed", "more than", "response size")
 #: events after which a sync refreshes the database's statistics.
 ANALYZE_AFTER = 1_000
+#: searches whose compiled SQL an index keeps, the most recently run.
+_COMPILED_SEARCHES = 256
 #: rows per ``IN (...)`` list, well under every database's parameter limit.
 _CHUNK = 500
 _APPLIED = (
@@ -138,6 +141,11 @@ class MarketIndex:
         self._span = FIRST_SPAN
         self._sync_lock = threading.Lock()
         self._engine = open_engine(url)
+        cache = functools.lru_cache(maxsize=_COMPILED_SEARCHES)
+        self._statements = cache(functools.partial(_sql.search_statements, self._engine.dialect))
+        self._narrowing_statement = cache(
+            functools.partial(_sql.narrowing_statement, self._engine.dialect)
+        )
         self._prepare()
 
     @classmethod
@@ -399,28 +407,22 @@ class MarketIndex:
             QueryError: the query does not parse; ``position`` says where.
         """
         parsed = Query.of(query, **kwargs)
-        condition = _sql.where(parsed.filters())
-        with self._engine.connect() as db:
-            count = select(func.count()).select_from(listings).where(condition)
-            total = db.execute(count).scalar_one()
-            # The page's ids first (often from an index alone), then only those rows.
-            ids = list(
-                db.execute(
-                    select(listings.c.id)
-                    .where(condition)
-                    .order_by(*_sql.order_by(parsed.sort))
-                    .limit(parsed.limit)
-                    .offset(parsed.offset or None)
-                ).scalars()
-            )
-            rows: dict[int, Any] = {}
-            for at in range(0, len(ids), _CHUNK):
-                chunk = ids[at : at + _CHUNK]
-                for row in db.execute(select(listings).where(listings.c.id.in_(chunk))).mappings():
-                    rows[row["id"]] = row
-            found = [_listing(rows[i]) for i in ids]
-            reputations = self._reputations(db, {item.provider for item in found})
-        return SearchResult(listings=found, total=int(total), reputations=reputations, query=parsed)
+        with _snapshot(self._engine) as db:
+            narrowing = _sql.narrowing(db, parsed.filters(), self._narrowing_statement)
+            statements = self._statements(parsed, narrowing)
+            page, count = statements.page, statements.count
+            rows = db.exec_driver_sql(page.sql, page.params).all()
+            total = _total_from_page(parsed, len(rows))
+            if total is None:
+                total = int(db.exec_driver_sql(count.sql, count.params).scalar_one())
+        found: list[Listing] = []
+        reputations: dict[str, Reputation] = {}
+        for row in rows:
+            item = _listing(row)
+            found.append(item)
+            if item.provider not in reputations:
+                reputations[item.provider] = _joined_reputation(item.provider, row)
+        return SearchResult(listings=found, total=total, reputations=reputations, query=parsed)
 
     def _reputations(self, db: Connection, addresses: Iterable[str]) -> dict[str, Reputation]:
         wanted = {address.lower(): address for address in addresses}
@@ -436,7 +438,7 @@ class MarketIndex:
     def list_listings(self) -> list[Listing]:
         """Every indexed listing, in id order, whatever its status."""
         with self._engine.connect() as db:
-            rows = db.execute(select(listings).order_by(listings.c.id)).mappings()
+            rows = db.execute(select(*_sql.LISTING_COLUMNS).order_by(listings.c.id))
             return [_listing(row) for row in rows]
 
     def list_rentals(self) -> list[Rental]:
@@ -456,6 +458,23 @@ class MarketIndex:
             order = (ratings.c.block, ratings.c.rental_id, ratings.c.role)
             rows = db.execute(select(ratings).order_by(*order))
             return [_rating(row) for row in rows.mappings()]
+
+
+@contextlib.contextmanager
+def _snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection whose statements all read the index as it was at the first of them.
+
+    A search is several statements (the names, the page, the count); a sync may commit
+    between them, and each would otherwise read its own moment.
+    """
+    with engine.connect() as db:
+        if db.dialect.name == "sqlite":
+            # The driver begins transactions only before writes; the rollback when the
+            # connection goes back to the pool ends this one.
+            db.exec_driver_sql("BEGIN")
+        else:
+            db = db.execution_options(isolation_level="REPEATABLE READ")
+        yield db
 
 
 class Follower:
@@ -759,18 +778,46 @@ def _listing_row(
     }
 
 
+_UNITS = {int(unit): unit for unit in PriceUnit}
+_STATUSES = {int(status): status for status in ListingStatus}
+
+
 def _listing(row: Any) -> Listing:
+    """The listing a row that starts with ``_sql.LISTING_COLUMNS`` holds."""
+    listing_id, provider, model, capacity, price, unit, min_duration, max_duration, status = row[
+        : len(_sql.LISTING_COLUMNS)
+    ]
     return Listing(
-        listing_id=row["id"],
-        provider=row["provider"],
-        gpu_model=row["model"],
-        capacity=row["capacity"],
-        price=int(row["price"]),
-        unit=PriceUnit(row["unit"]),
-        min_duration=row["min_duration"],
-        max_duration=row["max_duration"],
-        status=ListingStatus(row["status"]),
+        listing_id=listing_id,
+        provider=provider,
+        gpu_model=model,
+        capacity=capacity,
+        price=int(price),
+        unit=_UNITS[unit],
+        min_duration=min_duration,
+        max_duration=max_duration,
+        status=_STATUSES[status],
     )
+
+
+def _total_from_page(query: Query, found: int) -> int | None:
+    """How many listings match in all, when the page's size tells (None: count them)."""
+    if query.limit is not None and found >= query.limit:
+        return None  # a full page: there may be more
+    if found == 0 and query.offset > 0:
+        return None  # past the end, or fewer than the offset match
+    return query.offset + found
+
+
+_ACCOUNT_NAMES = [column.name for column in _sql.ACCOUNT_COLUMNS]
+
+
+def _joined_reputation(address: str, row: Any) -> Reputation:
+    """The reputation a search row carries from its join on the provider's account."""
+    values = row[len(_sql.LISTING_COLUMNS) :]
+    if values[0] is None:  # no account: nothing counted yet
+        return _reputation(address, None)
+    return Reputation(address=address, **dict(zip(_ACCOUNT_NAMES, values, strict=True)))
 
 
 def _reputation(address: str, row: Any) -> Reputation:

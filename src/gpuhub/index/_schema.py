@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 
 #: bump when the tables change; an index built by another version must be rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 WEI_DIGITS = 78
 
 metadata = MetaData()
@@ -93,11 +93,43 @@ listings = Table(
     Column("rating_count", BigInteger, nullable=False),
     Column("completed", BigInteger, nullable=False),
     Column("terminations", BigInteger, nullable=False),
-    Index("gpuhub_listings_status_price", "status", "price_per_day"),
-    Index("gpuhub_listings_status_capacity", "status", "capacity", "price_per_day"),
-    Index("gpuhub_listings_model", "model_folded", "status"),
-    Index("gpuhub_listings_provider", "provider_key", "status"),
 )
+
+# Indexes for the common searches (status=available is the default filter). A search is two
+# statements, the page and (when the page is full) the count, and both should read an index
+# alone: the columns after the ones a search seeks on are there so the other terms of a
+# typical query are checked in the index entry, without reading the row.
+Index("gpuhub_listings_status_price", listings.c.status, listings.c.price_per_day)
+# sort=-capacity,price_per_hour: the biggest GPUs first, cheapest first among equals.
+Index(
+    "gpuhub_listings_status_capacity",
+    listings.c.status,
+    listings.c.capacity.desc(),
+    listings.c.price_per_day,
+)
+# model~... narrowed by price, capacity, unit, duration or rating, in price order.
+Index(
+    "gpuhub_listings_model",
+    listings.c.model_folded,
+    listings.c.status,
+    listings.c.price_per_day,
+    listings.c.capacity,
+    listings.c.unit,
+    listings.c.max_seconds,
+    listings.c.rating_sum,
+    listings.c.rating_count,
+)
+# model~... unit=... max_hours>=..., in any order (rating's included).
+Index(
+    "gpuhub_listings_model_unit",
+    listings.c.model_folded,
+    listings.c.status,
+    listings.c.unit,
+    listings.c.max_seconds,
+    listings.c.rating_sum,
+    listings.c.rating_count,
+)
+Index("gpuhub_listings_provider", listings.c.provider_key, listings.c.status)
 
 # Every model name and provider ever listed, so a substring match (model~4090) scans these few
 # distinct values and then reads the listings through an index, instead of scanning every
@@ -191,4 +223,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Searches scan the listings: map the file and keep up to 256 MiB of pages in memory.
     cursor.execute("PRAGMA mmap_size=268435456")
     cursor.execute("PRAGMA cache_size=-262144")
+    # Sorting a search's matches happens in memory, not in a temporary file.
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()

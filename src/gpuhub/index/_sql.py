@@ -3,31 +3,93 @@
 Exactness: money columns are fixed-width digit strings and times whole seconds, so a bound that
 is a fraction is rounded the one way that keeps the comparison exact (``x <= 2.5`` is
 ``x <= 2`` for a whole ``x``).
+
+A search is compiled once per query and what the names and accounts tables say about it (see
+``narrowing``), and run as plain SQL from then on: building and compiling the statements costs
+more than running them on an index of 100,000 listings.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, cast, false, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Dialect,
+    Float,
+    and_,
+    cast,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
 
-from ..models import PRIOR_MEAN, PRIOR_WEIGHT
-from ..search import FIELDS, Kind, SortKey, Term, Time
-from ._schema import WEI_DIGITS, listings, models, providers, wei
+from ..models import PRIOR_MEAN, PRIOR_WEIGHT, Listing, ListingStatus, PriceUnit, Reputation
+from ..search import FIELDS, Kind, Query, SortKey, Term, Time, matches
+from ..search._query import REPUTATION_FIELDS
+from ._schema import WEI_DIGITS, accounts, listings, models, providers, wei
 
 _C = listings.c
 _PRIOR_WEIGHT = Fraction(PRIOR_WEIGHT)
 _PRIOR_TOTAL = Fraction(PRIOR_WEIGHT) * Fraction(PRIOR_MEAN)
 assert _PRIOR_WEIGHT.denominator == _PRIOR_TOTAL.denominator == 1
-_RATING_SUM = _C.rating_sum + int(_PRIOR_TOTAL)
-_RATING_VOTES = _C.rating_count + int(_PRIOR_WEIGHT)
-_REPUTATION_COLUMNS = {
-    "ratings": _C.rating_count,
-    "completed": _C.completed,
-    "terminations": _C.terminations,
-}
+
+
+@dataclass(frozen=True, slots=True)
+class _Reputation:
+    """The columns a provider's reputation is read from."""
+
+    rating_sum: Any
+    rating_count: Any
+    completed: Any
+    terminations: Any
+
+    def rating_votes(self) -> tuple[Any, Any]:
+        """The Bayesian score's numerator and denominator, whole numbers."""
+        return self.rating_sum + int(_PRIOR_TOTAL), self.rating_count + int(_PRIOR_WEIGHT)
+
+
+# Each listing row carries a copy of its provider's reputation; gpuhub_accounts holds the
+# original, one row per account.
+_ON_LISTINGS = _Reputation(_C.rating_sum, _C.rating_count, _C.completed, _C.terminations)
+_ON_ACCOUNTS = _Reputation(
+    accounts.c.provider_rating_sum,
+    accounts.c.provider_rating_count,
+    accounts.c.completed_as_provider,
+    accounts.c.terminations,
+)
+_RATING_SUM, _RATING_VOTES = _ON_LISTINGS.rating_votes()
+
+#: the most names a narrowing lists in a search's SQL; past that, the search does without.
+INLINE_NAMES = 500
+#: for each term a narrowing applies to: the folded models (``model~``) or provider keys (other
+#: terms) that satisfy it, or None where more than INLINE_NAMES do.
+Narrowing = tuple[tuple[Term, tuple[str, ...] | None], ...]
+
+#: the columns of a search's rows: the listing, then its provider's account (NULLs if none).
+LISTING_COLUMNS = [
+    _C[name]
+    for name in (
+        "id",
+        "provider",
+        "model",
+        "capacity",
+        "price",
+        "unit",
+        "min_duration",
+        "max_duration",
+        "status",
+    )
+]
+ACCOUNT_COLUMNS = [column for column in accounts.columns if not column.primary_key]
 
 _SORT_COLUMNS = {
     "id": _C.id,
@@ -42,13 +104,122 @@ _SORT_COLUMNS = {
     "max_hours": _C.max_seconds,
     "status": _C.status,
     "rating": cast(_RATING_SUM, Float) / cast(_RATING_VOTES, Float),
-    **_REPUTATION_COLUMNS,
+    "ratings": _C.rating_count,
+    "completed": _C.completed,
+    "terminations": _C.terminations,
 }
 
+# A listing whose provider has no account yet: only its reputation is read, all zeros.
+_NEWCOMER = Reputation(
+    address="",
+    provider_rating_count=0,
+    provider_rating_sum=0,
+    renter_rating_count=0,
+    renter_rating_sum=0,
+    completed_as_provider=0,
+    completed_as_renter=0,
+    terminations=0,
+)
+_NEWCOMERS_LISTING = Listing(
+    listing_id=0,
+    provider="",
+    gpu_model="",
+    capacity=0,
+    price=0,
+    unit=PriceUnit.HOUR,
+    min_duration=0,
+    max_duration=0,
+    status=ListingStatus.AVAILABLE,
+)
 
-def where(terms: tuple[Term, ...]) -> ColumnElement[bool]:
-    """All ``terms`` as one SQL condition."""
-    return and_(true(), *(_term(t) for t in terms))
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """One statement as the database driver takes it."""
+
+    sql: str
+    #: a tuple for drivers with positional parameters, else a dict.
+    params: Any
+
+
+@dataclass(frozen=True, slots=True)
+class SearchStatements:
+    """A search's two statements: the page's rows and (when the page is full) the count."""
+
+    page: Compiled
+    count: Compiled
+
+
+def narrowing(
+    db: Connection, terms: tuple[Term, ...], statement: Callable[[Term], Compiled | None]
+) -> Narrowing:
+    """What the names and accounts tables say about ``terms``, to list in the search's SQL.
+
+    For a ``~`` term: the distinct models or providers it matches. For a reputation term that a
+    provider with no account fails (``rating>=4.5``, ``ratings>=1``): the providers whose
+    account meets it, a few rows of gpuhub_accounts instead of a test of every listing. Listed
+    in the SQL, a few names let the planner seek them in an index, and none answers at once.
+    ``statement`` is ``narrowing_statement`` for the database (cached).
+    """
+    found: dict[Term, tuple[str, ...] | None] = {}
+    for term in terms:
+        compiled = statement(term)
+        if compiled is None or term in found:
+            continue
+        names = tuple(db.exec_driver_sql(compiled.sql, compiled.params).scalars().all())
+        found[term] = names if len(names) <= INLINE_NAMES else None
+    return tuple(found.items())
+
+
+def narrowing_statement(dialect: Dialect, term: Term) -> Compiled | None:
+    """The statement that lists the names ``term`` narrows a search to, if it narrows one."""
+    if term.op == "~":
+        names = _names(term.field, str(term.value))
+    elif term.field in REPUTATION_FIELDS and not matches(
+        _NEWCOMERS_LISTING, term, lambda _: _NEWCOMER
+    ):
+        names = select(accounts.c.address).where(_term(term, _ON_ACCOUNTS))
+    else:
+        return None
+    return _compile(dialect, names.limit(INLINE_NAMES + 1))
+
+
+def search_statements(dialect: Dialect, query: Query, narrowed: Narrowing) -> SearchStatements:
+    """The SQL of ``query`` for ``dialect``, given its ``narrowing``."""
+    condition = where(query.filters(), narrowed)
+    order = order_by(query.sort)
+    # The page's ids first (often from an index alone), then only their rows, each with its
+    # provider's reputation.
+    page = (
+        select(_C.id)
+        .where(condition)
+        .order_by(*order)
+        .limit(query.limit)
+        .offset(query.offset or None)
+        .subquery()
+    )
+    rows = (
+        select(*LISTING_COLUMNS, *ACCOUNT_COLUMNS)
+        .join_from(page, listings, _C.id == page.c.id)
+        .outerjoin(accounts, accounts.c.address == _C.provider_key)
+        .order_by(*order)
+    )
+    count = select(func.count()).select_from(listings).where(condition)
+    return SearchStatements(_compile(dialect, rows), _compile(dialect, count))
+
+
+def _compile(dialect: Dialect, statement: Any) -> Compiled:
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    if compiled.positional:
+        return Compiled(str(compiled), tuple(params[name] for name in compiled.positiontup))
+    return Compiled(str(compiled), params)
+
+
+def where(terms: tuple[Term, ...], narrowed: Narrowing) -> ColumnElement[bool]:
+    """All ``terms`` as one SQL condition, with their ``narrowing``."""
+    listed = dict(narrowed)
+    return and_(true(), *(_narrowed(t, listed) for t in terms))
 
 
 def order_by(keys: tuple[SortKey, ...]) -> list[Any]:
@@ -61,25 +232,33 @@ def order_by(keys: tuple[SortKey, ...]) -> list[Any]:
     return clauses
 
 
-def _term(term: Term) -> ColumnElement[bool]:
+def _narrowed(term: Term, listed: dict[Term, tuple[str, ...] | None]) -> ColumnElement[bool]:
+    names = listed.get(term)
+    if names is None:  # not narrowed, or to too many names
+        return _term(term, _ON_LISTINGS)
+    column = _C.model_folded if term.op == "~" and term.field == "model" else _C.provider_key
+    return column.in_(names) if names else false()
+
+
+def _names(name: str, value: str) -> Any:
+    """The distinct folded models or provider keys that contain ``value``, ignoring case."""
+    column = models.c.folded if name == "model" else providers.c.address
+    return select(column).where(column.contains(value.casefold(), autoescape=True))
+
+
+def _term(term: Term, reputation: _Reputation) -> ColumnElement[bool]:
     if term.op == "in":
-        return or_(false(), *(_compare(term.field, "=", v) for v in term.value))
+        return or_(false(), *(_compare(term.field, "=", v, reputation) for v in term.value))
     if term.op == "notin":
-        return not_(or_(false(), *(_compare(term.field, "=", v) for v in term.value)))
-    return _compare(term.field, term.op, term.value)
+        return not_(or_(false(), *(_compare(term.field, "=", v, reputation) for v in term.value)))
+    if term.op == "~":
+        column = _C.model_folded if term.field == "model" else _C.provider_key
+        return column.in_(_names(term.field, str(term.value)))
+    return _compare(term.field, term.op, term.value, reputation)
 
 
-def _compare(name: str, op: str, value: Any) -> ColumnElement[bool]:
+def _compare(name: str, op: str, value: Any, reputation: _Reputation) -> ColumnElement[bool]:
     kind = FIELDS[name].kind
-    if op == "~":
-        needle = str(value).casefold()
-        if name == "model":
-            names = select(models.c.folded).where(models.c.folded.contains(needle, autoescape=True))
-            return _C.model_folded.in_(names)
-        keys = select(providers.c.address).where(
-            providers.c.address.contains(needle, autoescape=True)
-        )
-        return _C.provider_key.in_(keys)
     if name == "model":
         return _ops(_C.model, op, value)
     if name == "provider":
@@ -87,9 +266,12 @@ def _compare(name: str, op: str, value: Any) -> ColumnElement[bool]:
     if name == "rating":
         # (sum + prior) / (votes + weight) op p / q, cross-multiplied: exact in integers.
         bound = Fraction(value)
-        return _ops(_RATING_SUM * bound.denominator, op, _RATING_VOTES * bound.numerator)
-    if name in _REPUTATION_COLUMNS:
-        return _whole(_REPUTATION_COLUMNS[name], op, Fraction(value), money=False)
+        total, votes = reputation.rating_votes()
+        return _ops(total * bound.denominator, op, votes * bound.numerator)
+    if name == "ratings":
+        return _whole(reputation.rating_count, op, Fraction(value), money=False)
+    if name in ("completed", "terminations"):
+        return _whole(getattr(reputation, name), op, Fraction(value), money=False)
     if kind in (Kind.UNIT, Kind.STATUS):
         return _ops(getattr(_C, name), op, int(value))
     if name == "price":
