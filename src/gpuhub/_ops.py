@@ -290,12 +290,25 @@ class Operations:
         )
 
     def search(self, query: Any, terms: dict[str, Any]) -> Plan[SearchResult]:
-        """A query over every listing; the providers' reputations read in one JSON-RPC batch."""
+        """A query over every listing, with the reputations of only the providers it looks at,
+        read in one JSON-RPC batch.
+
+        The query runs twice over the listings: first with blank reputations, to learn which
+        providers its filters, sorts and page touch, then with theirs. Terms on other fields do
+        not depend on reputations, so the second run touches no provider the first did not.
+        """
         from .search import Query, run
 
         parsed = Query.of(query, **terms)
         listings = yield from self.list_listings(PAGE_SIZE)
-        providers = sorted({listing.provider for listing in listings})
+        touched: set[str] = set()
+
+        def blank(address: str) -> Reputation:
+            touched.add(address)
+            return Reputation.from_abi(address, (0,) * 7)
+
+        run(parsed, listings, blank)
+        providers = sorted(touched)
         fn = self.fn("reputation")
         answers = (
             (yield Batch(tuple(self.call_request(fn, (p,), "latest") for p in providers)))

@@ -551,11 +551,7 @@ class AsyncGPUHubClient:
         )
 
     async def search(self, query: str | Query | None = None, **kwargs: Any) -> SearchResult:
-        """Run a query over every listing read from the chain (see ``GPUHubClient.search``).
-
-        The reputations of every provider are read in one JSON-RPC batch request, rather than
-        one call per provider the query turns out to need.
-        """
+        """Run a query over every listing read from the chain (see ``GPUHubClient.search``)."""
         return await self._run(lambda ops: ops.search(query, kwargs))
 
     # ------------------------------------------------------------------ listings: writes

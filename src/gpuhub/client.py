@@ -507,11 +507,12 @@ class GPUHubClient:
     def search(self, query: str | Query | None = None, **kwargs: Any) -> SearchResult:
         """Run a query over every listing read from the chain (no index needed).
 
-        Reads every listing in pages, and the reputation of the providers the query needs
+        Reads every listing in pages, then the reputations of the providers the query looks at
         (every provider when it filters or sorts on rating, ratings, completed or terminations;
-        else those of the page). ``query`` is a query string, a ``Query``, or None; keyword
-        arguments add terms (``model="4090", min_capacity=24, max_price_per_hour=...``) and set
-        ``sort``, ``limit`` and ``offset``. ``MarketIndex.search`` gives the same answer from SQL.
+        else those of the page) in one JSON-RPC batch. ``query`` is a query string, a ``Query``,
+        or None; keyword arguments add terms (``model="4090", min_capacity=24,
+        max_price_per_hour=...``) and set ``sort``, ``limit`` and ``offset``.
+        ``MarketIndex.search`` gives the same answer from SQL.
 
         Example::
 
@@ -521,18 +522,7 @@ class GPUHubClient:
         Raises:
             QueryError: the query does not parse; ``position`` says where.
         """
-        from .search import Query, run
-
-        parsed = Query.of(query, **kwargs)
-        known: dict[str, Reputation] = {}
-
-        def reputation_of(address: str) -> Reputation:
-            # One eth_call per provider, only for the providers the query has to look at.
-            if address not in known:
-                known[address] = self.reputation(address)
-            return known[address]
-
-        return run(parsed, self.iter_listings(), reputation_of)
+        return self._run(self._ops.search(query, kwargs))
 
     # ------------------------------------------------------------------ listings: writes
 

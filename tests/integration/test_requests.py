@@ -31,6 +31,9 @@ class CountingProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.methods: Counter[str] = Counter()
+        #: HTTP round trips, and eth_call requests by 4-byte selector (0x-prefixed hex).
+        self.round_trips = 0
+        self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
         proxy = self
 
@@ -58,13 +61,17 @@ class CountingProxy:
 
     def record(self, payload: Any) -> None:
         with self._lock:
+            self.round_trips += 1
             for entry in payload if isinstance(payload, list) else [payload]:
                 self.methods[entry["method"]] += 1
+                if entry["method"] == "eth_call":
+                    self.calls[entry["params"][0]["data"][:10]] += 1
 
     def take(self) -> Counter[str]:
         """The requests counted since the last call, by method."""
         with self._lock:
             counted, self.methods = self.methods, Counter()
+            self.round_trips, self.calls = 0, Counter()
         return counted
 
     def close(self) -> None:
@@ -191,3 +198,27 @@ def test_environment_proxy_still_used(
     finally:
         proxy.close()
     assert counted["eth_call"] >= 1
+
+
+def test_search_reads_only_the_page_reputations_in_one_round_trip(anvil_node: AnvilNode) -> None:
+    """client.search asks for the reputations of the page's providers only, all in one batch."""
+    from gpuhub._abi import marketplace
+
+    proxy = CountingProxy(anvil_node.url)
+    try:
+        w3 = Web3(HTTPProvider(proxy.url))
+        providers = w3.eth.accounts[:4]
+        market = GPUHubClient.deploy(w3, governance=providers[0])
+        for i, who in enumerate(providers):
+            market.with_account(who).create_listing(gpu_model=f"A{i}", capacity=8, price=10**12)
+        proxy.take()
+        result = market.search("sort=id limit=2")
+        selector = "0x" + marketplace().functions["reputation"].selector.hex()
+        reputation_reads, round_trips = proxy.calls[selector], proxy.round_trips
+    finally:
+        proxy.close()
+    assert [listing.provider for listing in result.listings] == providers[:2]
+    assert set(result.reputations) == set(providers[:2])
+    assert reputation_reads == 2
+    # block number, count, one page of listings, one batch of reputations
+    assert round_trips == 4
