@@ -31,6 +31,7 @@ test: setup toolchain check-artifact lint slither
 
 lint: setup
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 # Static analysis of the contracts; fails on medium or high findings (docs/security.md).

@@ -157,8 +157,12 @@ def main() -> None:
         provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
         for i in range(args.samples):
             pending = client.create_listing(
-                gpu_model="bench", capacity=8, price=10**12, unit=PriceUnit.HOUR,
-                wait=False, gas=200_000,
+                gpu_model="bench",
+                capacity=8,
+                price=10**12,
+                unit=PriceUnit.HOUR,
+                wait=False,
+                gas=200_000,
             )
             provider.make_request("evm_mine", [])  # type: ignore[arg-type]
             mined[i] = time.perf_counter()
@@ -185,17 +189,19 @@ def main() -> None:
         def send(sender: GPUHubClient, n: int) -> None:
             pending = [
                 sender.create_listing(
-                    gpu_model="load", capacity=8, price=10**12, unit=PriceUnit.HOUR,
-                    gas=200_000, wait=False,
+                    gpu_model="load",
+                    capacity=8,
+                    price=10**12,
+                    unit=PriceUnit.HOUR,
+                    gas=200_000,
+                    wait=False,
                 )
                 for _ in range(n)
             ]
             for tx in pending:
                 tx.result(timeout=120)
 
-        threads = [
-            threading.Thread(target=send, args=(s, count // len(senders))) for s in senders
-        ]
+        threads = [threading.Thread(target=send, args=(s, count // len(senders))) for s in senders]
         for t in threads:
             t.start()
         for t in threads:

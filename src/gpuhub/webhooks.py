@@ -118,9 +118,7 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes | str) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def signature_header(
-    secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes | str
-) -> str:
+def signature_header(secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes | str) -> str:
     """The ``webhook-signature`` value: one signature per secret (for key rotation)."""
     return " ".join(sign(s, msg_id, timestamp, body) for s in secrets)
 

@@ -43,9 +43,10 @@ def test_answer_carries_provider_reputations(http: TestClient, market: GPUHubCli
     provider = market.accounts[1]
     assert [x["listing_id"] for x in body["items"]] == [0, 1]
     assert body["reputations"][provider]["provider_rating_count"] == 1
-    assert body["reputations"][provider]["provider_score"] == market.reputation(
-        provider
-    ).provider_score()
+    assert (
+        body["reputations"][provider]["provider_score"]
+        == market.reputation(provider).provider_score()
+    )
 
 
 def test_bad_query_is_a_422_with_its_position(http: TestClient) -> None:

@@ -230,9 +230,7 @@ def test_one_alert_per_change_names_the_first_search(
     assert searched(alerts) == [(1, "model~a100", "New listing")]
 
 
-def test_rating_search_reads_the_reputation(
-    provider: GPUHubClient, renter: GPUHubClient
-) -> None:
+def test_rating_search_reads_the_reputation(provider: GPUHubClient, renter: GPUHubClient) -> None:
     """A saved search on rating alerts only once the provider's reputation meets it."""
     assert renter.address
     alerts = renter.alerts(renter.address, searches=["rating>3.3"])
