@@ -240,11 +240,14 @@ class Operations:
         _core.check_listing_id(listing_id)
         return Listing.from_abi((yield from self.call("getListing", listing_id, block=block)))
 
-    def pages(self, count_fn: str, page_fn: str, page_size: int) -> Plan[list[bytes]]:
-        """Raw return data of every ``page_fn(offset, page_size)`` page, from one block's state,
-        all pages in one JSON-RPC batch."""
+    def pages(
+        self, count_fn: str, page_fn: str, page_size: int, block: int | None = None
+    ) -> Plan[list[bytes]]:
+        """Raw return data of every ``page_fn(offset, page_size)`` page, from one block's state
+        (the latest unless ``block``), all pages in one JSON-RPC batch."""
         _core.check_int("page_size", page_size, low=1)
-        block = yield from self.block_number()
+        if block is None:
+            block = yield from self.block_number()
         count = int((yield from self.call(count_fn, block=block)))
         fn = self.fn(page_fn)
         requests = tuple(
@@ -449,13 +452,13 @@ class Operations:
             return None
         return (yield from self.get_rental(rental_id, block))
 
-    def list_rentals(self, page_size: int) -> Plan[list[Rental]]:
-        """Every rental in id order."""
+    def list_rentals(self, page_size: int, block: int | None = None) -> Plan[list[Rental]]:
+        """Every rental in id order, as of ``block`` (default: the latest)."""
         from eth_abi.abi import decode
         from eth_utils.address import to_checksum_address
 
         rentals = []
-        for data in (yield from self.pages("rentalCount", "getRentals", page_size)):
+        for data in (yield from self.pages("rentalCount", "getRentals", page_size, block)):
             (rows,) = decode([_RENTAL_PAGE_TYPE], data)
             for row in rows:
                 rentals.append(

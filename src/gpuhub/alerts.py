@@ -216,8 +216,12 @@ class AlertRules:
 
         if self._poller.next_block is None:
             yield from self._poller.poll()  # fixes the starting block before the reads below
-        rentals = yield from self._ops.list_rentals(PAGE_SIZE)
-        balance = yield from self._ops.balance_of(self.account, "latest")
+        # The state just before the first block whose events are followed: a rental that ends
+        # in a block mined meanwhile is still running here, and its RentalEnded is not missed.
+        assert self._poller.next_block is not None
+        at = self._poller.next_block - 1
+        rentals = yield from self._ops.list_rentals(PAGE_SIZE, at)
+        balance = yield from self._ops.balance_of(self.account, at)
         mine = (r for r in rentals if self.account in (r.renter, r.provider))
         self._active = {r.rental_id: r for r in mine if r.is_active}
         self._balance = balance

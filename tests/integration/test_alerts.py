@@ -304,3 +304,28 @@ def test_a_step_failed_at_any_request_then_rerun_alerts_the_same(
             renter._run(failing_at(rules.step(), n, [0]))
         again, _ = renter._run(rules.step())
         assert again == expected, f"failed at request {n}"
+
+
+def test_rental_ending_while_alerts_start_is_not_missed(
+    provider: GPUHubClient, renter: GPUHubClient
+) -> None:
+    """A rental ended in a block mined between the alerts' first look at the chain and their
+    read of the running rentals still gives its RENTAL_ENDED."""
+    assert renter.address
+    rental = renter.rent(0, 1)
+    rules = AlertRules(renter._ops, AlertOptions.of(renter.address, 600, []))
+
+    def ended_after_first_request(plan: Plan[T]) -> Plan[T]:
+        """``plan``, with the rental ended on the chain right after its first request."""
+        answer = yield plan.send(None)
+        renter.end_rental(rental.rental_id)
+        while True:
+            try:
+                request = plan.send(answer)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            answer = yield request
+
+    first, _ = renter._run(ended_after_first_request(rules.step()))
+    later, _ = renter._run(rules.step())
+    assert [a.kind for a in first + later] == [AlertKind.RENTAL_ENDED, AlertKind.WITHDRAWABLE]
