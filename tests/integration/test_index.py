@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy
 from web3 import HTTPProvider, Web3
 
-from gpuhub import GPUHubClient, MarketIndex, MarketIndexError, PriceUnit
+from gpuhub import GPUHubClient, MarketIndex, MarketIndexError, PriceUnit, Query
 from gpuhub.chain import AnvilNode
 from gpuhub.index import SCHEMA_VERSION, _sql
 from gpuhub.index._index import _snapshot
@@ -154,6 +154,21 @@ def test_search_statements_read_one_snapshot(client: GPUHubClient, index: Market
         index.sync()
         assert db.exec_driver_sql(count).scalar_one() == before == 1
     assert index.search("status=any").total == 2
+
+
+@pytest.mark.parametrize("chain_name", ["embedded"])
+def test_rating_order_reads_the_rating_index(client: GPUHubClient, index: MarketIndex) -> None:
+    """The page of ``sort=-rating`` is read through the rating index, not sorted row by row:
+    the search's ORDER BY is the very expression the index holds."""
+    statements = _sql.search_statements(
+        index._engine.dialect, Query.parse("sort=-rating limit=20"), ()
+    )
+    explain = "EXPLAIN " if index._engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+    with index._engine.connect() as db:
+        if index._engine.dialect.name == "postgresql":
+            db.exec_driver_sql("SET enable_seqscan = off")  # an empty table is cheaper to scan
+        plan = db.exec_driver_sql(explain + statements.page.sql, statements.page.params).all()
+    assert "gpuhub_listings_status_rating" in " ".join(str(row) for row in plan)
 
 
 @pytest.mark.parametrize("chain_name", ["embedded"])

@@ -9,12 +9,14 @@ same order; NUMERIC(78,0) would be exact on PostgreSQL only.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Column,
     Engine,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -22,12 +24,17 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    cast,
     create_engine,
     event,
+    literal_column,
 )
+from sqlalchemy.sql.elements import Grouping
+
+from ..models import PRIOR_MEAN, PRIOR_WEIGHT
 
 #: bump when the tables change; an index built by another version must be rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 WEI_DIGITS = 78
 
 metadata = MetaData()
@@ -130,6 +137,25 @@ Index(
     listings.c.rating_count,
 )
 Index("gpuhub_listings_provider", listings.c.provider_key, listings.c.status)
+
+# The Bayesian score's prior as whole numbers written into the SQL (not bound parameters), so
+# the searches' ORDER BY and the index below are one expression and the database can match them.
+_prior_total = Fraction(PRIOR_WEIGHT) * Fraction(PRIOR_MEAN)
+assert _prior_total.denominator == 1
+PRIOR_VOTES: Any = literal_column(str(PRIOR_WEIGHT))
+PRIOR_TOTAL: Any = literal_column(str(_prior_total.numerator))
+#: a listing's provider rating (the Bayesian score), as searches sort by it.
+RATING_SCORE: Any = cast(listings.c.rating_sum + PRIOR_TOTAL, Float) / cast(
+    listings.c.rating_count + PRIOR_VOTES, Float
+)
+# sort=-rating: the best-rated providers first, ties by id. (PostgreSQL wants an expression in an
+# index in parentheses.)
+Index(
+    "gpuhub_listings_status_rating",
+    listings.c.status,
+    Grouping(RATING_SCORE).desc(),
+    listings.c.id,
+)
 
 # Every model name and provider ever listed, so a substring match (model~4090) scans these few
 # distinct values and then reads the listings through an index, instead of scanning every

@@ -21,9 +21,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Dialect,
-    Float,
     and_,
-    cast,
     false,
     func,
     not_,
@@ -32,15 +30,22 @@ from sqlalchemy import (
     true,
 )
 
-from ..models import PRIOR_MEAN, PRIOR_WEIGHT, Listing, ListingStatus, PriceUnit, Reputation
+from ..models import Listing, ListingStatus, PriceUnit, Reputation
 from ..search import FIELDS, Kind, Query, SortKey, Term, Time, matches
 from ..search._query import REPUTATION_FIELDS
-from ._schema import WEI_DIGITS, accounts, listings, models, providers, wei
+from ._schema import (
+    PRIOR_TOTAL,
+    PRIOR_VOTES,
+    RATING_SCORE,
+    WEI_DIGITS,
+    accounts,
+    listings,
+    models,
+    providers,
+    wei,
+)
 
 _C = listings.c
-_PRIOR_WEIGHT = Fraction(PRIOR_WEIGHT)
-_PRIOR_TOTAL = Fraction(PRIOR_WEIGHT) * Fraction(PRIOR_MEAN)
-assert _PRIOR_WEIGHT.denominator == _PRIOR_TOTAL.denominator == 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +59,7 @@ class _Reputation:
 
     def rating_votes(self) -> tuple[Any, Any]:
         """The Bayesian score's numerator and denominator, whole numbers."""
-        return self.rating_sum + int(_PRIOR_TOTAL), self.rating_count + int(_PRIOR_WEIGHT)
+        return self.rating_sum + PRIOR_TOTAL, self.rating_count + PRIOR_VOTES
 
 
 # Each listing row carries a copy of its provider's reputation; gpuhub_accounts holds the
@@ -66,7 +71,6 @@ _ON_ACCOUNTS = _Reputation(
     accounts.c.completed_as_provider,
     accounts.c.terminations,
 )
-_RATING_SUM, _RATING_VOTES = _ON_LISTINGS.rating_votes()
 
 #: the most names a narrowing lists in a search's SQL; past that, the search does without.
 INLINE_NAMES = 500
@@ -103,7 +107,7 @@ _SORT_COLUMNS = {
     "max_duration": _C.max_duration,
     "max_hours": _C.max_seconds,
     "status": _C.status,
-    "rating": cast(_RATING_SUM, Float) / cast(_RATING_VOTES, Float),
+    "rating": RATING_SCORE,
     "ratings": _C.rating_count,
     "completed": _C.completed,
     "terminations": _C.terminations,
