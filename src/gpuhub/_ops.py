@@ -883,11 +883,16 @@ def deploy(
     ops = Operations(conn, sender)
     if isinstance(chosen, str):
         if chosen != sender.address:
-            sent = yield from ops.governance_tx("transferGovernance", [chosen], tx)
-            yield from sent.finish(tx.get("timeout"))
+            yield from mined(ops.governance_tx("transferGovernance", [chosen], tx), tx)
     else:
         yield from install(ops, sender, chosen, tx)
     return conn.address
+
+
+def mined(sending: Plan[Sent[T]], tx: TxOptions) -> Plan[T]:
+    """Send, then wait for the receipt and build the result: a write with ``wait=True``."""
+    sent = yield from sending
+    return (yield from sent.finish(tx.get("timeout")))
 
 
 def create(sender: Sender, name: str, args: Sequence[Any], tx: TxOptions) -> Plan[str]:

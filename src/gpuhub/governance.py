@@ -330,14 +330,14 @@ class GovernancePlans:
             (event,) = self.market.events(receipt, "VotesClaimed")
             return done(int(event["units"]))
 
-        return (yield from self._finished(self.market.transact("claimVotes", [], claimed, tx), tx))
+        return (yield from _mined(self.market.transact("claimVotes", [], claimed, tx), tx))
 
     def delegate(self, to: str, tx: TxOptions) -> Plan[TxResult]:
         """Give the sender's votes to ``to``."""
         fn = self._votes.functions["delegate"]
         args = [_core.check_address("to", to)]
         sent = self.market.transact_at(self.votes_address, fn, args, _tx_result, tx)
-        return (yield from self._finished(sent, tx))
+        return (yield from _mined(sent, tx))
 
     # ------------------------------------------------------------------ proposals
 
@@ -363,7 +363,7 @@ class GovernancePlans:
         fn = self._gov.functions["propose"]
         args = [targets, values, calldatas, description]
         sent = self.market.transact_at(self.governor, fn, args, proposed, tx)
-        return (yield from self._finished(sent, tx))
+        return (yield from _mined(sent, tx))
 
     def vote(
         self, proposal_id: int, support: VoteSupport, reason: str, tx: TxOptions
@@ -413,17 +413,13 @@ class GovernancePlans:
         fn = self._votes.functions[name]
         return (yield from self.market.call_at(self.votes_address, fn, args, block))
 
-    def _finished(self, sending: Plan[Sent[T]], tx: TxOptions) -> Plan[T]:
-        sent = yield from sending
-        return (yield from sent.finish(tx.get("timeout")))
-
     def _step(self, created: _Created, fn: str, args: list[Any], tx: TxOptions) -> Plan[Proposal]:
         def stepped(receipt: Receipt) -> Plan[Proposal]:
             return self._proposal(created, receipt.block_number)
 
         sending = self.market.transact_at(self.governor, self._gov.functions[fn], args, stepped, tx)
         try:
-            return (yield from self._finished(sending, tx))
+            return (yield from _mined(sending, tx))
         except (GovernorUnexpectedProposalState, TimelockUnexpectedOperationState) as err:
             detail = yield from self._when(created)
             raise err.with_detail(detail) from None
@@ -536,13 +532,7 @@ def install(
     """Deploy votes, timelock and governor for the marketplace ``market`` speaks to, wire them
     in and hand them its powers; ``sender`` (the deployer, governance until now) keeps none."""
     from ._abi import packaged
-    from ._ops import create
-
-    timeout = tx.get("timeout")
-
-    def sent_and_mined(sending: Plan[Sent[TxResult]]) -> Plan[TxResult]:
-        sent = yield from sending
-        return (yield from sent.finish(timeout))
+    from ._ops import create, mined
 
     grants = {sender.address: BOOTSTRAP_UNITS} if settings.bootstrap is None else settings.bootstrap
     holders = [_core.check_address("bootstrap", who) for who in grants]
@@ -573,21 +563,19 @@ def install(
     lock = packaged("GPUHubTimelock")
     for role in ("PROPOSER_ROLE", "CANCELLER_ROLE"):
         role_id = yield from market.call_at(timelock, lock.functions[role], ())
-        yield from sent_and_mined(
-            market.transact_at(
-                timelock, lock.functions["grantRole"], [role_id, governor], _tx_result, tx
-            )
+        grant = lock.functions["grantRole"]
+        yield from mined(
+            market.transact_at(timelock, grant, [role_id, governor], _tx_result, tx), tx
         )
     if settings.guardian is not None:
         guardian = _core.check_address("guardian", settings.guardian)
-        yield from sent_and_mined(market.governance_tx("setGuardian", [guardian], tx))
-    yield from sent_and_mined(market.governance_tx("setTreasury", [timelock], tx))
-    yield from sent_and_mined(market.governance_tx("installGovernor", [governor], tx))
+        yield from mined(market.governance_tx("setGuardian", [guardian], tx), tx)
+    yield from mined(market.governance_tx("setTreasury", [timelock], tx), tx)
+    yield from mined(market.governance_tx("installGovernor", [governor], tx), tx)
     admin = yield from market.call_at(timelock, lock.functions["DEFAULT_ADMIN_ROLE"], ())
-    yield from sent_and_mined(
-        market.transact_at(
-            timelock, lock.functions["renounceRole"], [admin, sender.address], _tx_result, tx
-        )
+    renounce = lock.functions["renounceRole"]
+    yield from mined(
+        market.transact_at(timelock, renounce, [admin, sender.address], _tx_result, tx), tx
     )
 
 
@@ -883,6 +871,13 @@ class AsyncGovernance:
         """Every proposal, oldest first."""
         result: list[Proposal] = await self._run((await self._plans()).proposals())
         return result
+
+
+def _mined(sending: Plan[Sent[T]], tx: TxOptions) -> Plan[T]:
+    """``_ops.mined``, imported on first use so that ``import gpuhub`` loads no ABI codec."""
+    from ._ops import mined
+
+    return mined(sending, tx)
 
 
 _WAIT = "wait, or advance time on a dev chain (client.chain.advance_time)"
