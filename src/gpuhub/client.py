@@ -162,6 +162,24 @@ def _read_environment_once(provider: Any) -> None:
     manager._explicit_session = session
 
 
+def _connect(
+    w3: Web3, address: str | None, poll_interval: float | None, block_time: float | None
+) -> tuple[SyncIO, Connection]:
+    """The I/O and the shared connection state for a marketplace at ``address`` (None: one
+    about to be deployed)."""
+    io = SyncIO(w3)
+    io.conn = io.run(
+        open_connection(
+            address,
+            embedded=io.embedded is not None,
+            lock_factory=threading.Lock,
+            poll_interval=poll_interval,
+            block_time=block_time,
+        )
+    )
+    return io, io.conn
+
+
 class GPUHubClient:
     """A connection to one GPUHub marketplace contract, sending as one account.
 
@@ -195,17 +213,7 @@ class GPUHubClient:
         poll_interval: float | None = None,
         block_time: float | None = None,
     ) -> None:
-        io = SyncIO(w3)
-        conn = io.run(
-            open_connection(
-                contract_address,
-                embedded=io.embedded is not None,
-                lock_factory=threading.Lock,
-                poll_interval=poll_interval,
-                block_time=block_time,
-            )
-        )
-        io.conn = conn
+        io, conn = _connect(w3, contract_address, poll_interval, block_time)
         self._init(io, conn, account)
 
     def _init(self, io: SyncIO, conn: Connection, account: LocalAccount | str | None) -> None:
@@ -272,17 +280,7 @@ class GPUHubClient:
             >>> client = GPUHubClient.deploy(w3, account=acct)                   # governed
             >>> client = GPUHubClient.deploy(w3, account=acct, governance=safe)  # a multisig
         """
-        io = SyncIO(w3)
-        conn = io.run(
-            open_connection(
-                None,
-                embedded=io.embedded is not None,
-                lock_factory=threading.Lock,
-                poll_interval=None,
-                block_time=None,
-            )
-        )
-        io.conn = conn
+        io, conn = _connect(w3, None, None, None)
         sender_account = _account(account if account is not None else w3.eth.accounts[0])
         io.run(deploy(conn, Sender(conn, sender_account), governance, tx))
         client = object.__new__(cls)
