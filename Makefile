@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 SLITHER_VENV ?= .venv-slither
 
-.PHONY: demo test setup toolchain check-artifact lint slither bench clean
+.PHONY: demo test setup toolchain check-artifact lint slither bench docs docs-serve notebooks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,21 @@ test: setup toolchain check-artifact lint slither
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench docs/_ext
+	$(BIN)/ruff format --check src tests bench docs/_ext
 	$(BIN)/mypy
+
+# The documentation site (Material for MkDocs) in site/; strict: a broken link or reference fails.
+# tests/docs builds it the same way and runs every code block and notebook.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+# Re-run the notebooks in place, so the site shows fresh outputs.
+notebooks: setup
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace docs/notebooks/*.ipynb
 
 # Static analysis of the contracts; fails on medium or high findings (docs/security.md).
 # OpenZeppelin's own code (node_modules) is analysed with ours but excluded from findings.
@@ -53,4 +65,4 @@ bench: setup toolchain
 	$(BIN)/python bench/list_gpus.py
 
 clean:
-	rm -rf $(VENV) $(SLITHER_VENV) contracts/node_modules contracts/crytic-export .pytest_cache .hypothesis
+	rm -rf $(VENV) $(SLITHER_VENV) contracts/node_modules contracts/crytic-export .pytest_cache .hypothesis site

@@ -784,7 +784,8 @@ class GPUHubClient:
             ratee: only ratings of this address.
             rater: only ratings by this address.
             rental_id: only the ratings of this rental (at most two: one per side).
-            from_block, to_block: the block range searched (default: all of it).
+            from_block: the first block searched (default: the first).
+            to_block: the last block searched (default: the latest).
         """
         return self._run(self._ops.ratings(ratee, rater, rental_id, from_block, to_block))
 
