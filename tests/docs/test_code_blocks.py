@@ -144,6 +144,7 @@ def test_page_runs_as_written(
     monkeypatch.chdir(tmp_path)  # files the examples write (an index database) land here
     for name in NODE_ENV:
         monkeypatch.delenv(name, raising=False)
+    environment = dict(os.environ)
     run = PageRun(request, monkeypatch)
     try:
         for example in parse(page, run):
@@ -151,6 +152,8 @@ def test_page_runs_as_written(
                 example.evaluate()
     finally:
         run.loop.close()
+        os.environ.clear()  # what a page's examples set stays on that page
+        os.environ.update(environment)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
