@@ -143,6 +143,26 @@ def test_a_host_that_does_not_resolve_is_422(hooks: TestClient) -> None:
     assert "no-such-host.invalid" in answer.json()["message"]
 
 
+def test_health_reports_the_dispatcher(market: GPUHubClient) -> None:
+    """While the app runs, /health shows the webhook dispatcher: alive, restarts, pending."""
+    app = create_app(market, api_key=API_KEY, webhooks=Outbox(allow_private=True))
+    with TestClient(app) as http:
+        webhooks = http.get("/health").json()["webhooks"]
+    assert webhooks == {
+        "alive": True,
+        "restarts": 0,
+        "pending": 0,
+        "last_error": None,
+        "last_error_at": None,
+    }
+
+
+def test_health_is_degraded_while_the_dispatcher_does_not_run(hooks: TestClient) -> None:
+    """An app whose webhook dispatcher is not running (here: never started) says so in /health."""
+    body = hooks.get("/health").json()
+    assert body["status"] == "degraded" and body["webhooks"]["alive"] is False
+
+
 def test_app_without_outbox_has_no_webhook_routes(http: TestClient) -> None:
     """Without an outbox the app has no /v1/webhooks routes."""
     assert http.get("/v1/webhooks", headers=AUTH).status_code == 404
