@@ -724,9 +724,11 @@ class Outbox:
 
         try:
             async with asyncio.timeout(self.timeout):
-                found = await asyncio.to_thread(
+                check = functools.partial(
                     addresses, target, self._resolver, allow_private=self.allow_private
                 )
+                # a name is resolved on a thread (getaddrinfo blocks); a literal needs no lookup
+                found = check() if target.literal is not None else await asyncio.to_thread(check)
                 status = await _webhook_http.post(target, found, headers, data)
         except TimeoutError:
             return _Outcome(error=f"no complete answer within {self.timeout:g} s")
