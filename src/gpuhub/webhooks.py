@@ -117,6 +117,8 @@ DELIVERY_CONCURRENCY = 16
 #: first and longest wait before starting a dead dispatcher worker again, in seconds.
 RESTART_FIRST = 0.5
 RESTART_MAX = 30.0
+#: how long stopping the dispatcher waits for deliveries in flight before abandoning them.
+STOP_GRACE = 2.0
 
 
 # ---------------------------------------------------------------------------- signing
@@ -691,11 +693,16 @@ class Outbox:
         return None if row is None else _Head(*row)
 
     async def _deliver_endpoint(
-        self, endpoint_id: int, limit: asyncio.Semaphore, now: float | None = None
+        self,
+        endpoint_id: int,
+        limit: asyncio.Semaphore,
+        now: float | None = None,
+        stopping: threading.Event | None = None,
     ) -> int:
-        """Deliver one endpoint's due messages in order while they succeed; how many did."""
+        """Deliver one endpoint's due messages in order while they succeed (and ``stopping``
+        is not set); how many did."""
         delivered = 0
-        while True:
+        while stopping is None or not stopping.is_set():
             head = self._head(endpoint_id)
             if head is None or head.next_attempt_at > (time.time() if now is None else now):
                 return delivered
@@ -704,6 +711,7 @@ class Outbox:
             if not self._record(endpoint_id, head, outcome):
                 return delivered
             delivered += 1
+        return delivered
 
     async def _post(self, head: _Head) -> _Outcome:
         """One attempt; every way it can fail is this attempt's failure, never the caller's."""
@@ -887,8 +895,8 @@ class WebhookDispatcher:
         return self
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop both workers; deliveries in flight are abandoned (and made again next run), and
-        what is not delivered stays in the outbox for the next run."""
+        """Stop both workers. Deliveries in flight get ``STOP_GRACE`` seconds to finish; slower
+        ones are abandoned (and made again on the next run), like everything not delivered."""
         self._stop.set()
         self._watch.close()
         self._notify()
@@ -999,7 +1007,7 @@ class WebhookDispatcher:
                 for endpoint_id in self.outbox._due_endpoints(time.time()):
                     if endpoint_id not in running:
                         task = asyncio.create_task(
-                            self.outbox._deliver_endpoint(endpoint_id, limit)
+                            self.outbox._deliver_endpoint(endpoint_id, limit, None, self._stop)
                         )
                         running[endpoint_id] = task
                         task.add_done_callback(functools.partial(finished, endpoint_id))
@@ -1009,7 +1017,11 @@ class WebhookDispatcher:
         finally:
             with self._state:
                 self._loop = self._wake = None
+            # deliveries in flight get a moment to finish (and be recorded); slower ones are
+            # abandoned and made again on the next run
             tasks = list(running.values())
+            if tasks:
+                await asyncio.wait(tasks, timeout=STOP_GRACE)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
