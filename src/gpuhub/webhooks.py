@@ -718,7 +718,8 @@ class Outbox:
         try:
             target = parse_target(head.url)
         except ValidationError as err:  # stored by an older version that did not check
-            return _Outcome(error=f"invalid URL: {err}", disable=f"its URL is invalid: {err}")
+            why = str(err).removeprefix("url: ")
+            return _Outcome(error=f"invalid URL: {why}", disable=f"its URL {why}")
         stamp = int(time.time())
         data = head.body.encode()
         headers = {
