@@ -201,12 +201,28 @@ class WithdrawOut(BaseModel):
     amount: Wei
 
 
+class WebhooksHealthOut(BaseModel):
+    alive: bool = Field(description="both webhook workers (following the chain, delivering) run")
+    restarts: int = Field(description="times a worker died of an unexpected error and restarted")
+    pending: int = Field(description="messages waiting for delivery to enabled endpoints")
+    last_error: str | None = Field(
+        description="class of the latest worker death or failed chain read (retried); "
+        "a receiver's own failures show on its endpoint"
+    )
+    last_error_at: float | None = Field(description="Unix time of that error")
+
+
 class HealthOut(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"] = Field(
+        description="degraded: the server answers, but its webhook dispatcher is not running"
+    )
     chain_id: int
     latest_block: int
     contract_address: str
     server_account: str | None
+    webhooks: WebhooksHealthOut | None = Field(
+        description="the webhook dispatcher, on a server with webhooks"
+    )
 
 
 class ErrorOut(BaseModel):

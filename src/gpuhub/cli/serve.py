@@ -52,6 +52,14 @@ def serve(
             "acknowledged (default: in memory)"
         ),
     ] = None,
+    allow_private_webhooks: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-webhooks",
+            help="let webhooks reach loopback, link-local and private addresses (local "
+            "development, receivers on your own network); refused by default",
+        ),
+    ] = False,
     allow_unauthenticated_writes: Annotated[
         bool,
         typer.Option(
@@ -98,7 +106,7 @@ def serve(
 
         market_index = MarketIndex(client, index)
         sync_with_progress(market_index)
-    outbox = webhook_outbox(webhook_db, webhook or [])
+    outbox = webhook_outbox(webhook_db, webhook or [], allow_private=allow_private_webhooks)
     limits: dict[str, Any] = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
     app_ = create_app(
         client,
@@ -121,13 +129,13 @@ def serve(
         uvicorn.run(app_, host=host, port=port, log_level="info")
 
 
-def webhook_outbox(path: Path | None, urls: list[str]) -> Outbox:
+def webhook_outbox(path: Path | None, urls: list[str], *, allow_private: bool) -> Outbox:
     """The server's webhook outbox, with an endpoint for each ``--webhook`` URL not yet in it."""
     import os
 
     from ..webhooks import Outbox
 
-    outbox = Outbox(":memory:" if path is None else path)
+    outbox = Outbox(":memory:" if path is None else path, allow_private=allow_private)
     known = {e.url for e in outbox.endpoints()}
     secret = os.environ.get("GPUHUB_WEBHOOK_SECRET") or None
     for url in urls:
