@@ -37,7 +37,7 @@ def embedded_web3() -> Web3:
         from eth_tester import EthereumTester, PyEVMBackend
     except ImportError as err:
         raise MissingDependency(
-            'the embedded chain needs eth-tester: pip install "gpuhub[embedded]"'
+            'the embedded chain needs eth-tester: pip install "gpuhub-eth[embedded]"'
         ) from err
     from web3 import EthereumTesterProvider, Web3
 
