@@ -140,6 +140,19 @@ class Keystore:
 
     # ------------------------------------------------------------------ writing
 
+    def ensure_free(self, alias: str) -> None:
+        """Raise unless ``alias`` is a valid alias no account has yet (checked again on write).
+
+        Raises:
+            ValidationError: the alias is not a valid name.
+            KeystoreError: the alias is taken.
+        """
+        path = self._path(alias)
+        if path.exists():
+            raise KeystoreError(
+                f"an account named {alias!r} exists already ({path}); pick another alias"
+            )
+
     def create(self, alias: str, password: str) -> KeystoreEntry:
         """A new account with a random key, encrypted with ``password``.
 

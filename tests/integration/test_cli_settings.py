@@ -85,7 +85,8 @@ def test_account_new_list_show(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Non
     assert cli.json("account", "list") == [made]
     assert cli.json("account", "show", made["address"].lower()) == made
     cli("account", "show", "bob", code=3)
-    cli("account", "new", "alice", input=f"{PASSWORD}\n", code=1)
+    taken = cli("account", "new", "alice", input="", code=1)  # refused before any prompt
+    assert "exists already" in taken.stderr
 
 
 def test_unlock_with_the_right_password_only(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -168,3 +169,15 @@ def cli_web3(cli: Cli):  # type: ignore[no-untyped-def]
     from web3 import HTTPProvider, Web3
 
     return Web3(HTTPProvider(cli.rpc))
+
+
+def test_import_a_keyfile_made_elsewhere(cli: Cli, tmp_path: Path) -> None:
+    """account import --keyfile copies a keyfile another tool made, once its password opens it."""
+    import json
+
+    key = Account.create()
+    outside = tmp_path / "cast-wallet-key"
+    outside.write_text(json.dumps(Account.encrypt(key.key, PASSWORD, iterations=2**4)))
+    imported = cli.json("account", "import", "eve", "--keyfile", str(outside))
+    assert imported["address"] == key.address
+    assert stat.S_IMODE(Path(imported["path"]).stat().st_mode) == 0o600

@@ -46,10 +46,8 @@ def _done(entry: KeystoreEntry, verb: str, as_json: bool) -> None:
 @account_app.command("new")
 def new(alias: Alias, profile: Profile = None, as_json: Json = False) -> None:
     """Create an account with a new random key, encrypted with a password you choose."""
-    from ..keystore import check_alias
-
-    check_alias(alias)
     store = Session(profile=profile).keystore
+    store.ensure_free(alias)
     entry = store.create(alias, password(f"password for {alias}", confirm=True))
     _done(entry, "created", as_json)
 
@@ -69,10 +67,8 @@ def import_(
     as_json: Json = False,
 ) -> None:
     """Store an existing private key (asked for, hidden) under an alias, encrypted."""
-    from ..keystore import check_alias
-
-    check_alias(alias)
     store = Session(profile=profile).keystore
+    store.ensure_free(alias)
     if keyfile is not None:
         entry = store.add_keyfile(alias, keyfile, password(f"password of {keyfile.name}"))
     else:
