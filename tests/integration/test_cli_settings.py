@@ -181,3 +181,19 @@ def test_import_a_keyfile_made_elsewhere(cli: Cli, tmp_path: Path) -> None:
     imported = cli.json("account", "import", "eve", "--keyfile", str(outside))
     assert imported["address"] == key.address
     assert stat.S_IMODE(Path(imported["path"]).stat().st_mode) == 0o600
+
+
+def test_an_rpc_url_with_a_key_is_never_shown_whole(cli: Cli, anvil_node: AnvilNode) -> None:
+    """Messages and config show give the node's scheme and host only: providers put API keys in
+    the rest of the URL."""
+    keyed = f"{anvil_node.url}/?token=Sup3rSecretApiKey"
+    missing = cli("list", "--rpc", keyed, code=2)
+    assert f"no marketplace known on chain 31337 ({anvil_node.url}/…)" in missing.stderr
+    unreachable = cli("list", "--rpc", f"{anvil_node.url}/v3/Sup3rSecretApiKey", code=5)
+    pathed = "https://user:Sup3rSecretApiKey@node.example/v3/Sup3rSecretApiKey"
+    text = cli("config", "show", "--rpc", pathed).stdout
+    value = cli.json("config", "show", "--rpc", pathed)["settings"]["rpc_url"]["value"]
+    assert value == "https://node.example/…"
+    bad = cli("list", "--rpc", "infura.io/v3/Sup3rSecretApiKey", code=2)
+    seen = missing.stderr + unreachable.stderr + text + value + bad.stderr
+    assert "Sup3rSecretApiKey" not in seen

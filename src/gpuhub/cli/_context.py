@@ -89,11 +89,17 @@ class Session:
         value = self.settings.values["rpc_url"]
         url = value.value or ""
         if not url.startswith(("http://", "https://")):
+            # Not repeated: providers put API keys in their URLs.
             raise ConfigError(
-                f"the RPC URL must start with http:// or https://, got {url!r} (from "
-                f"{value.source})"
+                f"the RPC URL (from {value.source}) must start with http:// or https://"
             )
         return url
+
+    @property
+    def rpc_shown(self) -> str:
+        """The node's URL as messages show it: scheme and host only (providers put API keys in
+        the path, the query or the user part)."""
+        return shown_url(self.settings["rpc_url"] or "")
 
     @cached_property
     def web3(self) -> Web3:
@@ -129,7 +135,7 @@ class Session:
         recorded = self.settings.deployments.get(self.chain_id)
         if recorded is None:
             raise ConfigError(
-                f"no marketplace known on chain {self.chain_id} ({self.rpc_url}): pass "
+                f"no marketplace known on chain {self.chain_id} ({self.rpc_shown}): pass "
                 "--contract ADDRESS, set GPUHUB_CONTRACT or a profile's contract, or deploy one "
                 "with gpuhub deploy"
             )
@@ -218,6 +224,20 @@ class Session:
                 "with gpuhub account import ALIAS, then pass --from ALIAS",
             ) from None
         return self.keystore.unlock(entry.alias, password(f"password for {entry.alias}"))
+
+
+def shown_url(url: str) -> str:
+    """``url`` with everything after the host hidden, and any user or password dropped."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(not shown)"
+    hidden = "/…" if (parts.path not in ("", "/") or parts.query) else ""
+    return f"{parts.scheme}://{host}{port}{hidden}" if parts.scheme else "(not shown)"
 
 
 def _key_account(key: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._app import group
-from ._context import Contract, From, Json, Profile, Rpc, Session
+from ._context import Contract, From, Json, Profile, Rpc, Session, shown_url
 from ._output import console, print_json
 
 config_app = group("config", "Where each setting comes from (flag, environment, profile).")
@@ -31,7 +31,8 @@ def show(
     document: dict[str, Any] = {
         "profile": {"value": settings.profile.value, "source": settings.profile.source},
         "settings": {
-            name: {"value": v.value, "source": v.source} for name, v in settings.values.items()
+            name: {"value": _shown(name, v.value), "source": v.source}
+            for name, v in settings.values.items()
         },
         "files": {
             "config": str(settings.config_file),
@@ -54,7 +55,9 @@ def show(
         table.add_column(column, overflow="fold")
     table.add_row("profile", settings.profile.value or "-", settings.profile.source)
     for name, value in settings.values.items():
-        shown = value.value or ("(the chain's, from deployments)" if name == "contract" else "-")
+        shown = _shown(name, value.value) or (
+            "(the chain's, from deployments)" if name == "contract" else "-"
+        )
         table.add_row(name, shown, value.source)
     out = console()
     out.print(table)
@@ -64,3 +67,11 @@ def show(
     out.print(f"deployments: {settings.deployments.path}", markup=False, highlight=False)
     for chain, d in sorted(deployments.items()):
         out.print(f"  chain {chain}: {d.address}", markup=False, highlight=False)
+
+
+def _shown(name: str, value: str | None) -> str | None:
+    """A setting as config show prints it: URLs without their path or password, which is where
+    node providers and databases keep their keys."""
+    if value is None or name not in ("rpc_url", "index") or "://" not in value:
+        return value
+    return shown_url(value)
