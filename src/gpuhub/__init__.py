@@ -16,11 +16,13 @@ from .events import ContractEvent
 from .exceptions import (
     AccessControlBadConfirmation,
     AccessControlUnauthorizedAccount,
+    AccountNotFound,
     AlreadyRated,
     BalanceOverflow,
     CannotRentOwnListing,
     CheckpointUnorderedInsertion,
     CommentTooLong,
+    ConfigError,
     ConnectionFailed,
     ContractError,
     ContractNotDeployed,
@@ -65,6 +67,7 @@ from .exceptions import (
     InvalidShortString,
     InvalidStatusTransition,
     InvalidUnit,
+    KeystoreError,
     ListingNotAvailable,
     ListingNotFound,
     MarketIndexError,
@@ -127,6 +130,7 @@ from .models import (
     TxResult,
     VoteSupport,
 )
+from .units import format_wei, parse_amount, parse_duration, parse_price
 
 if TYPE_CHECKING:
     from ._transactions import PendingTransaction, TxOptions
@@ -141,6 +145,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AccessControlBadConfirmation",
     "AccessControlUnauthorizedAccount",
+    "AccountNotFound",
     "Action",
     "Alert",
     "AlertKind",
@@ -152,6 +157,7 @@ __all__ = [
     "CannotRentOwnListing",
     "CheckpointUnorderedInsertion",
     "CommentTooLong",
+    "ConfigError",
     "ConnectionFailed",
     "ContractError",
     "ContractEvent",
@@ -200,6 +206,7 @@ __all__ = [
     "InvalidShortString",
     "InvalidStatusTransition",
     "InvalidUnit",
+    "KeystoreError",
     "Listing",
     "ListingNotAvailable",
     "ListingNotFound",
@@ -266,6 +273,10 @@ __all__ = [
     "WebhookVerificationError",
     "WithdrawFailed",
     "__version__",
+    "format_wei",
+    "parse_amount",
+    "parse_duration",
+    "parse_price",
 ]
 
 _LAZY = {

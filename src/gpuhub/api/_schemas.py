@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from ..events import json_value
 from ..governance import Proposal
@@ -16,7 +16,14 @@ Id = Annotated[StrictInt, Field(ge=0, le=2**48 - 1)]
 Uint = Annotated[StrictInt, Field(ge=0, le=UINT256_MAX)]
 Wei = Annotated[str, Field(pattern=r"^[0-9]{1,78}$", description="wei as a decimal string")]
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="0x-prefixed address")]
-UnitName = Literal["MINUTE", "HOUR", "DAY"]
+
+
+def _upper(value: Any) -> Any:
+    """Unit names in either case (``hour`` as the query language writes it, ``HOUR``)."""
+    return value.upper() if isinstance(value, str) else value
+
+
+UnitName = Annotated[Literal["MINUTE", "HOUR", "DAY"], BeforeValidator(_upper)]
 
 
 class Strict(BaseModel):
