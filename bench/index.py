@@ -190,6 +190,7 @@ def synthetic_index(client: GPUHubClient, url: str, count: int) -> MarketIndex:
                         "minDuration": 1,
                         "maxDuration": rng.randrange(1, 200),
                     },
+                    log_index=i,
                 )
             )
         index._commit_range(first // chunk, events, {}, journal_above=count)
@@ -206,6 +207,7 @@ def synthetic_index(client: GPUHubClient, url: str, count: int) -> MarketIndex:
                 "billed": 10**15,
                 "comment": "",
             },
+            log_index=n,
         )
         for n in range(20_000)
     ]

@@ -34,8 +34,10 @@ from sqlalchemy.sql.elements import Grouping
 from ..models import PRIOR_MEAN, PRIOR_WEIGHT
 
 #: bump when the tables change; an index built by another version must be rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 WEI_DIGITS = 78
+#: the ``end`` of a listing version that is still current (later than any block time).
+OPEN_END = 2**62
 
 metadata = MetaData()
 
@@ -185,7 +187,40 @@ rentals = Table(
     _wei_column("paid"),
     Column("fee_bps", Integer, nullable=False),
     Column("status", SmallInteger, nullable=False),
+    # History for analytics: the listing's model when the rental started, and how its escrow
+    # was split when it ended (zeros, and no ended_at, while it runs).
+    Column("model", _MODEL, nullable=False),
+    _wei_column("price_per_day"),
+    _wei_column("billed"),
+    _wei_column("fee"),
+    _wei_column("refund"),
+    #: block time of the RentalEnded event: when the contract credited the parts.
+    Column("ended_at", BigInteger, nullable=True),
 )
+Index("gpuhub_rentals_start", rentals.c.start)
+Index("gpuhub_rentals_ended_at", rentals.c.ended_at)
+
+#: every state a listing has been in: one row per event that changed its terms or status, from
+#: that event's block time (``start``) until the next one's (``end``, OPEN_END while current).
+#: ``id`` is the event's position on the chain, ``block * 2**24 + log_index``.
+listing_versions = Table(
+    "gpuhub_listing_versions",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("listing_id", BigInteger, nullable=False),
+    Column("provider", String(42), nullable=False),
+    Column("model", _MODEL, nullable=False),
+    Column("capacity", Integer, nullable=False),
+    _wei_column("price"),
+    Column("unit", SmallInteger, nullable=False),
+    _wei_column("price_per_day"),
+    Column("status", SmallInteger, nullable=False),
+    Column("start", BigInteger, nullable=False),
+    Column("end", BigInteger, nullable=False),
+)
+Index("gpuhub_versions_listing", listing_versions.c.listing_id, listing_versions.c.end)
+Index("gpuhub_versions_end", listing_versions.c.end, listing_versions.c.start)
+Index("gpuhub_versions_provider", listing_versions.c.provider)
 
 #: an account's reputation, as the contract's ``reputation`` view returns it.
 accounts = Table(
@@ -214,6 +249,8 @@ ratings = Table(
     _wei_column("billed"),
     Column("comment", Text, nullable=False),
     Column("block", BigInteger, nullable=False),
+    #: the block's time.
+    Column("time", BigInteger, nullable=False),
 )
 
 #: the tables that hold market state, by the name the journal uses, with their key column.
@@ -222,6 +259,7 @@ STATE_TABLES: dict[str, tuple[Table, str]] = {
     "rental": (rentals, "id"),
     "account": (accounts, "address"),
     "rating": (ratings, "id"),
+    "version": (listing_versions, "id"),
 }
 
 
