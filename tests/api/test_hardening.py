@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import select
+import socket
 import subprocess
 import sys
 import time
@@ -98,11 +100,58 @@ def test_body_limit_is_configurable(market: GPUHubClient) -> None:
     assert http.post("/getgpulist", json={"maxPrice": 1}).status_code == 200
 
 
+def _post_raw(url: str, path: str, body: bytes) -> socket.socket:
+    """Send one whole HTTP request on a fresh socket and return the socket, unread."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=60)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    sock.sendall(head.encode() + body)
+    return sock
+
+
+def _status(sock: socket.socket) -> int:
+    """The status code of the answer on ``sock`` (read to the end, then closed)."""
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    sock.close()
+    return int(answer.split(b" ", 2)[1])
+
+
+def test_unclosed_escaped_string_does_not_hold_the_server(serve_process: str) -> None:
+    """While 63 KiB bodies holding an unclosed string of escaped quotes queue up, /health answers
+    before the last of them is answered, and each of them gets a 422."""
+    hostile = b'{"maxPrice": "' + b'\\"' * (63 * 512)  # 63 KiB, never closed
+    attackers = [_post_raw(serve_process, "/getgpulist", hostile) for _ in range(100)]
+    health = httpx.get(f"{serve_process}/health", timeout=30)
+    waiting, _, _ = select.select(attackers, [], [], 0)
+    assert health.status_code == 200
+    assert len(waiting) < len(attackers), "every hostile request was answered before /health"
+    assert [_status(sock) for sock in attackers] == [422] * len(attackers)
+
+
 def test_json_depth_ignores_brackets_in_strings() -> None:
     """Brackets inside JSON strings (escaped quotes too) do not count as nesting."""
     assert json_depth(b'{"a": "[[[[[[\\"]]]", "b": [1, [2]]}') == 3
     assert json_depth(b"[[[]]]") == 3
     assert json_depth(b"12") == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "depth"),
+    [
+        (b'{"a": "' + b'\\"' * 1000 + b"[[[", 1),  # the rest is inside the unclosed string
+        (b'["\\\\", [[]]]', 3),  # an escaped backslash ends before the closing quote
+        (b'["\\\\\\"]]"]', 1),  # backslash, then an escaped quote: still in the string
+        (b"[" * 1000, 33),  # stops counting past the limit
+    ],
+)
+def test_json_depth_tracks_strings_and_escapes(body: bytes, depth: int) -> None:
+    """The depth pass follows strings and escapes to the end of the body, valid JSON or not."""
+    assert json_depth(body, limit=32) == depth
 
 
 @pytest.fixture
