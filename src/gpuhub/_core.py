@@ -39,6 +39,19 @@ def check_int(field: str, value: Any, *, low: int = 0, high: int = MAX_UINT256) 
     return value
 
 
+def parse_whole(field: str, text: str, *, high: int = MAX_UINT256) -> int:
+    """``text``, a whole number written in the ASCII digits 0-9, as an int within ``0..high``.
+
+    ``str.isdigit`` also accepts superscripts and other digits that ``int`` refuses (``"²"``) or
+    reads (``"٣"``); here only 0-9 pass, and the text is never echoed.
+    """
+    if not isinstance(text, str) or not (text.isascii() and text.isdigit()):
+        raise ValidationError(field, "expected a whole number written in the digits 0-9")
+    if len(text) > len(str(high)) + 1 or int(text) > high:
+        raise ValidationError(field, f"must be at most {high}")
+    return int(text)
+
+
 _HEX = frozenset("0123456789abcdefABCDEF")
 #: the zero address, which the contract reads as "none" (no guardian, no governor).
 ZERO_ADDRESS = "0x" + "00" * 20

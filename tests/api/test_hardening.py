@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import socket
@@ -227,3 +228,34 @@ def test_server_account_out_of_eth(anvil_node: AnvilNode) -> None:
     )
     assert answer.status_code == 409, answer.text
     assert answer.json()["error"] == "InsufficientFunds"
+
+
+def _get_raw(url: str, path: str, headers: bytes) -> tuple[int, dict[str, Any]]:
+    """GET ``path`` with ``headers`` sent as raw bytes; the status and the JSON answer."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n".encode()
+            + headers
+            + b"\r\n"
+        )
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), json.loads(body)
+
+
+@pytest.mark.parametrize(
+    "last_event_id",
+    [b"\xb9-1", b"1-\xb2", b"\xb3\xb3-0", b"\xd9\xa3-1", b"9" * 30 + b"-0", b"1-2-3", b"-1"],
+)
+def test_last_event_id_of_other_digits_is_422(market: GPUHubClient, last_event_id: bytes) -> None:
+    """A Last-Event-ID of superscript digits (sent as raw header bytes), of another script's
+    digits or past any block is a 422 naming the header, from a real server."""
+    with Server(create_app(market, api_key=API_KEY)) as server:
+        status, answer = _get_raw(
+            server.url, "/events?max_events=1", b"Last-Event-ID: " + last_event_id + b"\r\n"
+        )
+    assert status == 422, answer
+    assert answer["fields"]["field"] == "Last-Event-ID"

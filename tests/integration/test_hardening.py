@@ -464,3 +464,17 @@ def test_connection_lost_after_send_carries_the_hash(
     assert isinstance(exc.value, gpuhub.ConnectionFailed)
     receipt = w3.eth.wait_for_transaction_receipt(exc.value.tx_hash, timeout=10)  # type: ignore[arg-type]
     assert receipt["status"] == 1 and market.listing_count() == 1
+
+
+@pytest.mark.parametrize("command", [["vote", "²", "for"], ["queue", "¹"], ["execute", "٣"]])
+def test_proposal_id_of_other_digits_is_a_validation_error(command: list[str]) -> None:
+    """`gpuhub gov` refuses a proposal id of superscript or other scripts' digits before
+    connecting, with a ValidationError naming it."""
+    from typer.testing import CliRunner
+
+    from gpuhub.cli import app
+
+    where = ["--rpc", "http://127.0.0.1:9", "--contract", "0x" + "11" * 20]
+    result = CliRunner().invoke(app, ["gov", *command, *where])
+    assert isinstance(result.exception, gpuhub.ValidationError)
+    assert result.exception.field == "proposal_id"

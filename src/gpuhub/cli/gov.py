@@ -42,11 +42,9 @@ def _governance(rpc: str, contract: str, keystore: Path | None = None) -> Govern
 
 
 def _proposal_id(text: str) -> int:
-    from ..exceptions import ValidationError
+    from .._core import parse_whole
 
-    if not text.isdigit():
-        raise ValidationError("proposal_id", f"expected a decimal number, got {text!r}")
-    return int(text)
+    return parse_whole("proposal_id", text)
 
 
 def proposal_json(proposal: Proposal) -> dict[str, Any]:
@@ -146,8 +144,9 @@ def vote_command(
     choice = {s.name.lower(): s for s in VoteSupport}.get(support.lower())
     if choice is None:
         raise typer.BadParameter("support must be for, against or abstain")
+    pid = _proposal_id(proposal_id)
     gov = _governance(rpc, contract, keystore)
-    _show([gov.vote(_proposal_id(proposal_id), choice, reason=reason)], as_json)
+    _show([gov.vote(pid, choice, reason=reason)], as_json)
 
 
 @gov_app.command("queue")
@@ -159,8 +158,9 @@ def queue_command(
     as_json: Json = False,
 ) -> None:
     """Queue a passed proposal in the timelock."""
+    pid = _proposal_id(proposal_id)
     gov = _governance(rpc, contract, keystore)
-    _show([gov.queue(_proposal_id(proposal_id))], as_json)
+    _show([gov.queue(pid)], as_json)
 
 
 @gov_app.command("execute")
@@ -172,8 +172,9 @@ def execute_command(
     as_json: Json = False,
 ) -> None:
     """Execute a queued proposal whose timelock delay has passed."""
+    pid = _proposal_id(proposal_id)
     gov = _governance(rpc, contract, keystore)
-    _show([gov.execute(_proposal_id(proposal_id))], as_json)
+    _show([gov.execute(pid)], as_json)
 
 
 @gov_app.command("claim")
