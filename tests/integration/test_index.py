@@ -186,6 +186,48 @@ def test_prices_above_64_bits_stay_exact(client: GPUHubClient, index: MarketInde
     assert [item.listing_id for item in index.search(f"price>{2**63}wei").listings] == [0, 1]
 
 
+HUGE = ["9223372036854775807", "9223372036854775808", "18446744073709551616", "1e70", "1e78"]
+NUMERIC_FIELDS = [
+    "id",
+    "capacity",
+    "price",
+    "price_per_hour",
+    "min_duration",
+    "max_duration",
+    "max_hours",
+    "rating",
+    "ratings",
+    "completed",
+    "terminations",
+]
+
+
+@pytest.mark.parametrize("chain_name", ["embedded"])
+def test_numbers_past_2_63_answer_as_client_search(
+    client: GPUHubClient, index: MarketIndex
+) -> None:
+    """Every numeric field, with every operator, compared to numbers past 2**63 (as units, hours
+    and lists too) answers as client.search does, never OverflowError."""
+    trade(client)
+    index.sync()
+    queries = [
+        f"status=any {field}{op}{number}"
+        for field in NUMERIC_FIELDS
+        for op in ("=", "!=", "<", "<=", ">", ">=")
+        for number in HUGE
+    ]
+    queries += [f"status=any {field} in [1, {HUGE[1]}]" for field in NUMERIC_FIELDS]
+    queries += [f"status=any {field} notin [{HUGE[2]}]" for field in NUMERIC_FIELDS]
+    queries += [f"status=any min_duration<={HUGE[3]}h", f"status=any max_hours>={HUGE[1]}d"]
+    queries += [f"status=any limit={HUGE[1]}", f"status=any offset={HUGE[2]}"]
+    for text in queries:
+        found, expected = index.search(text), client.search(text)
+        assert [x.listing_id for x in found.listings] == [
+            x.listing_id for x in expected.listings
+        ], text
+        assert found.total == expected.total, text
+
+
 @pytest.mark.parametrize("chain_name", ["embedded"])
 def test_confirmations_keep_the_index_behind(client: GPUHubClient, database_url: str) -> None:
     """With confirmations=2 the index stops two blocks below the head."""

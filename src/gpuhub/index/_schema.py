@@ -36,6 +36,8 @@ from ..models import PRIOR_MEAN, PRIOR_WEIGHT
 #: bump when the tables change; an index built by another version must be rebuilt.
 SCHEMA_VERSION = 3
 WEI_DIGITS = 78
+#: the largest integer SQLite's INTEGER and PostgreSQL's BIGINT hold (LIMIT and OFFSET too).
+MAX_INTEGER = 2**63 - 1
 
 metadata = MetaData()
 
