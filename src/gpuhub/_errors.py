@@ -179,7 +179,8 @@ def rejection(err: BaseException, *, sending: bool) -> GPUHubError | None:
     """The gpuhub error for a request the node refused (not a revert), or None if it is not one.
 
     A real node answers with a JSON-RPC error (web3's ``Web3RPCError``); eth-tester raises
-    ``eth_utils``' ``ValidationError`` for the same checks (gas, fees, balance, nonce).
+    ``eth_utils``' ``ValidationError`` for the same checks (gas, fees, balance, nonce), and its
+    own ``BlockNotFound`` where a node refuses a block past its head.
     """
     from eth_utils.exceptions import ValidationError as EthValidationError
     from web3.exceptions import Web3RPCError
@@ -192,6 +193,8 @@ def rejection(err: BaseException, *, sending: bool) -> GPUHubError | None:
         type(err).__name__ == "ValidationError" and type(err).__module__.startswith("eth_tester")
     ):
         message = str(err)
+    elif type(err).__name__ == "BlockNotFound" and type(err).__module__.startswith("eth_tester"):
+        message = f"{err}: the block is past the chain head"
     else:
         return None
     return refusal(message, sending=sending)

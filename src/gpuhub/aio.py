@@ -283,7 +283,7 @@ class AsyncGPUHubClient:
         poll_interval: float | None = None,
         block_time: float | None = None,
     ) -> None:
-        address = _core.check_address("contract_address", contract_address)
+        address = _core.check_contract_address(contract_address, "AsyncGPUHubClient")
         io = AsyncIO(w3, heads=poll_interval is None)
 
         def opening() -> Plan[Connection]:
@@ -295,7 +295,7 @@ class AsyncGPUHubClient:
                 block_time=block_time,
             )
 
-        self._init(io, opening, _account(account) if account is not None else None)
+        self._init(io, opening, None if account is None else _core.check_account(account))
 
     def _init(
         self,
@@ -368,7 +368,9 @@ class AsyncGPUHubClient:
             )
         )
         await io.opened(conn)
-        deployer = _account(account if account is not None else (await w3.eth.accounts)[0])
+        deployer = _core.check_account(
+            account if account is not None else (await w3.eth.accounts)[0]
+        )
         await io.run(deploy(conn, Sender(conn, deployer), governance, tx))
         client = object.__new__(cls)
         client._init(io, lambda: _never(), deployer)
@@ -377,7 +379,7 @@ class AsyncGPUHubClient:
     def with_account(self, account: LocalAccount | str) -> AsyncGPUHubClient:
         """The same marketplace and connection, sending as ``account``."""
         clone = object.__new__(type(self))
-        clone._init(self._io, self._opening, _account(account))
+        clone._init(self._io, self._opening, _core.check_account(account))
         return clone
 
     def batch(self) -> AsyncListingBatch:
@@ -837,11 +839,3 @@ class AsyncListingBatch(ListingBatch):
 
 def _never() -> Plan[Connection]:
     raise AssertionError("a deployed client is connected from the start")
-
-
-def _account(account: LocalAccount | str) -> LocalAccount | str:
-    if isinstance(account, str):
-        return _core.check_address("account", account)
-    if not hasattr(account, "sign_transaction") or not hasattr(account, "address"):
-        raise TypeError("account must be an address or an eth_account LocalAccount")
-    return account

@@ -213,13 +213,15 @@ class GPUHubClient:
         poll_interval: float | None = None,
         block_time: float | None = None,
     ) -> None:
-        io, conn = _connect(w3, contract_address, poll_interval, block_time)
-        self._init(io, conn, account)
+        address = _core.check_contract_address(contract_address, "GPUHubClient")
+        checked = None if account is None else _core.check_account(account)
+        io, conn = _connect(w3, address, poll_interval, block_time)
+        self._init(io, conn, checked)
 
     def _init(self, io: SyncIO, conn: Connection, account: LocalAccount | str | None) -> None:
         self._io = io
         self._conn = conn
-        sender = None if account is None else Sender(conn, _account(account))
+        sender = None if account is None else Sender(conn, _core.check_account(account))
         self._ops = Operations(conn, sender)
         self.chain = DevChain(io.w3)
         """Clock controls for dev chains (embedded, anvil): ``client.chain.advance_time(3600)``."""
@@ -281,7 +283,7 @@ class GPUHubClient:
             >>> client = GPUHubClient.deploy(w3, account=acct, governance=safe)  # a multisig
         """
         io, conn = _connect(w3, None, None, None)
-        sender_account = _account(account if account is not None else w3.eth.accounts[0])
+        sender_account = _core.check_account(account if account is not None else w3.eth.accounts[0])
         io.run(deploy(conn, Sender(conn, sender_account), governance, tx))
         client = object.__new__(cls)
         client._init(io, conn, sender_account)
@@ -1086,11 +1088,3 @@ class SyncListingBatch(ListingBatch):
             ContractError: the first operation that fails, typed; nothing in the batch happened.
         """
         return self._client._write(self._plan(tx), wait, tx)
-
-
-def _account(account: LocalAccount | str) -> LocalAccount | str:
-    if isinstance(account, str):
-        return _core.check_address("account", account)
-    if not hasattr(account, "sign_transaction") or not hasattr(account, "address"):
-        raise TypeError("account must be an address or an eth_account LocalAccount")
-    return account

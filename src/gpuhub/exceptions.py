@@ -4,6 +4,7 @@ The tree::
 
     GPUHubError
     ├── ValidationError (also ValueError)     bad argument, caught before anything is sent
+    │   ├── UnknownOption (also TypeError)    a keyword option the call does not take
     │   └── QueryError                        a search query that does not parse, with its position
     ├── ContractError                         the contract reverted with one of its custom errors
     │   ├── ListingNotFound
@@ -181,6 +182,7 @@ __all__ = [
     "TransactionRejected",
     "TransactionReverted",
     "TransactionTimeout",
+    "UnknownOption",
     "ValidationError",
     "VotesExpiredSignature",
     "WebhookVerificationError",
@@ -202,6 +204,11 @@ class ValidationError(GPUHubError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class UnknownOption(ValidationError, TypeError):
+    """A keyword option that the call does not take (``gass=...``), named in ``field``; also a
+    ``TypeError``, as Python raises for an unexpected keyword argument."""
 
 
 class QueryError(ValidationError):

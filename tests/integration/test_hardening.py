@@ -478,3 +478,72 @@ def test_proposal_id_of_other_digits_is_a_validation_error(command: list[str]) -
     result = CliRunner().invoke(app, ["gov", *command, *where])
     assert isinstance(result.exception, gpuhub.ValidationError)
     assert result.exception.field == "proposal_id"
+
+
+# ------------------------------------------------------------------ arguments of the wrong kind
+
+
+@pytest.mark.parametrize("account", [5, b"\x01" * 20, object()])
+def test_account_of_another_type_is_a_validation_error(client: GPUHubClient, account: Any) -> None:
+    """with_account() of a number, bytes or another object raises ValidationError naming what it
+    takes."""
+    with pytest.raises(gpuhub.ValidationError) as exc:
+        client.with_account(account)
+    assert exc.value.field == "account"
+    assert "LocalAccount" in str(exc.value) and "address" in str(exc.value)
+
+
+def test_client_without_a_contract_address_is_refused(client: GPUHubClient) -> None:
+    """GPUHubClient(w3, None) is refused at construction, naming deploy() and local()."""
+    with pytest.raises(gpuhub.ValidationError) as exc:
+        GPUHubClient(client.w3, None)  # type: ignore[arg-type]
+    assert exc.value.field == "contract_address"
+    assert "GPUHubClient.deploy(" in str(exc.value) and "GPUHubClient.local()" in str(exc.value)
+
+
+def test_async_client_without_a_contract_address_is_refused() -> None:
+    """AsyncGPUHubClient(w3, None) is refused at construction, naming its deploy()."""
+    from web3 import AsyncHTTPProvider, AsyncWeb3
+
+    from gpuhub.aio import AsyncGPUHubClient
+
+    with pytest.raises(gpuhub.ValidationError) as exc:
+        AsyncGPUHubClient(AsyncWeb3(AsyncHTTPProvider("http://127.0.0.1:9")), None)  # type: ignore[arg-type]
+    assert exc.value.field == "contract_address"
+    assert "AsyncGPUHubClient.deploy(" in str(exc.value)
+
+
+def test_block_past_the_head_is_refused_alike_on_both_chains(client: GPUHubClient) -> None:
+    """A read at a block past the head raises RequestRejected on the embedded chain as on anvil."""
+    client.create_listing(gpu_model="T4", capacity=16, price=1)
+    for read in (
+        lambda: client.get_listing(0, block=10**9),
+        lambda: client.listing_count(block=10**9),
+        lambda: client.balance_of(block=10**9),
+    ):
+        with pytest.raises(gpuhub.RequestRejected) as exc:
+            read()
+        assert "1000000000" in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("option", "hint"), [("gass", "'gas'"), ("waitt", "'wait'"), ("nonce", "")]
+)
+def test_unknown_write_option_is_refused(client: GPUHubClient, option: str, hint: str) -> None:
+    """A keyword option a write does not take raises UnknownOption (a TypeError too) naming it,
+    and nothing is sent."""
+    with pytest.raises(gpuhub.UnknownOption) as exc:
+        client.create_listing(gpu_model="T4", capacity=16, price=1, **{option: 1})  # type: ignore[call-overload]
+    assert exc.value.field == option
+    assert isinstance(exc.value, TypeError)
+    assert hint in str(exc.value)
+    assert client.listing_count() == 0
+
+
+def test_unknown_deploy_option_is_refused(client: GPUHubClient) -> None:
+    """GPUHubClient.deploy() refuses a misspelt keyword (governence=) before deploying anything."""
+    block = client.block_number()
+    with pytest.raises(gpuhub.UnknownOption) as exc:
+        GPUHubClient.deploy(client.w3, governence=client.accounts[0])  # type: ignore[call-arg]
+    assert exc.value.field == "governence"
+    assert client.block_number() == block
