@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -31,10 +32,11 @@ from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
 from . import _core
 from ._abi import ContractAbi
-from ._errors import ErrorDecoder
+from ._errors import ErrorDecoder, rpc_error
 from .exceptions import (
     ConnectionFailed,
     GPUHubError,
+    MalformedResponse,
     OutOfGas,
     RequestRejected,
     TransactionDropped,
@@ -157,14 +159,140 @@ def done(value: T) -> Plan[T]:
 
 def quantity(value: Any) -> int:
     """A JSON-RPC quantity (``"0x1a"``) as an int; ints (the embedded chain's) pass through."""
-    return value if isinstance(value, int) else int(value, 16)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if not _is_hex(value, empty=False):
+        raise MalformedResponse(f"the node answered {_shown(value)} where a number belongs")
+    return int(value, 16)
 
 
 def data_bytes(value: Any) -> bytes:
     """JSON-RPC data (``"0xab..."``) as bytes."""
     if isinstance(value, bytes | bytearray):
         return bytes(value)
-    return bytes.fromhex(value[2:] if value.startswith("0x") else value)
+    if not _is_hex(value) or len(value) % 2:
+        raise MalformedResponse(f"the node answered {_shown(value)} where hex data belongs")
+    return bytes.fromhex(value[2:])
+
+
+# One character class, no alternatives: a linear match whatever the node sends.
+_HEX = re.compile(r"0x[0-9a-fA-F]*\Z")
+
+
+def _is_hex(value: Any, *, empty: bool = True) -> bool:
+    """True for a ``0x``-prefixed string of hex digits (``empty``: ``"0x"`` counts)."""
+    return isinstance(value, str) and _HEX.match(value) is not None and (empty or len(value) > 2)
+
+
+def _shown(value: Any) -> str:
+    """A node's value in an error message: short, whatever it is."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# What each method's result must look like: its kind, and for objects the fields read from it.
+_QUANTITY, _DATA, _HASH, _OBJECT, _OBJECT_OR_NULL, _LOGS = range(6)
+_BLOCK_FIELDS = ("number", "hash", "timestamp")
+_RECEIPT_FIELDS = ("transactionHash", "status", "blockNumber", "gasUsed")
+_LOG_FIELDS = ("address", "data", "blockNumber", "blockHash", "transactionHash", "logIndex")
+_RESULTS: dict[str, tuple[int, tuple[str, ...]]] = {
+    **dict.fromkeys(
+        (
+            "eth_chainId",
+            "eth_blockNumber",
+            "eth_estimateGas",
+            "eth_getTransactionCount",
+            "eth_gasPrice",
+            "eth_getBalance",
+        ),
+        (_QUANTITY, ()),
+    ),
+    **dict.fromkeys(("eth_call", "eth_getCode", "eth_getStorageAt"), (_DATA, ())),
+    **dict.fromkeys(("eth_sendRawTransaction", "eth_sendTransaction"), (_HASH, ())),
+    "eth_getBlockByNumber": (_OBJECT_OR_NULL, _BLOCK_FIELDS),
+    "eth_getBlockByHash": (_OBJECT_OR_NULL, _BLOCK_FIELDS),
+    "eth_getTransactionReceipt": (_OBJECT_OR_NULL, _RECEIPT_FIELDS),
+    "eth_sendRawTransactionSync": (_OBJECT, _RECEIPT_FIELDS),
+    "eth_getTransactionByHash": (_OBJECT_OR_NULL, ("hash", "nonce", "gas")),
+    "eth_getLogs": (_LOGS, ()),
+}
+
+
+def answer(decoder: ErrorDecoder, call: Rpc, response: Any) -> Any:
+    """The result of a node's ``response`` to ``call``: its error as a gpuhub exception, or the
+    result once it has the shape the method promises (else :class:`MalformedResponse`), so no
+    later read of it meets a null, a non-hex value or a missing field."""
+    if isinstance(response, dict) and "error" in response:
+        raise rpc_error(decoder, call.method, response["error"], tx_hash=call.tx_hash)
+    if not isinstance(response, dict) or "result" not in response:
+        raise MalformedResponse(
+            f"the node's answer to {call.method} is {_shown(response)}, which holds neither a "
+            "result nor an error"
+        )
+    if not isinstance(response.get("id"), int | str):
+        raise MalformedResponse(f"the node's answer to {call.method} carries no request id")
+    result = response["result"]
+    kind, fields = _RESULTS.get(call.method, (None, ()))
+    problem = None if kind is None else _shape_problem(kind, fields, result)
+    if problem is not None:
+        raise MalformedResponse(f"the node's answer to {call.method} is not one: {problem}")
+    return result
+
+
+def batch_answers(decoder: ErrorDecoder, calls: tuple[Rpc, ...], responses: Any) -> list[Any]:
+    """The results of a batch, in the order of ``calls``; one answer per request, ids unique."""
+    if isinstance(responses, dict) and isinstance(responses.get("error"), dict):
+        raise rpc_error(decoder, "a batch request", responses["error"])
+    if not isinstance(responses, list) or len(responses) != len(calls):
+        count = len(responses) if isinstance(responses, list) else _shown(responses)
+        raise MalformedResponse(
+            f"the node answered a batch of {len(calls)} requests with {count} answers"
+        )
+    ids = [r.get("id") if isinstance(r, dict) else None for r in responses]
+    if any(not isinstance(i, int) for i in ids) or len(set(ids)) != len(ids):
+        raise MalformedResponse(
+            "the node's answers to a batch do not carry one distinct id per request, so they "
+            "cannot be matched to the requests"
+        )
+    return [answer(decoder, c, r) for c, r in zip(calls, responses, strict=True)]
+
+
+def _shape_problem(kind: int, fields: tuple[str, ...], result: Any) -> str | None:
+    """What is wrong with ``result`` for a method of ``kind`` (None when nothing)."""
+    if kind == _QUANTITY:
+        return None if _is_hex(result, empty=False) else f"{_shown(result)} is not a number"
+    if kind == _DATA:
+        return None if _is_hex(result) and len(result) % 2 == 0 else f"{_shown(result)} is not data"
+    if kind == _HASH:
+        ok = _is_hex(result) and len(result) == 66
+        return None if ok else f"{_shown(result)} is not a transaction hash"
+    if kind == _LOGS:
+        if not isinstance(result, list):
+            return f"{_shown(result)} is not a list of logs"
+        return next((p for entry in result if (p := _log_problem(entry))), None)
+    if result is None:
+        return None if kind == _OBJECT_OR_NULL else "it is null"
+    if not isinstance(result, dict):
+        return f"{_shown(result)} is not an object"
+    missing = [f for f in fields if not _is_hex(result.get(f), empty=False)]
+    if missing:
+        return f"its {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not hex"
+    if fields is _RECEIPT_FIELDS:
+        logs = result.get("logs")
+        if not isinstance(logs, list):
+            return "its logs are not a list"
+        return next((p for entry in logs if (p := _log_problem(entry))), None)
+    return None
+
+
+def _log_problem(entry: Any) -> str | None:
+    if not isinstance(entry, dict):
+        return f"a log is {_shown(entry)}"
+    missing = [f for f in _LOG_FIELDS if not _is_hex(entry.get(f))]
+    topics = entry.get("topics")
+    if not isinstance(topics, list) or not all(_is_hex(t) for t in topics):
+        missing.append("topics")
+    return f"a log's {', '.join(missing)} not hex" if missing else None
 
 
 def block_param(block: Any) -> Any:

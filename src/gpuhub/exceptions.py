@@ -61,6 +61,7 @@ The tree::
     │                                         ConnectionFailed): check tx_hash before resending
     ├── RequestRejected                       the node refused a request (its message says why)
     ├── ConnectionFailed                      the node cannot be reached
+    │   └── MalformedResponse                 it answered something that is no JSON-RPC answer
     ├── ContractNotDeployed                   no marketplace code at the given address
     │   └── NotAMarketplace                   code there, but not a GPUHub marketplace
     ├── NoGovernor                            client.governance on a market without a governor
@@ -142,6 +143,7 @@ __all__ = [
     "InvalidUnit",
     "ListingNotAvailable",
     "ListingNotFound",
+    "MalformedResponse",
     "MarketIndexError",
     "MarketplacePaused",
     "MissingDependency",
@@ -976,6 +978,14 @@ class TransactionDropped(TransactionTimeout):
 
 class ConnectionFailed(GPUHubError):
     """The Ethereum node could not be reached."""
+
+
+class MalformedResponse(ConnectionFailed):
+    """The node, or a proxy in front of it, answered with something that is not a JSON-RPC
+    answer to the request: not JSON (an HTML page, a truncated body), nested deeper than any
+    answer, a result of the wrong shape (null, not hex, missing fields) or a batch whose ids do
+    not match its requests. Nothing of it was used; a send it answered raises
+    :class:`TransactionOutcomeUnknown` instead, since the node may have taken the transaction."""
 
 
 class TransactionOutcomeUnknown(TransactionError, ConnectionFailed):

@@ -51,6 +51,7 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     exc.RequestRejected: 502,
     exc.TransactionDropped: 503,  # the node restarted or lost it: try again
     exc.TransactionTimeout: 504,
+    exc.MalformedResponse: 502,  # the node (or a proxy) answered something unusable
     exc.ConnectionFailed: 503,
     exc.ContractNotDeployed: 503,  # the marketplace is gone from the node (restarted fresh?)
     exc.GPUHubError: 502,

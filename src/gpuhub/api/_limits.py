@@ -2,15 +2,15 @@
 
 Both guard the process, not just the route. A body is read at most ``max_body_bytes`` far (a
 larger one is answered 413 without reading the rest), and a JSON body nested deeper than
-``max_json_depth`` is answered 422 before the JSON parser sees it: importing web3's dependencies
-raises Python's recursion limit to 100,000, so the C parser would overflow the C stack (a
-segmentation fault that kills the server) long before it raised RecursionError.
+``max_json_depth`` is answered 422 before the JSON parser sees it (see ``gpuhub._json``: the C
+parser would overflow the C stack, a segmentation fault that kills the server).
 
-The depth is measured in one pass over the bytes that tracks strings and escapes, so its cost is
-linear in the body's size whatever the body holds (a regex that skipped strings took quadratic
-time on an unclosed string of escaped quotes: one 63 KiB body held the event loop for half a
-minute). Bodies past ``INLINE_SCAN_BYTES`` are measured in a worker thread, at most
-``SCAN_THREADS`` at a time, so the event loop keeps answering other requests meanwhile.
+The depth is measured by ``_json.json_depth``, one pass over the bytes that tracks strings and
+escapes, so its cost is linear in the body's size whatever the body holds (a regex that skipped
+strings took quadratic time on an unclosed string of escaped quotes: one 63 KiB body held the
+event loop for half a minute). Bodies past ``INLINE_SCAN_BYTES`` are measured in a worker
+thread, at most ``SCAN_THREADS`` at a time, so the event loop keeps answering other requests
+meanwhile.
 """
 
 import json
@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import anyio
+
+from .._json import json_depth
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,41 +36,6 @@ MAX_JSON_DEPTH = 32
 INLINE_SCAN_BYTES = 4 * 1024
 #: larger bodies measured at once, each in a worker thread; more wait their turn.
 SCAN_THREADS = 2
-
-_QUOTE = ord('"')
-_BACKSLASH = ord("\\")
-_OPEN = frozenset(b"[{")
-_CLOSE = frozenset(b"]}")
-
-
-def json_depth(body: bytes, *, limit: int | None = None) -> int:
-    """How deeply ``body``'s arrays and objects nest (brackets inside strings do not count).
-
-    One pass, each byte looked at once: linear time for any input, valid JSON or not (the rest
-    of a body after an unclosed string is inside that string). With ``limit``, stops as soon
-    as the depth passes it and returns ``limit + 1``.
-    """
-    depth = deepest = 0
-    in_string = escaped = False
-    for byte in body:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == _BACKSLASH:
-                escaped = True
-            elif byte == _QUOTE:
-                in_string = False
-        elif byte == _QUOTE:
-            in_string = True
-        elif byte in _OPEN:
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if limit is not None and deepest > limit:
-                    return limit + 1
-        elif byte in _CLOSE:
-            depth -= 1
-    return deepest
 
 
 class RequestLimits:
