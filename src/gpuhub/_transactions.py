@@ -70,8 +70,15 @@ DEFAULT_TIMEOUT = 120.0
 #: seconds without a receipt after which the node is asked whether the transaction is still in
 #: sequence (a node restarted from older state keeps a too-high nonce queued for ever).
 GAP_CHECK_AFTER = 2.0
-#: receipts brought by sends and not yet waited for, kept per sender at most.
+#: receipts brought by sends and not yet waited for, kept per sender at most (and as many sent
+#: transactions, to hand them over again).
 MAX_KEPT_RECEIPTS = 1_000
+#: most missing nonces filled with empty transfers so that a queued transaction can be mined.
+MAX_FILLED_GAP = 32
+#: gas of an empty transfer.
+TRANSFER_GAS = 21_000
+#: words in a node's refusal of a nonce that is already taken (by a filler sent meanwhile).
+_TAKEN = ("nonce too low", "already known", "known transaction", "already imported", "underpriced")
 
 
 class TxOptions(TypedDict, total=False):
@@ -560,6 +567,17 @@ class PendingTransaction(Generic[T]):
         return f"PendingTransaction(tx_hash={self.tx_hash!r})"
 
 
+@dataclass(frozen=True, slots=True)
+class SentTransaction:
+    """What a send handed to the node, kept until its receipt comes, so that the very same
+    transaction can be handed over again at its nonce."""
+
+    nonce: int
+    #: the signed transaction (a local key), or None: the node signs ``params`` again.
+    raw: str | None
+    params: dict[str, Any]
+
+
 class Sender:
     """Builds, signs (or lets the node sign), sends and confirms transactions for one account."""
 
@@ -568,6 +586,7 @@ class Sender:
         self._local = None if isinstance(account, str) else account
         self.address: str = account if isinstance(account, str) else account.address
         self._receipts: dict[str, Receipt] = {}
+        self._sent: dict[str, SentTransaction] = {}
         self._learn = False
 
     def __repr__(self) -> str:
@@ -652,6 +671,7 @@ class Sender:
                     ):
                         # Accepted, but not mined within the node's wait: poll for it as usual.
                         nonces.next += 1
+                        self._remember(known_hash, params, request)
                         return known_hash
                     if not _unsupported(err):
                         raise
@@ -665,6 +685,7 @@ class Sender:
                     return receipt.tx_hash
             tx_hash = str((yield from self._hand_over(request, known_hash)))
             nonces.next += 1
+            self._remember(tx_hash, params, request)
         except BaseException:
             nonces.reset()
             raise
@@ -684,6 +705,13 @@ class Sender:
                 "again",
                 tx_hash=known_hash,
             ) from err
+
+    def _remember(self, tx_hash: str, params: dict[str, Any], request: Rpc) -> None:
+        """Keep what was sent as ``tx_hash`` until its receipt comes."""
+        if len(self._sent) >= MAX_KEPT_RECEIPTS:  # sends nobody waits for
+            self._sent.pop(next(iter(self._sent)))
+        raw = request.params[0] if request.method.startswith("eth_sendRaw") else None
+        self._sent[tx_hash] = SentTransaction(params["nonce"], raw, dict(params))
 
     def _keep(self, receipt: Receipt) -> None:
         """Hold a receipt the send already brought until ``wait`` asks for it."""
@@ -733,7 +761,7 @@ class Sender:
         try:
             receipt = kept or (yield from self._receipt(tx_hash, first, sent_at, began))
         except TransactionTimeout:
-            yield from self._resync_if_dropped(tx_hash)
+            tx_hash = yield from self._recover(tx_hash)
             if first >= total:
                 raise
             try:
@@ -742,6 +770,7 @@ class Sender:
                 # Whatever happened to it, the next send asks the node for the nonce again.
                 self._conn.nonce_manager(self.address).reset()
                 raise
+        self._sent.pop(tx_hash, None)
         if receipt.status == 1:
             return receipt
         raise (yield from self._replay(tx_hash, params, receipt))
@@ -761,12 +790,21 @@ class Sender:
                 tx_hash=tx_hash,
             ) from err
 
-    def _resync_if_dropped(self, tx_hash: str) -> Plan[None]:
-        """Raise TransactionDropped if the node lost the transaction or holds it behind a gap.
+    def _recover(self, tx_hash: str) -> Plan[str]:
+        """After a wait without a receipt, see that ``tx_hash`` can still be mined, once and at
+        its own nonce; returns the hash to wait for.
 
-        A node restarted from older state (or one that dropped an earlier transaction) forgets the
-        transaction, or keeps it queued behind the nonces it no longer has, never to be mined; the
-        cached nonce is then stale for every later send too.
+        A node restarted from older state (or one that dropped an earlier transaction) forgets
+        the transactions it had not mined, and the nonces of the blocks it lost: the transaction
+        is then unknown to it, or queued behind nonces it no longer has, and a new send at the
+        node's next nonce would fill that gap and have it mined as well as the new one (a renter
+        who extended once would pay for two extensions). So it is never sent again at a new
+        nonce: the same signed transaction is handed over again if the node forgot it, and the
+        missing nonces are filled with empty transfers to the sender itself (21,000 gas each,
+        at most :data:`MAX_FILLED_GAP`), after which it is mined as it was sent. Raises
+        :class:`TransactionDropped` only when it can never be mined (another transaction took
+        its nonce), and :class:`TransactionTimeout` saying what to do when the gap cannot be
+        filled.
         """
         found, pending = yield Batch(
             (
@@ -774,23 +812,100 @@ class Sender:
                 Rpc("eth_getTransactionCount", [self.address, "pending"], tx_hash),
             )
         )
+        head = quantity(pending)
+        sent = self._sent.get(tx_hash)
         if isinstance(found, dict):
+            if found.get("blockNumber") is not None:
+                return tx_hash  # mined meanwhile
             nonce = quantity(found["nonce"])
-            if found.get("blockNumber") is not None or quantity(pending) > nonce:
-                return  # mined already, or in sequence and merely slow
+            if head > nonce:
+                return tx_hash  # in sequence, merely slow
+        elif sent is None or head > sent.nonce:
+            self._conn.nonce_manager(self.address).reset()
             why = (
-                f"the node's next nonce for {self.address} is {quantity(pending)}, below its "
-                f"nonce {nonce}"
+                "it was sent elsewhere, so it cannot be handed over again"
+                if sent is None
+                else f"its nonce {sent.nonce} was taken by another transaction"
+            )
+            raise TransactionDropped(
+                f"the node has no record of it and {why} (the node's next nonce for "
+                f"{self.address} is {head}): it will never be mined, and nothing of it ran. The "
+                "client reads the nonce again; send the operation again if it is still wanted",
+                tx_hash=tx_hash,
             )
         else:
-            why = "the node has no record of it"
-        self._conn.nonce_manager(self.address).reset()
-        raise TransactionDropped(
-            f"{why}: the node restarted from older state or dropped an earlier transaction, so "
-            "this one will not be mined as things stand. The client now asks the node for the "
-            "nonce again; send the operation again",
-            tx_hash=tx_hash,
+            nonce = sent.nonce
+        nonces = self._conn.nonce_manager(self.address)
+        yield Acquire(nonces)
+        try:
+            if not isinstance(found, dict):
+                assert sent is not None
+                tx_hash = yield from self._send_again(tx_hash, sent)
+            yield from self._fill_gap(head, nonce, tx_hash)
+        finally:
+            yield Release(nonces)
+        return tx_hash
+
+    def _send_again(self, tx_hash: str, sent: SentTransaction) -> Plan[str]:
+        """Hand ``sent`` to the node again at its nonce: the same signed bytes (the same hash)
+        with a local key, the same fields for the node to sign otherwise."""
+        request = (
+            Rpc("eth_sendRawTransaction", [sent.raw], tx_hash)
+            if sent.raw is not None
+            else Rpc("eth_sendTransaction", [_json_tx(sent.params)], tx_hash)
         )
+        try:
+            again = str((yield request))
+        except TransactionRejected as err:
+            if not any(word in str(err).lower() for word in _TAKEN):
+                raise TransactionDropped(
+                    f"the node forgot it (it restarted from older state) and refused it when it "
+                    f"was handed over again at nonce {sent.nonce}: {err}. Nothing of it ran; "
+                    "send the operation again if it is still wanted",
+                    tx_hash=tx_hash,
+                ) from err
+            return tx_hash  # the node had it after all
+        self._sent[again] = self._sent.pop(tx_hash, sent)
+        return again
+
+    def _fill_gap(self, first: int, nonce: int, tx_hash: str) -> Plan[None]:
+        """Use nonces ``first`` up to ``nonce`` - 1 with empty transfers to the sender itself, so
+        that the transaction at ``nonce`` can be mined."""
+        if first >= nonce:
+            return
+        advice = (
+            f"It stays queued at nonce {nonce}, behind nonces {first} to {nonce - 1} that the node "
+            "lost (it restarted from older state), and will be mined, as sent, once those are "
+            "used; the next writes from this account use them. If it is no longer wanted, send "
+            f"a replacement at nonce {nonce} first"
+        )
+        if nonce - first > MAX_FILLED_GAP:
+            self._conn.nonce_manager(self.address).reset()
+            raise TransactionTimeout(
+                f"no receipt: {advice} (the gap is wider than the {MAX_FILLED_GAP} empty "
+                "transactions the client sends to fill one)",
+                tx_hash=tx_hash,
+            )
+        fees = yield from self._fees()
+        for gap in range(first, nonce):
+            params = {
+                "from": self.address,
+                "to": self.address,
+                "value": 0,
+                "gas": TRANSFER_GAS,
+                "nonce": gap,
+                **fees,
+            }
+            request, _ = self._request(params, checked=False)
+            try:
+                yield request
+            except TransactionRejected as err:
+                if any(word in str(err).lower() for word in _TAKEN):
+                    continue  # filled meanwhile
+                self._conn.nonce_manager(self.address).reset()
+                raise TransactionTimeout(
+                    f"no receipt: {advice}. Filling the gap failed: {err}", tx_hash=tx_hash
+                ) from err
 
     def _replay(self, tx_hash: str, params: dict[str, Any], receipt: Receipt) -> Plan[GPUHubError]:
         # A mined transaction keeps no revert data; running it again as a call on the state before

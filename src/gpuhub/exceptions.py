@@ -56,7 +56,7 @@ The tree::
     │   │   │                                 RequestRejected)
     │   │   └── InsufficientFunds             the sender cannot pay value + gas
     │   ├── TransactionTimeout                no receipt within the timeout
-    │   │   └── TransactionDropped            the node lost it (restart, nonce gap)
+    │   │   └── TransactionDropped            it can never be mined (its nonce was taken)
     │   └── TransactionOutcomeUnknown         sent, then the connection failed (also
     │                                         ConnectionFailed): check tx_hash before resending
     ├── RequestRejected                       the node refused a request (its message says why)
@@ -971,9 +971,14 @@ class TransactionTimeout(TransactionError):
 
 
 class TransactionDropped(TransactionTimeout):
-    """The node no longer has the transaction in sequence (it restarted from older state, or
-    dropped an earlier one): it will not be mined as sent. The client has re-read its nonce, so
-    sending again is safe once ``tx_hash`` is confirmed unknown to the node."""
+    """The transaction can never be mined, and nothing of it ran: the node forgot it (it
+    restarted from older state) and its nonce has been taken by another transaction since, or
+    the node refused it when it was handed over again. The client has re-read its nonce; send
+    the operation again if it is still wanted.
+
+    A transaction that can still be mined is never reported so: one the node forgot is handed
+    over again at its own nonce, and one queued behind nonces the node lost has them filled
+    with empty transfers, so it runs once, as sent."""
 
 
 class ConnectionFailed(GPUHubError):
