@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .alerts import Alert, AlertKind, Alerts
+from ._frames import to_dataframe
 from .events import ContractEvent
 from .exceptions import (
     AccessControlBadConfirmation,
@@ -281,6 +282,7 @@ __all__ = [
     "parse_amount",
     "parse_duration",
     "parse_price",
+    "to_dataframe",
 ]
 
 _LAZY = {

@@ -30,7 +30,36 @@ __all__ = [
 BPS = 10_000
 
 
-class PriceUnit(IntEnum):
+class _Named(IntEnum):
+    """An IntEnum whose repr is its qualified name (``PriceUnit.HOUR``), not ``<PriceUnit.HOUR:
+    1>``; it still equals, hashes and stores as its number."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}.{self.name}"
+
+
+class _Readable:
+    """Short text for terminals and logs, an HTML table for notebooks (see ``_display``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        from ._display import summary
+
+        return f"<{summary(self)}>"
+
+    def __str__(self) -> str:
+        from ._display import summary
+
+        return summary(self)
+
+    def _repr_html_(self) -> str:
+        from ._display import record_html
+
+        return record_html(self)
+
+
+class PriceUnit(_Named):
     """The unit of time a listing's price is quoted in (Solidity ``GPUHub.PriceUnit``)."""
 
     MINUTE = 0
@@ -46,7 +75,7 @@ class PriceUnit(IntEnum):
 _UNIT_SECONDS = {PriceUnit.MINUTE: 60, PriceUnit.HOUR: 3600, PriceUnit.DAY: 86400}
 
 
-class ProposalState(IntEnum):
+class ProposalState(_Named):
     """Where a governance proposal is (OpenZeppelin ``IGovernor.ProposalState``, in its order)."""
 
     PENDING = 0
@@ -59,7 +88,7 @@ class ProposalState(IntEnum):
     EXECUTED = 7
 
 
-class VoteSupport(IntEnum):
+class VoteSupport(_Named):
     """A vote's direction (OpenZeppelin ``GovernorCountingSimple.VoteType``)."""
 
     AGAINST = 0
@@ -67,7 +96,7 @@ class VoteSupport(IntEnum):
     ABSTAIN = 2
 
 
-class ListingStatus(IntEnum):
+class ListingStatus(_Named):
     """Where a listing is in its lifecycle (Solidity ``GPUHub.ListingStatus``)."""
 
     AVAILABLE = 0
@@ -76,7 +105,7 @@ class ListingStatus(IntEnum):
     REMOVED = 3
 
 
-class RentalStatus(IntEnum):
+class RentalStatus(_Named):
     """Where a rental is (Solidity ``GPUHub.RentalStatus``)."""
 
     ACTIVE = 0
@@ -85,7 +114,7 @@ class RentalStatus(IntEnum):
     SETTLED = 3
 
 
-class Role(IntEnum):
+class Role(_Named):
     """The side of a rental an account was on (Solidity ``GPUHub.Role``)."""
 
     RENTER = 0
@@ -98,8 +127,8 @@ PRIOR_MEAN = 3.0
 PRIOR_WEIGHT = 5
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Listing:
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class Listing(_Readable):
     """A GPU offered on the marketplace.
 
     Example::
@@ -150,8 +179,8 @@ class Listing:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Rental:
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class Rental(_Readable):
     """A rental: ETH in escrow for a listing, billed per second at the price locked at its start.
 
     The billing helpers mirror the contract to the wei::
@@ -230,8 +259,8 @@ class Rental:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TxResult:
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class TxResult(_Readable):
     """A mined transaction that has no model to return (governance changes)."""
 
     #: 0x-prefixed transaction hash.
@@ -242,8 +271,8 @@ class TxResult:
     gas_used: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MarketEvent:
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class MarketEvent(_Readable):
     """One event the marketplace contract emitted, decoded."""
 
     #: the Solidity event's name, e.g. ``"RentalStarted"``.
@@ -258,8 +287,8 @@ class MarketEvent:
     args: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Rating:
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class Rating(_Readable):
     """One side's rating of the other after a rental, as the ``Rated`` event carries it.
 
     Example::
@@ -301,8 +330,8 @@ class Rating:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Reputation:
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class Reputation(_Readable):
     """What the contract counts about one address; nobody reports these numbers but the contract.
 
     A rental counts as completed (for both sides) when its renter ended it or it was settled; a

@@ -54,9 +54,9 @@ from ..models import (
 from ..search import Query, SearchResult
 from . import _sql
 from ._schema import (
+    OPEN_END,
     SCHEMA_VERSION,
     STATE_TABLES,
-    OPEN_END,
     accounts,
     blocks,
     journal,
@@ -226,7 +226,11 @@ class MarketIndex:
                 self._check_meta(db)
                 return
             metadata.create_all(db)
-            rows = {**self._identity(), "synced_block": str(self._start_block - 1), "synced_time": "0"}
+            rows = {
+                **self._identity(),
+                "synced_block": str(self._start_block - 1),
+                "synced_time": "0",
+            }
             rows["journal_floor"] = rows["synced_block"]
             db.execute(insert(meta), [{"key": k, "value": v} for k, v in rows.items()])
 
@@ -375,6 +379,7 @@ class MarketIndex:
         """Events of blocks ``start..end``, the hashes of the blocks they came from, and the
         timestamp of block ``end``."""
         raw: list[_Log] | None
+        end_time: int | None
         if self._tester is not None:
             raw, hashes, end_time = self._fetch_embedded(start, end)
         else:
@@ -435,9 +440,7 @@ class MarketIndex:
                 found[number] = (str(block["hash"]), quantity(block["timestamp"]))
         return found
 
-    def _fetch_embedded(
-        self, start: int, end: int
-    ) -> tuple[list[_Log], dict[int, str], int]:
+    def _fetch_embedded(self, start: int, end: int) -> tuple[list[_Log], dict[int, str], int]:
         # eth-tester's get_logs scans the whole chain on every call, and so does its receipt
         # lookup by transaction hash; py-evm's own block-by-number and receipts-of-a-block are
         # lookups, so reading through them keeps a sync linear in the chain's length.
