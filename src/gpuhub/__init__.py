@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .alerts import Alert, AlertKind, Alerts
 from ._frames import to_dataframe
+from .alerts import Alert, AlertKind, Alerts
 from .events import ContractEvent
 from .exceptions import (
     AccessControlBadConfirmation,
