@@ -15,6 +15,8 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 contract GPUHubVotes is Votes {
     /// @notice The only address that can mint units (the GPUHub marketplace).
     address public immutable marketplace;
+    /// @notice Units granted at deployment; every later unit was earned by a fee.
+    uint256 public immutable bootstrapUnits;
 
     mapping(address account => uint256) private _units;
     uint256 private _totalUnits;
@@ -33,9 +35,12 @@ contract GPUHubVotes is Votes {
     {
         if (holders.length != amounts.length) revert GrantLengthMismatch(holders.length, amounts.length);
         marketplace = marketplace_;
+        uint256 granted;
         for (uint256 i = 0; i < holders.length; ++i) {
             _mint(holders[i], amounts[i]);
+            granted += amounts[i];
         }
+        bootstrapUnits = granted;
     }
 
     /// @notice Mint `units` to `account`; the marketplace's claimVotes calls it.

@@ -14,12 +14,13 @@ from gpuhub import (
     GPUHubClient,
     PriceUnit,
     Proposal,
+    ProposalKind,
     ProposalState,
     VoteSupport,
 )
 from gpuhub._transactions import Plan, Rpc
 from gpuhub.chain import AnvilNode, embedded_web3
-from gpuhub.governance import BOOTSTRAP_UNITS
+from gpuhub.governance import BOOTSTRAP_UNITS, PROPOSAL_THRESHOLD
 
 PRICE = 3_600 * 10**9  # wei per hour: 10**9 per second
 GUARDIAN = 5
@@ -103,7 +104,8 @@ def test_deployment_hands_powers_to_the_timelock(market: GPUHubClient) -> None:
     assert gov.votes() == BOOTSTRAP_UNITS
     assert gov.delegate_of() == market.address
     assert (gov.voting_delay(), gov.voting_period(), gov.timelock_delay()) == (1, 600, 60)
-    assert gov.quorum_percent() == 4
+    assert (gov.quorum_percent(), gov.power_quorum_percent()) == (4, 20)
+    assert (gov.vote_maturity(), gov.proposal_threshold()) == (0, PROPOSAL_THRESHOLD)
 
 
 def test_deployer_cannot_set_fee(market: GPUHubClient) -> None:
@@ -135,7 +137,8 @@ def test_fee_change_end_to_end(
     assert market.fee_bps() == 250
     fee = settle_one_hour(provider, renter)
     assert fee == PRICE * 250 // 10_000
-    assert market.balance_of(market.governance.timelock) == fee
+    assert market.treasury_funds() == fee
+    assert market.balance_of(market.governance.timelock) == 0
 
 
 def test_proposal_reads_back(market: GPUHubClient) -> None:
@@ -143,6 +146,7 @@ def test_proposal_reads_back(market: GPUHubClient) -> None:
     gov = market.governance
     proposal = gov.propose([Action.set_fee(100), Action.pause()], "Fee to 1% and pause")
     assert proposal.state is ProposalState.PENDING
+    assert proposal.kind is ProposalKind.PARAMETER
     assert proposal.actions == (Action.set_fee(100), Action.pause())
     assert proposal.description == "Fee to 1% and pause"
     assert proposal.proposer == market.address
@@ -257,18 +261,20 @@ def test_votes_cannot_be_transferred(market: GPUHubClient) -> None:
     assert gov.votes(market.accounts[3]) == 0
 
 
-def test_earned_units_are_half_the_fee(
+def test_earned_units_are_the_fee_split_in_two(
     market: GPUHubClient, provider: GPUHubClient, renter: GPUHubClient
 ) -> None:
-    """Each side of a rental with a fee earns half the fee in voting units, rounded down."""
+    """A rental with a fee earns one unit per wei of fee: half to the renter, rounded down, and
+    the rest (the odd wei) to the provider; the marketplace counts every unit earned."""
     pass_proposal(market, [Action.set_fee(1000)], "Fee to 10%")
-    odd = provider.create_listing(gpu_model="T4", capacity=16, price=11 * 3600, unit=PriceUnit.HOUR)
+    odd = provider.create_listing(gpu_model="T4", capacity=16, price=3_610, unit=PriceUnit.HOUR)
     rental = renter.rent(odd.listing_id, 1)
-    renter.chain.advance_time(1234)
-    ended = renter.end_rental(rental.rental_id)
-    fee = ended.cost_at(ended.end) * 1000 // 10_000
+    renter.chain.advance_time(3_600)
+    renter.settle(rental.rental_id)
+    fee = 361
     assert renter.governance.pending_votes() == fee // 2
-    assert provider.governance.pending_votes() == fee // 2
+    assert provider.governance.pending_votes() == fee - fee // 2
+    assert market.total_earned_votes() == fee
     assert renter.governance.claim_votes() == fee // 2
     assert renter.governance.votes() == fee // 2
     assert renter.governance.pending_votes() == 0
@@ -300,7 +306,7 @@ def test_units_claimed_after_snapshot_do_not_count(
     pass_proposal(market, [Action.set_fee(1000)], "Fee to 10%")
     fee = settle_one_hour(provider, renter)
     gov = renter.governance
-    proposal = gov.propose([Action.set_fee(500)], "Fee to 5%")
+    proposal = market.governance.propose([Action.set_fee(500)], "Fee to 5%")
     open_vote(renter, proposal)
     assert gov.claim_votes() == fee // 2
     assert gov.votes() == fee // 2
@@ -321,16 +327,22 @@ def test_delegation_moves_votes(market: GPUHubClient) -> None:
 def test_treasury_pays_only_by_proposal(
     market: GPUHubClient, provider: GPUHubClient, renter: GPUHubClient, stranger: GPUHubClient
 ) -> None:
-    """Fees accrue to the timelock; nobody but a passed proposal pays them out."""
+    """Fees stay in the marketplace for the treasury; nobody but a passed proposal pays them
+    out, and the timelock cannot withdraw them."""
     pass_proposal(market, [Action.set_fee(1000)], "Fee to 10%")
     fee = settle_one_hour(provider, renter)
-    timelock = market.governance.timelock
     with pytest.raises(gpuhub.NotTreasury):
-        market.pay_from_treasury(stranger.address, fee)
+        market.pay_from_treasury(stranger.address, 1)
+    grab = Action.call(market.contract_address, _hex(market.contract.encode_abi("withdraw", [])))
+    with pytest.raises(gpuhub.NothingToWithdraw):
+        pass_proposal(market, [grab], "Withdraw the fees")
+    allowed = market.payout_allowance()
+    assert (allowed.amount, allowed.period_ends) == (fee * 500 // 10_000, 0)
     before = stranger.w3.eth.get_balance(stranger.address)
-    pass_proposal(market, [Action.pay(stranger.address, fee - 1)], "Pay the auditor")
-    assert stranger.w3.eth.get_balance(stranger.address) == before + fee - 1
-    assert market.balance_of(timelock) == 1
+    executed = pass_proposal(market, [Action.pay(stranger.address, allowed.amount)], "Audit")
+    assert executed.kind is ProposalKind.POWER
+    assert stranger.w3.eth.get_balance(stranger.address) == before + allowed.amount
+    assert market.treasury_funds() == fee - allowed.amount
 
 
 def test_no_proposal_moves_escrow_or_balances(

@@ -242,6 +242,10 @@ def test_renter_completions_count_early_ends_and_settles(
         completed_as_provider=0,
         completed_as_renter=3,
         terminations=0,
+        provider_rating_weight=0,
+        provider_rating_weighted_sum=0,
+        renter_rating_weight=0,
+        renter_rating_weighted_sum=0,
     )
     p = renter.reputation(provider.address)
     assert (p.completed_as_provider, p.completed_as_renter, p.terminations) == (3, 0, 0)
