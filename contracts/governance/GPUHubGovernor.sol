@@ -24,8 +24,9 @@ interface IGPUHubMarket {
 }
 
 /// @notice What the governor reads from the votes contract beyond ERC-5805.
-interface IGPUHubVotesGrant {
+interface IGPUHubVotesCounts {
     function bootstrapUnits() external view returns (uint256);
+    function totalUnits() external view returns (uint256);
 }
 
 /// @title GPUHubGovernor: the marketplace's participants vote on its parameters.
@@ -127,14 +128,14 @@ contract GPUHubGovernor is
 
     /// @notice FOR + ABSTAIN votes the proposal needs. A POWER proposal's was fixed when it was
     /// proposed; a PARAMETER proposal's is the ordinary quorum at its snapshot, or, while the
-    /// snapshot is ahead, at the last second.
+    /// snapshot is not past, the same share of the units minted so far.
     function proposalQuorum(uint256 proposalId) external view returns (uint256) {
         uint256 snapshot = proposalSnapshot(proposalId);
         if (snapshot == 0) revert GovernorNonexistentProposal(proposalId);
         PowerRules storage rules = _powerRules[proposalId];
         if (rules.power) return rules.quorum;
-        uint256 last = clock() - 1;
-        return quorum(snapshot < last ? snapshot : last);
+        if (snapshot < clock()) return quorum(snapshot);
+        return IGPUHubVotesCounts(address(token())).totalUnits() * quorumNumerator() / quorumDenominator();
     }
 
     function votingDelay() public view override(Governor, GovernorSettings) returns (uint256) {
@@ -189,7 +190,7 @@ contract GPUHubGovernor is
             if (!toMarket || selector != IGPUHubMarket.setGuardian.selector) guardianOnly = false;
         }
         if (power) {
-            uint256 basis = IGPUHubVotesGrant(address(token())).bootstrapUnits()
+            uint256 basis = IGPUHubVotesCounts(address(token())).bootstrapUnits()
                 + IGPUHubMarket(marketplace).totalEarnedVotes();
             _powerRules[proposalId] = PowerRules({
                 power: true,

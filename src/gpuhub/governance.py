@@ -115,14 +115,16 @@ class GovernanceSettings:
 
     @classmethod
     def dev(cls, **overrides: Any) -> GovernanceSettings:
-        """Short periods for dev chains: 1 s delay, 10 min vote, 1 min timelock, and votes
-        that count at once (no maturity), so a demo claims and votes in one go."""
+        """Short periods for dev chains: 1 s delay, 10 min vote, 1 min timelock; votes that
+        count at once (no maturity) and no proposal threshold, so a demo claims, proposes and
+        votes in one go, even within the second a node mines the deployment in."""
         return cls(
             **{
                 "voting_delay": 1,
                 "voting_period": 600,
                 "timelock_delay": 60,
                 "vote_maturity": 0,
+                "proposal_threshold": 0,
                 **overrides,
             }
         )

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from gpuhub import Action, GPUHubClient
 from gpuhub.api import create_app
 from gpuhub.chain import embedded_web3
-from gpuhub.governance import BOOTSTRAP_UNITS, PROPOSAL_THRESHOLD
+from gpuhub.governance import BOOTSTRAP_UNITS
 
 from .conftest import API_KEY
 
@@ -31,7 +31,7 @@ def test_governance_settings(http: TestClient, market: GPUHubClient) -> None:
     assert (body["voting_delay"], body["voting_period"], body["timelock_delay"]) == (1, 600, 60)
     assert body["quorum_percent"] == 4 and body["guardian"] is None
     assert (body["power_quorum_percent"], body["vote_maturity"]) == (20, 0)
-    assert body["proposal_threshold"] == str(PROPOSAL_THRESHOLD)
+    assert body["proposal_threshold"] == "0"
     assert body["total_units"] == str(BOOTSTRAP_UNITS)
     assert body["treasury_funds"] == body["payout_allowance"] == "0"
 
