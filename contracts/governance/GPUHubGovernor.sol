@@ -178,7 +178,7 @@ contract GPUHubGovernor is
         address proposer
     ) internal override returns (uint256 proposalId) {
         proposalId = super._propose(targets, values, calldatas, description, proposer);
-        bool power;
+        bool power = false;
         bool guardianOnly = true;
         for (uint256 i = 0; i < targets.length; ++i) {
             bytes4 selector = _selector(calldatas[i]);

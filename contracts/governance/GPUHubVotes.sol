@@ -35,7 +35,7 @@ contract GPUHubVotes is Votes {
     {
         if (holders.length != amounts.length) revert GrantLengthMismatch(holders.length, amounts.length);
         marketplace = marketplace_;
-        uint256 granted;
+        uint256 granted = 0;
         for (uint256 i = 0; i < holders.length; ++i) {
             _mint(holders[i], amounts[i]);
             granted += amounts[i];
