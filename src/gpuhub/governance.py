@@ -2,8 +2,9 @@
 
 The marketplace's parameters (fee, treasury, pause switch, guardian, governance itself) belong to
 an OpenZeppelin Governor whose timelock is the marketplace's governance address and treasury.
-Votes are earned by paying the protocol: every rental that ends with a fee earns its renter and its
-provider half the fee each, in wei-sized voting units, minted by ``claim_votes()``. Founders get a
+Votes are earned by paying the protocol: every rental that ends with a fee earns one voting unit
+per wei of fee, half to its renter and the rest to its provider, minted by ``claim_votes()``.
+Founders get a
 bootstrap grant at deployment (the deployer by default), so the market can govern itself before
 fees accrue.
 
@@ -172,7 +173,8 @@ class Action:
 
     @classmethod
     def set_treasury(cls, address: str) -> Action:
-        """Send future fees to ``address`` (fees accrued so far stay with the timelock)."""
+        """Hand the treasury role to ``address``: it may then pay out the fees held, within the
+        same payout limit (a POWER proposal)."""
         return cls(function="setTreasury", args=(_core.check_address("address", address),))
 
     @classmethod
