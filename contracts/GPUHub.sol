@@ -102,7 +102,7 @@ contract GPUHub {
     /// completed rentals would take billions of transactions; every narrowing is checked anyway.
     struct Account {
         uint96 balance; // withdrawable wei
-        // Votes accrued on endings with a fee (half the fee, in wei, to each side), minted by
+        // Votes accrued on endings with a fee (one per wei of fee, half to each side), minted by
         // claimVotes; they live here so that ending accrues them in the slot it writes anyway.
         uint96 pendingVotes;
         uint32 completedAsProvider;
@@ -831,7 +831,8 @@ contract GPUHub {
     // ------------------------------------------------------------------ votes
 
     /// @notice Mint the caller's earned voting units in the votes contract. Every rental that ends
-    /// with a fee earns its renter and its provider half the fee each (rounded down, in wei).
+    /// with a fee earns one unit per wei of fee: its renter half (rounded down), its provider the
+    /// rest.
     /// @return units the units minted
     function claimVotes() external nonReentrant returns (uint256 units) {
         address token = votes;

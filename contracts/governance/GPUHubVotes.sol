@@ -6,7 +6,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 /// @title GPUHubVotes: non-transferable participation votes (ERC-5805, timestamp clock).
 /// @notice Voting units are earned by paying the marketplace's fee: every rental that ends with a
-/// fee earns its renter and its provider half the fee each, in wei-sized units, which they mint
+/// fee earns one unit per wei of fee, half to its renter and the rest to its provider, which they mint
 /// with `GPUHub.claimVotes()`. Only the marketplace mints; nobody can transfer, approve, buy or
 /// burn units (there is no function that would). Delegation works as in any ERC-5805 token, and an
 /// account that has never delegated delegates to itself when it first gets units, so its votes
