@@ -68,9 +68,9 @@ except ImportError as err:  # pragma: no cover - depends on the installed extras
     ) from err
 
 from .._frames import add_money, pandas, time_series
-from ..models import ListingStatus, RentalStatus, Role
+from ..models import RATING_WEIGHT_UNIT, ListingStatus, RentalStatus, Role
 from . import _queries as q
-from ._queries import PERCENTILES, RATING_WEIGHT_UNIT
+from ._queries import PERCENTILES
 from ._results import (
     Earnings,
     MarketStats,

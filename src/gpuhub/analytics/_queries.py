@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement, Select
 
 from ..index._schema import WEI_DIGITS, listing_versions, ratings, rentals
-from ..models import ListingStatus, Role
+from ..models import RATING_WEIGHT_UNIT, ListingStatus, Role
 
 V = listing_versions.c
 R = rentals.c
@@ -36,9 +36,6 @@ G = ratings.c
 
 #: the percentiles every price statistic reports, in percent (0 is the minimum, 100 the maximum).
 PERCENTILES = (0, 10, 25, 50, 75, 90, 100)
-#: a rating weighs what its rental billed in units of this many wei, rounded down (the contract's
-#: RATING_WEIGHT_UNIT).
-RATING_WEIGHT_UNIT = 10**12
 _SLICE = 12
 # (first character, length) of each slice of a 78-digit amount, from the lowest digits up.
 _SLICES = tuple(
