@@ -53,7 +53,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import math
-import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -119,7 +118,6 @@ _WEEK_ORIGIN = -3 * 86400
 #: the names of PERCENTILES in column names.
 _NAMES = {0: "min", 10: "p10", 25: "p25", 50: "median", 75: "p75", 90: "p90", 100: "max"}
 _T = TypeVar("_T")
-_ADDRESS = re.compile(r"0[xX][0-9a-fA-F]{40}")
 
 
 def percentile(values: Sequence[_T], percent: int) -> _T:
@@ -508,11 +506,9 @@ def _seconds_back(lo: int, hi: int, window: Any) -> Any:
 
 
 def _address(field: str, value: Any) -> str:
-    from ..index._index import _checksum
+    from .._core import check_address
 
-    if not isinstance(value, str) or _ADDRESS.fullmatch(value) is None:
-        raise ValidationError(field, f"expected a 0x-prefixed 20-byte hex address, got {value!r}")
-    return _checksum(value.lower())
+    return check_address(field, value)
 
 
 def _check_by(by: Any, allowed: Sequence[str]) -> str:

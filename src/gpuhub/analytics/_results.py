@@ -192,7 +192,7 @@ class Report:
 
     def __str__(self) -> str:
         lines = [self.caption()]
-        lines += [f"  {name}: {_text(name, value)}" for name, value in self.summary.items()]
+        lines += [f"  {name}: {summary_text(name, value)}" for name, value in self.summary.items()]
         for name, table in self.tables.items():
             shown = display_frame(table)
             lines.append(f"{name}:")
@@ -384,7 +384,7 @@ def _stamp(value: Any) -> str:
     return str(value.strftime("%Y-%m-%d %H:%M")) if hasattr(value, "strftime") else str(value)
 
 
-def _text(name: str, value: Any) -> str:
+def summary_text(name: str, value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and name in _WEI_SUMMARY:
         return format_wei(value)
     if name.endswith("_seconds") and isinstance(value, int):
@@ -397,7 +397,7 @@ def _text(name: str, value: Any) -> str:
 
 
 def _cell(name: str, value: Any) -> Any:
-    text = _text(name, value)
+    text = summary_text(name, value)
     if isinstance(value, int) and name in _WEI_SUMMARY:
         return (text, f"{value} wei")
     return text

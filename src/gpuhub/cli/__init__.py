@@ -19,6 +19,7 @@ from . import (
     reputation,
     search,
     serve,
+    stats,
 )
 from ._app import EXIT_CODES, app, main
 
@@ -37,4 +38,5 @@ __all__ = [
     "reputation",
     "search",
     "serve",
+    "stats",
 ]
