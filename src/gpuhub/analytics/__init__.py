@@ -88,6 +88,7 @@ if TYPE_CHECKING:
     from ..index import MarketIndex
 
 __all__ = [
+    "MAX_PERIODS",
     "PERCENTILES",
     "PERIODS",
     "RATING_WEIGHT_UNIT",
@@ -112,6 +113,8 @@ __all__ = [
 
 #: the periods statistics over time can be grouped by.
 PERIODS = ("hour", "day", "week", "month")
+#: the most periods one statistic over time reports (hours of about 41 days, days of 5 years).
+MAX_PERIODS = 1000
 _FIXED = {"hour": 3600, "day": 86400, "week": 7 * 86400}
 # Weeks start on Mondays: 1969-12-29 was one, and every block time is later.
 _WEEK_ORIGIN = -3 * 86400
@@ -171,6 +174,8 @@ def market(
         >>> stats.frame[["model", "available", "ask_median_eth", "utilization"]]
         >>> stats.plot()                                 # price bands per model
     """
+    if model is not None:
+        model = _model(model)
     lo, hi = _window(index, window, end)
     at = hi - 1
     with _reading(index) as db:
@@ -217,6 +222,7 @@ def price_history(
 
         >>> analytics.price_history(index, "NVIDIA H100", by="day").plot()
     """
+    model = _model(model)
     lo, hi = _window(index, window, end)
     bounds = _bounds(index, lo, hi, by)
     if not bounds:
@@ -251,6 +257,8 @@ def utilization(
 
         >>> analytics.utilization(index, by="day").plot()
     """
+    if model is not None:
+        model = _model(model)
     lo, hi = _window(index, window, end)
     bounds = _bounds(index, lo, hi, by)
     rented: dict[tuple[int, str], int] = {}
@@ -589,6 +597,15 @@ def _money(
 
 
 def _bounds_from(lo: int, hi: int, by: str) -> list[tuple[int, int]]:
+    """The periods ``by`` of ``[lo, hi)``, each cut to it (at most MAX_PERIODS)."""
+    first = _period_start(lo, by)
+    count = (hi - first) // _FIXED.get(by, 28 * 86400) + 1
+    if count > MAX_PERIODS + 1:
+        raise ValidationError(
+            "by",
+            f"{by}s over this window make about {count} periods, more than {MAX_PERIODS}: group "
+            "by a longer period or take a shorter window",
+        )
     bounds = []
     start = lo
     while start < hi:
@@ -596,6 +613,22 @@ def _bounds_from(lo: int, hi: int, by: str) -> list[tuple[int, int]]:
         bounds.append((start, stop))
         start = stop
     return bounds
+
+
+def _model(value: Any) -> str:
+    """A GPU model name as listings hold it: text of 1 to 64 bytes of UTF-8, no control
+    characters (the contract refuses them, and PostgreSQL text cannot hold NUL)."""
+    if not isinstance(value, str):
+        raise ValidationError("model", f"expected text, got {type(value).__name__}")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValidationError("model", "not text that UTF-8 can hold") from None
+    if not 1 <= size <= 64 or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise ValidationError(
+            "model", "a GPU model is 1 to 64 bytes of UTF-8 without control characters"
+        )
+    return value
 
 
 def _fill_money(frame: Any, rows: Sequence[tuple[int, dict[str, int]]]) -> None:
