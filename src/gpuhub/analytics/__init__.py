@@ -67,6 +67,7 @@ except ImportError as err:  # pragma: no cover - depends on the installed extras
     ) from err
 
 from .._frames import add_money, pandas, time_series
+from ..index._schema import money_value
 from ..models import RATING_WEIGHT_UNIT, ListingStatus, RentalStatus, Role
 from . import _queries as q
 from ._queries import PERCENTILES
@@ -179,26 +180,30 @@ def market(
     lo, hi = _window(index, window, end)
     at = hi - 1
     with _reading(index) as db:
-        current = {row.model: row for row in q.current_listings(db, at)}
-        asks = {row.key: (row, total) for row, total in q.asking_prices(db, at)}
-        paid = {row.key: (row, total) for row, total in q.realized_prices(db, lo, hi)}
+        current = q.current_listings(db, at)
+        asks = q.asking_prices(db, at)
+        begun = q.started(db, lo, hi)
+        paid = q.realized_prices(db, lo, hi, begun)
         rented = q.rented_seconds(db, lo, hi)
         listed = q.listed_seconds(db, lo, hi)
-        started = q.rentals_started(db, lo, hi)
         volumes = q.volume(db, lo, hi)
         rated = q.provider_ratings(db, hi)
-    models = {m for m, row in current.items() if row.listings}
-    models |= {m for m, (seconds, _) in listed.items() if seconds} | set(started) | set(volumes)
+    by_status: dict[str, dict[int, int]] = {}
+    for (m, status), n in current.items():
+        by_status.setdefault(m, {})[status] = n
+    models = {m for m, counts in by_status.items() if _listed(counts)}
+    models |= {m for m, (seconds, _) in listed.items() if seconds} | set(begun) | set(volumes)
     if model is not None:
         models &= {model}
     names = sorted(models)
     pd = pandas()
     frame = pd.DataFrame({"model": pd.Series(names, dtype=object)})
-    for column in ("listings", "available", "rented"):
-        frame[column] = [int(getattr(current[m], column)) if m in current else 0 for m in names]
+    frame["listings"] = [_listed(by_status.get(m, {})) for m in names]
+    frame["available"] = [by_status.get(m, {}).get(_AVAILABLE, 0) for m in names]
+    frame["rented"] = [by_status.get(m, {}).get(int(ListingStatus.RENTED), 0) for m in names]
     _add_price_stats(frame, "ask", [asks.get(m) for m in names])
     _add_price_stats(frame, "realized", [paid.get(m) for m in names])
-    frame["rentals"] = [started.get(m, 0) for m in names]
+    frame["rentals"] = [begun.get(m, (0, 0))[0] for m in names]
     frame["listed_seconds"] = [listed.get(m, (0, 0))[0] for m in names]
     frame["rented_seconds"] = [rented.get(m, 0) for m in names]
     frame["utilization"] = [_ratio(rented.get(m, 0), listed.get(m, (0, 0))[0]) for m in names]
@@ -228,16 +233,14 @@ def price_history(
     if not bounds:
         return PriceHistory(_empty_prices(), start=lo, end=hi, subject=model)
     with _reading(index) as db:
-        asks = {int(row.key): (row, total) for row, total in q.asking_over_time(db, model, bounds)}
-        paid = {
-            int(row.key): (row, total) for row, total in q.realized_over_time(db, model, bounds)
-        }
+        asks = {int(k): v for k, v in q.asking_over_time(db, model, bounds).items()}
+        paid = {int(k): v for k, v in q.realized_over_time(db, model, bounds).items()}
     pd = pandas()
     starts = [a for a, _ in bounds]
     frame = pd.DataFrame({"period": time_series(starts)})
-    frame["listings"] = [int(asks[s][0].n) if s in asks else 0 for s in starts]
+    frame["listings"] = [asks[s].n if s in asks else 0 for s in starts]
     _add_price_stats(frame, "ask", [asks.get(s) for s in starts])
-    frame["rentals"] = [int(paid[s][0].n) if s in paid else 0 for s in starts]
+    frame["rentals"] = [paid[s].n if s in paid else 0 for s in starts]
     _add_price_stats(frame, "realized", [paid.get(s) for s in starts])
     return PriceHistory(frame, start=lo, end=hi, subject=model)
 
@@ -359,13 +362,19 @@ def provider_report(
         entry = per_listing.setdefault(r["listing_id"], {"rentals": 0, "earned": 0})
         entry["rentals"] += lo <= r["start"] < hi
     for r in ended:
-        per_listing[r["listing_id"]]["earned"] += int(r["billed"]) - int(r["fee"])
+        per_listing[r["listing_id"]]["earned"] += money_value(r, "billed") - money_value(r, "fee")
     ids = [v["listing_id"] for v in versions]
     listings = pd.DataFrame({"listing_id": ids})
     listings["model"] = pd.Series([v["model"] for v in versions], dtype=object)
     listings["capacity"] = [v["capacity"] for v in versions]
-    listings["status"] = _statuses([ListingStatus(v["status"]) for v in versions])
-    add_money(listings, "price_per_hour", [int(v["price_per_day"]) // 24 for v in versions])
+    busy = {r["listing_id"] for r in rows if _rented_at(r, hi - 1)}
+    listings["status"] = _statuses(
+        [
+            ListingStatus.RENTED if v["listing_id"] in busy else ListingStatus(v["status"])
+            for v in versions
+        ]
+    )
+    add_money(listings, "price_per_hour", [money_value(v, "price_per_day") // 24 for v in versions])
     listings["listed_seconds"] = [listed.get(i, (0, 0))[0] for i in ids]
     listings["offered_seconds"] = [listed.get(i, (0, 0))[1] for i in ids]
     listings["rented_seconds"] = [rented.get(i, 0) for i in ids]
@@ -377,8 +386,8 @@ def provider_report(
     add_money(listings, "earned", [per_listing.get(i, {}).get("earned", 0) for i in ids])
     money = earnings(index, provider, by=by, window=_seconds_back(lo, hi, window), end=hi)
     completed = sum(r["status"] != RentalStatus.ENDED_BY_PROVIDER for r in ended)
-    billed = sum(int(r["billed"]) for r in ended)
-    fees = sum(int(r["fee"]) for r in ended)
+    billed = sum(money_value(r, "billed") for r in ended)
+    fees = sum(money_value(r, "fee") for r in ended)
     listed_total = sum(s for s, _ in listed.values())
     offered_total = sum(o for _, o in listed.values())
     rented_total = sum(rented.values())
@@ -392,14 +401,14 @@ def provider_report(
         "billed": billed,
         "fees": fees,
         "earned": billed - fees,
-        "refunds": sum(int(r["refund"]) for r in ended),
+        "refunds": sum(money_value(r, "refund") for r in ended),
         "listed_seconds": listed_total,
         "offered_seconds": offered_total,
         "rented_seconds": rented_total,
         "availability": _ratio(offered_total, listed_total),
         "utilization": _ratio(rented_total, listed_total),
         "ratings": len(given),
-        "rating": _weighted_mean([(g["score"], _weight(g["billed"])) for g in given]),
+        "rating": _weighted_mean([(g["score"], g["weight"]) for g in given]),
     }
     tables = {"listings": listings, "ratings": _ratings_frame(given)}
     return ProviderReport(provider, start=lo, end=hi, summary=summary, tables=tables, money=money)
@@ -431,11 +440,11 @@ def renter_report(
     table["started"] = time_series([r["start"] for r in rows])
     table["ended"] = time_series([r["ended_at"] if r["id"] in ended else None for r in rows])
     table["status"] = _rental_statuses([_rental_status_at(r, hi) for r in rows])
-    add_money(table, "price_per_hour", [int(r["price_per_day"]) // 24 for r in rows])
+    add_money(table, "price_per_hour", [money_value(r, "price_per_day") // 24 for r in rows])
     table["rented_seconds"] = [_billed_seconds(r, lo, hi) for r in rows]
     add_money(table, "paid", [int(r["paid"]) for r in rows])
-    add_money(table, "billed", [int(r["billed"]) if r["id"] in ended else None for r in rows])
-    add_money(table, "refund", [int(r["refund"]) if r["id"] in ended else None for r in rows])
+    add_money(table, "billed", [_if(r["id"] in ended, r, "billed") for r in rows])
+    add_money(table, "refund", [_if(r["id"] in ended, r, "refund") for r in rows])
     money = spending(index, renter, by=by, window=_seconds_back(lo, hi, window), end=hi)
     done = [r for r in rows if r["id"] in ended]
     summary: dict[str, Any] = {
@@ -443,13 +452,13 @@ def renter_report(
         "active": len(active),
         "escrow": sum(int(r["paid"]) for r in active),
         "paid": sum(int(r["paid"]) for r in done),
-        "billed": sum(int(r["billed"]) for r in done),
-        "fees": sum(int(r["fee"]) for r in done),
-        "refunds": sum(int(r["refund"]) for r in done),
+        "billed": sum(money_value(r, "billed") for r in done),
+        "fees": sum(money_value(r, "fee") for r in done),
+        "refunds": sum(money_value(r, "refund") for r in done),
         "terminated": sum(r["status"] == RentalStatus.ENDED_BY_PROVIDER for r in done),
         "rented_seconds": sum(_billed_seconds(r, lo, hi) for r in rows),
         "ratings": len(given),
-        "rating": _weighted_mean([(g["score"], _weight(g["billed"])) for g in given]),
+        "rating": _weighted_mean([(g["score"], g["weight"]) for g in given]),
     }
     tables = {"rentals": table, "ratings": _ratings_frame(given)}
     return RenterReport(renter, start=lo, end=hi, summary=summary, tables=tables, money=money)
@@ -647,16 +656,15 @@ def _money_columns(frame: Any, names: Sequence[str]) -> None:
         add_money(frame, name, values[name])
 
 
-def _add_price_stats(frame: Any, prefix: str, found: Sequence[tuple[Any, int] | None]) -> None:
-    """``prefix``_min .. _max and _mean (wei per hour) from price_stats rows (None: none)."""
+def _add_price_stats(frame: Any, prefix: str, found: Sequence[q.Picked | None]) -> None:
+    """``prefix``_min .. _max and _mean (wei per hour) from price_stats groups (None: none)."""
     values: list[dict[str, int] | None] = []
-    for item in found:
-        if item is None:
+    for picked in found:
+        if picked is None:
             values.append(None)
             continue
-        row, total = item
-        stats = {_NAMES[p]: int(getattr(row, f"p{p}")) // 24 for p in PERCENTILES}
-        stats["mean"] = total // (24 * int(row.n))
+        stats = {_NAMES[p]: value // 24 for p, value in picked.percentiles.items()}
+        stats["mean"] = picked.total // (24 * picked.n)
         values.append(stats)
     _add_price_values(frame, prefix, values)
 
@@ -676,12 +684,20 @@ def _empty_prices() -> Any:
     return frame
 
 
+_AVAILABLE = int(ListingStatus.AVAILABLE)
+
+
+def _listed(counts: dict[int, int]) -> int:
+    """Listings not removed, from counts by status."""
+    return sum(n for status, n in counts.items() if status != ListingStatus.REMOVED)
+
+
 def _ratio(part: int, whole: int) -> float:
     return part / whole if whole else float("nan")
 
 
-def _weight(billed: str) -> int:
-    return int(billed) // RATING_WEIGHT_UNIT
+def _if(ended: bool, rental: Any, amount: str) -> int | None:
+    return money_value(rental, amount) if ended else None
 
 
 def _weighted_mean(scores: Sequence[tuple[int, int]]) -> float | None:
@@ -701,6 +717,11 @@ def _active_at(rental: Any, at: int) -> bool:
         and (rental["ended_at"] is None or rental["ended_at"] > at)
         and rental["end"] > at
     )
+
+
+def _rented_at(rental: Any, at: int) -> bool:
+    """The rental holds its listing at ``at`` (from its start until its RentalEnded)."""
+    return bool(rental["start"] <= at and (rental["ended_at"] is None or rental["ended_at"] > at))
 
 
 def _rental_status_at(rental: Any, hi: int) -> RentalStatus:
@@ -731,7 +752,7 @@ def _ratings_frame(rows: Sequence[Any]) -> Any:
     frame["rater"] = pd.Series([r["rater"] for r in rows], dtype=object)
     frame["score"] = [r["score"] for r in rows]
     add_money(frame, "billed", [int(r["billed"]) for r in rows])
-    frame["weight"] = [_weight(r["billed"]) for r in rows]
+    frame["weight"] = [r["weight"] for r in rows]
     frame["comment"] = pd.Series([r["comment"] for r in rows], dtype=object)
     frame["time"] = time_series([r["time"] for r in rows])
     return frame

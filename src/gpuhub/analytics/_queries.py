@@ -1,9 +1,9 @@
 """The statistics as SQL over the index's history tables, the same on SQLite and PostgreSQL.
 
-Money is summed exactly: PostgreSQL adds the 78-digit strings as NUMERIC; SQLite, whose integers
-stop at 2**63 - 1, adds them in 12-digit slices (each slice's sum fits up to 9 million rows;
-past that SQLite raises "integer overflow" rather than answering wrong) and Python carries.
-Percentiles are picked by rank with window functions, so each is one stored value.
+Amounts are read as their three whole-number parts (``_schema.money_columns``): sums add each
+part (exact; past 9 million rows SQLite raises "integer overflow" rather than answering wrong)
+and Python carries; ranks order by the parts, so each percentile is one stored value. The hot
+queries read one covering index each, never the wide rows.
 """
 
 from __future__ import annotations
@@ -15,43 +15,73 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Connection,
-    Numeric,
-    Text,
+    Table,
     and_,
     case,
-    cast,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql.functions import FunctionElement
 
-from ..index._schema import WEI_DIGITS, listing_versions, ratings, rentals
-from ..models import RATING_WEIGHT_UNIT, ListingStatus, Role
+from ..index._schema import (
+    MONEY_BASE,
+    listing_versions,
+    meta,
+    model_ratings,
+    money_parts,
+    money_value,
+    ratings,
+    rentals,
+)
+from ..models import ListingStatus, Role
 
 V = listing_versions.c
 R = rentals.c
 G = ratings.c
+M = model_ratings.c
 
 #: the percentiles every price statistic reports, in percent (0 is the minimum, 100 the maximum).
 PERCENTILES = (0, 10, 25, 50, 75, 90, 100)
-_SLICE = 12
-# (first character, length) of each slice of a 78-digit amount, from the lowest digits up.
-_SLICES = tuple(
-    (max(1, WEI_DIGITS - end + 1), min(_SLICE, WEI_DIGITS - end + _SLICE))
-    for end in range(_SLICE, WEI_DIGITS + _SLICE, _SLICE)
-)
+_PARTS = (2, 1, 0)
 
 
-def least(a: Any, b: Any) -> Any:
-    """The smaller of two SQL values (SQLite's two-argument min is PostgreSQL's LEAST)."""
-    return case((a < b, a), else_=b)
+class least(FunctionElement[int]):
+    """The smaller of two whole numbers: LEAST, or SQLite's two-argument min()."""
+
+    type = BigInteger()
+    inherit_cache = True
 
 
-def greatest(a: Any, b: Any) -> Any:
-    """The larger of two SQL values."""
-    return case((a > b, a), else_=b)
+class greatest(FunctionElement[int]):
+    """The larger of two whole numbers: GREATEST, or SQLite's two-argument max()."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(least)
+def _least(element: least, compiler: Any, **kw: Any) -> str:
+    return f"LEAST({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(least, "sqlite")
+def _least_sqlite(element: least, compiler: Any, **kw: Any) -> str:
+    return f"min({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(greatest)
+def _greatest(element: greatest, compiler: Any, **kw: Any) -> str:
+    return f"GREATEST({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(greatest, "sqlite")
+def _greatest_sqlite(element: greatest, compiler: Any, **kw: Any) -> str:
+    return f"max({compiler.process(element.clauses, **kw)})"
 
 
 def seconds_inside(start: Any, end: Any, lo: int, hi: int) -> Any:
@@ -61,111 +91,160 @@ def seconds_inside(start: Any, end: Any, lo: int, hi: int) -> Any:
 
 def overlaps(start: Any, end: Any, lo: int, hi: int) -> ColumnElement[bool]:
     """``[start, end)`` and ``[lo, hi)`` share at least one second."""
-    return and_(start < hi, end > lo)
+    return and_(end > lo, start < hi)
 
 
 @dataclass(frozen=True, slots=True)
 class WeiSum:
-    """An exact SUM of a wei column: the SQL columns to select, and their value from a row."""
+    """An exact SUM of an amount: the SQL columns to select, and its value from a row."""
 
     name: str
-    postgres: bool
 
     @classmethod
-    def of(cls, db: Connection, column: Any, name: str) -> tuple[WeiSum, list[Any]]:
-        postgres = db.dialect.name == "postgresql"
-        total = cls(name, postgres)
-        if postgres:
-            return total, [cast(func.sum(cast(column, Numeric)), Text).label(name)]
+    def of(cls, table: Table, amount: str, name: str | None = None) -> tuple[WeiSum, list[Any]]:
+        total = cls(name or amount)
+        parts = money_parts(table, amount)
         return total, [
-            func.sum(cast(func.substr(column, first, length), BigInteger)).label(f"{name}_{i}")
-            for i, (first, length) in enumerate(_SLICES)
+            func.sum(c).label(f"{total.name}_{p}") for c, p in zip(parts, _PARTS, strict=True)
         ]
 
     def value(self, row: Any) -> int:
         """The sum in ``row`` (0 when no rows were summed)."""
-        if self.postgres:
-            text = row._mapping[self.name]
-            return 0 if text is None else int(text)
-        total = 0
-        for i in range(len(_SLICES)):
-            part = row._mapping[f"{self.name}_{i}"]
-            total += (part or 0) * 10 ** (_SLICE * i)
-        return total
+        parts = [row._mapping[f"{self.name}_{p}"] or 0 for p in _PARTS]
+        return int((parts[0] * MONEY_BASE + parts[1]) * MONEY_BASE + parts[2])
 
 
-def rank(percent: int, count: Any) -> Any:
-    """The 1-based rank of the nearest-rank percentile among ``count`` sorted values."""
-    if percent == 0:
-        return literal(1)
-    return (count * percent + 99) // 100
+def rank(percent: int, count: int) -> int:
+    """The 1-based rank of the nearest-rank ``percent`` percentile among ``count`` sorted values
+    (``analytics.percentile``'s rule)."""
+    return max(1, -(-percent * count // 100))
 
 
-def percentile_columns(ranked: Any, value: Any, count: Any) -> list[Any]:
-    """MIN(CASE WHEN rank = r_p THEN value END) for each of PERCENTILES, as ``p0 .. p100``."""
-    return [func.min(case((ranked == rank(p, count), value))).label(f"p{p}") for p in PERCENTILES]
+@dataclass(frozen=True, slots=True)
+class Picked:
+    """One group's price statistics: how many values, each of PERCENTILES, their sum."""
+
+    n: int
+    percentiles: dict[int, int]
+    total: int
 
 
-def ranked(query: Select[Any], partition: Any, value: Any) -> Any:
-    """``query`` with each row's rank by ``value`` within ``partition`` and the partition's size,
-    as a subquery with columns ``key``, ``value``, ``rn``, ``n``."""
-    return query.add_columns(
+def counts_and_sums(
+    db: Connection, query: Select[Any], partition: Any, table: Table, amount: str
+) -> dict[Any, tuple[int, int]]:
+    """Per partition key: how many of ``query``'s rows, and the exact sum of their amount."""
+    total, sums = WeiSum.of(table, amount, "total")
+    statement = query.add_columns(partition.label("key"), func.count().label("n"), *sums)
+    return {
+        row.key: (int(row.n), total.value(row)) for row in db.execute(statement.group_by(partition))
+    }
+
+
+def price_stats(
+    db: Connection,
+    query: Select[Any],
+    partition: Any,
+    table: Table,
+    amount: str,
+    counts: dict[Any, tuple[int, int]] | None = None,
+) -> dict[Any, Picked]:
+    """Per partition key, the PERCENTILES of the amount over ``query``'s rows and their sum.
+
+    One pass counts (unless ``counts`` already holds each key's count and sum), one numbers the
+    rows of each key in the amount's order (ROW_NUMBER) and keeps only those at a wanted rank.
+    """
+    if counts is None:
+        counts = counts_and_sums(db, query, partition, table, amount)
+    wanted = sorted({rank(p, n) for n, _ in counts.values() for p in PERCENTILES})
+    if not wanted:
+        return {}
+    parts = money_parts(table, amount)
+    numbered = query.add_columns(
         partition.label("key"),
-        value.label("value"),
-        func.row_number().over(partition_by=partition, order_by=value).label("rn"),
-        func.count().over(partition_by=partition).label("n"),
+        *(c.label(f"v_{p}") for c, p in zip(parts, _PARTS, strict=True)),
+        func.row_number().over(partition_by=partition, order_by=parts).label("rn"),
     ).subquery()
-
-
-def price_stats(db: Connection, query: Select[Any], partition: Any, value: Any) -> list[Any]:
-    """Per partition key: n, the PERCENTILES of ``value`` (wei strings) and their exact sum."""
-    sub = ranked(query, partition, value)
-    total, sum_columns = WeiSum.of(db, sub.c.value, "total")
-    statement = (
-        select(sub.c.key, func.max(sub.c.n).label("n"))
-        .add_columns(*percentile_columns(sub.c.rn, sub.c.value, sub.c.n), *sum_columns)
-        .group_by(sub.c.key)
-    )
-    return [(row, total.value(row)) for row in db.execute(statement)]
+    found: dict[tuple[Any, int], int] = {}
+    statement = select(numbered).where(numbered.c.rn.in_(wanted))
+    for row in db.execute(statement):
+        found[(row.key, int(row.rn))] = money_value(row._mapping, "v")
+    return {
+        key: Picked(n, {p: found[(key, rank(p, n))] for p in PERCENTILES}, total)
+        for key, (n, total) in counts.items()
+        if n
+    }
 
 
 # ------------------------------------------------------------------ market
 
 
-def current_listings(db: Connection, at: int) -> list[Any]:
-    """Per model: listings not removed, available and rented at the moment ``at``."""
-    status = V.status
-    statement = (
-        select(
-            V.model,
-            func.sum(case((status != int(ListingStatus.REMOVED), 1), else_=0)).label("listings"),
-            func.sum(case((status == int(ListingStatus.AVAILABLE), 1), else_=0)).label("available"),
-            func.sum(case((status == int(ListingStatus.RENTED), 1), else_=0)).label("rented"),
-        )
-        .where(V.start <= at, V.end > at)
+def rented_at(at: int) -> Any:
+    """The listings rented at the moment ``at``: a rental started, and not ended yet. (Two
+    selects, each a range of the ended_at index: the running rentals, and those that ended
+    after ``at``; one condition with OR would have the database scan every rental.)"""
+    running = select(R.listing_id).where(R.ended_at.is_(None), R.start <= at)
+    ended_later = select(R.listing_id).where(R.ended_at > at, R.start <= at)
+    return union_all(running, ended_later)
+
+
+def current_listings(db: Connection, at: int) -> dict[tuple[str, int], int]:
+    """Per (model, status) at the moment ``at``: how many listings. Versions give the
+    provider's side (AVAILABLE, UNAVAILABLE, REMOVED); the rented ones among the AVAILABLE are
+    counted as RENTED."""
+    found: dict[tuple[str, int], int] = {}
+    sides = (
+        select(V.model, V.status, func.count())
+        .where(V.end > at, V.start <= at)
+        .group_by(V.model, V.status)
+    )
+    for model, status, n in db.execute(sides):
+        found[(model, int(status))] = int(n)
+    busy = rented_at(at).subquery()
+    rented = (
+        select(V.model, func.count())
+        .select_from(busy)
+        .join(listing_versions, and_(V.listing_id == busy.c.listing_id, V.end > at))
+        .where(V.start <= at)
         .group_by(V.model)
     )
-    return list(db.execute(statement))
+    available, taken = int(ListingStatus.AVAILABLE), int(ListingStatus.RENTED)
+    for model, n in db.execute(rented):
+        found[(model, available)] = found.get((model, available), 0) - int(n)
+        found[(model, taken)] = int(n)
+    return found
 
 
-def asking_prices(db: Connection, at: int, model: str | None = None) -> list[Any]:
-    """Per model: the per-day asking prices of the listings available at ``at``."""
-    query = (
+def _available_at(at: int) -> Select[Any]:
+    return (
         select()
         .select_from(listing_versions)
-        .where(V.start <= at, V.end > at, V.status == int(ListingStatus.AVAILABLE))
+        .where(
+            V.end > at,
+            V.start <= at,
+            V.status == int(ListingStatus.AVAILABLE),
+            V.listing_id.not_in(rented_at(at)),
+        )
     )
-    if model is not None:
-        query = query.where(V.model == model)
-    return price_stats(db, query, V.model, V.price_per_day)
 
 
-def realized_prices(db: Connection, lo: int, hi: int, model: str | None = None) -> list[Any]:
+def asking_prices(db: Connection, at: int) -> dict[Any, Picked]:
+    """Per model: the per-day asking prices of the listings available at ``at`` (on offer and
+    not rented)."""
+    return price_stats(db, _available_at(at), V.model, listing_versions, "price_per_day")
+
+
+def started(db: Connection, lo: int, hi: int) -> dict[Any, tuple[int, int]]:
+    """Per model: rentals started in ``[lo, hi)`` and the sum of their prices per day."""
+    query = select().select_from(rentals).where(R.start >= lo, R.start < hi)
+    return counts_and_sums(db, query, R.model, rentals, "price_per_day")
+
+
+def realized_prices(
+    db: Connection, lo: int, hi: int, counts: dict[Any, tuple[int, int]]
+) -> dict[Any, Picked]:
     """Per model: the per-day prices locked by rentals that started in ``[lo, hi)``."""
     query = select().select_from(rentals).where(R.start >= lo, R.start < hi)
-    if model is not None:
-        query = query.where(R.model == model)
-    return price_stats(db, query, R.model, R.price_per_day)
+    return price_stats(db, query, R.model, rentals, "price_per_day", counts)
 
 
 def rented_seconds(
@@ -187,10 +266,10 @@ def listed_seconds(
     db: Connection, lo: int, hi: int, *, by: Any = None, where: Any = None
 ) -> dict[Any, tuple[int, int]]:
     """Per model (or per ``by``, a versions column): seconds inside ``[lo, hi)`` listed (not
-    removed) and, of those, offered (AVAILABLE or RENTED)."""
+    removed) and, of those, offered (AVAILABLE on the provider's side: free or rented)."""
     key = V.model if by is None else by
     inside = seconds_inside(V.start, V.end, lo, hi)
-    offered = V.status.in_([int(ListingStatus.AVAILABLE), int(ListingStatus.RENTED)])
+    offered = V.status == int(ListingStatus.AVAILABLE)
     statement = (
         select(key, func.sum(inside), func.sum(case((offered, inside), else_=0)))
         .where(
@@ -206,40 +285,26 @@ def listed_seconds(
     return {k: (int(total), int(up)) for k, total, up in db.execute(statement)}
 
 
-def rentals_started(db: Connection, lo: int, hi: int) -> dict[str, int]:
-    """Per model: rentals started in ``[lo, hi)``."""
-    statement = select(R.model, func.count()).where(R.start >= lo, R.start < hi).group_by(R.model)
-    return {model: int(n) for model, n in db.execute(statement)}
-
-
 def volume(db: Connection, lo: int, hi: int) -> dict[str, int]:
     """Per model: wei billed by rentals that ended in ``[lo, hi)``."""
-    total, columns = WeiSum.of(db, R.billed, "billed")
+    total, columns = WeiSum.of(rentals, "billed")
     statement = select(R.model, *columns).where(R.ended_at >= lo, R.ended_at < hi).group_by(R.model)
     return {row[0]: total.value(row) for row in db.execute(statement)}
 
 
-def weight() -> Any:
-    """A rating's weight in SQL: its rental's billed wei // RATING_WEIGHT_UNIT (below 2**48, as
-    the contract checks)."""
-    digits = WEI_DIGITS - len(str(RATING_WEIGHT_UNIT)) + 1
-    return cast(func.substr(G.billed, 1, digits), BigInteger)
-
-
-def provider_ratings(
-    db: Connection, hi: int, *, by: Any = None, where: Any = None
-) -> dict[Any, tuple[int, int, int]]:
-    """Per model (or ``by``): ratings renters gave providers before ``hi``: their count, the sum
-    of score x weight and the sum of weights."""
-    key = R.model if by is None else by
+def provider_ratings(db: Connection, hi: int) -> dict[str, tuple[int, int, int]]:
+    """Per model: ratings renters gave providers before ``hi``: their count, the sum of score
+    x weight and the sum of weights. Up to the index's last block, the per-model sums it keeps
+    answer; before that, the ratings themselves."""
+    synced = db.execute(select(meta.c.value).where(meta.c.key == "synced_time")).scalar_one()
+    if hi > int(synced):
+        totals = select(M.model, M.ratings, M.weighted_sum, M.weight)
+        return {k: (int(n), int(s), int(w)) for k, n, s, w in db.execute(totals)}
     statement = (
-        select(key, func.count(), func.sum(G.score * weight()), func.sum(weight()))
-        .select_from(ratings.join(rentals, R.id == G.rental_id))
+        select(G.model, func.count(), func.sum(G.score * G.weight), func.sum(G.weight))
         .where(G.role == int(Role.PROVIDER), G.time < hi)
-        .group_by(key)
+        .group_by(G.model)
     )
-    if where is not None:
-        statement = statement.where(where)
     return {k: (int(n), int(s or 0), int(w or 0)) for k, n, s, w in db.execute(statement)}
 
 
@@ -265,20 +330,33 @@ def periods_table(bounds: Sequence[tuple[int, int]]) -> Any:
     return union_all(*rows).subquery("periods") if len(rows) > 1 else rows[0].subquery("periods")
 
 
-def asking_over_time(db: Connection, model: str, bounds: Sequence[tuple[int, int]]) -> list[Any]:
+def asking_over_time(
+    db: Connection, model: str, bounds: Sequence[tuple[int, int]]
+) -> dict[Any, Picked]:
     """Per period: the asking prices of ``model``'s listings available at the period's last
     second."""
     periods = periods_table(bounds)
+    rented_then = (
+        select(R.id)
+        .where(
+            R.listing_id == V.listing_id,
+            R.start <= periods.c.at,
+            or_(R.ended_at.is_(None), R.ended_at > periods.c.at),
+        )
+        .exists()
+    )
     query = (
         select()
         .select_from(listing_versions)
         .join(periods, and_(V.start <= periods.c.at, V.end > periods.c.at))
-        .where(V.model == model, V.status == int(ListingStatus.AVAILABLE))
+        .where(V.model == model, V.status == int(ListingStatus.AVAILABLE), ~rented_then)
     )
-    return price_stats(db, query, periods.c.lo, V.price_per_day)
+    return price_stats(db, query, periods.c.lo, listing_versions, "price_per_day")
 
 
-def realized_over_time(db: Connection, model: str, bounds: Sequence[tuple[int, int]]) -> list[Any]:
+def realized_over_time(
+    db: Connection, model: str, bounds: Sequence[tuple[int, int]]
+) -> dict[Any, Picked]:
     """Per period: the prices locked by ``model``'s rentals that started in it."""
     periods = periods_table(bounds)
     query = (
@@ -287,7 +365,7 @@ def realized_over_time(db: Connection, model: str, bounds: Sequence[tuple[int, i
         .join(periods, and_(R.start >= periods.c.lo, R.start < periods.c.hi))
         .where(R.model == model)
     )
-    return price_stats(db, query, periods.c.lo, R.price_per_day)
+    return price_stats(db, query, periods.c.lo, rentals, "price_per_day")
 
 
 def seconds_over_time(
@@ -313,7 +391,7 @@ def seconds_over_time(
         )
         .select_from(listing_versions)
         .join(periods, and_(V.start < periods.c.hi, V.end > periods.c.lo))
-        .where(V.status != int(ListingStatus.REMOVED))
+        .where(V.status != int(ListingStatus.REMOVED), V.start < V.end)
         .group_by(periods.c.lo, V.model)
     )
     if model is not None:
@@ -329,7 +407,7 @@ def money_over_time(
 ) -> list[tuple[Any, int, dict[str, int]]]:
     """Per ``key`` (a period's start, a listing or a rental): rentals of ``address`` (as
     ``party``, a rentals column) that ended in ``[lo, hi)``, and their billed, fee and refund."""
-    sums = [WeiSum.of(db, getattr(R, name), name) for name in ("billed", "fee", "refund")]
+    sums = [WeiSum.of(rentals, name) for name in ("billed", "fee", "refund")]
     statement = (
         select(key.label("key"), func.count().label("rentals"))
         .add_columns(*(column for _, columns in sums for column in columns))

@@ -58,6 +58,7 @@ from ._schema import (
     OPEN_END,
     SCHEMA_VERSION,
     STATE_TABLES,
+    TEXT_KEYS,
     accounts,
     blocks,
     journal,
@@ -66,6 +67,7 @@ from ._schema import (
     meta,
     metadata,
     models,
+    money,
     open_engine,
     providers,
     ratings,
@@ -815,7 +817,7 @@ def _undo(db: Connection, fork: int) -> None:
     )
     for name, key, before in entries.all():
         table, key_column = STATE_TABLES[name]
-        typed_key: Any = key if key_column == "address" else int(key)
+        typed_key: Any = key if key_column in TEXT_KEYS else int(key)
         db.execute(delete(table).where(table.c[key_column] == typed_key))
         if before is not None:
             db.execute(insert(table), [json.loads(before)])
@@ -863,9 +865,15 @@ def _apply(state: _State, event: _Event) -> None:
         state.put("listing", listing_id, row)
         state.names.add(row["model_folded"])
         state.providers.add(row["provider_key"])
-        _add_version(state, event, listing_id, _terms(args), int(status))
+        # A rented listing is AVAILABLE on its provider's side (renting needs it, and only
+        # ending the rental changes it); versions keep that side (see _schema.listing_versions).
+        side = ListingStatus.AVAILABLE if status == ListingStatus.RENTED else status
+        _add_version(state, event, listing_id, _terms(args), int(side))
     elif name == "ListingStatusChanged":
-        _set_listing_status(state, event, args["listingId"], args["status"])
+        _set_listing_status(state, args["listingId"], args["status"])
+        current = state.current_version(args["listingId"])
+        if current is not None:
+            _add_version(state, event, args["listingId"], current, int(args["status"]))
     elif name == "RentalStarted":
         listing = state.get("listing", args["listingId"])
         if listing is None:
@@ -887,14 +895,14 @@ def _apply(state: _State, event: _Event) -> None:
                 "fee_bps": args["feeBps"],
                 "status": int(RentalStatus.ACTIVE),
                 "model": listing["model"] if version is None else version["model"],
-                "price_per_day": wei(args["price"] * 86400 // PriceUnit(args["unit"]).seconds),
-                "billed": wei(0),
-                "fee": wei(0),
-                "refund": wei(0),
+                **money("price_per_day", args["price"] * 86400 // PriceUnit(args["unit"]).seconds),
+                **money("billed", 0),
+                **money("fee", 0),
+                **money("refund", 0),
                 "ended_at": None,
             },
         )
-        _set_listing_status(state, event, args["listingId"], ListingStatus.RENTED)
+        _set_listing_status(state, args["listingId"], ListingStatus.RENTED)
     elif name == "RentalExtended":
         rental = state.get("rental", args["rentalId"])
         if rental is not None:
@@ -912,13 +920,13 @@ def _apply(state: _State, event: _Event) -> None:
                 **rental,
                 "end": args["end"],
                 "status": status,
-                "billed": wei(args["used"]),
-                "fee": wei(args["fee"]),
-                "refund": wei(args["refund"]),
+                **money("billed", args["used"]),
+                **money("fee", args["fee"]),
+                **money("refund", args["refund"]),
                 "ended_at": event.time,
             },
         )
-        _set_listing_status(state, event, args["listingId"], ListingStatus.AVAILABLE)
+        _set_listing_status(state, args["listingId"], ListingStatus.AVAILABLE)
         if status == RentalStatus.ENDED_BY_PROVIDER:
             _count(state, rental["provider"], terminations=1)
         else:
@@ -926,6 +934,7 @@ def _apply(state: _State, event: _Event) -> None:
             _count(state, rental["provider"], completed_as_provider=1)
     elif name == "Rated":
         role = Role(args["role"])
+        rated = state.get("rental", args["rentalId"])
         state.put(
             "rating",
             args["rentalId"] * 2 + role,
@@ -940,10 +949,30 @@ def _apply(state: _State, event: _Event) -> None:
                 "comment": args["comment"],
                 "block": event.block,
                 "time": event.time,
+                "model": "" if rated is None else rated["model"],
+                "weight": args["billed"] // RATING_WEIGHT_UNIT,
             },
         )
         side = "provider" if role is Role.PROVIDER else "renter"
         weight = args["billed"] // RATING_WEIGHT_UNIT
+        if role is Role.PROVIDER and rated is not None:
+            model = rated["model"]
+            total = state.get("model_rating", model) or {
+                "model": model,
+                "ratings": 0,
+                "weighted_sum": 0,
+                "weight": 0,
+            }
+            state.put(
+                "model_rating",
+                model,
+                {
+                    "model": model,
+                    "ratings": total["ratings"] + 1,
+                    "weighted_sum": total["weighted_sum"] + args["score"] * weight,
+                    "weight": total["weight"] + weight,
+                },
+            )
         _count(
             state,
             args["ratee"],
@@ -977,16 +1006,21 @@ def _count(state: _State, address: str, **added: int) -> None:
     state.put("account", key, {**account, **{k: account[k] + v for k, v in added.items()}})
 
 
-def _set_listing_status(state: _State, event: _Event, listing_id: int, status: int) -> None:
+def _set_listing_status(state: _State, listing_id: int, status: int) -> None:
     listing = state.get("listing", listing_id)
     if listing is not None:
         state.put("listing", listing_id, {**listing, "status": int(status)})
-        current = state.current_version(listing_id)
-        if current is not None:
-            _add_version(state, event, listing_id, current, int(status))
 
 
-_TERMS = ("provider", "model", "capacity", "price", "unit", "price_per_day")
+_TERMS = (
+    "provider",
+    "model",
+    "capacity",
+    "unit",
+    "price_per_day_2",
+    "price_per_day_1",
+    "price_per_day_0",
+)
 
 
 def _terms(args: Mapping[str, Any]) -> dict[str, Any]:
@@ -996,9 +1030,8 @@ def _terms(args: Mapping[str, Any]) -> dict[str, Any]:
         "provider": args["provider"],
         "model": args["gpuModel"],
         "capacity": args["capacity"],
-        "price": wei(args["price"]),
         "unit": int(unit),
-        "price_per_day": wei(args["price"] * 86400 // unit.seconds),
+        **money("price_per_day", args["price"] * 86400 // unit.seconds),
     }
 
 
