@@ -22,9 +22,10 @@ would leave them.
   the most rentals and for a typical one.
 
 Prints JSON: the row counts, the median of ``--repeat`` runs of ``market(index, window="30d")``
-and ``earnings(index, provider, by="day")`` on each database (target: at most 500 ms each on
-SQLite), pandas' time to load the raw rows and to compute the same result from them (checked
-equal), and the load average while it ran.
+and ``earnings(index, provider, by="day")`` on each database, wall-clock and this process's CPU
+time (target: at most 500 ms each on SQLite; on a shared machine the wall clock also counts the
+wait for a core), pandas' time to load the raw rows and to compute the same result from them
+(checked equal), and the load average before and after.
 """
 
 from __future__ import annotations
@@ -155,7 +156,8 @@ def generate(
                 state.append((t + 1, 1, price))
                 t += rng.randrange(86400, 10 * 86400)
                 state.append((t, 0, price))
-        if rng.random() < 0.05 and state[-1][1] == 0 and t + 86400 < NOW:
+        running = bool(made) and made[-1]["listing_id"] == listing_id and not made[-1]["ended_at"]
+        if rng.random() < 0.05 and not running and state[-1][1] == 0 and t + 86400 < NOW:
             state.append((t + 86400, 3, price))
         for position, (at, status, cost) in enumerate(state):
             until = state[position + 1][0] if position + 1 < len(state) else OPEN_END
@@ -229,60 +231,82 @@ def fill(index: MarketIndex, rows: tuple[list[Any], list[Any], list[Any]]) -> No
 
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     """The median of ``repeat`` runs of ``fn``, in milliseconds, and its last result."""
-    times = []
+    times, _, result = timed_both(fn, repeat)
+    return times, result
+
+
+def timed_both(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
+    """The medians of ``repeat`` runs of ``fn``: wall-clock and this process's CPU time, in
+    milliseconds (on a busy machine the wall clock also counts the wait for a core), and the
+    last result."""
+    walls, cpus = [], []
     result = None
     for _ in range(repeat):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         result = fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return round(statistics.median(times), 1), result
+        walls.append((time.perf_counter() - wall) * 1000)
+        cpus.append((time.process_time() - cpu) * 1000)
+    return round(statistics.median(walls), 1), round(statistics.median(cpus), 1), result
 
 
 # ---------------------------------------------------------------------- pandas from raw rows
 
 
+def _parts(name: str) -> str:
+    return f"{name}_2, {name}_1, {name}_0"
+
+
 def raw_frames(index: MarketIndex, lo: int) -> tuple[Any, Any, Any]:
-    """The rows the statistics need, read into DataFrames as they are stored."""
+    """The rows the market statistics need, read into DataFrames as they are stored."""
     import pandas as pd
 
     with index._engine.connect() as db:
         versions = pd.read_sql(
             text(
-                "SELECT listing_id, model, status, price_per_day, start, \"end\" "
-                "FROM gpuhub_listing_versions WHERE \"end\" > :lo"
+                f'SELECT listing_id, model, status, {_parts("price_per_day")}, start, "end" '
+                'FROM gpuhub_listing_versions WHERE "end" > :lo'
             ),
             db,
             params={"lo": lo},
         )
         made = pd.read_sql(
             text(
-                "SELECT id, model, start, \"end\", price_per_day, billed, ended_at, provider "
-                "FROM gpuhub_rentals WHERE \"end\" > :lo OR start >= :lo OR ended_at >= :lo"
+                f'SELECT id, listing_id, model, start, "end", {_parts("price_per_day")}, '
+                f"{_parts('billed')}, ended_at FROM gpuhub_rentals "
+                'WHERE "end" > :lo OR start >= :lo OR ended_at >= :lo OR ended_at IS NULL'
             ),
             db,
             params={"lo": lo},
         )
         rated = pd.read_sql(
-            text(
-                "SELECT r.score, r.billed, r.time, t.model FROM gpuhub_ratings r "
-                "JOIN gpuhub_rentals t ON t.id = r.rental_id WHERE r.role = 1"
-            ),
-            db,
+            text("SELECT score, weight, time, model FROM gpuhub_ratings WHERE role = 1"), db
         )
     return versions, made, rated
+
+
+def _amounts(frame: Any, name: str) -> list[int]:
+    """The amount ``name`` of each row, as Python ints from its three parts."""
+    base = 10**12
+    return [
+        (int(a) * base + int(b)) * base + int(c)
+        for a, b, c in zip(frame[f"{name}_2"], frame[f"{name}_1"], frame[f"{name}_0"], strict=True)
+    ]
 
 
 def pandas_market(versions: Any, made: Any, rated: Any, lo: int, hi: int) -> dict[str, Any]:
     """analytics.market's numbers per model, with pandas (money as Python ints)."""
     at = hi - 1
     out: dict[str, dict[str, Any]] = {}
+    ended = made["ended_at"]
+    busy = set(made.loc[(made["start"] <= at) & (ended.isna() | (ended > at)), "listing_id"])
     now = versions[(versions["start"] <= at) & (versions["end"] > at)]
+    free = now[(now["status"] == 0) & ~now["listing_id"].isin(busy)]
     for model, rows in now.groupby("model"):
         entry = out.setdefault(str(model), {})
         entry["listings"] = int((rows["status"] != 3).sum())
-        entry["available"] = int((rows["status"] == 0).sum())
-        asks = sorted(int(p) for p in rows.loc[rows["status"] == 0, "price_per_day"])
-        entry["ask"] = _prices(asks)
+    for model, rows in free.groupby("model"):
+        out[str(model)]["available"] = len(rows)
+        out[str(model)]["ask"] = _prices(sorted(_amounts(rows, "price_per_day")))
     live = versions[(versions["status"] != 3) & (versions["start"] < hi)]
     inside = (live["end"].clip(upper=hi) - live["start"].clip(lower=lo)).clip(lower=0)
     for model, seconds in inside.groupby(live["model"]).sum().items():
@@ -291,17 +315,16 @@ def pandas_market(versions: Any, made: Any, rated: Any, lo: int, hi: int) -> dic
     for model, rows in started.groupby("model"):
         entry = out.setdefault(str(model), {})
         entry["rentals"] = len(rows)
-        entry["realized"] = _prices(sorted(int(p) for p in rows["price_per_day"]))
+        entry["realized"] = _prices(sorted(_amounts(rows, "price_per_day")))
     running = made[made["start"] < hi]
     used = (running["end"].clip(upper=hi) - running["start"].clip(lower=lo)).clip(lower=0)
     for model, seconds in used.groupby(running["model"]).sum().items():
         out.setdefault(str(model), {})["rented_seconds"] = int(seconds)
-    ended = made[(made["ended_at"] >= lo) & (made["ended_at"] < hi)]
-    for model, rows in ended.groupby("model"):
-        out.setdefault(str(model), {})["volume"] = sum(int(b) for b in rows["billed"])
+    done = made[(ended >= lo) & (ended < hi)]
+    for model, rows in done.groupby("model"):
+        out.setdefault(str(model), {})["volume"] = sum(_amounts(rows, "billed"))
     scored = rated[rated["time"] < hi]
-    weights = scored["billed"].map(lambda b: int(b) // 10**12)
-    for model, rows in scored.assign(weight=weights).groupby("model"):
+    for model, rows in scored.groupby("model"):
         total = int(rows["weight"].sum())
         out.setdefault(str(model), {})["rating"] = (
             int((rows["score"] * rows["weight"]).sum()) / total if total else None
@@ -313,7 +336,9 @@ def _prices(values: list[int]) -> dict[str, int] | None:
     if not values:
         return None
     ranks = {"min": 0, "p10": 10, "p25": 25, "median": 50, "p75": 75, "p90": 90, "max": 100}
-    found = {k: values[max(1, math.ceil(p * len(values) / 100)) - 1] // 24 for k, p in ranks.items()}
+    found = {
+        k: values[max(1, math.ceil(p * len(values) / 100)) - 1] // 24 for k, p in ranks.items()
+    }
     found["mean"] = sum(values) // (24 * len(values))
     return found
 
@@ -335,13 +360,28 @@ def same_market(sql: Any, mine: dict[str, Any]) -> bool:
     return True
 
 
-def pandas_earnings(made: Any, provider: str, lo: int, hi: int) -> dict[int, tuple[int, int]]:
-    """Per day: rentals of ``provider`` ended in it and their billed wei, with pandas."""
-    mine = made[(made["provider"] == provider) & (made["ended_at"] >= lo) & (made["ended_at"] < hi)]
+def raw_provider(index: MarketIndex, provider: str) -> Any:
+    """A provider's rentals as stored, in a DataFrame."""
+    import pandas as pd
+
+    with index._engine.connect() as db:
+        return pd.read_sql(
+            text(
+                f"SELECT ended_at, {_parts('billed')}, {_parts('fee')}, {_parts('refund')} "
+                "FROM gpuhub_rentals WHERE provider = :provider"
+            ),
+            db,
+            params={"provider": provider},
+        )
+
+
+def pandas_earnings(made: Any, hi: int) -> dict[int, tuple[int, int, int]]:
+    """Per day: a provider's rentals ended in it, their billed wei and fees, with pandas."""
+    mine = made[made["ended_at"].notna() & (made["ended_at"] < hi)]
     days = (mine["ended_at"] // 86400 * 86400).astype("int64")
     out = {}
     for day, rows in mine.groupby(days):
-        out[int(day)] = (len(rows), sum(int(b) for b in rows["billed"]))
+        out[int(day)] = (len(rows), sum(_amounts(rows, "billed")), sum(_amounts(rows, "fee")))
     return out
 
 
@@ -359,12 +399,14 @@ def bench(url: str, rows: Any, repeat: int, client: GPUHubClient) -> dict[str, A
         counts[row["provider"]] = counts.get(row["provider"], 0) + 1
     ranked = sorted(counts, key=counts.__getitem__)
     top, typical = ranked[-1], ranked[len(ranked) // 2]
-    market_ms, stats = timed(lambda: analytics.market(index, window="30d"), repeat)
+    market_ms, market_cpu, stats = timed_both(lambda: analytics.market(index, window="30d"), repeat)
     report["market_ms"] = market_ms
+    report["market_cpu_ms"] = market_cpu
     report["market_models"] = len(stats)
     for name, provider in (("top", top), ("typical", typical)):
-        ms, earned = timed(lambda p=provider: analytics.earnings(index, p, by="day"), repeat)
+        ms, cpu, _ = timed_both(lambda p=provider: analytics.earnings(index, p, by="day"), repeat)
         report[f"earnings_{name}_provider_ms"] = ms
+        report[f"earnings_{name}_provider_cpu_ms"] = cpu
         report[f"earnings_{name}_provider_rentals"] = counts[provider]
     lo, hi = stats.start, stats.end
     load_ms, frames = timed(lambda: raw_frames(index, lo), 1)
@@ -376,18 +418,26 @@ def bench(url: str, rows: Any, repeat: int, client: GPUHubClient) -> dict[str, A
         "equal": same_market(stats, mine),
         "ratio_to_sql": round((load_ms + compute_ms) / market_ms, 1),
     }
-    earned_ms, earned_rows = timed(lambda: pandas_earnings(frames[1], top, 0, hi), 1)
+    load_ms, raw = timed(lambda: raw_provider(index, top), 1)
+    compute_ms, earned_rows = timed(lambda: pandas_earnings(raw, hi), 1)
     sql_earned = analytics.earnings(index, top, by="day").frame
+    sql_rows = {
+        int(t.timestamp()): (int(n), int(b), int(f))
+        for t, n, b, f in zip(
+            sql_earned["period"],
+            sql_earned["rentals"],
+            sql_earned["billed"],
+            sql_earned["fees"],
+            strict=True,
+        )
+        if n
+    }
     report["pandas_earnings_top_provider"] = {
-        "compute_ms_after_load": earned_ms,
-        "equal": {
-            int(t.timestamp()): (int(n), int(b))
-            for t, n, b in zip(
-                sql_earned["period"], sql_earned["rentals"], sql_earned["billed"], strict=True
-            )
-            if n
-        }
-        == earned_rows,
+        "load_rows_ms": load_ms,
+        "compute_ms": compute_ms,
+        "rows": len(raw),
+        "equal": sql_rows == earned_rows,
+        "ratio_to_sql": round((load_ms + compute_ms) / report["earnings_top_provider_ms"], 1),
     }
     index.close()
     return report

@@ -408,3 +408,44 @@ def test_text_is_short_and_readable(busy: MarketIndex, market: GPUHubClient) -> 
     for result in results(busy, market):
         assert len(repr(result)) < 200, result
         assert str(result).startswith(result.caption())
+
+
+@pytest.mark.anvil
+def test_reorganised_history_equals_a_fresh_index(
+    anvil_node: Any, database_url: str, tmp_path: Any
+) -> None:
+    """After a reorganisation replaces rentals, ratings and a repricing, the index's statistics
+    equal those of an index built afresh from the new branch."""
+    w3 = anvil_node.web3()
+    client = GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=w3.eth.accounts[0])
+    seller, buyer = client.with_account(client.accounts[1]), client.with_account(client.accounts[2])
+    seller.create_listing(gpu_model="A100", capacity=80, price=10**15, unit=PriceUnit.HOUR)
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    buyer.rent(0, 2)
+    client.chain.advance_time(HOUR)
+    buyer.end_rental(0)
+    buyer.rate(0, 5)
+    seller.update_listing(0, gpu_model="H100", capacity=80, price=9 * 10**15)
+    with MarketIndex(client, database_url) as index:
+        index.sync()
+        old_head = client.block_number()
+        w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+        for each in (client, seller, buyer):
+            each._conn.nonces.clear()
+        buyer.rent(0, 1)
+        client.chain.advance_time(2 * HOUR)
+        client.settle(0)
+        buyer.rate(0, 2)
+        while client.block_number() < old_head + 1:
+            client.chain.mine()
+        index.sync()
+        with MarketIndex(client, f"sqlite:///{tmp_path / 'fresh.db'}") as fresh:
+            fresh.sync()
+            for window in ("1d", None):
+                assert (
+                    analytics.market(index, window=window).to_records()
+                    == analytics.market(fresh, window=window).to_records()
+                )
+            mine = analytics.provider_report(index, seller.address)
+            assert mine.summary == analytics.provider_report(fresh, seller.address).summary
+    assert mine.summary["rating"] == 2.0

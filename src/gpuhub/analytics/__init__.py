@@ -181,7 +181,8 @@ def market(
     at = hi - 1
     with _reading(index) as db:
         current = q.current_listings(db, at)
-        asks = q.asking_prices(db, at)
+        free = {m: v for (m, status), v in current.items() if status == _AVAILABLE and v[0]}
+        asks = q.asking_prices(db, at, free)
         begun = q.started(db, lo, hi)
         paid = q.realized_prices(db, lo, hi, begun)
         rented = q.rented_seconds(db, lo, hi)
@@ -189,7 +190,7 @@ def market(
         volumes = q.volume(db, lo, hi)
         rated = q.provider_ratings(db, hi)
     by_status: dict[str, dict[int, int]] = {}
-    for (m, status), n in current.items():
+    for (m, status), (n, _) in current.items():
         by_status.setdefault(m, {})[status] = n
     models = {m for m, counts in by_status.items() if _listed(counts)}
     models |= {m for m, (seconds, _) in listed.items() if seconds} | set(begun) | set(volumes)

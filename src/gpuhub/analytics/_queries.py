@@ -187,30 +187,33 @@ def rented_at(at: int) -> Any:
     return union_all(running, ended_later)
 
 
-def current_listings(db: Connection, at: int) -> dict[tuple[str, int], int]:
-    """Per (model, status) at the moment ``at``: how many listings. Versions give the
-    provider's side (AVAILABLE, UNAVAILABLE, REMOVED); the rented ones among the AVAILABLE are
-    counted as RENTED."""
-    found: dict[tuple[str, int], int] = {}
+def current_listings(db: Connection, at: int) -> dict[tuple[str, int], tuple[int, int]]:
+    """Per (model, status) at the moment ``at``: how many listings, and the sum of their prices
+    per day. Versions give the provider's side (AVAILABLE, UNAVAILABLE, REMOVED); the rented
+    ones among the AVAILABLE are counted as RENTED."""
+    total, sums = WeiSum.of(listing_versions, "price_per_day", "total")
+    found: dict[tuple[str, int], tuple[int, int]] = {}
     sides = (
-        select(V.model, V.status, func.count())
+        select(V.model, V.status, func.count().label("n"), *sums)
         .where(V.end > at, V.start <= at)
         .group_by(V.model, V.status)
     )
-    for model, status, n in db.execute(sides):
-        found[(model, int(status))] = int(n)
+    for row in db.execute(sides):
+        found[(row.model, int(row.status))] = (int(row.n), total.value(row))
     busy = rented_at(at).subquery()
     rented = (
-        select(V.model, func.count())
+        select(V.model, func.count().label("n"), *sums)
         .select_from(busy)
         .join(listing_versions, and_(V.listing_id == busy.c.listing_id, V.end > at))
-        .where(V.start <= at)
+        .where(V.start <= at, V.status == int(ListingStatus.AVAILABLE))
         .group_by(V.model)
     )
     available, taken = int(ListingStatus.AVAILABLE), int(ListingStatus.RENTED)
-    for model, n in db.execute(rented):
-        found[(model, available)] = found.get((model, available), 0) - int(n)
-        found[(model, taken)] = int(n)
+    for row in db.execute(rented):
+        n, value = int(row.n), total.value(row)
+        free_n, free_value = found.get((row.model, available), (0, 0))
+        found[(row.model, available)] = (free_n - n, free_value - value)
+        found[(row.model, taken)] = (n, value)
     return found
 
 
@@ -227,10 +230,11 @@ def _available_at(at: int) -> Select[Any]:
     )
 
 
-def asking_prices(db: Connection, at: int) -> dict[Any, Picked]:
+def asking_prices(db: Connection, at: int, counts: dict[Any, tuple[int, int]]) -> dict[Any, Picked]:
     """Per model: the per-day asking prices of the listings available at ``at`` (on offer and
-    not rented)."""
-    return price_stats(db, _available_at(at), V.model, listing_versions, "price_per_day")
+    not rented); ``counts``: how many each model has, and the sum of their prices."""
+    query = _available_at(at)
+    return price_stats(db, query, V.model, listing_versions, "price_per_day", counts)
 
 
 def started(db: Connection, lo: int, hi: int) -> dict[Any, tuple[int, int]]:
