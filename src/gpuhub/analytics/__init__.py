@@ -53,7 +53,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..exceptions import MissingDependency, ValidationError
@@ -179,16 +179,21 @@ def market(
         model = _model(model)
     lo, hi = _window(index, window, end)
     at = hi - 1
-    with _reading(index) as db:
+
+    def listings(db: Connection) -> tuple[Any, ...]:
         current = q.current_listings(db, at)
         free = {m: v for (m, status), v in current.items() if status == _AVAILABLE and v[0]}
         asks = q.asking_prices(db, at, free)
+        return current, asks, q.listed_seconds(db, lo, hi), q.provider_ratings(db, hi)
+
+    def rentals(db: Connection) -> tuple[Any, ...]:
         begun = q.started(db, lo, hi)
         paid = q.realized_prices(db, lo, hi, begun)
-        rented = q.rented_seconds(db, lo, hi)
-        listed = q.listed_seconds(db, lo, hi)
-        volumes = q.volume(db, lo, hi)
-        rated = q.provider_ratings(db, hi)
+        return begun, paid, q.rented_seconds(db, lo, hi), q.volume(db, lo, hi)
+
+    (current, asks, listed, rated), (begun, paid, rented, volumes) = _together(
+        index, listings, rentals
+    )
     by_status: dict[str, dict[int, int]] = {}
     for (m, status), (n, _) in current.items():
         by_status.setdefault(m, {})[status] = n
@@ -476,6 +481,40 @@ def _reading(index: MarketIndex) -> Iterator[Connection]:
 
     with _snapshot(index._engine) as db:
         yield db
+
+
+_R = TypeVar("_R")
+
+
+def _together(index: MarketIndex, *reads: Callable[[Connection], _R]) -> list[_R]:
+    """Run ``reads`` at once, each on a connection of its own (SQLite and PostgreSQL answer
+    several readers in parallel), all seeing the index in one state: each connection reads the
+    synced block and its hash first, and if a sync committed between them, all read again."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..index._index import _snapshot
+
+    def run(read: Callable[[Connection], _R]) -> tuple[Any, _R]:
+        with _snapshot(index._engine) as db:
+            state = q.state(db)
+            return state, read(db)
+
+    database = index._engine.url.database
+    if index._engine.dialect.name == "sqlite" and database in (None, "", ":memory:"):
+        attempts = 0  # each connection to an in-memory database is a database of its own
+    else:
+        attempts = _ATTEMPTS
+    for _ in range(attempts):
+        with ThreadPoolExecutor(len(reads), thread_name_prefix="gpuhub-analytics") as pool:
+            answers = list(pool.map(run, reads))
+        if len({state for state, _ in answers}) == 1:
+            return [answer for _, answer in answers]
+    with _reading(index) as db:  # syncs keep committing: read everything on one connection
+        return [read(db) for read in reads]
+
+
+#: tries of _together before it reads on one connection.
+_ATTEMPTS = 3
 
 
 def _window(index: MarketIndex, window: Any, end: Any) -> tuple[int, int]:

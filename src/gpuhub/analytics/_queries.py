@@ -30,6 +30,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from ..index._schema import (
     MONEY_BASE,
+    blocks,
     listing_versions,
     meta,
     model_ratings,
@@ -457,6 +458,14 @@ def ratings_of(db: Connection, ratee: str, role: Role, hi: int) -> list[Any]:
         .order_by(G.block, G.rental_id)
     )
     return list(db.execute(statement).mappings())
+
+
+def state(db: Connection) -> tuple[str, str | None]:
+    """What the index holds, as its synced block and that block's hash (a reorganisation can
+    bring the same height back with other blocks)."""
+    synced = db.execute(select(meta.c.value).where(meta.c.key == "synced_block")).scalar_one()
+    found = db.execute(select(blocks.c.hash).where(blocks.c.number == int(synced))).scalar()
+    return str(synced), None if found is None else str(found)
 
 
 def first_time(db: Connection) -> int | None:

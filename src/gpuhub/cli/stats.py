@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ._app import app
-from ._context import Contract, Json, Profile, Rpc, Session
+from ._context import Contract, From, Json, Profile, Rpc, Session
 from ._output import console, info, print_json
 
 if TYPE_CHECKING:
@@ -100,6 +100,18 @@ def _checked(
 
 
 _BY = ("hour", "day", "week", "month", "listing", "rental")
+
+
+def _whose(session: Session, address: str | None, what: str) -> str:
+    """``address``, or the --from account's."""
+    from ..exceptions import ValidationError
+
+    who = address if address is not None else session.address()
+    if who is None:
+        raise ValidationError(
+            "ADDRESS", f"whose {what}? give an ADDRESS, or an account with --from ALIAS"
+        )
+    return who
 
 
 def _table(title: str, frame: pd.DataFrame, columns: Sequence[str]) -> Any:
@@ -224,8 +236,9 @@ def stats(
 @app.command()
 def earnings(
     address: Annotated[
-        str, typer.Argument(metavar="ADDRESS", help="the provider", show_default=False)
-    ],
+        str | None,
+        typer.Argument(metavar="ADDRESS", help="the provider (default: the --from account)"),
+    ] = None,
     by: By = "day",
     window: Window = None,
     index: IndexOption = None,
@@ -233,12 +246,14 @@ def earnings(
     rpc: Rpc = None,
     contract: Contract = None,
     profile: Profile = None,
+    from_: From = None,
     as_json: Json = False,
 ) -> None:
     """What a provider's rentals billed, per period, listing or rental: billed, platform fees,
     earned and refunded, counted when each rental ended."""
-    provider = _checked(window=window, by=by, address=address)
-    session = Session(rpc=rpc, contract=contract, profile=profile, index=index)
+    given = _checked(window=window, by=by, address=address)
+    session = Session(rpc=rpc, contract=contract, profile=profile, index=index, account=from_)
+    provider = _whose(session, given, "earnings")
     with market_index(session, session.settings["index"]) as opened:
         result = _analytics().earnings(opened, provider, by=by, window=window)
     _draw(result, png)
@@ -253,8 +268,9 @@ def earnings(
 @app.command()
 def report(
     address: Annotated[
-        str, typer.Argument(metavar="ADDRESS", help="the account", show_default=False)
-    ],
+        str | None,
+        typer.Argument(metavar="ADDRESS", help="the account (default: the --from account)"),
+    ] = None,
     role: Annotated[
         str, typer.Option("--as", help="report on the account as a provider or a renter")
     ] = "provider",
@@ -265,6 +281,7 @@ def report(
     rpc: Rpc = None,
     contract: Contract = None,
     profile: Profile = None,
+    from_: From = None,
     as_json: Json = False,
 ) -> None:
     """A provider's earnings, listings' availability and use, and ratings (or, with --as
@@ -275,8 +292,9 @@ def report(
         raise ValidationError("--as", f"expected provider or renter, got {role!r}")
     if by in ("listing", "rental"):
         raise ValidationError("--by", f"a report groups money by period, not by {by}")
-    account = _checked(window=window, by=by, address=address)
-    session = Session(rpc=rpc, contract=contract, profile=profile, index=index)
+    given = _checked(window=window, by=by, address=address)
+    session = Session(rpc=rpc, contract=contract, profile=profile, index=index, account=from_)
+    account = _whose(session, given, "report")
     analytics = _analytics()
     build = analytics.provider_report if role == "provider" else analytics.renter_report
     with market_index(session, session.settings["index"]) as opened:
