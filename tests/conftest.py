@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -209,3 +209,22 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver().start()
     yield r
     r.stop()
+
+
+NVIDIA_SMI_OUTPUTS = pathlib.Path(__file__).parent / "data" / "nvidia-smi"
+
+
+@pytest.fixture
+def fake_nvidia_smi(tmp_path: pathlib.Path) -> Callable[..., str]:
+    """Makes an ``nvidia-smi`` script that prints one of tests/data/nvidia-smi's outputs and
+    exits with ``status``, as the real command does on a machine with those GPUs."""
+
+    def make(output: str, status: int = 0) -> str:
+        script = tmp_path / "bin" / "nvidia-smi"
+        script.parent.mkdir(exist_ok=True)
+        source = NVIDIA_SMI_OUTPUTS / output
+        script.write_text(f"#!/bin/sh\ncat '{source}'\nexit {status}\n")
+        script.chmod(0o755)
+        return str(script)
+
+    return make

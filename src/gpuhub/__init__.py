@@ -16,6 +16,7 @@ from .events import ContractEvent
 from .exceptions import (
     AccessControlBadConfirmation,
     AccessControlUnauthorizedAccount,
+    AccessPayloadError,
     AlreadyRated,
     BalanceOverflow,
     CannotRentOwnListing,
@@ -48,6 +49,7 @@ from .exceptions import (
     GovernorRestrictedProposer,
     GovernorUnableToCancel,
     GovernorUnexpectedProposalState,
+    GPUDetectionError,
     GPUHubError,
     GpuModelNotUtf8,
     GrantLengthMismatch,
@@ -141,6 +143,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AccessControlBadConfirmation",
     "AccessControlUnauthorizedAccount",
+    "AccessPayloadError",
     "Action",
     "Alert",
     "AlertKind",
@@ -163,6 +166,7 @@ __all__ = [
     "ERC6372InconsistentClock",
     "FailedCall",
     "FeeTooHigh",
+    "GPUDetectionError",
     "GPUHubClient",
     "GPUHubError",
     "Governance",

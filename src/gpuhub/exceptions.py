@@ -65,6 +65,9 @@ The tree::
     ├── NoGovernor                            client.governance on a market without a governor
     ├── MarketIndexError                      the index cannot be used as it is; says how to rebuild
     ├── MissingDependency (also ImportError)  an optional extra is not installed
+    ├── GPUDetectionError                     no NVIDIA GPU could be read (no driver, no
+    │                                         nvidia-smi, or nvidia-smi reported an error)
+    ├── AccessPayloadError (also ValueError)  an access request or grant that does not decode
     └── WebhookVerificationError (also        a webhook's headers or signature do not check
         ValueError)                           out (gpuhub.webhooks.verify)
 
@@ -90,6 +93,7 @@ from .models import ProposalState
 __all__ = [
     "AccessControlBadConfirmation",
     "AccessControlUnauthorizedAccount",
+    "AccessPayloadError",
     "AlreadyRated",
     "BalanceOverflow",
     "CannotRentOwnListing",
@@ -105,6 +109,7 @@ __all__ = [
     "ERC6372InconsistentClock",
     "FailedCall",
     "FeeTooHigh",
+    "GPUDetectionError",
     "GPUHubError",
     "GovernorAlreadyCastVote",
     "GovernorAlreadyQueuedProposal",
@@ -996,6 +1001,26 @@ class NotAMarketplace(ContractNotDeployed):
 
 class MissingDependency(GPUHubError, ImportError):
     """An optional part of gpuhub needs an extra that is not installed."""
+
+
+class GPUDetectionError(GPUHubError):
+    """No NVIDIA GPU could be read: neither NVML nor ``nvidia-smi`` answered, or ``nvidia-smi``
+    reported an error (driver not loaded, driver and library versions that differ). The message
+    says what was tried and what to do."""
+
+
+class AccessPayloadError(GPUHubError, ValueError):
+    """An access request or grant read from the chain does not decode: another format version,
+    a public key that is not on the curve, an SSH key that is not one, or a ciphertext this key
+    cannot open. Payloads come from the other party, so the reader skips them.
+
+    Attributes:
+        reason: what is wrong with the payload.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"access payload: {reason}")
+        self.reason = reason
 
 
 class WebhookVerificationError(GPUHubError, ValueError):
