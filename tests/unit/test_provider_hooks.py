@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from gpuhub.provider._hooks import backoff, run_hook
 
 
@@ -62,3 +64,12 @@ def test_backoff_doubles_to_a_cap() -> None:
     waits = [backoff(n, base=1.0, cap=8.0) for n in range(1, 7)]
     for wait, expected in zip(waits, [1, 2, 4, 8, 8, 8], strict=True):
         assert 0.8 * expected <= wait <= 1.2 * expected
+
+
+def test_secrets_in_environment_not_passed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The agent's own GPUHUB_* variables (its account key) never reach a hook."""
+    monkeypatch.setenv("GPUHUB_PRIVATE_KEY", "0x" + "ab" * 32)
+    monkeypatch.setenv("OTHER_SETTING", "kept")
+    hook = script(tmp_path, 'echo "key=${GPUHUB_PRIVATE_KEY:-none} other=$OTHER_SETTING"\n')
+    result = run_hook(hook, {"GPUHUB_RENTAL_ID": "1"}, timeout=10)
+    assert result.output == "key=none other=kept"

@@ -44,6 +44,9 @@ def run_hook(command: str, env: Mapping[str, str], *, timeout: float) -> HookRes
     """Run ``command`` with ``env`` added to this process's environment, for at most
     ``timeout`` seconds.
 
+    The ``GPUHUB_*`` variables of this process are not passed on (the account's key or its
+    keystore password may be among them): the hook sees only those in ``env``.
+
     Never raises for the hook's own failures (missing program, non-zero exit, timeout): they
     come back as a result that is not ``ok``.
     """
@@ -54,7 +57,7 @@ def run_hook(command: str, env: Mapping[str, str], *, timeout: float) -> HookRes
         try:
             proc = subprocess.Popen(
                 shlex.split(command),
-                env={**os.environ, **env},
+                env={**_inherited(), **env},
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
@@ -84,6 +87,10 @@ def run_hook(command: str, env: Mapping[str, str], *, timeout: float) -> HookRes
                 seconds=seconds,
             )
         return HookResult(ok=True, output=text, error="", seconds=seconds)
+
+
+def _inherited() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.upper().startswith("GPUHUB_")}
 
 
 def _read(file: IO[bytes], *, head: bool) -> str:

@@ -158,12 +158,23 @@ class AgentState:
         return int(rows[0][0]) if rows else None
 
     def set_last_block(self, block: int) -> None:
+        """Record that every event up to ``block`` was processed; the first call also makes it
+        the first block the agent reads events from (:attr:`first_block`)."""
         with self._write() as db:
             db.execute(
                 "INSERT INTO meta (key, value) VALUES ('last_block', ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(block),),
             )
+            db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('first_block', ?)", (str(block),)
+            )
+
+    @property
+    def first_block(self) -> int:
+        """The block the agent's history starts at (0 before anything was recorded)."""
+        rows = self._read("SELECT value FROM meta WHERE key = 'first_block'")
+        return int(rows[0][0]) if rows else 0
 
     # ------------------------------------------------------------------ GPUs
 
