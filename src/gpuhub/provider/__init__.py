@@ -12,12 +12,20 @@ from __future__ import annotations
 
 from ._checks import Check, self_test
 from ._detect import GPU, MigDevice, detect_gpus, parse_nvidia_smi_xml
+from ._publish import Published, Terms, publish
+from ._state import AgentState, RentalRecord, StateMismatch
 
 __all__ = [
     "GPU",
+    "AgentState",
     "Check",
     "MigDevice",
+    "Published",
+    "RentalRecord",
+    "StateMismatch",
+    "Terms",
     "detect_gpus",
     "parse_nvidia_smi_xml",
+    "publish",
     "self_test",
 ]
