@@ -7,6 +7,8 @@ import json
 import os
 import pathlib
 import shutil
+import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -14,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -209,6 +212,94 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver().start()
     yield r
     r.stop()
+
+
+@pytest.fixture
+def second_receiver() -> Iterator[Receiver]:
+    """Another running webhook receiver on 127.0.0.1."""
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+class RawReceiver:
+    """A hostile webhook receiver: a TCP server on 127.0.0.1 that reads each request and answers
+    with raw bytes, not necessarily HTTP.
+
+    ``answer`` is sent as is; with ``trickle`` it is sent one byte every ``trickle`` seconds
+    (repeated until the client hangs up); ``reset`` closes the connection with a TCP reset
+    instead of answering. ``requests`` holds the first bytes of each request received.
+    """
+
+    def __init__(
+        self, answer: bytes = b"", *, trickle: float | None = None, reset: bool = False
+    ) -> None:
+        self.answer = answer
+        self.trickle = trickle
+        self.reset = reset
+        self.requests: list[bytes] = []
+        #: connections accepted and not closed yet.
+        self.open_connections = 0
+        self._count = threading.Lock()
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self._stopped = threading.Event()
+
+    def start(self) -> RawReceiver:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._sock.close()
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with self._count:
+            self.open_connections += 1
+        try:
+            conn.settimeout(5)
+            self.requests.append(conn.recv(65_536))
+            if self.reset:
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return
+            if self.trickle is None:
+                conn.sendall(self.answer)
+                return
+            while not self._stopped.is_set():
+                for byte in self.answer:
+                    conn.sendall(bytes([byte]))
+                    if self._stopped.wait(self.trickle):
+                        return
+        except OSError:
+            pass
+        finally:
+            conn.close()
+            with self._count:
+                self.open_connections -= 1
+
+
+@pytest.fixture
+def raw_receiver() -> Iterator[Callable[..., RawReceiver]]:
+    """Starts hostile receivers: ``raw_receiver(answer, trickle=..., reset=...)``; every one is
+    stopped after the test."""
+    started: list[RawReceiver] = []
+
+    def start(answer: bytes = b"", **options: Any) -> RawReceiver:
+        started.append(RawReceiver(answer, **options).start())
+        return started[-1]
+
+    yield start
+    for r in started:
+        r.stop()
 
 
 NVIDIA_SMI_OUTPUTS = pathlib.Path(__file__).parent / "data" / "nvidia-smi"

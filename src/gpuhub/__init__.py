@@ -17,11 +17,13 @@ from .exceptions import (
     AccessControlBadConfirmation,
     AccessControlUnauthorizedAccount,
     AccessPayloadError,
+    AccountNotFound,
     AlreadyRated,
     BalanceOverflow,
     CannotRentOwnListing,
     CheckpointUnorderedInsertion,
     CommentTooLong,
+    ConfigError,
     ConnectionFailed,
     ContractError,
     ContractNotDeployed,
@@ -67,6 +69,7 @@ from .exceptions import (
     InvalidShortString,
     InvalidStatusTransition,
     InvalidUnit,
+    KeystoreError,
     ListingNotAvailable,
     ListingNotFound,
     MarketIndexError,
@@ -129,6 +132,7 @@ from .models import (
     TxResult,
     VoteSupport,
 )
+from .units import format_wei, parse_amount, parse_duration, parse_price
 
 if TYPE_CHECKING:
     from ._transactions import PendingTransaction, TxOptions
@@ -144,6 +148,7 @@ __all__ = [
     "AccessControlBadConfirmation",
     "AccessControlUnauthorizedAccount",
     "AccessPayloadError",
+    "AccountNotFound",
     "Action",
     "Alert",
     "AlertKind",
@@ -155,6 +160,7 @@ __all__ = [
     "CannotRentOwnListing",
     "CheckpointUnorderedInsertion",
     "CommentTooLong",
+    "ConfigError",
     "ConnectionFailed",
     "ContractError",
     "ContractEvent",
@@ -204,6 +210,7 @@ __all__ = [
     "InvalidShortString",
     "InvalidStatusTransition",
     "InvalidUnit",
+    "KeystoreError",
     "Listing",
     "ListingNotAvailable",
     "ListingNotFound",
@@ -270,6 +277,10 @@ __all__ = [
     "WebhookVerificationError",
     "WithdrawFailed",
     "__version__",
+    "format_wei",
+    "parse_amount",
+    "parse_duration",
+    "parse_price",
 ]
 
 _LAZY = {

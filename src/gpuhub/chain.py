@@ -37,7 +37,7 @@ def embedded_web3() -> Web3:
         from eth_tester import EthereumTester, PyEVMBackend
     except ImportError as err:
         raise MissingDependency(
-            'the embedded chain needs eth-tester: pip install "gpuhub[embedded]"'
+            'the embedded chain needs eth-tester: pip install "gpuhub-eth[embedded]"'
         ) from err
     from web3 import EthereumTesterProvider, Web3
 
@@ -123,6 +123,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something accepts connections on ``host:port`` now."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 class AnvilNode:
     """A real anvil node on 127.0.0.1, started on entry and stopped on exit.
 
@@ -147,7 +156,17 @@ class AnvilNode:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 20.0) -> AnvilNode:
-        """Start the node and wait until it answers."""
+        """Start the node and wait until it answers.
+
+        Raises:
+            GPUHubError: the port is taken (anvil would exit, and the wait would find the other
+                process's port open), or anvil exited.
+        """
+        if port_in_use(self.port, self.host):
+            raise GPUHubError(
+                f"port {self.port} on {self.host} is in use (another node?): stop that process "
+                "or pick another port"
+            )
         cmd = [
             find_anvil(),
             "--host",
@@ -167,9 +186,12 @@ class AnvilNode:
                 raise GPUHubError(f"anvil exited at start: {err.strip()}")
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return self
+                    pass
             except OSError:
                 time.sleep(0.05)
+                continue
+            if self._proc.poll() is None:
+                return self
         self.stop()
         raise ConnectionFailed(f"anvil did not open {self.url} within {timeout} s")
 

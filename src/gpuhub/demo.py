@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from .client import GPUHubClient
 from .exceptions import NotGovernance, NotListingProvider
 from .governance import Action, Proposal
 from .models import Listing, PriceUnit, Rental, Reputation, VoteSupport
+from .units import format_duration, format_wei
+
+if TYPE_CHECKING:
+    from .client import GPUHubClient
 
 MILLI = 10**15  # wei in 0.001 ETH
 
 
 def listings_table(title: str, listings: Sequence[Listing]) -> Table:
-    """A rich table of listings."""
+    """A rich table of listings; prices in ETH with every digit, so no two prices print alike.
+
+    Model names come from the chain, where anyone writes them: they are shown as text, never
+    read as rich markup (one listing named ``[/red]`` would otherwise break every table).
+    """
     table = Table(title=title, title_justify="left")
     for column in ("id", "provider", "GPU", "GB", "price (ETH)", "per", "rent (units)", "status"):
         right = column in ("id", "GB", "price (ETH)")
@@ -25,14 +34,61 @@ def listings_table(title: str, listings: Sequence[Listing]) -> Table:
         table.add_row(
             str(x.listing_id),
             short(x.provider),
-            x.gpu_model,
+            Text(x.gpu_model),
             str(x.capacity),
-            f"{x.price / 10**18:,.4f}",
+            format_wei(x.price, symbol=False),
             x.unit.name.lower(),
             f"{x.min_duration}..{x.max_duration}",
             x.status.name,
         )
     return table
+
+
+def seed(market: GPUHubClient) -> list[Listing]:
+    """Five GPUs listed by three providers (the chain's accounts 1, 2 and 3), as in the demo.
+
+    The first account lists nothing, so a server that signs as it can rent any of them.
+    """
+    alice, bob, carol = (market.with_account(a) for a in market.accounts[1:4])
+    return [
+        alice.create_listing(
+            gpu_model="NVIDIA RTX 4090",
+            capacity=24,
+            price=120 * MILLI,
+            unit=PriceUnit.HOUR,
+            max_duration=72,
+        ),
+        alice.create_listing(
+            gpu_model="NVIDIA RTX 3090",
+            capacity=24,
+            price=2 * MILLI,
+            unit=PriceUnit.MINUTE,
+            min_duration=30,
+            max_duration=600,
+        ),
+        bob.create_listing(
+            gpu_model="NVIDIA A100 80GB PCIe",
+            capacity=80,
+            price=2_000 * MILLI,
+            unit=PriceUnit.DAY,
+            max_duration=30,
+        ),
+        carol.create_listing(
+            gpu_model="NVIDIA H100 SXM5",
+            capacity=80,
+            price=300 * MILLI,
+            unit=PriceUnit.HOUR,
+            min_duration=2,
+            max_duration=48,
+        ),
+        carol.create_listing(
+            gpu_model="AMD Instinct MI300X",
+            capacity=192,
+            price=280 * MILLI,
+            unit=PriceUnit.HOUR,
+            max_duration=48,
+        ),
+    ]
 
 
 def wide_console() -> Console:
@@ -47,6 +103,8 @@ def short(address: str) -> str:
 
 def run(console: Console | None = None) -> int:
     """Run the demo; returns the process exit code."""
+    from .client import GPUHubClient
+
     console = console or wide_console()
     console.rule("[bold]gpuhub demo[/bold] — a GPU marketplace on an embedded Ethereum chain")
     market = GPUHubClient.local()
@@ -73,43 +131,7 @@ def run(console: Console | None = None) -> int:
     console.print(f"{founders}; the fee is now {market.fee_bps()} bps")
 
     console.print("\n[bold]1.[/bold] Three providers list their spare GPUs")
-    alice.create_listing(
-        gpu_model="NVIDIA RTX 4090",
-        capacity=24,
-        price=120 * MILLI,
-        unit=PriceUnit.HOUR,
-        max_duration=72,
-    )
-    alice.create_listing(
-        gpu_model="NVIDIA RTX 3090",
-        capacity=24,
-        price=2 * MILLI,
-        unit=PriceUnit.MINUTE,
-        min_duration=30,
-        max_duration=600,
-    )
-    bob.create_listing(
-        gpu_model="NVIDIA A100 80GB PCIe",
-        capacity=80,
-        price=2_000 * MILLI,
-        unit=PriceUnit.DAY,
-        max_duration=30,
-    )
-    carol.create_listing(
-        gpu_model="NVIDIA H100 SXM5",
-        capacity=80,
-        price=300 * MILLI,
-        unit=PriceUnit.HOUR,
-        min_duration=2,
-        max_duration=48,
-    )
-    carol.create_listing(
-        gpu_model="AMD Instinct MI300X",
-        capacity=192,
-        price=280 * MILLI,
-        unit=PriceUnit.HOUR,
-        max_duration=48,
-    )
+    seed(market)
     console.print(listings_table("All listings", market.list_listings()))
 
     console.print("\n[bold]2.[/bold] A renter looks for at least 40 GB at most 0.2 ETH per hour")
@@ -301,16 +323,16 @@ def wallet(client: GPUHubClient) -> int:
 
 
 def eth(wei: int) -> str:
-    """Wei as ETH with four decimals."""
-    return f"{wei / 10**18:,.4f} ETH"
+    """Wei as ETH, every digit kept."""
+    return format_wei(wei)
 
 
 def rentals_table(title: str, rentals: Sequence[Rental]) -> Table:
     """A rich table of rentals."""
     table = Table(title=title, title_justify="left")
-    for column in ("id", "listing", "renter", "price", "per", "hours", "paid", "status"):
+    for column in ("id", "listing", "renter", "price", "per", "length", "paid", "status"):
         table.add_column(
-            column, justify="right" if column in ("id", "listing", "hours", "paid") else "left"
+            column, justify="right" if column in ("id", "listing", "length", "paid") else "left"
         )
     for r in rentals:
         table.add_row(
@@ -319,7 +341,7 @@ def rentals_table(title: str, rentals: Sequence[Rental]) -> Table:
             short(r.renter),
             eth(r.price),
             r.unit.name.lower(),
-            f"{(r.end - r.start) / 3600:.2f}",
+            format_duration(max(0, r.end - r.start)),
             eth(r.paid),
             r.status.name,
         )

@@ -64,6 +64,10 @@ The tree::
     │   └── NotAMarketplace                   code there, but not a GPUHub marketplace
     ├── NoGovernor                            client.governance on a market without a governor
     ├── MarketIndexError                      the index cannot be used as it is; says how to rebuild
+    ├── ConfigError (also ValueError)         a setting is malformed, or a needed one is missing
+    ├── KeystoreError                         a keystore cannot be created, read or unlocked (wrong
+    │   │                                     password, not a keystore, alias taken)
+    │   └── AccountNotFound (also LookupError) no keystore has this alias or address
     ├── MissingDependency (also ImportError)  an optional extra is not installed
     ├── GPUDetectionError                     no NVIDIA GPU could be read (no driver, no
     │                                         nvidia-smi, or nvidia-smi reported an error)
@@ -94,11 +98,13 @@ __all__ = [
     "AccessControlBadConfirmation",
     "AccessControlUnauthorizedAccount",
     "AccessPayloadError",
+    "AccountNotFound",
     "AlreadyRated",
     "BalanceOverflow",
     "CannotRentOwnListing",
     "CheckpointUnorderedInsertion",
     "CommentTooLong",
+    "ConfigError",
     "ConnectionFailed",
     "ContractError",
     "ContractNotDeployed",
@@ -144,6 +150,7 @@ __all__ = [
     "InvalidShortString",
     "InvalidStatusTransition",
     "InvalidUnit",
+    "KeystoreError",
     "ListingNotAvailable",
     "ListingNotFound",
     "MarketIndexError",
@@ -985,6 +992,29 @@ class TransactionOutcomeUnknown(TransactionError, ConnectionFailed):
 class MarketIndexError(GPUHubError):
     """The market index cannot be used as it is (another schema version, another marketplace,
     or a reorganisation deeper than it keeps undo records for); the message says how to rebuild."""
+
+
+class ConfigError(GPUHubError, ValueError):
+    """A setting is malformed (a config file that does not parse, an unknown key), or one the
+    operation needs is missing (no marketplace address known for the chain); the message names the
+    setting and where it was read."""
+
+
+class KeystoreError(GPUHubError):
+    """A keystore cannot be created, read or unlocked: a wrong password, a file that is not a
+    keystore, an alias already taken. Never carries a key or a password."""
+
+
+class AccountNotFound(KeystoreError, LookupError):
+    """No keystore has this alias or address.
+
+    Attributes:
+        name: the alias or address asked for.
+    """
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
 
 
 class ContractNotDeployed(GPUHubError):

@@ -23,24 +23,42 @@ Delivery follows the Standard Webhooks specification (https://www.standardwebhoo
 
 Guarantees: **at least once, in order per endpoint.** A message is stored before any attempt and
 marked delivered only on a 2xx answer; each endpoint's messages go out one at a time, oldest
-first, and a failing message holds back the ones after it. Failures (any other status, a timeout,
-a refused connection) are retried with exponential backoff and jitter (capped at an hour by
+first, and a failing message holds back the ones after it. Failures (any other status, a
+redirect, a timeout, a refused connection, an answer that is not HTTP, a TLS error: anything)
+are that message's failure: retried with exponential backoff and jitter (capped at an hour by
 default) and recorded: :meth:`Outbox.attempts` and :meth:`Outbox.endpoints` show them. A ``410
 Gone`` answer disables the endpoint. The dispatcher stores how far it has read the chain in the
 same transaction as the messages, so a restart resumes there and redelivers what was not
 acknowledged; a receiver sees a message twice only after an attempt it answered too late (or
 whose answer was lost), always with the same ``webhook-id``.
 
+**One receiver cannot hold up another.** Each attempt has one deadline (``Outbox.timeout``,
+10 s) for all of it, however slowly the answer trickles in; different endpoints are served in
+parallel (``Outbox.concurrency``, 16 requests at most in flight).
+
+**Where deliveries may go.** An endpoint's URL must be http(s) with a host and a valid port,
+and its host must be, and resolve only to, public addresses: loopback, link-local, private,
+multicast and reserved targets are refused at registration and again at every delivery, and
+the connection goes to the very addresses checked (:mod:`gpuhub._webhook_targets`). Redirects
+are never followed. ``Outbox(allow_private=True)`` lets deliveries reach private networks.
+
+**Nothing stops the dispatcher but** :meth:`WebhookDispatcher.stop`: a failed read of the chain
+is retried with backoff, and a worker that dies anyway is started again;
+:meth:`WebhookDispatcher.health` reports it.
+
 The outbox uses the standard library's ``sqlite3``: it is one small queue written by one process,
-and ``sqlite3`` adds no dependency to gpuhub's core.
+and ``sqlite3`` adds no dependency to gpuhub's core. Requests go out through aiohttp, which web3
+depends on already (:mod:`gpuhub._webhook_http` says why).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
 import datetime
+import functools
 import hashlib
 import hmac
 import json
@@ -50,22 +68,32 @@ import secrets as secrets_module
 import sqlite3
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._webhook_targets import (
+    ALLOW_HINT,
+    Resolver,
+    TargetRefused,
+    TargetUnresolvable,
+    addresses,
+    parse_target,
+    system_resolver,
+)
 from .events import ContractEvent, event_class
-from .exceptions import ValidationError, WebhookVerificationError
+from .exceptions import GPUHubError, ValidationError, WebhookVerificationError
+from .watch import backoff_delays
 
 if TYPE_CHECKING:
     from .client import GPUHubClient
+    from .watch import Watch
 
 __all__ = [
     "DeliveryAttempt",
+    "DispatcherHealth",
     "Endpoint",
     "Message",
     "Outbox",
@@ -82,8 +110,15 @@ DEFAULT_TOLERANCE = 300
 #: first and longest wait before retrying a failed delivery, in seconds.
 RETRY_FIRST = 1.0
 RETRY_MAX = 3600.0
-#: seconds to wait for a receiver's answer.
+#: deadline of one delivery attempt, in seconds: resolving, connecting, sending, the answer.
 DELIVERY_TIMEOUT = 10.0
+#: most deliveries in flight at once (each to a different endpoint).
+DELIVERY_CONCURRENCY = 16
+#: first and longest wait before starting a dead dispatcher worker again, in seconds.
+RESTART_FIRST = 0.5
+RESTART_MAX = 30.0
+#: how long stopping the dispatcher waits for deliveries in flight before abandoning them.
+STOP_GRACE = 2.0
 
 
 # ---------------------------------------------------------------------------- signing
@@ -315,6 +350,31 @@ def _create_private(path: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """How one attempt ended."""
+
+    #: the HTTP status, or None when no answer came.
+    status: int | None = None
+    #: what went wrong, or None on a 2xx answer.
+    error: str | None = None
+    #: why the endpoint is disabled for good after this attempt, if it is.
+    disable: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """An endpoint's oldest undelivered message, with what sending it needs."""
+
+    seq: int
+    msg_id: str
+    body: str
+    attempts: int
+    next_attempt_at: float
+    url: str
+    secret: str
+
+
 class Outbox:
     """Webhook endpoints and the messages owed to them, in one SQLite file.
 
@@ -325,7 +385,15 @@ class Outbox:
         path: the SQLite file (created if missing), or ``":memory:"``.
         retry_first: seconds before the first retry; doubles each time, with jitter.
         retry_max: the longest wait between retries.
-        timeout: seconds to wait for a receiver's answer.
+        timeout: the deadline of one delivery attempt in seconds, from resolving the host to
+            the answer's status line and headers, however slowly they come.
+        concurrency: most deliveries in flight at once (to different endpoints; one endpoint's
+            messages go one at a time, in order).
+        allow_private: deliver to loopback, link-local and private addresses too (local
+            development, tests, receivers on the operator's own network). Without it such URLs
+            are refused at registration and at every delivery. See docs/security.md.
+        resolver: ``(host, port) -> addresses``; default ``socket.getaddrinfo``. Every address
+            it returns is checked, and deliveries connect to those addresses only.
 
     Safe to share between threads (one connection behind a lock).
     """
@@ -337,11 +405,19 @@ class Outbox:
         retry_first: float = RETRY_FIRST,
         retry_max: float = RETRY_MAX,
         timeout: float = DELIVERY_TIMEOUT,
+        concurrency: int = DELIVERY_CONCURRENCY,
+        allow_private: bool = False,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self.path = str(path)
         self.retry_first = retry_first
         self.retry_max = retry_max
         self.timeout = timeout
+        if not (isinstance(concurrency, int) and 1 <= concurrency <= 1024):
+            raise ValidationError("concurrency", "must be an integer from 1 to 1024")
+        self.concurrency = concurrency
+        self.allow_private = allow_private
+        self._resolver = resolver
         self._lock = threading.Lock()
         if self.path not in ("", ":memory:") and not self.path.startswith("file:"):
             _create_private(self.path)
@@ -370,7 +446,36 @@ class Outbox:
     def __repr__(self) -> str:
         return f"Outbox({self.path!r})"
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the lock: committed at the end, rolled back on any error,
+        so a failed write never leaves a transaction open for the next one to fall into."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
     # ------------------------------------------------------------------ endpoints
+
+    def check_url(self, url: str) -> None:
+        """Check that deliveries can go to ``url``: its syntax, and every address its host
+        resolves to under this outbox's rules (see ``allow_private``).
+
+        Raises:
+            ValidationError: on ``url``, saying what is wrong and what to do.
+        """
+        target = parse_target(url)
+        try:
+            addresses(target, self._resolver, allow_private=self.allow_private)
+        except TargetRefused as err:
+            raise ValidationError("url", f"{err}{ALLOW_HINT if err.allowable else ''}") from None
+        except TargetUnresolvable as err:
+            raise ValidationError("url", f"{err}: check the host name") from None
 
     def add_endpoint(
         self,
@@ -382,18 +487,16 @@ class Outbox:
         """Register a receiver; its secret is generated unless given.
 
         Raises:
-            ValidationError: the URL is not http(s), an event type is unknown, or the secret
-                is not ``whsec_`` + base64.
+            ValidationError: the URL is malformed, not http(s), or its host is (or resolves to)
+                an address deliveries may not reach (see ``allow_private``); an event type is
+                unknown; or the secret is not ``whsec_`` + base64.
         """
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ValidationError("url", "must be an http:// or https:// URL")
-        if len(url) > 2048:
-            raise ValidationError("url", "must be at most 2048 characters")
+        self.check_url(url)
         names = sorted({event_class(e).name for e in event_types})
         secret = generate_secret() if secret is None else secret
         _key(secret)
-        with self._lock:
-            cursor = self._db.execute(
+        with self._transaction() as db:
+            cursor = db.execute(
                 "INSERT INTO endpoints (url, secret, event_types, created_at) VALUES (?, ?, ?, ?)",
                 (url, secret, ",".join(names), int(time.time())),
             )
@@ -445,13 +548,13 @@ class Outbox:
         ]
 
     def remove_endpoint(self, endpoint_id: int) -> None:
-        """Forget an endpoint and its messages.
+        """Forget an endpoint and its messages (a delivery to it in flight is not recorded).
 
         Raises:
             ValidationError: no endpoint has this id.
         """
-        with self._lock:
-            cursor = self._db.execute("DELETE FROM endpoints WHERE id = ?", (endpoint_id,))
+        with self._transaction() as db:
+            cursor = db.execute("DELETE FROM endpoints WHERE id = ?", (endpoint_id,))
         if cursor.rowcount == 0:
             raise ValidationError("endpoint_id", f"no webhook endpoint {endpoint_id}")
 
@@ -466,34 +569,28 @@ class Outbox:
         """
         created = time.time()
         added = 0
-        with self._lock:
-            endpoints = self._db.execute(
+        with self._transaction() as db:
+            endpoints = db.execute(
                 "SELECT id, event_types FROM endpoints WHERE disabled_at IS NULL"
             ).fetchall()
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for event in events:
-                    body = message_body(event, created)
-                    kind = event.name + (".removed" if event.removed else "")
-                    for endpoint_id, types in endpoints:
-                        if types and event.name not in types.split(","):
-                            continue
-                        cursor = self._db.execute(
-                            "INSERT OR IGNORE INTO messages"
-                            " (endpoint_id, msg_id, type, body, next_attempt_at)"
-                            " VALUES (?, ?, ?, ?, ?)",
-                            (endpoint_id, message_id(event), kind, body, created),
-                        )
-                        added += cursor.rowcount
-                if next_block is not None:
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO state (key, value) VALUES ('next_block', ?)",
-                        (str(next_block),),
+            for event in events:
+                body = message_body(event, created)
+                kind = event.name + (".removed" if event.removed else "")
+                for endpoint_id, types in endpoints:
+                    if types and event.name not in types.split(","):
+                        continue
+                    cursor = db.execute(
+                        "INSERT OR IGNORE INTO messages"
+                        " (endpoint_id, msg_id, type, body, next_attempt_at)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (endpoint_id, message_id(event), kind, body, created),
                     )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+                    added += cursor.rowcount
+            if next_block is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO state (key, value) VALUES ('next_block', ?)",
+                    (str(next_block),),
+                )
         return added
 
     def next_block(self) -> int | None:
@@ -501,6 +598,18 @@ class Outbox:
         with self._lock:
             row = self._db.execute("SELECT value FROM state WHERE key = 'next_block'").fetchone()
         return None if row is None else int(row[0])
+
+    def pending(self) -> int:
+        """How many messages wait for delivery to enabled endpoints."""
+        with self._lock:
+            # per endpoint, so the (endpoint_id, delivered_at, seq) index answers it however
+            # many delivered messages the table holds
+            row = self._db.execute(
+                "SELECT SUM((SELECT COUNT(*) FROM messages m"
+                " WHERE m.endpoint_id = e.id AND m.delivered_at IS NULL))"
+                " FROM endpoints e WHERE e.disabled_at IS NULL"
+            ).fetchone()
+        return int(row[0] or 0)
 
     def messages(self, endpoint_id: int, *, pending_only: bool = False) -> list[Message]:
         """An endpoint's messages in delivery order."""
@@ -543,99 +652,142 @@ class Outbox:
     def deliver_due(self, now: float | None = None) -> int:
         """Deliver, per enabled endpoint, its undelivered messages in order while they succeed.
 
-        An endpoint's oldest undelivered message goes first; when it fails (or its retry time
+        Endpoints are served in parallel (at most ``concurrency`` requests at once); within
+        one, the oldest undelivered message goes first, and when it fails (or its retry time
         has not come) the endpoint's later messages wait. Returns how many were acknowledged.
+        Blocks until the round is over; call it where no event loop runs.
         """
-        delivered = 0
+        return asyncio.run(self._deliver_round(now))
+
+    async def _deliver_round(self, now: float | None) -> int:
+        limit = asyncio.Semaphore(self.concurrency)
+        due = self._due_endpoints(time.time() if now is None else now)
+        counts = await asyncio.gather(*(self._deliver_endpoint(e, limit, now) for e in due))
+        return sum(counts)
+
+    def _due_endpoints(self, now: float) -> list[int]:
+        """Enabled endpoints whose oldest undelivered message is due."""
         with self._lock:
-            endpoints = self._db.execute(
-                "SELECT id, url, secret FROM endpoints WHERE disabled_at IS NULL ORDER BY id"
+            rows = self._db.execute(
+                """
+                SELECT e.id FROM endpoints e
+                JOIN messages m ON m.seq = (
+                    SELECT MIN(seq) FROM messages
+                    WHERE endpoint_id = e.id AND delivered_at IS NULL)
+                WHERE e.disabled_at IS NULL AND m.next_attempt_at <= ?
+                ORDER BY e.id
+                """,
+                (now,),
             ).fetchall()
-        for endpoint_id, url, secret in endpoints:
-            while True:
-                current = time.time() if now is None else now
-                with self._lock:
-                    head = self._db.execute(
-                        "SELECT seq, msg_id, body, attempts, next_attempt_at FROM messages"
-                        " WHERE endpoint_id = ? AND delivered_at IS NULL ORDER BY seq LIMIT 1",
-                        (endpoint_id,),
-                    ).fetchone()
-                if head is None or head[4] > current:
-                    break
-                seq, msg_id, body, attempts, _ = head
-                status, error = self._post(url, secret, msg_id, body)
-                if not self._record(seq, endpoint_id, msg_id, attempts + 1, status, error):
-                    break
-                delivered += 1
+        return [row[0] for row in rows]
+
+    def _head(self, endpoint_id: int) -> _Head | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT m.seq, m.msg_id, m.body, m.attempts, m.next_attempt_at, e.url, e.secret"
+                " FROM messages m JOIN endpoints e ON e.id = m.endpoint_id"
+                " WHERE m.endpoint_id = ? AND m.delivered_at IS NULL AND e.disabled_at IS NULL"
+                " ORDER BY m.seq LIMIT 1",
+                (endpoint_id,),
+            ).fetchone()
+        return None if row is None else _Head(*row)
+
+    async def _deliver_endpoint(
+        self,
+        endpoint_id: int,
+        limit: asyncio.Semaphore,
+        now: float | None = None,
+        stopping: threading.Event | None = None,
+    ) -> int:
+        """Deliver one endpoint's due messages in order while they succeed (and ``stopping``
+        is not set); how many did."""
+        delivered = 0
+        while stopping is None or not stopping.is_set():
+            head = self._head(endpoint_id)
+            if head is None or head.next_attempt_at > (time.time() if now is None else now):
+                return delivered
+            async with limit:
+                outcome = await self._post(head)
+            if not self._record(endpoint_id, head, outcome):
+                return delivered
+            delivered += 1
         return delivered
 
-    def _post(self, url: str, secret: str, msg_id: str, body: str) -> tuple[int | None, str | None]:
-        stamp = int(time.time())
-        data = body.encode()
-        request = urllib.request.Request(
-            url,
-            data=data,
-            method="POST",
-            headers={
-                "content-type": "application/json",
-                "user-agent": "gpuhub-webhooks",
-                "webhook-id": msg_id,
-                "webhook-timestamp": str(stamp),
-                "webhook-signature": signature_header([secret], msg_id, stamp, data),
-            },
-        )
+    async def _post(self, head: _Head) -> _Outcome:
+        """One attempt; every way it can fail is this attempt's failure, never the caller's."""
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                response.read(65_536)
-                status = int(response.status)
-        except urllib.error.HTTPError as err:
-            return err.code, f"HTTP {err.code}"
-        except TimeoutError:
-            return None, f"no answer within {self.timeout} s"
-        except (urllib.error.URLError, OSError) as err:
-            reason = getattr(err, "reason", err)
-            if isinstance(reason, TimeoutError):
-                return None, f"no answer within {self.timeout} s"
-            return None, f"connection failed ({type(reason).__name__})"
-        if 200 <= status < 300:
-            return status, None
-        return status, f"HTTP {status}"
+            target = parse_target(head.url)
+        except ValidationError as err:  # stored by an older version that did not check
+            why = str(err).removeprefix("url: ")
+            return _Outcome(error=f"invalid URL: {why}", disable=f"its URL {why}")
+        stamp = int(time.time())
+        data = head.body.encode()
+        headers = {
+            "content-type": "application/json",
+            "user-agent": "gpuhub-webhooks",
+            "webhook-id": head.msg_id,
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": signature_header([head.secret], head.msg_id, stamp, data),
+        }
+        from . import _webhook_http
 
-    def _record(
-        self,
-        seq: int,
-        endpoint_id: int,
-        msg_id: str,
-        attempts: int,
-        status: int | None,
-        error: str | None,
-    ) -> int:
+        try:
+            async with asyncio.timeout(self.timeout):
+                check = functools.partial(
+                    addresses, target, self._resolver, allow_private=self.allow_private
+                )
+                # a name is resolved on a thread (getaddrinfo blocks); a literal needs no lookup
+                found = check() if target.literal is not None else await asyncio.to_thread(check)
+                status = await _webhook_http.post(target, found, headers, data)
+        except TimeoutError:
+            return _Outcome(error=f"no complete answer within {self.timeout:g} s")
+        except TargetRefused as err:
+            return _Outcome(error=f"refused: {err}")
+        except TargetUnresolvable as err:
+            return _Outcome(error=str(err))
+        except Exception as err:
+            return _Outcome(error=_webhook_http.describe(err))
+        if 200 <= status < 300:
+            return _Outcome(status=status)
+        if status == 410:
+            return _Outcome(
+                status=status, error="HTTP 410", disable="the receiver answered 410 Gone"
+            )
+        return _Outcome(status=status, error=f"HTTP {status}")
+
+    def _record(self, endpoint_id: int, head: _Head, outcome: _Outcome) -> bool:
+        """Record an attempt; True if the message was delivered.
+
+        An endpoint removed while the attempt was in flight took its messages with it: then
+        nothing is recorded (and False returned).
+        """
         now = time.time()
+        attempts = head.attempts + 1
         delay = self._backoff(attempts)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute(
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM messages WHERE seq = ?", (head.seq,)).fetchone() is None:
+                return False
+            db.execute(
                 "INSERT INTO attempts (endpoint_id, msg_id, at, status, error)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (endpoint_id, msg_id, now, status, error),
+                (endpoint_id, head.msg_id, now, outcome.status, outcome.error),
             )
-            if error is None:
-                self._db.execute(
+            if outcome.error is None:
+                db.execute(
                     "UPDATE messages SET attempts = ?, delivered_at = ? WHERE seq = ?",
-                    (attempts, now, seq),
+                    (attempts, now, head.seq),
                 )
-            else:
-                self._db.execute(
-                    "UPDATE messages SET attempts = ?, next_attempt_at = ? WHERE seq = ?",
-                    (attempts, now + random.uniform(delay / 2, delay), seq),
+                return True
+            db.execute(
+                "UPDATE messages SET attempts = ?, next_attempt_at = ? WHERE seq = ?",
+                (attempts, now + random.uniform(delay / 2, delay), head.seq),
+            )
+            if outcome.disable is not None:
+                db.execute(
+                    "UPDATE endpoints SET disabled_at = ?, disabled_reason = ? WHERE id = ?",
+                    (int(now), outcome.disable, endpoint_id),
                 )
-                if status == 410:
-                    self._db.execute(
-                        "UPDATE endpoints SET disabled_at = ?, disabled_reason = ? WHERE id = ?",
-                        (int(now), "the receiver answered 410 Gone", endpoint_id),
-                    )
-            self._db.execute("COMMIT")
-        return 1 if error is None else 0
+        return False
 
     def _backoff(self, attempts: int) -> float:
         """Seconds before the next try after ``attempts`` tries: doubling from ``retry_first``,
@@ -643,8 +795,37 @@ class Outbox:
         return min(self.retry_first * 2.0 ** min(attempts - 1, 64), self.retry_max)
 
 
+# ---------------------------------------------------------------------------- dispatcher
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DispatcherHealth:
+    """How a :class:`WebhookDispatcher` is doing (``GET /health`` shows it)."""
+
+    #: True while both workers (following the chain, delivering) run.
+    alive: bool
+    #: times a worker died of an unexpected error and was started again.
+    restarts: int
+    #: messages waiting for delivery to enabled endpoints.
+    pending: int
+    #: the class of the latest error: a worker's death, or a failed read of the chain
+    #: (retried with backoff). A receiver's failures show on its endpoint instead.
+    last_error: str | None
+    #: Unix time of that error.
+    last_error_at: float | None
+
+
 class WebhookDispatcher:
     """Follows the chain into an :class:`Outbox` and delivers it, on two background threads.
+
+    Nothing stops it but :meth:`stop`: a failed read of the chain (the node down, a JSON-RPC
+    error, a malformed answer) is retried with backoff; each delivery's failure is that
+    delivery's (recorded on its endpoint, retried with backoff); a worker that dies anyway is
+    started again, after a backoff, from the position the outbox stored. :meth:`health` says
+    how it is doing.
+
+    Deliveries to different endpoints run in parallel (``Outbox.concurrency`` at most), each
+    within ``Outbox.timeout``, so a slow endpoint delays only its own messages.
 
     Args:
         client: the marketplace to follow.
@@ -672,51 +853,187 @@ class WebhookDispatcher:
         from_block: int | None = None,
         poll_interval: float | None = None,
     ) -> None:
-        start = outbox.next_block()
         self.outbox = outbox
-        self._watch = client.watch(
-            from_block=from_block if start is None else start,
-            confirmations=confirmations,
-            poll_interval=poll_interval,
-        )
+        self._client = client
+        self._confirmations = confirmations
+        self._from_block = from_block
+        self._poll_interval = poll_interval
+        self._watch = self._new_watch()  # also checks the arguments
         self._delivery_interval = 0.05 if poll_interval is None else poll_interval
         self._stop = threading.Event()
-        self._wake = threading.Event()  # new messages: deliver now rather than at the next round
         self._threads: list[threading.Thread] = []
+        # state the workers share with health() and the other thread, under _state
+        self._state = threading.Lock()
+        self._restarts = 0
+        self._last_error: tuple[str, float] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+
+    def _new_watch(self) -> Watch:
+        """A watch from where the outbox says reading stopped (else ``from_block``); it raises
+        every failure instead of retrying, so this dispatcher sees and reports them."""
+        from .watch import Watch
+
+        return Watch(
+            self._client,
+            from_block=self._resume_block(),
+            confirmations=self._confirmations,
+            poll_interval=self._poll_interval,
+            retry_outages=False,
+        )
 
     def start(self) -> WebhookDispatcher:
         """Start following the chain and delivering."""
-        for target, name in ((self._follow, "follow"), (self._deliver, "deliver")):
-            thread = threading.Thread(target=target, name=f"gpuhub-webhooks-{name}", daemon=True)
+        if self._threads:
+            return self
+        self._stop.clear()
+        for work, name in ((self._follow, "follow"), (self._deliver, "deliver")):
+            thread = threading.Thread(
+                target=self._supervise, args=(work,), name=f"gpuhub-webhooks-{name}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
         return self
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop both threads; what is not delivered stays in the outbox for the next run."""
+        """Stop both workers. Deliveries in flight get ``STOP_GRACE`` seconds to finish; slower
+        ones are abandoned (and made again on the next run), like everything not delivered."""
         self._stop.set()
-        self._wake.set()
         self._watch.close()
+        self._notify()
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
 
-    def _follow(self) -> None:
+    def health(self) -> DispatcherHealth:
+        """Whether the workers run, how often one was restarted, what waits, the last error."""
+        with self._state:
+            last = self._last_error
+            restarts = self._restarts
+        alive = (
+            bool(self._threads)
+            and not self._stop.is_set()
+            and all(t.is_alive() for t in self._threads)
+        )
+        return DispatcherHealth(
+            alive=alive,
+            restarts=restarts,
+            pending=self.outbox.pending(),
+            last_error=None if last is None else last[0],
+            last_error_at=None if last is None else last[1],
+        )
+
+    def _note(self, err: BaseException) -> None:
+        with self._state:
+            self._last_error = (type(err).__name__, time.time())
+
+    def _died(self, err: BaseException) -> None:
+        self._note(err)
+        with self._state:
+            self._restarts += 1
+
+    def _supervise(self, work: Callable[[], None]) -> None:
+        """Run ``work`` until stopped, starting it again (after a backoff) whenever it dies."""
+        delays = backoff_delays(RESTART_FIRST, RESTART_MAX)
         while not self._stop.is_set():
-            events = self._watch.read_new()
+            started = time.monotonic()
+            try:
+                work()
+            except Exception as err:
+                self._died(err)
+                if time.monotonic() - started > RESTART_MAX:  # it had been running fine
+                    delays = backoff_delays(RESTART_FIRST, RESTART_MAX)
+                self._stop.wait(next(delays))
+
+    # ------------------------------------------------------------------ following the chain
+
+    def _follow(self) -> None:
+        """Read the chain into the outbox until stopped.
+
+        A failed read (the node down, a JSON-RPC error such as ``header not found``, a
+        malformed answer) is retried with backoff, the watch keeping its place. Anything else
+        that fails (storing in the outbox) kills this worker; its restart reads again from the
+        position stored with the last messages, so nothing read but not stored is lost.
+        """
+        if self._watch.closed or self._watch.next_block != self._resume_block():
+            self._watch = self._new_watch()
+        watch = self._watch
+        delays: Iterator[float] | None = None
+        while not self._stop.is_set():
+            try:
+                events = watch.read_new()
+                if events == []:
+                    if self.outbox.next_block() != watch.next_block:
+                        self.outbox.enqueue([], next_block=watch.next_block)
+                    if not watch.wait():
+                        return
+            except GPUHubError as err:
+                self._note(err)
+                delays = delays or backoff_delays()
+                self._stop.wait(next(delays))
+                continue
+            delays = None
             if events is None:
                 return
-            moved = events or self.outbox.next_block() != self._watch.next_block
-            if moved and self.outbox.enqueue(events, next_block=self._watch.next_block):
-                self._wake.set()
-            if not events and not self._watch.wait():
-                return
+            if events and self.outbox.enqueue(events, next_block=watch.next_block):
+                self._notify()
+
+    def _resume_block(self) -> int | None:
+        start = self.outbox.next_block()
+        return self._from_block if start is None else start
+
+    # ------------------------------------------------------------------ delivering
 
     def _deliver(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            self.outbox.deliver_due()
-            self._wake.wait(self._delivery_interval)
+        asyncio.run(self._deliver_forever())
+
+    async def _deliver_forever(self) -> None:
+        """Start a delivery task for each endpoint with a due message and none running, each
+        round (every ``poll_interval``, or at once when messages are stored), until stopped."""
+        wake = asyncio.Event()
+        with self._state:
+            self._loop, self._wake = asyncio.get_running_loop(), wake
+        limit = asyncio.Semaphore(self.outbox.concurrency)
+        running: dict[int, asyncio.Task[int]] = {}
+
+        def finished(endpoint_id: int, task: asyncio.Task[int]) -> None:
+            running.pop(endpoint_id, None)
+            if not task.cancelled() and task.exception() is not None:
+                # the next round starts this endpoint's task again
+                self._died(task.exception())  # type: ignore[arg-type]
+
+        try:
+            while not self._stop.is_set():
+                wake.clear()
+                for endpoint_id in self.outbox._due_endpoints(time.time()):
+                    if endpoint_id not in running:
+                        task = asyncio.create_task(
+                            self.outbox._deliver_endpoint(endpoint_id, limit, None, self._stop)
+                        )
+                        running[endpoint_id] = task
+                        task.add_done_callback(functools.partial(finished, endpoint_id))
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._delivery_interval):
+                        await wake.wait()
+        finally:
+            with self._state:
+                self._loop = self._wake = None
+            # deliveries in flight get a moment to finish (and be recorded); slower ones are
+            # abandoned and made again on the next run
+            tasks = list(running.values())
+            if tasks:
+                await asyncio.wait(tasks, timeout=STOP_GRACE)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _notify(self) -> None:
+        """Wake the delivery loop (from any thread)."""
+        with self._state:
+            loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(wake.set)
 
     def __enter__(self) -> WebhookDispatcher:
         return self.start()

@@ -136,6 +136,7 @@ def test_health(http: TestClient, market: GPUHubClient) -> None:
         "latest_block": market.block_number(),
         "contract_address": market.contract_address,
         "server_account": market.address,
+        "webhooks": None,
     }
 
 

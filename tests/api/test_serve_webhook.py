@@ -15,6 +15,8 @@ from gpuhub.webhooks import verify
 
 from .conftest import API_KEY, AUTH
 
+SERVE = [sys.executable, "-m", "gpuhub", "serve"]
+
 if TYPE_CHECKING:
     from conftest import Receiver
 
@@ -23,7 +25,14 @@ def test_serve_webhook_option_delivers_events(receiver: Receiver) -> None:
     """An event of the served marketplace reaches the --webhook URL, signed with its secret."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gpuhub", "serve", "--port", str(port), "--webhook", receiver.url],
+        [
+            *SERVE,
+            "--port",
+            str(port),
+            "--webhook",
+            receiver.url,
+            "--allow-private-webhooks",
+        ],
         env={**os.environ, "GPUHUB_API_KEY": API_KEY},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -51,3 +60,18 @@ def test_serve_webhook_option_delivers_events(receiver: Receiver) -> None:
         proc.wait(10)
     headers, body = receiver.received[0]
     assert verify(body, headers, secret)["type"] == "ListingCreated"
+
+
+def test_serve_refuses_a_loopback_webhook_unless_allowed() -> None:
+    """Without --allow-private-webhooks, a --webhook URL on 127.0.0.1 stops serve at start
+    with one line that names the option."""
+    done = subprocess.run(
+        [*SERVE, "--port", str(free_port()), "--webhook", "http://127.0.0.1:9/hook"],
+        env={**os.environ, "GPUHUB_API_KEY": API_KEY},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "127.0.0.1 is a loopback address" in done.stderr
+    assert "--allow-private-webhooks" in done.stderr

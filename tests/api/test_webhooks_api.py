@@ -29,7 +29,8 @@ LISTING = {"gpu_model": "NVIDIA A100", "capacity": 80, "price": "3600000000000",
 @pytest.fixture
 def hooks(market: GPUHubClient) -> TestClient:
     """The API over ``market`` with an in-memory webhook outbox (no delivery running)."""
-    return TestClient(create_app(market, api_key=API_KEY, webhooks=Outbox(retry_first=0.05)))
+    outbox = Outbox(retry_first=0.05, allow_private=True)
+    return TestClient(create_app(market, api_key=API_KEY, webhooks=outbox))
 
 
 def wait_until(done: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -78,6 +79,90 @@ def test_bad_registrations_are_422(hooks: TestClient, body: dict[str, object], f
     assert answer.status_code == 422 and answer.json()["fields"]["field"] == field
 
 
+MALFORMED = {
+    "a space": ("http://hooks.example/a b", "space"),
+    "an unclosed IPv6 bracket": ("http://[::1", "not a valid URL"),
+    "a port that is not a number": ("http://hooks.example:http/", "port"),
+    "a port past 65535": ("http://hooks.example:70000/", "port"),
+    "port 0": ("http://hooks.example:0/", "port"),
+    "no host": ("http:///hook", "host"),
+    "another scheme": ("ftp://hooks.example/", "http:// or https://"),
+    "a password": ("http://user:pass@hooks.example/", "password"),
+    "a control character": ("http://hooks.example/\x00", "control"),
+}
+
+
+@pytest.mark.parametrize(("url", "says"), MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_urls_are_422(hooks: TestClient, url: str, says: str) -> None:
+    """A URL that cannot be delivered to is a 422 on the url field that says what is wrong."""
+    answer = hooks.post("/v1/webhooks", json={"url": url}, headers=AUTH)
+    assert answer.status_code == 422
+    assert answer.json()["fields"]["field"] == "url" and says in answer.json()["message"]
+    assert hooks.get("/v1/webhooks", headers=AUTH).json() == []
+
+
+INTERNAL = {
+    "loopback ssh": ("http://127.0.0.1:22/", "loopback"),
+    "cloud metadata": ("http://169.254.169.254/latest/meta-data/", "link-local"),
+    "localhost": ("http://localhost:8080/hook", "loopback"),
+    "private network": ("https://10.1.2.3/hook", "private"),
+    "home network": ("http://192.168.1.1/", "private"),
+    "shared address space": ("http://100.64.0.1/", "not a public address"),
+    "unspecified": ("http://0.0.0.0:8000/", "unspecified"),
+    "multicast": ("http://224.0.0.1/", "multicast"),
+    "reserved": ("http://240.0.0.1/", "reserved"),
+    "broadcast": ("http://255.255.255.255/", "reserved"),
+    "IPv6 loopback": ("http://[::1]:8000/", "loopback"),
+    "IPv6 link-local": ("http://[fe80::1]/", "link-local"),
+    "IPv6 unique local": ("http://[fd00::1]/", "private"),
+    "IPv4-mapped loopback": ("http://[::ffff:127.0.0.1]/", "loopback"),
+    "IPv4-mapped metadata": ("http://[::ffff:a9fe:a9fe]/", "link-local"),
+    "NAT64 metadata": ("http://[64:ff9b::a9fe:a9fe]/", "link-local"),
+    "6to4 loopback": ("http://[2002:7f00:1::]/", "loopback"),
+    "decimal IPv4": ("http://2130706433/", "four decimal numbers"),
+    "hexadecimal IPv4": ("http://0x7f000001/", "four decimal numbers"),
+    "octal IPv4": ("http://0177.0.0.1/", "four decimal numbers"),
+    "short IPv4": ("http://127.1/", "four decimal numbers"),
+}
+
+
+@pytest.mark.parametrize(("url", "says"), INTERNAL.values(), ids=INTERNAL.keys())
+def test_internal_targets_are_422(market: GPUHubClient, url: str, says: str) -> None:
+    """A URL whose host is (or resolves to) a private, loopback, link-local, multicast,
+    unspecified or reserved address is refused, however the address is spelled."""
+    http = TestClient(create_app(market, api_key=API_KEY, webhooks=Outbox()))
+    answer = http.post("/v1/webhooks", json={"url": url}, headers=AUTH)
+    assert answer.status_code == 422
+    assert answer.json()["fields"]["field"] == "url" and says in answer.json()["message"]
+
+
+def test_a_host_that_does_not_resolve_is_422(hooks: TestClient) -> None:
+    """A host name that does not resolve is refused at registration, naming the host."""
+    answer = hooks.post("/v1/webhooks", json={"url": "https://no-such-host.invalid/"}, headers=AUTH)
+    assert answer.status_code == 422
+    assert "no-such-host.invalid" in answer.json()["message"]
+
+
+def test_health_reports_the_dispatcher(market: GPUHubClient) -> None:
+    """While the app runs, /health shows the webhook dispatcher: alive, restarts, pending."""
+    app = create_app(market, api_key=API_KEY, webhooks=Outbox(allow_private=True))
+    with TestClient(app) as http:
+        webhooks = http.get("/health").json()["webhooks"]
+    assert webhooks == {
+        "alive": True,
+        "restarts": 0,
+        "pending": 0,
+        "last_error": None,
+        "last_error_at": None,
+    }
+
+
+def test_health_is_degraded_while_the_dispatcher_does_not_run(hooks: TestClient) -> None:
+    """An app whose webhook dispatcher is not running (here: never started) says so in /health."""
+    body = hooks.get("/health").json()
+    assert body["status"] == "degraded" and body["webhooks"]["alive"] is False
+
+
 def test_app_without_outbox_has_no_webhook_routes(http: TestClient) -> None:
     """Without an outbox the app has no /v1/webhooks routes."""
     assert http.get("/v1/webhooks", headers=AUTH).status_code == 404
@@ -85,7 +170,11 @@ def test_app_without_outbox_has_no_webhook_routes(http: TestClient) -> None:
 
 def test_delivery_through_the_running_app(market: GPUHubClient, receiver: Receiver) -> None:
     """While the app runs, an event reaches a registered receiver, signed; failures show."""
-    app = create_app(market, api_key=API_KEY, webhooks=Outbox(retry_first=0.05, retry_max=0.1))
+    app = create_app(
+        market,
+        api_key=API_KEY,
+        webhooks=Outbox(retry_first=0.05, retry_max=0.1, allow_private=True),
+    )
     receiver.script = [500]
     with TestClient(app) as http:
         hook = http.post("/v1/webhooks", json={"url": receiver.url}, headers=AUTH).json()

@@ -38,7 +38,7 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 #: fence languages that run, and those that are only shown (diagrams, output, other languages)
 RUN = frozenset({"python", "bash"})
-SHOWN = frozenset({"text", "js", "json"})
+SHOWN = frozenset({"text", "js", "json", "toml"})
 
 #: what ``<!-- run-on: anvil -->`` sets for the rest of its page (and no other page sees)
 NODE_ENV = ("GPUHUB_RPC_URL", "GPUHUB_CONTRACT", "GPUHUB_PRIVATE_KEY")
@@ -144,6 +144,8 @@ def test_page_runs_as_written(
     monkeypatch.chdir(tmp_path)  # files the examples write (an index database) land here
     for name in NODE_ENV:
         monkeypatch.delenv(name, raising=False)
+    # Keystores, profiles and recorded marketplaces go to a config directory of the page's own.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     environment = dict(os.environ)
     run = PageRun(request, monkeypatch)
     try:

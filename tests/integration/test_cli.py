@@ -12,8 +12,10 @@ from typer.testing import CliRunner
 
 from gpuhub.chain import AnvilNode
 from gpuhub.cli import app
+from gpuhub.cli._context import Session
+from gpuhub.cli.serve import server_client
 from gpuhub.client import GPUHubClient
-from gpuhub.exceptions import GPUHubError
+from gpuhub.exceptions import ConfigError, KeystoreError
 
 
 def test_demo_runs_the_story() -> None:
@@ -42,7 +44,7 @@ def test_python_m_gpuhub() -> None:
     assert "demo" in out.stdout
 
 
-def test_list_against_anvil(anvil_node: AnvilNode) -> None:
+def test_list_against_anvil(anvil_node: AnvilNode, home: Path) -> None:
     """gpuhub list prints a marketplace's listings from a real node."""
     client = GPUHubClient.deploy(anvil_node.web3())
     client.create_listing(gpu_model="Tesla T4", capacity=16, price=5)
@@ -55,7 +57,7 @@ def test_list_against_anvil(anvil_node: AnvilNode) -> None:
 
 @pytest.mark.parametrize("command", ["list", "serve"])
 def test_unreachable_node_is_one_error_line(command: str) -> None:
-    """An unreachable node is one clear error line and exit code 1, not a traceback."""
+    """An unreachable node is one clear error line and exit code 5, not a traceback."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GPUHUB_")}
     rpc = ["--rpc", "http://127.0.0.1:9", "--contract", "0x" + "1" * 40]
     out = subprocess.run(
@@ -65,74 +67,76 @@ def test_unreachable_node_is_one_error_line(command: str) -> None:
         env=env,
         timeout=60,
     )
-    assert out.returncode == 1
-    assert "cannot reach the Ethereum node" in out.stderr
-    assert "Traceback" not in out.stderr
+    assert out.returncode == 5
+    assert out.stderr.startswith("error: cannot reach the Ethereum node")
+    assert len(out.stderr.splitlines()) == 1
 
 
-def test_serve_signs_with_node_account(
-    anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Without a key or keystore, gpuhub serve sends as the node's first unlocked account."""
-    from gpuhub.cli.serve import server_client
+def _session(anvil_node: AnvilNode, market: GPUHubClient, **given: str) -> Session:
+    return Session(rpc=anvil_node.url, contract=market.contract_address, **given)
 
+
+def test_serve_signs_with_node_account(anvil_node: AnvilNode, home: Path) -> None:
+    """Without an account, key or keystore, gpuhub serve sends as the node's first account."""
     market = GPUHubClient.deploy(anvil_node.web3())
-    monkeypatch.delenv("GPUHUB_PRIVATE_KEY", raising=False)
-    client = server_client(anvil_node.url, market.contract_address, None)
+    client = server_client(_session(anvil_node, market))
     assert client.address == anvil_node.web3().eth.accounts[0]
     assert client.create_listing(gpu_model="T4", capacity=16, price=1).provider == client.address
 
 
 def test_serve_signs_with_key_from_environment(
-    anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch
+    anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch, home: Path
 ) -> None:
     """gpuhub serve's client signs with $GPUHUB_PRIVATE_KEY, never a command-line key."""
     from eth_account import Account
 
-    from gpuhub.cli.serve import server_client
-
     market = GPUHubClient.deploy(anvil_node.web3())
     account = Account.create()
     monkeypatch.setenv("GPUHUB_PRIVATE_KEY", account.key.hex())
-    client = server_client(anvil_node.url, market.contract_address, None)
+    client = server_client(_session(anvil_node, market))
     assert client.address == account.address
     assert account.key.hex() not in repr(client)
 
 
+def test_serve_signs_as_the_from_account(anvil_node: AnvilNode, home: Path) -> None:
+    """gpuhub serve --from ALIAS signs with that keystore account."""
+    from eth_account import Account
+
+    market = GPUHubClient.deploy(anvil_node.web3())
+    account = Account.create()
+    CliRunner().invoke(app, ["account", "import", "server"], input=f"{account.key.hex()}\n")
+    client = server_client(_session(anvil_node, market, account="server"))
+    assert client.address == account.address
+
+
 def test_serve_reads_keystore(
-    anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, home: Path
 ) -> None:
     """gpuhub serve decrypts a keystore with $GPUHUB_KEYSTORE_PASSWORD; a wrong one is refused."""
     import json
 
     from eth_account import Account
 
-    from gpuhub.cli.serve import server_client
-
     market = GPUHubClient.deploy(anvil_node.web3())
     account = Account.create()
     keystore = tmp_path / "key.json"
     keystore.write_text(json.dumps(Account.encrypt(account.key, "s3cret", iterations=2)))
     monkeypatch.setenv("GPUHUB_KEYSTORE_PASSWORD", "s3cret")
-    assert (
-        server_client(anvil_node.url, market.contract_address, keystore).address == account.address
-    )
+    assert server_client(_session(anvil_node, market), keystore).address == account.address
     monkeypatch.setenv("GPUHUB_KEYSTORE_PASSWORD", "hunter2")
-    with pytest.raises(GPUHubError, match="cannot decrypt") as exc:
-        server_client(anvil_node.url, market.contract_address, keystore)
+    with pytest.raises(KeystoreError, match="cannot decrypt") as exc:
+        server_client(_session(anvil_node, market), keystore)
     assert "hunter2" not in str(exc.value) and account.key.hex() not in str(exc.value)
 
 
 def test_serve_rejects_bad_key_without_echoing_it(
-    anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch
+    anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch, home: Path
 ) -> None:
     """A malformed $GPUHUB_PRIVATE_KEY is refused and never printed back."""
-    from gpuhub.cli.serve import server_client
-
     market = GPUHubClient.deploy(anvil_node.web3())
     monkeypatch.setenv("GPUHUB_PRIVATE_KEY", "0xdeadbeefnotakey")
-    with pytest.raises(GPUHubError) as exc:
-        server_client(anvil_node.url, market.contract_address, None)
+    with pytest.raises(ConfigError) as exc:
+        server_client(_session(anvil_node, market))
     assert "deadbeef" not in str(exc.value)
 
 
@@ -171,8 +175,8 @@ def test_errors_print_square_brackets() -> None:
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )
-    assert out.returncode == 1
-    assert 'pip install "gpuhub[api]"' in out.stderr
+    assert out.returncode == 6
+    assert 'pip install "gpuhub-eth[api]"' in out.stderr
 
 
 def test_node_stops_anvil_on_sigterm() -> None:
@@ -198,3 +202,57 @@ def test_node_stops_anvil_on_sigterm() -> None:
         proc.kill()
     with socket.socket() as sock, pytest.raises(OSError):
         sock.connect(("127.0.0.1", port))
+
+
+def test_node_refuses_a_port_in_use(home: Path) -> None:
+    """gpuhub node on a port something listens on fails with one line naming --port."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["node", "--port", str(port)])
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == f"error: port {port} is in use (another node?): stop it, or pass --port with a free "
+        "port\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("gpuhub ren", ["rent", "rentals"]),
+        ("gpuhub gov propose set-", ["set-fee", "set-treasury", "set-guardian"]),
+        ("gpuhub rent --max", ["--max-total"]),
+    ],
+)
+def test_shell_completion(words: str, expected: list[str]) -> None:
+    """The shell's completion request is answered with commands, sub-commands and options."""
+    env = {
+        **os.environ,
+        "_GPUHUB_COMPLETE": "complete_bash",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - 1),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", "from gpuhub.cli import main; main()"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert out.returncode == 0 and out.stdout.split() == expected
+
+
+def test_completion_script_is_shown() -> None:
+    """gpuhub --show-completion prints the script that installs completion."""
+    out = subprocess.run(
+        [sys.executable, "-m", "gpuhub", "--show-completion", "bash"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0 and "_gpuhub_completion" in out.stdout

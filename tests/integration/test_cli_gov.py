@@ -1,75 +1,107 @@
-"""gpuhub gov: a fee change from proposal to execution on a real node, and its errors."""
+"""gpuhub gov: every governance step from the command line on anvil, and its errors."""
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from _cli import Cli
 
-import gpuhub
-from gpuhub import Action
 from gpuhub.chain import AnvilNode
-from gpuhub.cli import app
 from gpuhub.client import GPUHubClient
 
 pytestmark = pytest.mark.anvil
 
 
-class _Last:
-    exception: BaseException | None = None
+@pytest.fixture
+def market(anvil_node: AnvilNode) -> GPUHubClient:
+    """A governed marketplace; its deployer (the node's first account) holds the founders'
+    bootstrap votes."""
+    return GPUHubClient.deploy(anvil_node.web3())
 
 
-LAST = _Last()
+@pytest.fixture
+def cli(anvil_node: AnvilNode, market: GPUHubClient, home: Path) -> Cli:
+    """The command line on that marketplace, signing as the deployer unless told otherwise."""
+    env = {"GPUHUB_CONTRACT": market.contract_address, "GPUHUB_ACCOUNT": market.accounts[0]}
+    return Cli(anvil_node.url, home, env)
 
 
-def gov(node: AnvilNode, market: GPUHubClient, *args: str) -> tuple[int, str]:
-    """Run ``gpuhub gov ARGS`` against the market; returns (exit code, output)."""
-    where = ["--rpc", node.url, "--contract", market.contract_address]
-    result = CliRunner().invoke(app, ["gov", *args, *where])
-    LAST.exception = result.exception
-    return result.exit_code, result.output
-
-
-def test_fee_change_from_the_command_line(
-    anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """propose-fee, vote, queue and execute change the fee; proposals --json shows it EXECUTED."""
-    monkeypatch.delenv("GPUHUB_PRIVATE_KEY", raising=False)
-    market = GPUHubClient.deploy(anvil_node.web3())
-    code, out = gov(anvil_node, market, "propose-fee", "100", "--json")
-    assert code == 0, out
-    (proposal,) = json.loads(out)
-    pid = proposal["proposal_id"]
-    market.chain.advance_time(2)
-    assert gov(anvil_node, market, "vote", pid, "for", "--json")[0] == 0
-    market.chain.advance_time(601)
-    assert gov(anvil_node, market, "queue", pid, "--json")[0] == 0
-    market.chain.advance_time(61)
-    assert gov(anvil_node, market, "execute", pid, "--json")[0] == 0
-    code, out = gov(anvil_node, market, "proposals", "--json")
-    assert code == 0 and json.loads(out)[0]["state"] == "EXECUTED"
+def test_fee_change_from_proposal_to_execution(cli: Cli, market: GPUHubClient) -> None:
+    """propose set-fee, vote, queue and execute change the fee; each prints one object, and a
+    prefix of the id is enough."""
+    proposal = cli.json("gov", "propose", "set-fee", "100")
+    assert isinstance(proposal, dict) and proposal["state"] == "PENDING"
+    assert proposal["actions"] == [{"function": "setFee", "args": ["100"]}]
+    prefix = proposal["proposal_id"][:10]
+    cli("chain", "advance-time", "2s")
+    voted = cli.json("gov", "vote", prefix, "for", "--reason", "cheaper")
+    assert voted["for_votes"] == str(10**18)
+    cli("chain", "advance-time", "601s")
+    assert cli.json("gov", "queue", prefix)["state"] == "QUEUED"
+    cli("gov", "execute", prefix, code=4)
+    cli("chain", "advance-time", "61s")
+    assert cli.json("gov", "execute", proposal["proposal_id"])["state"] == "EXECUTED"
+    assert [p["state"] for p in cli.json("gov", "list")] == ["EXECUTED"]
+    assert cli.json("gov", "show", prefix)["proposal_id"] == proposal["proposal_id"]
     assert market.fee_bps() == 100
 
 
-def test_vote_too_early_names_when_voting_opens(
-    anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Voting before the vote opens fails with the typed error saying when it opens."""
-    monkeypatch.delenv("GPUHUB_PRIVATE_KEY", raising=False)
-    market = GPUHubClient.deploy(anvil_node.web3())
-    proposal = market.governance.propose([Action.set_fee(100)], "Fee to 1%")
-    code, _ = gov(anvil_node, market, "vote", str(proposal.proposal_id), "for")
-    assert code == 1
-    assert isinstance(LAST.exception, gpuhub.GovernorUnexpectedProposalState)
-    assert "voting starts after" in str(LAST.exception)
+def test_tables_shorten_ids_and_count_votes(cli: Cli) -> None:
+    """gov list keeps each proposal on one line: a short id, and tallies in votes, not units."""
+    proposal = cli.json("gov", "propose", "pause")
+    cli("chain", "advance-time", "2s")
+    cli("gov", "vote", proposal["proposal_id"], "for")
+    table = cli("gov", "list").stdout
+    row = next(line for line in table.splitlines() if "ACTIVE" in line)
+    assert f"{proposal['proposal_id'][:8]}…{proposal['proposal_id'][-4:]}" in row
+    assert " 1 " in row and str(10**18) not in table
 
 
-def test_votes_and_claim(anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch) -> None:
-    """gov votes --json reads an account's votes; claiming with nothing earned fails."""
-    monkeypatch.delenv("GPUHUB_PRIVATE_KEY", raising=False)
-    market = GPUHubClient.deploy(anvil_node.web3())
-    code, out = gov(anvil_node, market, "votes", market.accounts[1], "--json")
-    assert code == 0 and json.loads(out)["votes"] == "0"
-    assert gov(anvil_node, market, "claim")[0] == 1
-    assert isinstance(LAST.exception, gpuhub.NoVotesToClaim)
+def test_every_action_can_be_proposed(cli: Cli, market: GPUHubClient) -> None:
+    """One gov propose command per Action, each giving the call it will make."""
+    someone = market.accounts[5]
+    cases = {
+        ("set-treasury", someone): "setTreasury",
+        ("pause",): "setPaused",
+        ("unpause",): "setPaused",
+        ("pay", someone, "0.5eth"): "payFromTreasury",
+        ("transfer-governance", someone): "transferGovernance",
+        ("set-guardian", someone): "setGuardian",
+        ("set-guardian", "none"): "setGuardian",
+    }
+    for args, function in cases.items():
+        proposal = cli.json("gov", "propose", *args)
+        assert proposal["actions"][0]["function"] == function
+    raw = cli.json("gov", "propose", "call", market.contract_address, "0x1234", "--value", "1gwei")
+    assert raw["actions"] == [
+        {"target": market.contract_address, "value": str(10**9), "data": "0x1234"}
+    ]
+    assert len(cli.json("gov", "list")) == len(cases) + 1
+
+
+def test_vote_too_early_says_when_voting_opens(cli: Cli) -> None:
+    """Voting before the vote opens is refused by the governor (exit 4), the state named."""
+    proposal = cli.json("gov", "propose", "set-fee", "50", "--description", "Fee to 0.5%")
+    refused = cli("gov", "vote", proposal["proposal_id"], "for", code=4)
+    assert "GovernorUnexpectedProposalState" in refused.stderr and "PENDING" in refused.stderr
+
+
+def test_votes_delegate_and_claim(cli: Cli, market: GPUHubClient) -> None:
+    """gov votes reads an account; delegating moves the votes; claiming with none earned is
+    refused."""
+    other = market.accounts[1]
+    assert cli.json("gov", "votes", other)["votes"] == "0"
+    delegated = cli.json("gov", "delegate", other)
+    assert delegated["delegate"] == other
+    assert cli.json("gov", "votes", other)["votes"] == str(10**18)
+    assert cli.json("gov", "votes")["delegate"] == other
+    refused = cli("gov", "claim", code=4)
+    assert "NoVotesToClaim" in refused.stderr and "gpuhub gov votes" in refused.stderr
+
+
+def test_unknown_or_ambiguous_ids(cli: Cli) -> None:
+    """An id no proposal has is not found (exit 3); a non-number is a usage error (exit 2)."""
+    cli("gov", "show", "999", code=3)
+    cli("gov", "show", "12ab", code=2)
+    cli("gov", "vote", "1", "maybe", code=2)

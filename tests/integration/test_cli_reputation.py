@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
 import pytest
+from _cli import Cli
 from typer.testing import CliRunner
 
-from gpuhub import PriceUnit, ValidationError
+from gpuhub import PriceUnit
 from gpuhub.chain import AnvilNode
 from gpuhub.cli import app
 from gpuhub.client import GPUHubClient
 
+pytestmark = pytest.mark.anvil
+
 
 @pytest.fixture
-def ended(anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch) -> tuple[GPUHubClient, int]:
+def ended(anvil_node: AnvilNode) -> tuple[GPUHubClient, int]:
     """A marketplace on anvil whose first unlocked account rented and ended a rental."""
-    monkeypatch.delenv("GPUHUB_PRIVATE_KEY", raising=False)
     market = GPUHubClient.deploy(anvil_node.web3())
     provider = market.with_account(market.accounts[1])
     provider.create_listing(gpu_model="RTX 3090", capacity=24, price=10**12, unit=PriceUnit.HOUR)
@@ -25,46 +27,50 @@ def ended(anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch) -> tuple[GPUHu
     return market, rental_id
 
 
-def cli(anvil_node: AnvilNode, market: GPUHubClient, *args: str) -> str:
-    """Run a command against the marketplace and return its output; it must succeed."""
-    where = ["--rpc", anvil_node.url, "--contract", market.contract_address]
-    result = CliRunner().invoke(app, [*args, *where])
-    assert result.exit_code == 0, result.output
-    return result.output
+@pytest.fixture
+def cli(anvil_node: AnvilNode, ended: tuple[GPUHubClient, int], home: Path) -> Cli:
+    """The command line on that marketplace."""
+    return Cli(anvil_node.url, home, {"GPUHUB_CONTRACT": ended[0].contract_address})
 
 
-def test_rate_prints_the_rating_as_json(
-    anvil_node: AnvilNode, ended: tuple[GPUHubClient, int]
-) -> None:
-    """gpuhub rate --json sends the rating and prints it, role by name."""
+def test_rate_prints_the_rating_as_json(cli: Cli, ended: tuple[GPUHubClient, int]) -> None:
+    """gpuhub rate --json sends the rating as the --from account and prints it, role by name."""
     market, rental_id = ended
-    out = cli(anvil_node, market, "rate", str(rental_id), "4", "--comment", "good", "--json")
-    rating = json.loads(out)
+    rating = cli.json(
+        "rate", str(rental_id), "4", "--comment", "good", "--from", market.accounts[0]
+    )
     assert (rating["score"], rating["comment"], rating["role"]) == (4, "good", "PROVIDER")
-    assert rating["ratee"] == market.accounts[1]
+    assert rating["ratee"] == market.accounts[1] and isinstance(rating["billed"], str)
 
 
-def test_reputation_json_and_table(anvil_node: AnvilNode, ended: tuple[GPUHubClient, int]) -> None:
+def test_reputation_json_and_table(cli: Cli, ended: tuple[GPUHubClient, int]) -> None:
     """gpuhub reputation prints the counts as JSON, or a table naming the address."""
     market, rental_id = ended
     market.rate(rental_id, 5)
     provider = market.accounts[1]
-    rep = json.loads(cli(anvil_node, market, "reputation", provider, "--json"))
+    rep = cli.json("reputation", provider)
     assert (rep["provider_rating_count"], rep["provider_average"]) == (1, 5.0)
     assert rep["completed_as_provider"] == 1 and rep["provider_score"] > 3.0
-    table = cli(anvil_node, market, "reputation", provider)
+    table = cli("reputation", provider).stdout
     assert provider in table and "5.00 (1)" in table
 
 
-def test_rate_refuses_bad_score(anvil_node: AnvilNode, ended: tuple[GPUHubClient, int]) -> None:
-    """A score out of range fails with ValidationError before anything is sent."""
+def test_rate_refuses_bad_score(cli: Cli, ended: tuple[GPUHubClient, int]) -> None:
+    """A score out of range is a usage error (exit 2) before anything is sent."""
     market, rental_id = ended
     block = market.block_number()
-    where = ["--rpc", anvil_node.url, "--contract", market.contract_address]
-    result = CliRunner().invoke(app, ["rate", str(rental_id), "9", *where])
-    assert isinstance(result.exception, ValidationError)
-    assert result.exception.field == "score"
+    refused = cli("rate", str(rental_id), "9", "--from", market.accounts[0], code=2)
+    assert refused.stderr == "error: SCORE: must be 1 to 5, got 9\n"
     assert market.block_number() == block
+
+
+def test_rate_twice_is_refused_in_command_terms(cli: Cli, ended: tuple[GPUHubClient, int]) -> None:
+    """A second rating is refused by the contract (exit 4) with a hint that names a command."""
+    market, rental_id = ended
+    market.rate(rental_id, 5)
+    refused = cli("rate", str(rental_id), "3", "--from", market.accounts[0], code=4)
+    assert refused.stderr.startswith("error: AlreadyRated(")
+    assert "gpuhub reputation ADDRESS" in refused.stderr and "ratings(" not in refused.stderr
 
 
 def test_demo_ends_with_ratings() -> None:

@@ -18,7 +18,7 @@ from gpuhub.chain import AnvilNode, free_port
 from gpuhub.cli import app
 from gpuhub.client import GPUHubClient
 
-pytestmark = pytest.mark.anvil
+pytestmark = [pytest.mark.anvil, pytest.mark.usefixtures("home")]
 
 
 @pytest.fixture
@@ -55,13 +55,13 @@ def test_search_prints_a_table(anvil_node: AnvilNode, market: GPUHubClient) -> N
 
 
 def test_bad_query_is_one_error_line(anvil_node: AnvilNode, market: GPUHubClient) -> None:
-    """A query that does not parse is one error line naming its position, and exit code 1."""
+    """A query that does not parse is one error line naming its position, and exit code 2."""
     out = subprocess.run(
         [sys.executable, "-m", "gpuhub", "search", "modle~4090", *chain_args(anvil_node, market)],
         capture_output=True,
         text=True,
     )
-    assert out.returncode == 1
+    assert out.returncode == 2
     assert "did you mean 'model'" in out.stderr and "position 0" in out.stderr
     assert "Traceback" not in out.stderr
 
@@ -81,6 +81,54 @@ def test_index_sync_then_search_the_index(
         ["search", "model~4090", *chain_args(anvil_node, market), "--index", url, "--json"],
     )
     assert [x["listing_id"] for x in json.loads(result.output)["listings"]] == [0, 2]
+
+
+def test_index_takes_a_plain_path(
+    anvil_node: AnvilNode, market: GPUHubClient, tmp_path: pathlib.Path
+) -> None:
+    """A plain file path is a SQLite index, for index sync and for search --index alike."""
+    path = str(tmp_path / "plain.db")
+    synced = CliRunner().invoke(
+        app, ["index", "sync", *chain_args(anvil_node, market), "--url", path, "--json"]
+    )
+    assert synced.exit_code == 0, synced.output
+    assert json.loads(synced.stdout) == {"synced_block": market.block_number()}
+    result = CliRunner().invoke(
+        app, ["search", "capacity>=48", *chain_args(anvil_node, market), "--index", path, "--json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["total"] == 1
+
+
+def test_search_refuses_an_index_never_synced(
+    anvil_node: AnvilNode, market: GPUHubClient, tmp_path: pathlib.Path
+) -> None:
+    """Searching a missing index fails (exit 1) naming the sync command, and creates nothing."""
+    path = tmp_path / "missing.db"
+    result = CliRunner().invoke(
+        app, ["search", "model~4090", *chain_args(anvil_node, market), "--index", str(path)]
+    )
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: no synced index at {path}: build it with gpuhub index sync --url {path}\n"
+    )
+    assert not path.exists()
+
+
+def test_index_of_another_marketplace_names_the_rebuild_command(
+    anvil_node: AnvilNode, market: GPUHubClient, tmp_path: pathlib.Path
+) -> None:
+    """An index built for another marketplace is refused with the --rebuild command to fix it,
+    which then works."""
+    path = str(tmp_path / "index.db")
+    CliRunner().invoke(app, ["index", "sync", *chain_args(anvil_node, market), "--url", path])
+    other = GPUHubClient.deploy(anvil_node.web3(), governance=anvil_node.web3().eth.accounts[0])
+    where = ["--rpc", anvil_node.url, "--contract", other.contract_address, "--url", path]
+    refused = CliRunner().invoke(app, ["index", "sync", *where])
+    assert refused.exit_code == 1
+    assert refused.stderr.endswith(f"start it over with gpuhub index sync --rebuild --url {path}\n")
+    assert "MarketIndex" not in refused.stderr
+    assert CliRunner().invoke(app, ["index", "sync", *where, "--rebuild"]).exit_code == 0
 
 
 def test_serve_with_an_index_answers_from_it(
@@ -123,3 +171,27 @@ def test_serve_with_an_index_answers_from_it(
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_index_follow_prints_each_synced_block(
+    anvil_node: AnvilNode, market: GPUHubClient, tmp_path: pathlib.Path
+) -> None:
+    """gpuhub index follow --json prints a line of JSON each time the index reaches a new block."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GPUHUB_")}
+    where = [*chain_args(anvil_node, market), "--url", str(tmp_path / "i.db"), "--json"]
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "gpuhub", "index", "follow", *where, "--interval", "0.1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert follower.stdout is not None
+        first = json.loads(follower.stdout.readline())
+        assert first == {"synced_block": market.block_number()}
+        market.create_listing(gpu_model="L4", capacity=24, price=1)
+        assert json.loads(follower.stdout.readline()) == {"synced_block": market.block_number()}
+    finally:
+        follower.terminate()
+        follower.wait(10)

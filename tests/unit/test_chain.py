@@ -41,3 +41,20 @@ def test_installed_package_says_what_to_install(
     message = str(exc.value)
     assert "npm install @foundry-rs/anvil" in message and "foundryup" in message
     assert "GPUHUB_ANVIL" in message and "contracts/" not in message
+
+
+@pytest.mark.anvil
+def test_anvil_refuses_a_port_in_use() -> None:
+    """Starting anvil on a port another process listens on fails, instead of answering with
+    the other process's node."""
+    import socket
+
+    from gpuhub.chain import AnvilNode
+    from gpuhub.exceptions import GPUHubError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(GPUHubError, match=f"port {port} on 127.0.0.1 is in use"):
+            AnvilNode(port=port).start()

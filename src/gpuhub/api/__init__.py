@@ -1,4 +1,4 @@
-"""The optional HTTP API (``pip install "gpuhub[api]"``): a thin FastAPI layer over GPUHubClient.
+"""The optional HTTP API (the ``api`` extra): a thin FastAPI layer over GPUHubClient.
 
     from gpuhub import GPUHubClient
     from gpuhub.api import create_app
@@ -27,6 +27,7 @@ def __getattr__(name: str) -> Any:
         from ._app import create_app
     except ImportError as err:
         raise MissingDependency(
-            f'the HTTP API needs the api extra ({err.name} is missing): pip install "gpuhub[api]"'
+            f"the HTTP API needs the api extra ({err.name} is missing): "
+            'pip install "gpuhub-eth[api]"'
         ) from err
     return create_app

@@ -55,13 +55,17 @@ def create_app(
         index: a MarketIndex of the same marketplace; ``GET /v1/listings`` searches it instead
             of reading the chain (keep it in sync, e.g. with ``index.follow()``).
         webhooks: the outbox ``/v1/webhooks`` manages; while the app runs, a
-            :class:`~gpuhub.webhooks.WebhookDispatcher` follows the chain into it and delivers.
-            Without one, the app has no ``/v1/webhooks`` routes.
+            :class:`~gpuhub.webhooks.WebhookDispatcher` follows the chain into it and delivers
+            (``/health`` shows how it is doing). The outbox decides where deliveries may go
+            (``Outbox(allow_private=True)`` for receivers on private networks). Without one,
+            the app has no ``/v1/webhooks`` routes.
     """
+    dispatcher = None if webhooks is None else WebhookDispatcher(client, webhooks)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        dispatcher = None if webhooks is None else WebhookDispatcher(client, webhooks).start()
+        if dispatcher is not None:
+            dispatcher.start()
         try:
             yield
         finally:
@@ -82,6 +86,7 @@ def create_app(
     app.state.client = client
     app.state.index = index
     app.state.webhooks = webhooks
+    app.state.dispatcher = dispatcher
     app.state.access = WriteAccess(api_key, allow_unauthenticated_writes)
     app.state.event_poll_interval = event_poll_interval
     if cors_origins:

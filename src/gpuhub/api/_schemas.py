@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from ..events import json_value
 from ..governance import Proposal
@@ -16,7 +16,14 @@ Id = Annotated[StrictInt, Field(ge=0, le=2**48 - 1)]
 Uint = Annotated[StrictInt, Field(ge=0, le=UINT256_MAX)]
 Wei = Annotated[str, Field(pattern=r"^[0-9]{1,78}$", description="wei as a decimal string")]
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="0x-prefixed address")]
-UnitName = Literal["MINUTE", "HOUR", "DAY"]
+
+
+def _upper(value: Any) -> Any:
+    """Unit names in either case (``hour`` as the query language writes it, ``HOUR``)."""
+    return value.upper() if isinstance(value, str) else value
+
+
+UnitName = Annotated[Literal["MINUTE", "HOUR", "DAY"], BeforeValidator(_upper)]
 
 
 class Strict(BaseModel):
@@ -201,12 +208,28 @@ class WithdrawOut(BaseModel):
     amount: Wei
 
 
+class WebhooksHealthOut(BaseModel):
+    alive: bool = Field(description="both webhook workers (following the chain, delivering) run")
+    restarts: int = Field(description="times a worker died of an unexpected error and restarted")
+    pending: int = Field(description="messages waiting for delivery to enabled endpoints")
+    last_error: str | None = Field(
+        description="class of the latest worker death or failed chain read (retried); "
+        "a receiver's own failures show on its endpoint"
+    )
+    last_error_at: float | None = Field(description="Unix time of that error")
+
+
 class HealthOut(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"] = Field(
+        description="degraded: the server answers, but its webhook dispatcher is not running"
+    )
     chain_id: int
     latest_block: int
     contract_address: str
     server_account: str | None
+    webhooks: WebhooksHealthOut | None = Field(
+        description="the webhook dispatcher, on a server with webhooks"
+    )
 
 
 class ErrorOut(BaseModel):

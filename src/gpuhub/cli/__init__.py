@@ -1,13 +1,40 @@
-"""The ``gpuhub`` command line (typer + rich; ``pip install "gpuhub[cli]"``).
+"""The ``gpuhub`` command line (typer + rich; the ``cli`` extra).
 
 One module per command group registers its commands on the shared ``app``; ``main`` is the
-console-script entry point. Exit codes: 0 done, 1 a gpuhub error (one line on stderr naming the
-fix), 2 a usage error.
+console-script entry point. Every failure ends in one line on stderr and a documented exit code
+(``_app.EXIT_CODES``, docs/cli.md).
 """
 
 from __future__ import annotations
 
-from . import chain, gov, market, reputation, search, serve
-from ._app import app, main
+from . import (
+    account,
+    chain,
+    config,
+    events,
+    gov,
+    market,
+    money,
+    rentals,
+    reputation,
+    search,
+    serve,
+)
+from ._app import EXIT_CODES, app, main
 
-__all__ = ["app", "chain", "gov", "main", "market", "reputation", "search", "serve"]
+__all__ = [
+    "EXIT_CODES",
+    "account",
+    "app",
+    "chain",
+    "config",
+    "events",
+    "gov",
+    "main",
+    "market",
+    "money",
+    "rentals",
+    "reputation",
+    "search",
+    "serve",
+]

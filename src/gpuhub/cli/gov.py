@@ -1,214 +1,514 @@
 """Governance from the command line: ``gpuhub gov ...``.
 
-Every command talks to the marketplace at ``--rpc``/``--contract`` and finds its governor there.
-Writes sign as ``gpuhub serve`` does: $GPUHUB_PRIVATE_KEY, ``--keystore FILE``, or the node's
-first unlocked account (dev nodes).
+Every command finds the governor through the marketplace. Each step is one function: a command
+builds its arguments and hands :func:`_step` what to do with the :class:`~gpuhub.Governance`, so
+a new step (a guardian's cancel, say) is one more small function here. ``gov propose`` has one
+sub-command per :class:`~gpuhub.Action` constructor.
+
+Vote counts are shown in votes (10**18 units, as fees earn them: one vote per ETH of fee), and
+proposal ids are shortened in tables; every command takes a unique prefix of an id.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ._app import app
+from ._app import group
+from ._context import Contract, From, Json, Profile, Rpc, Session
+from ._output import console, print_json, proposal_json, short, short_id, waiting, when
 
 if TYPE_CHECKING:
-    from ..governance import Governance, Proposal
+    from ..governance import Action, Governance, Proposal
 
-gov_app = typer.Typer(
-    name="gov",
-    help="Govern a marketplace: proposals, votes, the timelock.",
+gov_app = group("gov", "Govern a marketplace: votes, proposals, the timelock.")
+propose_app = typer.Typer(
+    name="propose",
+    help="Propose one action; the vote opens after the voting delay.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
-app.add_typer(gov_app, name="gov")
+gov_app.add_typer(propose_app, name="propose")
 
-Rpc = Annotated[str, typer.Option(help="JSON-RPC URL of the node")]
-Contract = Annotated[str, typer.Option(help="marketplace contract address")]
-Keystore = Annotated[
-    Path | None,
-    typer.Option(help="encrypted keystore of the signing account ($GPUHUB_KEYSTORE_PASSWORD)"),
+ProposalId = Annotated[
+    str,
+    typer.Argument(
+        metavar="PROPOSAL",
+        help="the proposal's id, or a unique prefix of it (gpuhub gov list)",
+        show_default=False,
+    ),
 ]
-Json = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
-ProposalId = Annotated[str, typer.Argument(help="the proposal's id (a large decimal number)")]
+Description = Annotated[
+    str | None, typer.Option(help="what the proposal says (default: a sentence about the action)")
+]
 
 
-def _governance(rpc: str, contract: str, keystore: Path | None = None) -> Governance:
-    from .serve import server_client
+def votes(units: int) -> str:
+    """Vote units as votes (10**18 units each), every digit kept."""
+    from ..units import format_wei
 
-    return server_client(rpc, contract, keystore).governance
-
-
-def _proposal_id(text: str) -> int:
-    from ..exceptions import ValidationError
-
-    if not text.isdigit():
-        raise ValidationError("proposal_id", f"expected a decimal number, got {text!r}")
-    return int(text)
+    return format_wei(units, symbol=False)
 
 
-def proposal_json(proposal: Proposal) -> dict[str, Any]:
-    """A proposal as JSON-ready values (ids and wei as decimal strings)."""
-    return {
-        "proposal_id": str(proposal.proposal_id),
-        "proposer": proposal.proposer,
-        "state": proposal.state.name,
-        "description": proposal.description,
-        "actions": [
-            {
-                "function": a.function,
-                "args": [
-                    str(x) if isinstance(x, int) and not isinstance(x, bool) else x for x in a.args
-                ],
-            }
-            if a.function
-            else {"target": a.target, "value": str(a.value), "data": "0x" + a.data.hex()}
-            for a in proposal.actions
-        ],
-        "vote_start": proposal.vote_start,
-        "vote_end": proposal.vote_end,
-        "eta": proposal.eta,
-        "for_votes": str(proposal.for_votes),
-        "against_votes": str(proposal.against_votes),
-        "abstain_votes": str(proposal.abstain_votes),
-        "quorum": str(proposal.quorum),
-    }
+def _governance(
+    rpc: str | None,
+    contract: str | None,
+    profile: str | None,
+    account: str | None,
+    *,
+    signing: bool,
+) -> Governance:
+    session = Session(rpc=rpc, contract=contract, profile=profile, account=account)
+    client = session.sender() if signing else session.client
+    return client.governance
 
 
-def _show(proposals: list[Proposal], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps([proposal_json(p) for p in proposals], indent=2))
-        return
+def _proposal_id(gov: Governance, text: str) -> int:
+    """The id ``text`` names: the whole id, or a prefix that only one proposal's id has."""
+    from ..exceptions import GovernorNonexistentProposal, ValidationError
+
+    if not text.isascii() or not text.isdigit():
+        raise ValidationError("PROPOSAL", f"expected a proposal id (digits), got {text!r}")
+    if len(text) >= 60:  # a whole id (ids are 256-bit hashes): no need to read every proposal
+        return int(text)
+    matches = [p.proposal_id for p in gov.proposals() if str(p.proposal_id).startswith(text)]
+    if str(int(text)) in map(str, matches):
+        return int(text)
+    if len(matches) > 1:
+        raise ValidationError(
+            "PROPOSAL", f"{text} starts {len(matches)} proposals' ids; give more digits"
+        )
+    if not matches:
+        raise GovernorNonexistentProposal(int(text))
+    return matches[0]
+
+
+def _show(proposals: list[Proposal], title: str) -> None:
     from rich.table import Table
+    from rich.text import Text
 
-    from ..demo import wide_console
-
-    table = Table(title=f"{len(proposals)} proposals")
+    table = Table(title=title, title_justify="left")
     for column in ("id", "state", "description", "for", "against", "abstain", "quorum"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=column != "description")
     for p in proposals:
         table.add_row(
-            f"{p.proposal_id}",
+            short_id(p.proposal_id),
             p.state.name,
-            p.description,
-            str(p.for_votes),
-            str(p.against_votes),
-            str(p.abstain_votes),
-            str(p.quorum),
+            Text(p.description),
+            votes(p.for_votes),
+            votes(p.against_votes),
+            votes(p.abstain_votes),
+            votes(p.quorum),
         )
-    wide_console().print(table)
+    console().print(table)
 
 
-@gov_app.command("proposals")
-def proposals_command(rpc: Rpc, contract: Contract, as_json: Json = False) -> None:
+def _print(proposal: Proposal, as_json: bool) -> None:
+    """One proposal: as a JSON object, or a table and its whole id."""
+    if as_json:
+        print_json(proposal_json(proposal))
+        return
+    _show([proposal], f"Proposal {proposal.proposal_id}")
+    step = {
+        "PENDING": f"the vote opens at {when(proposal.vote_start)}",
+        "ACTIVE": f"the vote closes at {when(proposal.vote_end)}",
+        "QUEUED": f"it can execute from {when(proposal.eta)}",
+    }.get(proposal.state.name)
+    if step:
+        print(step)
+
+
+def _step(
+    what: str,
+    act: Callable[[Governance], Proposal],
+    rpc: str | None,
+    contract: str | None,
+    profile: str | None,
+    account: str | None,
+    as_json: bool,
+) -> None:
+    """Run one governance transaction (``act`` on the --from account's Governance) and print
+    the proposal it leaves."""
+    gov = _governance(rpc, contract, profile, account, signing=True)
+    with waiting(what):
+        proposal = act(gov)
+    _print(proposal, as_json)
+
+
+# ---------------------------------------------------------------------------------- reads
+
+
+@gov_app.command("list")
+def list_command(
+    rpc: Rpc = None, contract: Contract = None, profile: Profile = None, as_json: Json = False
+) -> None:
     """List every proposal with its state and tallies."""
-    from web3 import HTTPProvider, Web3
+    proposals = _governance(rpc, contract, profile, None, signing=False).proposals()
+    if as_json:
+        print_json([proposal_json(p) for p in proposals])
+        return
+    _show(proposals, f"{len(proposals)} proposals")
 
-    from ..client import GPUHubClient
 
-    gov = GPUHubClient(Web3(HTTPProvider(rpc)), contract).governance
-    _show(gov.proposals(), as_json)
-
-
-@gov_app.command("propose-fee")
-def propose_fee(
-    fee_bps: Annotated[int, typer.Argument(help="the new fee in basis points, 0..1000")],
-    rpc: Rpc,
-    contract: Contract,
-    description: Annotated[str, typer.Option(help="what the proposal says")] = "",
-    keystore: Keystore = None,
+@gov_app.command("show")
+def show_command(
+    proposal_id: ProposalId,
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
     as_json: Json = False,
 ) -> None:
-    """Propose a new platform fee."""
-    from ..governance import Action
+    """Show one proposal: its actions, tallies and when its next step can happen."""
+    gov = _governance(rpc, contract, profile, None, signing=False)
+    proposal = gov.proposal(_proposal_id(gov, proposal_id))
+    _print(proposal, as_json)
+    if not as_json:
+        for action in proposal.actions:
+            call = (
+                f"{action.function}({', '.join(map(str, action.args))})"
+                if action.function
+                else f"call {action.target} value {action.value} data 0x{action.data.hex()}"
+            )
+            print(f"action: {call}")
 
-    action = Action.set_fee(fee_bps)
-    gov = _governance(rpc, contract, keystore)
-    text = description or f"Set the platform fee to {fee_bps} bps"
-    _show([gov.propose([action], text)], as_json)
+
+@gov_app.command("votes")
+def votes_command(
+    address: Annotated[
+        str | None,
+        typer.Argument(metavar="ADDRESS", help="the account (default: the --from account)"),
+    ] = None,
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
+    as_json: Json = False,
+) -> None:
+    """An account's votes, its unclaimed units and whom it delegates to."""
+    from .._core import check_address
+    from ..exceptions import ValidationError
+
+    session = Session(rpc=rpc, contract=contract, profile=profile, account=from_)
+    who = check_address("ADDRESS", address) if address is not None else session.address()
+    if who is None:
+        raise ValidationError("ADDRESS", "whose votes? give an ADDRESS, or --from ALIAS")
+    gov = session.client.governance
+    row = {
+        "address": who,
+        "votes": str(gov.votes(who)),
+        "pending": str(gov.pending_votes(who)),
+        "delegate": gov.delegate_of(who),
+    }
+    if as_json:
+        print_json(row)
+        return
+    print(
+        f"{who}: {votes(int(row['votes']))} votes, {votes(int(row['pending']))} to claim "
+        f"(gpuhub gov claim), delegates to {short(row['delegate'])}"
+    )
+
+
+# ---------------------------------------------------------------------------------- writes
+
+
+@gov_app.command("claim")
+def claim_command(
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
+    as_json: Json = False,
+) -> None:
+    """Mint the voting units the account earned from rental fees."""
+    gov = _governance(rpc, contract, profile, from_, signing=True)
+    with waiting("claiming votes"):
+        units = gov.claim_votes()
+    if as_json:
+        print_json({"claimed": str(units)})
+        return
+    print(f"claimed {votes(units)} votes")
+
+
+@gov_app.command("delegate")
+def delegate_command(
+    to: Annotated[
+        str,
+        typer.Argument(
+            metavar="TO", help="who votes with the account's units (itself to take them back)"
+        ),
+    ],
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
+    as_json: Json = False,
+) -> None:
+    """Give the account's votes to another address."""
+    from .._core import check_address
+
+    delegate = check_address("TO", to)
+    gov = _governance(rpc, contract, profile, from_, signing=True)
+    with waiting("delegating"):
+        result = gov.delegate(delegate)
+    if as_json:
+        print_json(
+            {"delegate": delegate, "tx_hash": result.tx_hash, "block_number": result.block_number}
+        )
+        return
+    print(f"votes delegated to {delegate} (transaction {result.tx_hash})")
 
 
 @gov_app.command("vote")
 def vote_command(
     proposal_id: ProposalId,
-    support: Annotated[str, typer.Argument(help="for, against or abstain")],
-    rpc: Rpc,
-    contract: Contract,
+    support: Annotated[
+        str, typer.Argument(metavar="SUPPORT", help="for, against or abstain", show_default=False)
+    ],
     reason: Annotated[str, typer.Option(help="a reason, recorded on-chain")] = "",
-    keystore: Keystore = None,
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
     as_json: Json = False,
 ) -> None:
-    """Vote on an open proposal."""
+    """Vote on an open proposal with the account's votes at its snapshot."""
+    from ..exceptions import ValidationError
     from ..models import VoteSupport
 
     choice = {s.name.lower(): s for s in VoteSupport}.get(support.lower())
     if choice is None:
-        raise typer.BadParameter("support must be for, against or abstain")
-    gov = _governance(rpc, contract, keystore)
-    _show([gov.vote(_proposal_id(proposal_id), choice, reason=reason)], as_json)
+        raise ValidationError("SUPPORT", f"say for, against or abstain, not {support!r}")
+    _step(
+        "voting",
+        lambda gov: gov.vote(_proposal_id(gov, proposal_id), choice, reason=reason),
+        rpc,
+        contract,
+        profile,
+        from_,
+        as_json,
+    )
 
 
 @gov_app.command("queue")
 def queue_command(
     proposal_id: ProposalId,
-    rpc: Rpc,
-    contract: Contract,
-    keystore: Keystore = None,
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
     as_json: Json = False,
 ) -> None:
     """Queue a passed proposal in the timelock."""
-    gov = _governance(rpc, contract, keystore)
-    _show([gov.queue(_proposal_id(proposal_id))], as_json)
+    _step(
+        "queueing",
+        lambda gov: gov.queue(_proposal_id(gov, proposal_id)),
+        rpc,
+        contract,
+        profile,
+        from_,
+        as_json,
+    )
 
 
 @gov_app.command("execute")
 def execute_command(
     proposal_id: ProposalId,
-    rpc: Rpc,
-    contract: Contract,
-    keystore: Keystore = None,
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
     as_json: Json = False,
 ) -> None:
-    """Execute a queued proposal whose timelock delay has passed."""
-    gov = _governance(rpc, contract, keystore)
-    _show([gov.execute(_proposal_id(proposal_id))], as_json)
+    """Execute a queued proposal whose timelock delay has passed (anyone may)."""
+    _step(
+        "executing",
+        lambda gov: gov.execute(_proposal_id(gov, proposal_id)),
+        rpc,
+        contract,
+        profile,
+        from_,
+        as_json,
+    )
 
 
-@gov_app.command("claim")
-def claim_command(
-    rpc: Rpc, contract: Contract, keystore: Keystore = None, as_json: Json = False
+# ---------------------------------------------------------------------------------- proposals
+
+
+def _propose(
+    action: Action,
+    description: str,
+    rpc: str | None,
+    contract: str | None,
+    profile: str | None,
+    account: str | None,
+    as_json: bool,
 ) -> None:
-    """Mint the voting units this account has earned from rental fees."""
-    gov = _governance(rpc, contract, keystore)
-    units = gov.claim_votes()
-    print(json.dumps({"claimed": str(units)}) if as_json else f"claimed {units} voting units")
+    _step(
+        "proposing",
+        lambda gov: gov.propose([action], description),
+        rpc,
+        contract,
+        profile,
+        account,
+        as_json,
+    )
 
 
-@gov_app.command("votes")
-def votes_command(
-    rpc: Rpc,
-    contract: Contract,
-    address: Annotated[str, typer.Argument(help="the account to read")],
+@propose_app.command("set-fee")
+def propose_set_fee(
+    fee_bps: Annotated[
+        int, typer.Argument(metavar="FEE_BPS", help="the fee in basis points, 0 to 1000")
+    ],
+    description: Description = None,
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
     as_json: Json = False,
 ) -> None:
-    """An account's votes, pending (unclaimed) units and delegate."""
-    from web3 import HTTPProvider, Web3
+    """Set the platform fee for new rentals."""
+    from ..governance import Action
 
-    from ..client import GPUHubClient
+    text = description or f"Set the platform fee to {fee_bps} bps"
+    _propose(Action.set_fee(fee_bps), text, rpc, contract, profile, from_, as_json)
 
-    gov = GPUHubClient(Web3(HTTPProvider(rpc)), contract).governance
-    row = {
-        "address": address,
-        "votes": str(gov.votes(address)),
-        "pending": str(gov.pending_votes(address)),
-        "delegate": gov.delegate_of(address),
-    }
-    if as_json:
-        print(json.dumps(row))
-    else:
-        print(
-            f"{address}: {row['votes']} votes, {row['pending']} pending, "
-            f"delegates to {row['delegate']}"
-        )
+
+@propose_app.command("set-treasury")
+def propose_set_treasury(
+    address: Annotated[str, typer.Argument(metavar="ADDRESS", help="where future fees go")],
+    description: Description = None,
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
+    as_json: Json = False,
+) -> None:
+    """Send future fees to another address."""
+    from ..governance import Action
+
+    text = description or f"Send future fees to {address}"
+    _propose(Action.set_treasury(address), text, rpc, contract, profile, from_, as_json)
+
+
+@propose_app.command("pause")
+def propose_pause(
+    description: Description = None,
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
+    as_json: Json = False,
+) -> None:
+    """Stop new listings and rentals (ending, settling and withdrawing go on)."""
+    from ..governance import Action
+
+    text = description or "Pause new listings and rentals"
+    _propose(Action.pause(), text, rpc, contract, profile, from_, as_json)
+
+
+@propose_app.command("unpause")
+def propose_unpause(
+    description: Description = None,
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
+    as_json: Json = False,
+) -> None:
+    """Resume new listings and rentals."""
+    from ..governance import Action
+
+    text = description or "Resume new listings and rentals"
+    _propose(Action.unpause(), text, rpc, contract, profile, from_, as_json)
+
+
+@propose_app.command("pay")
+def propose_pay(
+    to: Annotated[str, typer.Argument(metavar="TO", help="who is paid")],
+    amount: Annotated[
+        str, typer.Argument(metavar="AMOUNT", help="how much of the treasury's fees: 0.5eth, 1000")
+    ],
+    description: Description = None,
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
+    as_json: Json = False,
+) -> None:
+    """Pay an amount of the treasury's fees to an address."""
+    from ..governance import Action
+    from ..units import format_wei, parse_amount
+
+    wei = parse_amount(amount, field="AMOUNT")
+    text = description or f"Pay {format_wei(wei)} of the treasury to {to}"
+    _propose(Action.pay(to, wei), text, rpc, contract, profile, from_, as_json)
+
+
+@propose_app.command("transfer-governance")
+def propose_transfer_governance(
+    address: Annotated[
+        str, typer.Argument(metavar="ADDRESS", help="the new holder of the marketplace's powers")
+    ],
+    description: Description = None,
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
+    as_json: Json = False,
+) -> None:
+    """Hand the marketplace's powers to another address (a new governor's timelock, a multisig)."""
+    from ..governance import Action
+
+    text = description or f"Transfer governance to {address}"
+    _propose(Action.transfer_governance(address), text, rpc, contract, profile, from_, as_json)
+
+
+@propose_app.command("set-guardian")
+def propose_set_guardian(
+    address: Annotated[
+        str, typer.Argument(metavar="ADDRESS", help="who may pause at once, or 'none'")
+    ],
+    description: Description = None,
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
+    as_json: Json = False,
+) -> None:
+    """Let an address pause the marketplace at once (never unpause); 'none' removes it."""
+    from ..governance import Action
+
+    guardian = None if address.lower() == "none" else address
+    text = description or (f"Make {address} the guardian" if guardian else "Remove the guardian")
+    _propose(Action.set_guardian(guardian), text, rpc, contract, profile, from_, as_json)
+
+
+@propose_app.command("call")
+def propose_call(
+    target: Annotated[str, typer.Argument(metavar="TARGET", help="the contract called")],
+    data: Annotated[str, typer.Argument(metavar="DATA", help="the calldata, 0x-prefixed hex")],
+    value: Annotated[str, typer.Option(help="ETH the timelock sends with it: 0.1eth")] = "0",
+    description: Description = None,
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
+    as_json: Json = False,
+) -> None:
+    """Any other call, given as raw calldata (a governor setting, say)."""
+    from ..exceptions import ValidationError
+    from ..governance import Action
+    from ..units import parse_amount
+
+    wei = parse_amount(value, field="--value")
+    digits = data[2:] if data[:2] in ("0x", "0X") else None
+    try:
+        raw = bytes.fromhex(digits or "")
+    except ValueError:
+        raw = b""
+    if digits is None or len(raw) * 2 != len(digits):
+        raise ValidationError("DATA", "expected 0x-prefixed hex calldata")
+    text = description or f"Call {target} with {len(raw)} bytes of calldata"
+    _propose(Action.call(target, raw, value=wei), text, rpc, contract, profile, from_, as_json)

@@ -2,48 +2,48 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
-from enum import IntEnum
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from ._app import app
+from ._context import Contract, From, Json, Profile, Rpc, Session
+from ._output import console, print_json, rating_json, reputation_json, short, waiting
 
 
 @app.command()
 def rate(
-    rental_id: Annotated[int, typer.Argument(help="the rental, ended or settled", min=0)],
-    score: Annotated[int, typer.Argument(help="1 (worst) to 5 (best)")],
-    rpc: Annotated[str, typer.Option(help="JSON-RPC URL of the node")],
-    contract: Annotated[str, typer.Option(help="marketplace contract address")],
-    comment: Annotated[str, typer.Option(help="at most 280 bytes, published on-chain")] = "",
-    keystore: Annotated[
-        Path | None,
-        typer.Option(
-            help="encrypted keystore of the rating account (password: "
-            "$GPUHUB_KEYSTORE_PASSWORD or a prompt)"
+    rental_id: Annotated[
+        int,
+        typer.Argument(
+            metavar="RENTAL", help="the rental, ended or settled", min=0, show_default=False
         ),
-    ] = None,
-    json_: Annotated[bool, typer.Option("--json", help="print the rating as JSON")] = False,
+    ],
+    score: Annotated[
+        int, typer.Argument(metavar="SCORE", help="1 (worst) to 5 (best)", show_default=False)
+    ],
+    comment: Annotated[str, typer.Option(help="at most 280 bytes, published on-chain")] = "",
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
+    as_json: Json = False,
 ) -> None:
-    """Rate the other side of a rental that is over (renter rates provider, provider rates renter).
+    """Rate the other side of a rental that is over: as its renter, the provider; as the
+    provider, the renter. Once per side."""
+    from .._core import MAX_SCORE
+    from ..exceptions import ValidationError
 
-    The rating account's key comes from $GPUHUB_PRIVATE_KEY or --keystore, else the node's first
-    unlocked account (dev nodes).
-    """
-    from ..demo import short
-    from .serve import server_client
-
-    client = server_client(rpc, contract, keystore)
-    rating = client.rate(rental_id, score, comment=comment)
-    if json_:
-        print(json.dumps(_jsonable(asdict(rating))))
+    if not 1 <= score <= MAX_SCORE:
+        raise ValidationError("score", f"must be 1 to {MAX_SCORE}, got {score}")
+    client = Session(rpc=rpc, contract=contract, profile=profile, account=from_).sender()
+    with waiting(f"rating rental {rental_id}"):
+        rating = client.rate(rental_id, score, comment=comment)
+    if as_json:
+        print_json(rating_json(rating))
         return
     said = f': "{rating.comment}"' if rating.comment else ""
-    typer.echo(
+    print(
         f"{short(rating.rater)} rated {short(rating.ratee)} as {rating.role.name.lower()} "
         f"{rating.score}/5 for rental {rating.rental_id}{said}"
     )
@@ -51,31 +51,21 @@ def rate(
 
 @app.command()
 def reputation(
-    address: Annotated[str, typer.Argument(help="the account")],
-    rpc: Annotated[str, typer.Option(help="JSON-RPC URL of the node")],
-    contract: Annotated[str, typer.Option(help="marketplace contract address")],
-    json_: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+    address: Annotated[
+        str, typer.Argument(metavar="ADDRESS", help="the account", show_default=False)
+    ],
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    as_json: Json = False,
 ) -> None:
-    """Show what the contract counts about an address: ratings, completions, terminations."""
-    from web3 import HTTPProvider, Web3
+    """What the contract counts about an address: ratings, completions, terminations."""
+    from .._core import check_address
+    from ..demo import reputation_table
 
-    from ..client import GPUHubClient
-    from ..demo import reputation_table, wide_console
-
-    client = GPUHubClient(Web3(HTTPProvider(rpc)), contract)
-    rep = client.reputation(address)
-    if json_:
-        fields = asdict(rep)
-        fields.update(
-            provider_average=rep.provider_average,
-            renter_average=rep.renter_average,
-            provider_score=rep.provider_score(),
-        )
-        print(json.dumps(fields))
+    who = check_address("ADDRESS", address)
+    rep = Session(rpc=rpc, contract=contract, profile=profile).client.reputation(who)
+    if as_json:
+        print_json(reputation_json(rep))
         return
-    wide_console().print(reputation_table(f"Reputation of {rep.address}", [rep]))
-
-
-def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
-    """Enums by name."""
-    return {k: v.name if isinstance(v, IntEnum) else v for k, v in fields.items()}
+    console().print(reputation_table(f"Reputation of {rep.address}", [rep]))

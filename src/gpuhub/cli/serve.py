@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..exceptions import GPUHubError, MissingDependency
-from ._app import app, err_console, warn
+from ..exceptions import MissingDependency
+from ._app import app, warn
+from ._context import Contract, From, Profile, Rpc, Session, password
+from ._output import info, print_json
 
 if TYPE_CHECKING:
     from ..client import GPUHubClient
@@ -17,10 +21,18 @@ if TYPE_CHECKING:
 
 @app.command()
 def serve(
-    rpc: Annotated[
-        str | None, typer.Option(help="JSON-RPC URL; default: an embedded chain")
-    ] = None,
-    contract: Annotated[str | None, typer.Option(help="marketplace address (with --rpc)")] = None,
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="serve an embedded chain seeded with listings from other accounts, so rentals "
+            "can be tried over HTTP at once",
+        ),
+    ] = False,
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     keystore: Annotated[
@@ -52,6 +64,14 @@ def serve(
             "acknowledged (default: in memory)"
         ),
     ] = None,
+    allow_private_webhooks: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-webhooks",
+            help="let webhooks reach loopback, link-local and private addresses (local "
+            "development, receivers on your own network); refused by default",
+        ),
+    ] = False,
     allow_unauthenticated_writes: Annotated[
         bool,
         typer.Option(
@@ -62,18 +82,23 @@ def serve(
     index: Annotated[
         str | None,
         typer.Option(
-            help="answer searches from a market index at this database URL "
-            "(sqlite:///file.db, postgresql+psycopg://...), kept in sync in the background"
+            help="answer searches from a market index: a file (SQLite) or a database URL "
+            "(postgresql+psycopg://...), kept in sync in the background"
         ),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print where it serves as JSON before serving")
+    ] = False,
 ) -> None:
     """Serve the HTTP API (needs the api extra).
 
-    The signing key comes from $GPUHUB_PRIVATE_KEY or --keystore, never from the command line;
-    writes need $GPUHUB_API_KEY as a bearer token. With no --rpc, an embedded chain with a
-    deployed marketplace and funded accounts is served, for trying the API out.
+    The server signs as --from (a keystore alias), --keystore FILE, $GPUHUB_PRIVATE_KEY, or the
+    node's first unlocked account (dev nodes); never a key on the command line. Writes need
+    $GPUHUB_API_KEY as a bearer token. With no RPC URL set (flag, environment or profile), an
+    embedded chain with a deployed marketplace and funded accounts is served, for trying the API
+    out; --demo also lists five GPUs there from other accounts, so the server's account can rent.
     """
-    import os
+    from contextlib import ExitStack
 
     from ..api import create_app
 
@@ -81,24 +106,27 @@ def serve(
         import uvicorn
     except ImportError as err:
         raise MissingDependency(
-            'gpuhub serve needs the api extra: pip install "gpuhub[api]"'
+            'gpuhub serve needs the api extra: pip install "gpuhub-eth[api]" '
+            '(from a checkout: pip install -e ".[api]")'
         ) from err
 
-    client = server_client(rpc, contract, keystore)
+    session = Session(rpc=rpc, contract=contract, profile=profile, account=from_)
+    client = server_client(session, keystore, demo=demo)
     api_key = os.environ.get("GPUHUB_API_KEY") or None
     if api_key is None and not allow_unauthenticated_writes:
         warn(
             "no GPUHUB_API_KEY set: writes are refused "
             "(set it, or pass --allow-unauthenticated-writes for local development)"
         )
+    stack = ExitStack()
     market_index = None
     if index is not None:
-        from ..index import MarketIndex
-        from .search import sync_with_progress
+        from .search import open_index, sync_with_progress
 
-        market_index = MarketIndex(client, index)
+        market_index = stack.enter_context(open_index(client, index, synced=False))
         sync_with_progress(market_index)
-    outbox = webhook_outbox(webhook_db, webhook or [])
+        stack.enter_context(market_index.follow())
+    outbox = webhook_outbox(webhook_db, webhook or [], allow_private=allow_private_webhooks)
     limits: dict[str, Any] = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
     app_ = create_app(
         client,
@@ -109,25 +137,30 @@ def serve(
         webhooks=outbox,
         **limits,
     )
-    err_console().print(
+    if as_json:
+        print_json(
+            {
+                "url": f"http://{host}:{port}",
+                "chain_id": client.chain_id,
+                "marketplace": client.contract_address,
+                "account": client.address,
+            }
+        )
+        sys.stdout.flush()
+    info(
         f"serving marketplace {client.contract_address} (chain {client.chain_id}) as "
-        f"{client.address} on http://{host}:{port} (docs at /docs)",
-        markup=False,
+        f"{client.address} on http://{host}:{port} (docs at /docs)"
     )
-    if market_index is None:
-        uvicorn.run(app_, host=host, port=port, log_level="info")
-        return
-    with market_index, market_index.follow():
+    with stack:
         uvicorn.run(app_, host=host, port=port, log_level="info")
 
 
-def webhook_outbox(path: Path | None, urls: list[str]) -> Outbox:
+def webhook_outbox(path: Path | None, urls: list[str], *, allow_private: bool) -> Outbox:
     """The server's webhook outbox, with an endpoint for each ``--webhook`` URL not yet in it."""
-    import os
 
     from ..webhooks import Outbox
 
-    outbox = Outbox(":memory:" if path is None else path)
+    outbox = Outbox(":memory:" if path is None else path, allow_private=allow_private)
     known = {e.url for e in outbox.endpoints()}
     secret = os.environ.get("GPUHUB_WEBHOOK_SECRET") or None
     for url in urls:
@@ -135,51 +168,62 @@ def webhook_outbox(path: Path | None, urls: list[str]) -> Outbox:
             continue
         endpoint = outbox.add_endpoint(url, secret=secret)
         known.add(url)
-        err_console().print(
+        info(
             f"webhook {endpoint.endpoint_id}: every event to {url} (its secret: "
-            f"GET /v1/webhooks/{endpoint.endpoint_id}/secret)",
-            markup=False,
+            f"GET /v1/webhooks/{endpoint.endpoint_id}/secret)"
         )
     return outbox
 
 
-def server_client(rpc: str | None, contract: str | None, keystore: Path | None) -> GPUHubClient:
-    """The client the server signs with: embedded chain, or --rpc/--contract with a key."""
-    import os
+def server_client(
+    session: Session, keystore: Path | None = None, *, demo: bool = False
+) -> GPUHubClient:
+    """The client the server signs with.
 
+    The chain is the embedded one unless an RPC URL is set (a flag, the environment or the
+    profile; the default URL does not count). The signer is, in order: ``--keystore FILE``,
+    the account setting (--from, $GPUHUB_ACCOUNT, the profile), $GPUHUB_PRIVATE_KEY, else the
+    node's first unlocked account.
+    """
     from ..client import GPUHubClient
+    from ..exceptions import ValidationError
 
-    if rpc is None:
-        if contract is not None:
-            raise typer.BadParameter("--contract needs --rpc")
-        return GPUHubClient.local()
-    if contract is None:
-        raise typer.BadParameter("--rpc needs --contract ADDRESS")
-    from eth_account import Account
-    from web3 import HTTPProvider, Web3
+    embedded = session.settings.values["rpc_url"].source == "default"
+    if embedded:
+        if session.settings["contract"] is not None:
+            raise ValidationError("--contract", "a marketplace address needs --rpc (its node)")
+        market = GPUHubClient.local()
+        if demo:
+            from ..demo import seed
 
+            seed(market)
+        return market
+    if demo:
+        raise ValidationError("--demo", "serves an embedded chain: leave out --rpc")
     # Read-only first: an unreachable node or a wrong address fails here, before any prompt.
-    market = GPUHubClient(Web3(HTTPProvider(rpc)), contract)
-    account: Any = None
-    key = os.environ.get("GPUHUB_PRIVATE_KEY")
+    market = session.client
     if keystore is not None:
-        password = os.environ.get("GPUHUB_KEYSTORE_PASSWORD") or typer.prompt(
-            "keystore password", hide_input=True
+        return market.with_account(_keystore_account(keystore))
+    if session.account_name() is not None or os.environ.get("GPUHUB_PRIVATE_KEY"):
+        return market.with_account(session.signer())
+    accounts = market.accounts
+    if not accounts:
+        raise ValidationError(
+            "--from",
+            "no signing account: pass --from ALIAS, --keystore FILE, or set GPUHUB_PRIVATE_KEY",
         )
-        try:
-            account = Account.from_key(Account.decrypt(keystore.read_text(), password))
-        except ValueError:
-            raise GPUHubError(
-                f"cannot decrypt {keystore}: wrong password or not a keystore"
-            ) from None
-    elif key:
-        try:
-            account = Account.from_key(key)
-        except ValueError:
-            raise GPUHubError("GPUHUB_PRIVATE_KEY is not a valid private key") from None
-    else:
-        accounts = market.accounts
-        if not accounts:
-            raise GPUHubError("no signing account: set GPUHUB_PRIVATE_KEY or pass --keystore FILE")
-        account = accounts[0]
-    return market.with_account(account)
+    return market.with_account(accounts[0])
+
+
+def _keystore_account(keystore: Path) -> Any:
+    from eth_account import Account
+
+    from ..exceptions import KeystoreError
+
+    secret = password(f"password of {keystore.name}")
+    try:
+        return Account.from_key(Account.decrypt(keystore.read_text(), secret))
+    except (ValueError, KeyError, TypeError, OSError):
+        raise KeystoreError(
+            f"cannot decrypt {keystore}: wrong password or not a keystore"
+        ) from None

@@ -12,7 +12,7 @@ except ImportError as err:  # pragma: no cover - depends on the installed extras
     from ..exceptions import MissingDependency
 
     raise MissingDependency(
-        'the market index needs SQLAlchemy: pip install "gpuhub[index]"'
+        'the market index needs SQLAlchemy: pip install "gpuhub-eth[index]"'
     ) from err
 
 from ._index import FIRST_SPAN, MAX_SPAN, Follower, MarketIndex

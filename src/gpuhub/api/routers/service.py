@@ -1,7 +1,8 @@
 """Health (the live event stream is in ``events``)."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
+from ...webhooks import WebhookDispatcher
 from .. import _schemas as s
 from .._deps import READ_ERRORS, ClientDep
 
@@ -9,17 +10,30 @@ router = APIRouter(tags=["service"])
 
 
 @router.get("/health", response_model=s.HealthOut, responses=READ_ERRORS)
-def health(client: ClientDep) -> s.HealthOut:
-    """Chain id, latest block, contract address and the server's account.
+def health(client: ClientDep, request: Request) -> s.HealthOut:
+    """Chain id, latest block, contract address, the server's account, and on a server with
+    webhooks how its dispatcher is doing (status "degraded" while it does not run).
 
     It reads the marketplace itself, so a node that lost the contract (restarted with fresh
     state) or cannot be reached answers 503 here, not "ok".
     """
     client.listing_count()
+    dispatcher: WebhookDispatcher | None = request.app.state.dispatcher
+    webhooks = None
+    if dispatcher is not None:
+        found = dispatcher.health()
+        webhooks = s.WebhooksHealthOut(
+            alive=found.alive,
+            restarts=found.restarts,
+            pending=found.pending,
+            last_error=found.last_error,
+            last_error_at=found.last_error_at,
+        )
     return s.HealthOut(
-        status="ok",
+        status="ok" if webhooks is None or webhooks.alive else "degraded",
         chain_id=client.chain_id,
         latest_block=client.block_number(),
         contract_address=client.contract_address,
         server_account=client.address,
+        webhooks=webhooks,
     )

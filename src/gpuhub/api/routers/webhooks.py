@@ -12,7 +12,11 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], dependencies=[Write
 
 
 class WebhookIn(BaseModel):
-    url: str = Field(max_length=2048, description="http(s) URL the events are POSTed to")
+    url: str = Field(
+        max_length=2048,
+        description="http(s) URL the events are POSTed to; its host must resolve to public "
+        "addresses only, unless the server allows private ones",
+    )
     event_types: list[Annotated[str, Field(max_length=64)]] = Field(
         default_factory=list,
         max_length=50,
@@ -95,7 +99,11 @@ def _endpoint(outbox: Outbox, endpoint_id: int) -> Endpoint:
 
 @router.post("", status_code=201, response_model=WebhookCreated, responses=WRITE_ERRORS)
 def add_webhook(body: WebhookIn, outbox: OutboxDep) -> WebhookCreated:
-    """Register an endpoint; the answer carries its signing secret."""
+    """Register an endpoint; the answer carries its signing secret.
+
+    A malformed URL, or one whose host does not resolve or is (or resolves to) an address
+    deliveries may not reach, is a 422 that says which.
+    """
     endpoint = outbox.add_endpoint(body.url, event_types=body.event_types, secret=body.secret)
     return WebhookCreated(**_out(endpoint), secret=endpoint.secret)
 
