@@ -214,8 +214,8 @@ def _ecies() -> Any:
         import ecies
     except ImportError as exc:
         raise MissingDependency(
-            "the access handoff needs eciespy: pip install 'gpuhub[cli]' (renters) or "
-            "'gpuhub[provider]' (providers)"
+            "the access handoff needs eciespy: pip install 'gpuhub-eth[cli]' (renters) or "
+            "'gpuhub-eth[provider]' (providers)"
         ) from exc
     return ecies
 

@@ -1,5 +1,5 @@
-"""The provider side of gpuhub (extra ``gpuhub[provider]``): find this machine's NVIDIA GPUs,
-check it can serve rentals, and list and serve them.
+"""The provider side of gpuhub (extra ``gpuhub-eth[provider]``): find this machine's NVIDIA
+GPUs, check it can serve rentals, and list and serve them.
 
     >>> from gpuhub.provider import detect_gpus, self_test
     >>> [gpu.name for gpu in detect_gpus()]

@@ -128,7 +128,7 @@ def _from_nvml() -> tuple[GPU, ...]:
         import pynvml
     except ImportError as exc:
         raise _Unavailable(
-            "nvidia-ml-py is not installed (pip install 'gpuhub[provider]')"
+            "nvidia-ml-py is not installed (pip install 'gpuhub-eth[provider]')"
         ) from exc
     try:
         pynvml.nvmlInit()
