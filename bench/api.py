@@ -5,6 +5,10 @@
 Prints JSON: requests per second and p50/p99 latency for GET /getgpulist over all listings and
 POST /getgpudetailsbyid, sequential (latency) and concurrent (throughput). Target: p50 <= 50 ms
 for the list over 1,000 listings.
+
+Then GET /health p50/p99 while ``--attackers`` clients keep posting 63 KiB bodies holding an
+unclosed string of escaped quotes (which once held the event loop for half a minute each), and
+how many of those the server answered meanwhile. Target: /health p99 <= 250 ms.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -74,11 +79,57 @@ def measure(
     }
 
 
+#: a body whose depth check once took quadratic time: 63 KiB of escaped quotes, never closed.
+HOSTILE_BODY = b'{"maxPrice": "' + b'\\"' * (63 * 512)
+
+
+def under_hostile_bodies(url: str, attackers: int, samples: int) -> dict[str, object]:
+    """/health latency while ``attackers`` clients post HOSTILE_BODY back to back."""
+    stop = threading.Event()
+    answered = [0] * attackers
+
+    def attack(at: int) -> None:
+        with httpx.Client(base_url=url, timeout=600) as http:
+            while not stop.is_set():
+                answer = http.post(
+                    "/getgpulist",
+                    content=HOSTILE_BODY,
+                    headers={"Content-Type": "application/json"},
+                )
+                assert answer.status_code == 422, answer.text
+                answered[at] += 1
+
+    threads = [threading.Thread(target=attack, args=(i,)) for i in range(attackers)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    started = time.perf_counter()
+    latencies = []
+    with httpx.Client(base_url=url, timeout=600) as http:
+        for _ in range(samples):
+            start = time.perf_counter()
+            assert http.get("/health").status_code == 200
+            latencies.append(time.perf_counter() - start)
+    elapsed = time.perf_counter() - started
+    stop.set()
+    for thread in threads:
+        thread.join()
+    return {
+        "route": "GET /health",
+        "while": f"{attackers} clients post {len(HOSTILE_BODY)} bytes of unclosed escaped quotes",
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "hostile_answered_per_s": round(sum(answered) / elapsed, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--listings", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--attackers", type=int, default=4)
+    parser.add_argument("--health-samples", type=int, default=100)
     args = parser.parse_args()
     with AnvilNode(extra_args=("--gas-limit", "1000000000", "--prune-history", "100")) as node:
         client = GPUHubClient.deploy(node.web3())
@@ -130,6 +181,7 @@ def main() -> None:
                     args.concurrency,
                 ),
             ]
+            hostile = under_hostile_bodies(url, args.attackers, args.health_samples)
         finally:
             server.terminate()
             server.wait(10)
@@ -140,7 +192,8 @@ def main() -> None:
                 "chain": "anvil",
                 "listings": args.listings,
                 "results": results,
-                "target": {"route": "GET /getgpulist", "p50_ms_max": 50},
+                "under_hostile_bodies": hostile,
+                "target": {"route": "GET /getgpulist", "p50_ms_max": 50, "health_p99_ms_max": 250},
             },
             indent=2,
         )

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .exceptions import ValidationError
+from .exceptions import UnknownOption, ValidationError
 from .models import Listing, ListingStatus, PriceUnit
 
 MAX_MODEL_BYTES = 64
@@ -39,9 +39,47 @@ def check_int(field: str, value: Any, *, low: int = 0, high: int = MAX_UINT256) 
     return value
 
 
+def parse_whole(field: str, text: str, *, high: int = MAX_UINT256) -> int:
+    """``text``, a whole number written in the ASCII digits 0-9, as an int within ``0..high``.
+
+    ``str.isdigit`` also accepts superscripts and other digits that ``int`` refuses (``"²"``) or
+    reads (``"٣"``); here only 0-9 pass, and the text is never echoed.
+    """
+    if not isinstance(text, str) or not (text.isascii() and text.isdigit()):
+        raise ValidationError(field, "expected a whole number written in the digits 0-9")
+    if len(text) > len(str(high)) + 1 or int(text) > high:
+        raise ValidationError(field, f"must be at most {high}")
+    return int(text)
+
+
 _HEX = frozenset("0123456789abcdefABCDEF")
 #: the zero address, which the contract reads as "none" (no guardian, no governor).
 ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def check_account(value: Any) -> Any:
+    """``value`` as a sender: a checksummed address, or an object that signs like eth-account's
+    ``LocalAccount`` (kept as it is); anything else is a ValidationError naming both."""
+    if isinstance(value, str):
+        return check_address("account", value)
+    if not hasattr(value, "sign_transaction") or not hasattr(value, "address"):
+        raise ValidationError(
+            "account",
+            f"expected the 0x address of an account the node unlocks, or an eth_account "
+            f"LocalAccount (Account.from_key(...)), got {type(value).__name__}",
+        )
+    return value
+
+
+def check_contract_address(value: Any, client: str) -> str:
+    """The marketplace address a client is built on; None names the way to get one."""
+    if value is None:
+        raise ValidationError(
+            "contract_address",
+            f"is required: pass the marketplace's address, or deploy a new marketplace with "
+            f"{client}.deploy(w3, account=...) ({client}.local() for an in-process chain)",
+        )
+    return check_address("contract_address", value)
 
 
 def check_address(field: str, value: Any) -> str:
@@ -79,8 +117,27 @@ def check_address(field: str, value: Any) -> str:
     return str(checksummed)
 
 
+#: the keyword options every write takes (``TxOptions``), besides ``wait``.
+TX_OPTIONS = ("timeout", "gas", "gas_price", "max_fee_per_gas", "max_priority_fee_per_gas")
+
+
 def check_tx_options(options: Any) -> None:
-    """Check the keyword options of a write (``gas``, fees, ``timeout``) before anything is sent."""
+    """Check the keyword options of a write (``gas``, fees, ``timeout``) before anything is sent.
+
+    Raises:
+        UnknownOption: a name that is not an option (a typo is never silently ignored).
+        ValidationError: a value out of range.
+    """
+    unknown = sorted(set(options) - set(TX_OPTIONS))
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], ("wait", *TX_OPTIONS), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise UnknownOption(
+            unknown[0],
+            f"is not an option of this call; {hint}the options are wait, {', '.join(TX_OPTIONS)}",
+        )
     for name in ("gas_price", "max_fee_per_gas", "max_priority_fee_per_gas"):
         if name in options:
             check_int(name, options[name], high=MAX_UINT256)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from .exceptions import (
     ContractError,
     GPUHubError,
     InsufficientFunds,
+    MalformedResponse,
     RequestRejected,
     TransactionRejected,
     TransactionReverted,
@@ -144,7 +146,10 @@ def rpc_error(
 ) -> GPUHubError:
     """The exception for a JSON-RPC error answer: the decoded revert, or the node's message."""
     if not isinstance(error, dict):
-        return refusal(f"a malformed error answer to {method}", sending=method in TX_METHODS)
+        # Not a refusal: a send it answers may have gone through (TransactionOutcomeUnknown).
+        return MalformedResponse(
+            f"the node answered {method} with an error that is no JSON-RPC error object"
+        )
     message = str(error.get("message", ""))
     data = error.get("data")
     if isinstance(data, dict):  # some nodes nest it: {"data": {"data": "0x..."}}
@@ -154,6 +159,14 @@ def rpc_error(
     if "revert" in message.lower():
         return decoder.decode(b"", tx_hash=tx_hash)
     return refusal(message[:300], sending=method in TX_METHODS)
+
+
+def _excerpt(err: json.JSONDecodeError | UnicodeDecodeError) -> str:
+    """The start of what came instead of JSON, printable and short."""
+    raw: Any = err.doc if isinstance(err, json.JSONDecodeError) else err.object
+    text = raw if isinstance(raw, str) else bytes(raw).decode("utf-8", errors="replace")
+    start = " ".join(text[:60].split())
+    return f"it begins {start!r}" if start else "it is empty"
 
 
 #: requests that build or send a transaction: their refusals are TransactionRejected.
@@ -179,7 +192,8 @@ def rejection(err: BaseException, *, sending: bool) -> GPUHubError | None:
     """The gpuhub error for a request the node refused (not a revert), or None if it is not one.
 
     A real node answers with a JSON-RPC error (web3's ``Web3RPCError``); eth-tester raises
-    ``eth_utils``' ``ValidationError`` for the same checks (gas, fees, balance, nonce).
+    ``eth_utils``' ``ValidationError`` for the same checks (gas, fees, balance, nonce), and its
+    own ``BlockNotFound`` where a node refuses a block past its head.
     """
     from eth_utils.exceptions import ValidationError as EthValidationError
     from web3.exceptions import Web3RPCError
@@ -192,6 +206,8 @@ def rejection(err: BaseException, *, sending: bool) -> GPUHubError | None:
         type(err).__name__ == "ValidationError" and type(err).__module__.startswith("eth_tester")
     ):
         message = str(err)
+    elif type(err).__name__ == "BlockNotFound" and type(err).__module__.startswith("eth_tester"):
+        message = f"{err}: the block is past the chain head"
     else:
         return None
     return refusal(message, sending=sending)
@@ -218,6 +234,8 @@ def translate(
     ``sending`` marks blocks that build or send a transaction, whose refusals are
     :class:`TransactionRejected` rather than :class:`RequestRejected`.
     """
+    from aiohttp import ClientError, ClientResponseError
+    from requests import HTTPError
     from web3.exceptions import ProviderConnectionError, TimeExhausted
     from websockets.exceptions import ConnectionClosed
 
@@ -229,6 +247,24 @@ def translate(
         raise TransactionTimeout(
             "no receipt yet: the transaction may still be mined; look it up by its hash",
             tx_hash=tx_hash,
+        ) from err
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        # An HTML error page answered with 200, a body cut short, or no JSON-RPC server at all.
+        raise MalformedResponse(
+            f"the node's answer is not JSON ({_excerpt(err)}): is the RPC URL a JSON-RPC "
+            "endpoint, and is anything between here and the node cutting answers short?"
+        ) from err
+    except (HTTPError, ClientResponseError) as err:
+        status = getattr(getattr(err, "response", None), "status_code", None)
+        status = getattr(err, "status", status)
+        raise ConnectionFailed(
+            f"the Ethereum node (or a proxy in front of it) answered HTTP {status}: is it "
+            "running, and is the RPC URL right?"
+        ) from err
+    except ClientError as err:  # aiohttp's own failures (the async HTTP provider)
+        raise ConnectionFailed(
+            f"cannot reach the Ethereum node ({type(err).__name__}): is it running, and is the "
+            "RPC URL right?"
         ) from err
     # requests' and aiohttp's connection errors are OSErrors; a WebSocket that the node closed
     # raises ConnectionClosed, and opening one again ProviderConnectionError

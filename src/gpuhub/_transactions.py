@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -31,10 +32,11 @@ from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
 from . import _core
 from ._abi import ContractAbi
-from ._errors import ErrorDecoder
+from ._errors import ErrorDecoder, rpc_error
 from .exceptions import (
     ConnectionFailed,
     GPUHubError,
+    MalformedResponse,
     OutOfGas,
     RequestRejected,
     TransactionDropped,
@@ -68,8 +70,15 @@ DEFAULT_TIMEOUT = 120.0
 #: seconds without a receipt after which the node is asked whether the transaction is still in
 #: sequence (a node restarted from older state keeps a too-high nonce queued for ever).
 GAP_CHECK_AFTER = 2.0
-#: receipts brought by sends and not yet waited for, kept per sender at most.
+#: receipts brought by sends and not yet waited for, kept per sender at most (and as many sent
+#: transactions, to hand them over again).
 MAX_KEPT_RECEIPTS = 1_000
+#: most missing nonces filled with empty transfers so that a queued transaction can be mined.
+MAX_FILLED_GAP = 32
+#: gas of an empty transfer.
+TRANSFER_GAS = 21_000
+#: words in a node's refusal of a nonce that is already taken (by a filler sent meanwhile).
+_TAKEN = ("nonce too low", "already known", "known transaction", "already imported", "underpriced")
 
 
 class TxOptions(TypedDict, total=False):
@@ -157,14 +166,140 @@ def done(value: T) -> Plan[T]:
 
 def quantity(value: Any) -> int:
     """A JSON-RPC quantity (``"0x1a"``) as an int; ints (the embedded chain's) pass through."""
-    return value if isinstance(value, int) else int(value, 16)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if not _is_hex(value, empty=False):
+        raise MalformedResponse(f"the node answered {_shown(value)} where a number belongs")
+    return int(value, 16)
 
 
 def data_bytes(value: Any) -> bytes:
     """JSON-RPC data (``"0xab..."``) as bytes."""
     if isinstance(value, bytes | bytearray):
         return bytes(value)
-    return bytes.fromhex(value[2:] if value.startswith("0x") else value)
+    if not _is_hex(value) or len(value) % 2:
+        raise MalformedResponse(f"the node answered {_shown(value)} where hex data belongs")
+    return bytes.fromhex(value[2:])
+
+
+# One character class, no alternatives: a linear match whatever the node sends.
+_HEX = re.compile(r"0x[0-9a-fA-F]*\Z")
+
+
+def _is_hex(value: Any, *, empty: bool = True) -> bool:
+    """True for a ``0x``-prefixed string of hex digits (``empty``: ``"0x"`` counts)."""
+    return isinstance(value, str) and _HEX.match(value) is not None and (empty or len(value) > 2)
+
+
+def _shown(value: Any) -> str:
+    """A node's value in an error message: short, whatever it is."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# What each method's result must look like: its kind, and for objects the fields read from it.
+_QUANTITY, _DATA, _HASH, _OBJECT, _OBJECT_OR_NULL, _LOGS = range(6)
+_BLOCK_FIELDS = ("number", "hash", "timestamp")
+_RECEIPT_FIELDS = ("transactionHash", "status", "blockNumber", "gasUsed")
+_LOG_FIELDS = ("address", "data", "blockNumber", "blockHash", "transactionHash", "logIndex")
+_RESULTS: dict[str, tuple[int, tuple[str, ...]]] = {
+    **dict.fromkeys(
+        (
+            "eth_chainId",
+            "eth_blockNumber",
+            "eth_estimateGas",
+            "eth_getTransactionCount",
+            "eth_gasPrice",
+            "eth_getBalance",
+        ),
+        (_QUANTITY, ()),
+    ),
+    **dict.fromkeys(("eth_call", "eth_getCode", "eth_getStorageAt"), (_DATA, ())),
+    **dict.fromkeys(("eth_sendRawTransaction", "eth_sendTransaction"), (_HASH, ())),
+    "eth_getBlockByNumber": (_OBJECT_OR_NULL, _BLOCK_FIELDS),
+    "eth_getBlockByHash": (_OBJECT_OR_NULL, _BLOCK_FIELDS),
+    "eth_getTransactionReceipt": (_OBJECT_OR_NULL, _RECEIPT_FIELDS),
+    "eth_sendRawTransactionSync": (_OBJECT, _RECEIPT_FIELDS),
+    "eth_getTransactionByHash": (_OBJECT_OR_NULL, ("hash", "nonce", "gas")),
+    "eth_getLogs": (_LOGS, ()),
+}
+
+
+def answer(decoder: ErrorDecoder, call: Rpc, response: Any) -> Any:
+    """The result of a node's ``response`` to ``call``: its error as a gpuhub exception, or the
+    result once it has the shape the method promises (else :class:`MalformedResponse`), so no
+    later read of it meets a null, a non-hex value or a missing field."""
+    if isinstance(response, dict) and "error" in response:
+        raise rpc_error(decoder, call.method, response["error"], tx_hash=call.tx_hash)
+    if not isinstance(response, dict) or "result" not in response:
+        raise MalformedResponse(
+            f"the node's answer to {call.method} is {_shown(response)}, which holds neither a "
+            "result nor an error"
+        )
+    if not isinstance(response.get("id"), int | str):
+        raise MalformedResponse(f"the node's answer to {call.method} carries no request id")
+    result = response["result"]
+    kind, fields = _RESULTS.get(call.method, (None, ()))
+    problem = None if kind is None else _shape_problem(kind, fields, result)
+    if problem is not None:
+        raise MalformedResponse(f"the node's answer to {call.method} is not one: {problem}")
+    return result
+
+
+def batch_answers(decoder: ErrorDecoder, calls: tuple[Rpc, ...], responses: Any) -> list[Any]:
+    """The results of a batch, in the order of ``calls``; one answer per request, ids unique."""
+    if isinstance(responses, dict) and isinstance(responses.get("error"), dict):
+        raise rpc_error(decoder, "a batch request", responses["error"])
+    if not isinstance(responses, list) or len(responses) != len(calls):
+        count = len(responses) if isinstance(responses, list) else _shown(responses)
+        raise MalformedResponse(
+            f"the node answered a batch of {len(calls)} requests with {count} answers"
+        )
+    ids = [r.get("id") if isinstance(r, dict) else None for r in responses]
+    if any(not isinstance(i, int) for i in ids) or len(set(ids)) != len(ids):
+        raise MalformedResponse(
+            "the node's answers to a batch do not carry one distinct id per request, so they "
+            "cannot be matched to the requests"
+        )
+    return [answer(decoder, c, r) for c, r in zip(calls, responses, strict=True)]
+
+
+def _shape_problem(kind: int, fields: tuple[str, ...], result: Any) -> str | None:
+    """What is wrong with ``result`` for a method of ``kind`` (None when nothing)."""
+    if kind == _QUANTITY:
+        return None if _is_hex(result, empty=False) else f"{_shown(result)} is not a number"
+    if kind == _DATA:
+        return None if _is_hex(result) and len(result) % 2 == 0 else f"{_shown(result)} is not data"
+    if kind == _HASH:
+        ok = _is_hex(result) and len(result) == 66
+        return None if ok else f"{_shown(result)} is not a transaction hash"
+    if kind == _LOGS:
+        if not isinstance(result, list):
+            return f"{_shown(result)} is not a list of logs"
+        return next((p for entry in result if (p := _log_problem(entry))), None)
+    if result is None:
+        return None if kind == _OBJECT_OR_NULL else "it is null"
+    if not isinstance(result, dict):
+        return f"{_shown(result)} is not an object"
+    missing = [f for f in fields if not _is_hex(result.get(f), empty=False)]
+    if missing:
+        return f"its {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not hex"
+    if fields is _RECEIPT_FIELDS:
+        logs = result.get("logs")
+        if not isinstance(logs, list):
+            return "its logs are not a list"
+        return next((p for entry in logs if (p := _log_problem(entry))), None)
+    return None
+
+
+def _log_problem(entry: Any) -> str | None:
+    if not isinstance(entry, dict):
+        return f"a log is {_shown(entry)}"
+    missing = [f for f in _LOG_FIELDS if not _is_hex(entry.get(f))]
+    topics = entry.get("topics")
+    if not isinstance(topics, list) or not all(_is_hex(t) for t in topics):
+        missing.append("topics")
+    return f"a log's {', '.join(missing)} not hex" if missing else None
 
 
 def block_param(block: Any) -> Any:
@@ -432,6 +567,17 @@ class PendingTransaction(Generic[T]):
         return f"PendingTransaction(tx_hash={self.tx_hash!r})"
 
 
+@dataclass(frozen=True, slots=True)
+class SentTransaction:
+    """What a send handed to the node, kept until its receipt comes, so that the very same
+    transaction can be handed over again at its nonce."""
+
+    nonce: int
+    #: the signed transaction (a local key), or None: the node signs ``params`` again.
+    raw: str | None
+    params: dict[str, Any]
+
+
 class Sender:
     """Builds, signs (or lets the node sign), sends and confirms transactions for one account."""
 
@@ -440,6 +586,7 @@ class Sender:
         self._local = None if isinstance(account, str) else account
         self.address: str = account if isinstance(account, str) else account.address
         self._receipts: dict[str, Receipt] = {}
+        self._sent: dict[str, SentTransaction] = {}
         self._learn = False
 
     def __repr__(self) -> str:
@@ -524,6 +671,7 @@ class Sender:
                     ):
                         # Accepted, but not mined within the node's wait: poll for it as usual.
                         nonces.next += 1
+                        self._remember(known_hash, params, request)
                         return known_hash
                     if not _unsupported(err):
                         raise
@@ -537,6 +685,7 @@ class Sender:
                     return receipt.tx_hash
             tx_hash = str((yield from self._hand_over(request, known_hash)))
             nonces.next += 1
+            self._remember(tx_hash, params, request)
         except BaseException:
             nonces.reset()
             raise
@@ -556,6 +705,13 @@ class Sender:
                 "again",
                 tx_hash=known_hash,
             ) from err
+
+    def _remember(self, tx_hash: str, params: dict[str, Any], request: Rpc) -> None:
+        """Keep what was sent as ``tx_hash`` until its receipt comes."""
+        if len(self._sent) >= MAX_KEPT_RECEIPTS:  # sends nobody waits for
+            self._sent.pop(next(iter(self._sent)))
+        raw = request.params[0] if request.method.startswith("eth_sendRaw") else None
+        self._sent[tx_hash] = SentTransaction(params["nonce"], raw, dict(params))
 
     def _keep(self, receipt: Receipt) -> None:
         """Hold a receipt the send already brought until ``wait`` asks for it."""
@@ -605,7 +761,7 @@ class Sender:
         try:
             receipt = kept or (yield from self._receipt(tx_hash, first, sent_at, began))
         except TransactionTimeout:
-            yield from self._resync_if_dropped(tx_hash)
+            tx_hash = yield from self._recover(tx_hash)
             if first >= total:
                 raise
             try:
@@ -614,6 +770,7 @@ class Sender:
                 # Whatever happened to it, the next send asks the node for the nonce again.
                 self._conn.nonce_manager(self.address).reset()
                 raise
+        self._sent.pop(tx_hash, None)
         if receipt.status == 1:
             return receipt
         raise (yield from self._replay(tx_hash, params, receipt))
@@ -633,12 +790,21 @@ class Sender:
                 tx_hash=tx_hash,
             ) from err
 
-    def _resync_if_dropped(self, tx_hash: str) -> Plan[None]:
-        """Raise TransactionDropped if the node lost the transaction or holds it behind a gap.
+    def _recover(self, tx_hash: str) -> Plan[str]:
+        """After a wait without a receipt, see that ``tx_hash`` can still be mined, once and at
+        its own nonce; returns the hash to wait for.
 
-        A node restarted from older state (or one that dropped an earlier transaction) forgets the
-        transaction, or keeps it queued behind the nonces it no longer has, never to be mined; the
-        cached nonce is then stale for every later send too.
+        A node restarted from older state (or one that dropped an earlier transaction) forgets
+        the transactions it had not mined, and the nonces of the blocks it lost: the transaction
+        is then unknown to it, or queued behind nonces it no longer has, and a new send at the
+        node's next nonce would fill that gap and have it mined as well as the new one (a renter
+        who extended once would pay for two extensions). So it is never sent again at a new
+        nonce: the same signed transaction is handed over again if the node forgot it, and the
+        missing nonces are filled with empty transfers to the sender itself (21,000 gas each,
+        at most :data:`MAX_FILLED_GAP`), after which it is mined as it was sent. Raises
+        :class:`TransactionDropped` only when it can never be mined (another transaction took
+        its nonce), and :class:`TransactionTimeout` saying what to do when the gap cannot be
+        filled.
         """
         found, pending = yield Batch(
             (
@@ -646,23 +812,100 @@ class Sender:
                 Rpc("eth_getTransactionCount", [self.address, "pending"], tx_hash),
             )
         )
+        head = quantity(pending)
+        sent = self._sent.get(tx_hash)
         if isinstance(found, dict):
+            if found.get("blockNumber") is not None:
+                return tx_hash  # mined meanwhile
             nonce = quantity(found["nonce"])
-            if found.get("blockNumber") is not None or quantity(pending) > nonce:
-                return  # mined already, or in sequence and merely slow
+            if head > nonce:
+                return tx_hash  # in sequence, merely slow
+        elif sent is None or head > sent.nonce:
+            self._conn.nonce_manager(self.address).reset()
             why = (
-                f"the node's next nonce for {self.address} is {quantity(pending)}, below its "
-                f"nonce {nonce}"
+                "it was sent elsewhere, so it cannot be handed over again"
+                if sent is None
+                else f"its nonce {sent.nonce} was taken by another transaction"
+            )
+            raise TransactionDropped(
+                f"the node has no record of it and {why} (the node's next nonce for "
+                f"{self.address} is {head}): it will never be mined, and nothing of it ran. The "
+                "client reads the nonce again; send the operation again if it is still wanted",
+                tx_hash=tx_hash,
             )
         else:
-            why = "the node has no record of it"
-        self._conn.nonce_manager(self.address).reset()
-        raise TransactionDropped(
-            f"{why}: the node restarted from older state or dropped an earlier transaction, so "
-            "this one will not be mined as things stand. The client now asks the node for the "
-            "nonce again; send the operation again",
-            tx_hash=tx_hash,
+            nonce = sent.nonce
+        nonces = self._conn.nonce_manager(self.address)
+        yield Acquire(nonces)
+        try:
+            if not isinstance(found, dict):
+                assert sent is not None
+                tx_hash = yield from self._send_again(tx_hash, sent)
+            yield from self._fill_gap(head, nonce, tx_hash)
+        finally:
+            yield Release(nonces)
+        return tx_hash
+
+    def _send_again(self, tx_hash: str, sent: SentTransaction) -> Plan[str]:
+        """Hand ``sent`` to the node again at its nonce: the same signed bytes (the same hash)
+        with a local key, the same fields for the node to sign otherwise."""
+        request = (
+            Rpc("eth_sendRawTransaction", [sent.raw], tx_hash)
+            if sent.raw is not None
+            else Rpc("eth_sendTransaction", [_json_tx(sent.params)], tx_hash)
         )
+        try:
+            again = str((yield request))
+        except TransactionRejected as err:
+            if not any(word in str(err).lower() for word in _TAKEN):
+                raise TransactionDropped(
+                    f"the node forgot it (it restarted from older state) and refused it when it "
+                    f"was handed over again at nonce {sent.nonce}: {err}. Nothing of it ran; "
+                    "send the operation again if it is still wanted",
+                    tx_hash=tx_hash,
+                ) from err
+            return tx_hash  # the node had it after all
+        self._sent[again] = self._sent.pop(tx_hash, sent)
+        return again
+
+    def _fill_gap(self, first: int, nonce: int, tx_hash: str) -> Plan[None]:
+        """Use nonces ``first`` up to ``nonce`` - 1 with empty transfers to the sender itself, so
+        that the transaction at ``nonce`` can be mined."""
+        if first >= nonce:
+            return
+        advice = (
+            f"It stays queued at nonce {nonce}, behind nonces {first} to {nonce - 1} that the node "
+            "lost (it restarted from older state), and will be mined, as sent, once those are "
+            "used; the next writes from this account use them. If it is no longer wanted, send "
+            f"a replacement at nonce {nonce} first"
+        )
+        if nonce - first > MAX_FILLED_GAP:
+            self._conn.nonce_manager(self.address).reset()
+            raise TransactionTimeout(
+                f"no receipt: {advice} (the gap is wider than the {MAX_FILLED_GAP} empty "
+                "transactions the client sends to fill one)",
+                tx_hash=tx_hash,
+            )
+        fees = yield from self._fees()
+        for gap in range(first, nonce):
+            params = {
+                "from": self.address,
+                "to": self.address,
+                "value": 0,
+                "gas": TRANSFER_GAS,
+                "nonce": gap,
+                **fees,
+            }
+            request, _ = self._request(params, checked=False)
+            try:
+                yield request
+            except TransactionRejected as err:
+                if any(word in str(err).lower() for word in _TAKEN):
+                    continue  # filled meanwhile
+                self._conn.nonce_manager(self.address).reset()
+                raise TransactionTimeout(
+                    f"no receipt: {advice}. Filling the gap failed: {err}", tx_hash=tx_hash
+                ) from err
 
     def _replay(self, tx_hash: str, params: dict[str, Any], receipt: Receipt) -> Plan[GPUHubError]:
         # A mined transaction keeps no revert data; running it again as a call on the state before

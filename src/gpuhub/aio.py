@@ -21,7 +21,8 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
 from . import _core
-from ._errors import TX_METHODS, rpc_error, translate
+from ._errors import TX_METHODS, translate
+from ._json import bound_answers
 from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, deploy, open_connection, update_changes
 from ._transactions import (
     Acquire,
@@ -34,6 +35,8 @@ from ._transactions import (
     Sender,
     Sleep,
     TxOptions,
+    answer,
+    batch_answers,
 )
 from .events import ContractEvent
 from .exceptions import GPUHubError
@@ -112,6 +115,7 @@ class AsyncIO:
         self.embedded: Any = None
         self.conn: Connection | None = None
         self.batches = hasattr(self.provider, "make_batch_request")
+        bound_answers(self.provider)
         self._connecting: asyncio.Lock | None = None
         self._wake_on_heads = heads
         self._heads: NewHeads | None = None
@@ -155,7 +159,7 @@ class AsyncIO:
             if self.tester is not None:
                 return self._embedded().request(call.method, call.params)
             response = await self.provider.make_request(call.method, call.params)
-        return self._result(call, response)
+        return answer(self._decoder(), call, response)
 
     async def batch(self, calls: tuple[Rpc, ...]) -> list[Any]:
         """Several requests in one round trip where the provider can batch them."""
@@ -165,9 +169,7 @@ class AsyncIO:
             responses = await self.provider.make_batch_request(
                 [(c.method, c.params) for c in calls]
             )
-        if not isinstance(responses, list):
-            raise rpc_error(self._decoder(), "a batch request", responses.get("error"))
-        return [self._result(c, r) for c, r in zip(calls, responses, strict=True)]
+        return batch_answers(self._decoder(), calls, responses)
 
     def _embedded(self) -> Any:
         if self.embedded is None:
@@ -175,11 +177,6 @@ class AsyncIO:
 
             self.embedded = EmbeddedChain(self.tester)
         return self.embedded
-
-    def _result(self, call: Rpc, response: Any) -> Any:
-        if "error" in response:
-            raise rpc_error(self._decoder(), call.method, response["error"], tx_hash=call.tx_hash)
-        return response.get("result")
 
     def _decoder(self) -> Any:
         from ._artifact import error_abi
@@ -283,7 +280,7 @@ class AsyncGPUHubClient:
         poll_interval: float | None = None,
         block_time: float | None = None,
     ) -> None:
-        address = _core.check_address("contract_address", contract_address)
+        address = _core.check_contract_address(contract_address, "AsyncGPUHubClient")
         io = AsyncIO(w3, heads=poll_interval is None)
 
         def opening() -> Plan[Connection]:
@@ -295,7 +292,7 @@ class AsyncGPUHubClient:
                 block_time=block_time,
             )
 
-        self._init(io, opening, _account(account) if account is not None else None)
+        self._init(io, opening, None if account is None else _core.check_account(account))
 
     def _init(
         self,
@@ -368,7 +365,9 @@ class AsyncGPUHubClient:
             )
         )
         await io.opened(conn)
-        deployer = _account(account if account is not None else (await w3.eth.accounts)[0])
+        deployer = _core.check_account(
+            account if account is not None else (await w3.eth.accounts)[0]
+        )
         await io.run(deploy(conn, Sender(conn, deployer), governance, tx))
         client = object.__new__(cls)
         client._init(io, lambda: _never(), deployer)
@@ -377,7 +376,7 @@ class AsyncGPUHubClient:
     def with_account(self, account: LocalAccount | str) -> AsyncGPUHubClient:
         """The same marketplace and connection, sending as ``account``."""
         clone = object.__new__(type(self))
-        clone._init(self._io, self._opening, _account(account))
+        clone._init(self._io, self._opening, _core.check_account(account))
         return clone
 
     def batch(self) -> AsyncListingBatch:
@@ -837,11 +836,3 @@ class AsyncListingBatch(ListingBatch):
 
 def _never() -> Plan[Connection]:
     raise AssertionError("a deployed client is connected from the start")
-
-
-def _account(account: LocalAccount | str) -> LocalAccount | str:
-    if isinstance(account, str):
-        return _core.check_address("account", account)
-    if not hasattr(account, "sign_transaction") or not hasattr(account, "address"):
-        raise TypeError("account must be an address or an eth_account LocalAccount")
-    return account

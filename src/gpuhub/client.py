@@ -14,7 +14,8 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
 from . import _core
-from ._errors import TX_METHODS, rpc_error, translate
+from ._errors import TX_METHODS, translate
+from ._json import bound_answers
 from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, deploy, open_connection, update_changes
 from ._transactions import (
     Acquire,
@@ -28,6 +29,8 @@ from ._transactions import (
     Sender,
     Sleep,
     TxOptions,
+    answer,
+    batch_answers,
 )
 from .chain import DevChain, embedded_web3
 from .events import ContractEvent
@@ -69,6 +72,7 @@ class SyncIO:
         self.conn: Connection | None = None
         self.batches = hasattr(self.provider, "make_batch_request")
         _read_environment_once(self.provider)
+        bound_answers(self.provider)
 
     def run(self, plan: Plan[T]) -> T:
         """Drive ``plan`` to its result, answering each request it yields."""
@@ -105,7 +109,7 @@ class SyncIO:
             if self.embedded is not None:
                 return self.embedded.request(call.method, call.params)
             response = self.provider.make_request(call.method, call.params)
-        return self._result(call, response)
+        return answer(self._decoder(), call, response)
 
     def batch(self, calls: tuple[Rpc, ...]) -> list[Any]:
         """Several requests in one round trip where the provider can batch them."""
@@ -113,14 +117,7 @@ class SyncIO:
             return [self.request(call) for call in calls]
         with translate(self._decoder()):
             responses = self.provider.make_batch_request([(c.method, c.params) for c in calls])
-        if not isinstance(responses, list):  # the node refused the batch as a whole
-            raise rpc_error(self._decoder(), "a batch request", responses.get("error"))
-        return [self._result(c, r) for c, r in zip(calls, responses, strict=True)]
-
-    def _result(self, call: Rpc, response: Any) -> Any:
-        if "error" in response:
-            raise rpc_error(self._decoder(), call.method, response["error"], tx_hash=call.tx_hash)
-        return response.get("result")
+        return batch_answers(self._decoder(), calls, responses)
 
     def _decoder(self) -> Any:
         from ._artifact import error_abi
@@ -213,13 +210,15 @@ class GPUHubClient:
         poll_interval: float | None = None,
         block_time: float | None = None,
     ) -> None:
-        io, conn = _connect(w3, contract_address, poll_interval, block_time)
-        self._init(io, conn, account)
+        address = _core.check_contract_address(contract_address, "GPUHubClient")
+        checked = None if account is None else _core.check_account(account)
+        io, conn = _connect(w3, address, poll_interval, block_time)
+        self._init(io, conn, checked)
 
     def _init(self, io: SyncIO, conn: Connection, account: LocalAccount | str | None) -> None:
         self._io = io
         self._conn = conn
-        sender = None if account is None else Sender(conn, _account(account))
+        sender = None if account is None else Sender(conn, _core.check_account(account))
         self._ops = Operations(conn, sender)
         self.chain = DevChain(io.w3)
         """Clock controls for dev chains (embedded, anvil): ``client.chain.advance_time(3600)``."""
@@ -281,7 +280,7 @@ class GPUHubClient:
             >>> client = GPUHubClient.deploy(w3, account=acct, governance=safe)  # a multisig
         """
         io, conn = _connect(w3, None, None, None)
-        sender_account = _account(account if account is not None else w3.eth.accounts[0])
+        sender_account = _core.check_account(account if account is not None else w3.eth.accounts[0])
         io.run(deploy(conn, Sender(conn, sender_account), governance, tx))
         client = object.__new__(cls)
         client._init(io, conn, sender_account)
@@ -1087,11 +1086,3 @@ class SyncListingBatch(ListingBatch):
             ContractError: the first operation that fails, typed; nothing in the batch happened.
         """
         return self._client._write(self._plan(tx), wait, tx)
-
-
-def _account(account: LocalAccount | str) -> LocalAccount | str:
-    if isinstance(account, str):
-        return _core.check_address("account", account)
-    if not hasattr(account, "sign_transaction") or not hasattr(account, "address"):
-        raise TypeError("account must be an address or an eth_account LocalAccount")
-    return account

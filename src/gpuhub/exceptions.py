@@ -4,6 +4,7 @@ The tree::
 
     GPUHubError
     ├── ValidationError (also ValueError)     bad argument, caught before anything is sent
+    │   ├── UnknownOption (also TypeError)    a keyword option the call does not take
     │   └── QueryError                        a search query that does not parse, with its position
     ├── ContractError                         the contract reverted with one of its custom errors
     │   ├── ListingNotFound
@@ -55,11 +56,12 @@ The tree::
     │   │   │                                 RequestRejected)
     │   │   └── InsufficientFunds             the sender cannot pay value + gas
     │   ├── TransactionTimeout                no receipt within the timeout
-    │   │   └── TransactionDropped            the node lost it (restart, nonce gap)
+    │   │   └── TransactionDropped            it can never be mined (its nonce was taken)
     │   └── TransactionOutcomeUnknown         sent, then the connection failed (also
     │                                         ConnectionFailed): check tx_hash before resending
     ├── RequestRejected                       the node refused a request (its message says why)
     ├── ConnectionFailed                      the node cannot be reached
+    │   └── MalformedResponse                 it answered something that is no JSON-RPC answer
     ├── ContractNotDeployed                   no marketplace code at the given address
     │   └── NotAMarketplace                   code there, but not a GPUHub marketplace
     ├── NoGovernor                            client.governance on a market without a governor
@@ -153,6 +155,7 @@ __all__ = [
     "KeystoreError",
     "ListingNotAvailable",
     "ListingNotFound",
+    "MalformedResponse",
     "MarketIndexError",
     "MarketplacePaused",
     "MissingDependency",
@@ -193,6 +196,7 @@ __all__ = [
     "TransactionRejected",
     "TransactionReverted",
     "TransactionTimeout",
+    "UnknownOption",
     "ValidationError",
     "VotesExpiredSignature",
     "WebhookVerificationError",
@@ -214,6 +218,11 @@ class ValidationError(GPUHubError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class UnknownOption(ValidationError, TypeError):
+    """A keyword option that the call does not take (``gass=...``), named in ``field``; also a
+    ``TypeError``, as Python raises for an unexpected keyword argument."""
 
 
 class QueryError(ValidationError):
@@ -974,13 +983,26 @@ class TransactionTimeout(TransactionError):
 
 
 class TransactionDropped(TransactionTimeout):
-    """The node no longer has the transaction in sequence (it restarted from older state, or
-    dropped an earlier one): it will not be mined as sent. The client has re-read its nonce, so
-    sending again is safe once ``tx_hash`` is confirmed unknown to the node."""
+    """The transaction can never be mined, and nothing of it ran: the node forgot it (it
+    restarted from older state) and its nonce has been taken by another transaction since, or
+    the node refused it when it was handed over again. The client has re-read its nonce; send
+    the operation again if it is still wanted.
+
+    A transaction that can still be mined is never reported so: one the node forgot is handed
+    over again at its own nonce, and one queued behind nonces the node lost has them filled
+    with empty transfers, so it runs once, as sent."""
 
 
 class ConnectionFailed(GPUHubError):
     """The Ethereum node could not be reached."""
+
+
+class MalformedResponse(ConnectionFailed):
+    """The node, or a proxy in front of it, answered with something that is not a JSON-RPC
+    answer to the request: not JSON (an HTML page, a truncated body), nested deeper than any
+    answer, a result of the wrong shape (null, not hex, missing fields) or a batch whose ids do
+    not match its requests. Nothing of it was used; a send it answered raises
+    :class:`TransactionOutcomeUnknown` instead, since the node may have taken the transaction."""
 
 
 class TransactionOutcomeUnknown(TransactionError, ConnectionFailed):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import select
+import socket
 import subprocess
 import sys
 import time
@@ -98,11 +101,58 @@ def test_body_limit_is_configurable(market: GPUHubClient) -> None:
     assert http.post("/getgpulist", json={"maxPrice": 1}).status_code == 200
 
 
+def _post_raw(url: str, path: str, body: bytes) -> socket.socket:
+    """Send one whole HTTP request on a fresh socket and return the socket, unread."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=60)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    sock.sendall(head.encode() + body)
+    return sock
+
+
+def _status(sock: socket.socket) -> int:
+    """The status code of the answer on ``sock`` (read to the end, then closed)."""
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    sock.close()
+    return int(answer.split(b" ", 2)[1])
+
+
+def test_unclosed_escaped_string_does_not_hold_the_server(serve_process: str) -> None:
+    """While 63 KiB bodies holding an unclosed string of escaped quotes queue up, /health answers
+    before the last of them is answered, and each of them gets a 422."""
+    hostile = b'{"maxPrice": "' + b'\\"' * (63 * 512)  # 63 KiB, never closed
+    attackers = [_post_raw(serve_process, "/getgpulist", hostile) for _ in range(100)]
+    health = httpx.get(f"{serve_process}/health", timeout=30)
+    waiting, _, _ = select.select(attackers, [], [], 0)
+    assert health.status_code == 200
+    assert len(waiting) < len(attackers), "every hostile request was answered before /health"
+    assert [_status(sock) for sock in attackers] == [422] * len(attackers)
+
+
 def test_json_depth_ignores_brackets_in_strings() -> None:
     """Brackets inside JSON strings (escaped quotes too) do not count as nesting."""
     assert json_depth(b'{"a": "[[[[[[\\"]]]", "b": [1, [2]]}') == 3
     assert json_depth(b"[[[]]]") == 3
     assert json_depth(b"12") == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "depth"),
+    [
+        (b'{"a": "' + b'\\"' * 1000 + b"[[[", 1),  # the rest is inside the unclosed string
+        (b'["\\\\", [[]]]', 3),  # an escaped backslash ends before the closing quote
+        (b'["\\\\\\"]]"]', 1),  # backslash, then an escaped quote: still in the string
+        (b"[" * 1000, 33),  # stops counting past the limit
+    ],
+)
+def test_json_depth_tracks_strings_and_escapes(body: bytes, depth: int) -> None:
+    """The depth pass follows strings and escapes to the end of the body, valid JSON or not."""
+    assert json_depth(body, limit=32) == depth
 
 
 @pytest.fixture
@@ -178,3 +228,34 @@ def test_server_account_out_of_eth(anvil_node: AnvilNode) -> None:
     )
     assert answer.status_code == 409, answer.text
     assert answer.json()["error"] == "InsufficientFunds"
+
+
+def _get_raw(url: str, path: str, headers: bytes) -> tuple[int, dict[str, Any]]:
+    """GET ``path`` with ``headers`` sent as raw bytes; the status and the JSON answer."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n".encode()
+            + headers
+            + b"\r\n"
+        )
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), json.loads(body)
+
+
+@pytest.mark.parametrize(
+    "last_event_id",
+    [b"\xb9-1", b"1-\xb2", b"\xb3\xb3-0", b"\xd9\xa3-1", b"9" * 30 + b"-0", b"1-2-3", b"-1"],
+)
+def test_last_event_id_of_other_digits_is_422(market: GPUHubClient, last_event_id: bytes) -> None:
+    """A Last-Event-ID of superscript digits (sent as raw header bytes), of another script's
+    digits or past any block is a 422 naming the header, from a real server."""
+    with Server(create_app(market, api_key=API_KEY)) as server:
+        status, answer = _get_raw(
+            server.url, "/events?max_events=1", b"Last-Event-ID: " + last_event_id + b"\r\n"
+        )
+    assert status == 422, answer
+    assert answer["fields"]["field"] == "Last-Event-ID"

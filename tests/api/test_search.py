@@ -79,3 +79,19 @@ def test_index_answers_the_same(market: GPUHubClient, tmp_path: pathlib.Path) ->
     assert indexed["source"] == "index"
     assert indexed["items"] == read["items"]
     assert (indexed["total"], indexed["reputations"]) == (read["total"], read["reputations"])
+
+
+def test_numbers_past_2_63_from_the_index_are_not_500(
+    market: GPUHubClient, tmp_path: pathlib.Path
+) -> None:
+    """Numbers past 2**63 in a query answer from the index as from the chain, never 500."""
+    stock(market)
+    with MarketIndex(market, f"sqlite:///{tmp_path / 'index.db'}") as index:
+        index.sync()
+        from_index = TestClient(create_app(market, index=index), raise_server_exceptions=False)
+        from_chain = TestClient(create_app(market))
+        for q in (f"capacity>={2**63}", f"id!={2**64}", f"max_hours<{10**70}", "rating<1e30"):
+            indexed = from_index.get("/v1/listings", params={"q": f"status=any {q}"})
+            read = from_chain.get("/v1/listings", params={"q": f"status=any {q}"})
+            assert indexed.status_code == 200, indexed.text
+            assert indexed.json()["items"] == read.json()["items"], q

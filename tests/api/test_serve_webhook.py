@@ -64,7 +64,7 @@ def test_serve_webhook_option_delivers_events(receiver: Receiver) -> None:
 
 def test_serve_refuses_a_loopback_webhook_unless_allowed() -> None:
     """Without --allow-private-webhooks, a --webhook URL on 127.0.0.1 stops serve at start
-    with one line that names the option."""
+    with one line that names the option, and the usage exit code."""
     done = subprocess.run(
         [*SERVE, "--port", str(free_port()), "--webhook", "http://127.0.0.1:9/hook"],
         env={**os.environ, "GPUHUB_API_KEY": API_KEY},
@@ -72,6 +72,6 @@ def test_serve_refuses_a_loopback_webhook_unless_allowed() -> None:
         text=True,
         timeout=120,
     )
-    assert done.returncode == 1
+    assert done.returncode == 2  # a usage error, as docs/cli.md's exit codes say
     assert "127.0.0.1 is a loopback address" in done.stderr
     assert "--allow-private-webhooks" in done.stderr

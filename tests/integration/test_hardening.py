@@ -382,20 +382,96 @@ def test_another_sender_from_the_same_account(client: GPUHubClient) -> None:
     assert client.listing_count() == 3
 
 
-@pytest.mark.anvil
-def test_nonce_resync_after_the_node_goes_back(anvil_node: AnvilNode) -> None:
-    """After the node goes back to older state, one write is TransactionDropped, then all work."""
+def _renter(market: GPUHubClient, kind: str) -> GPUHubClient:
+    """The market sending as a funded renter: a local key, or an account the node unlocks.
+
+    The local key's client polls for receipts: anvil holds a synchronous send of a transaction
+    queued behind a gap for its own 30 s before answering, which would only slow these tests.
+    """
+    if kind == "node account":
+        return market.with_account(market.accounts[5])
+    account = Account.create()
+    market.w3.provider.make_request("anvil_setBalance", [account.address, hex(10**20)])  # type: ignore[attr-defined]
+    return GPUHubClient(market.w3, market.contract_address, account=account, poll_interval=0.01)
+
+
+def _go_back(market: GPUHubClient, renter: GPUHubClient, writes: int) -> None:
+    """Take a snapshot, have ``renter`` mine ``writes`` writes, and revert: the node forgets
+    them and their nonces, while the renter's client still counts them."""
+    make = market.w3.provider.make_request
+    snapshot = make("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    for _ in range(writes):
+        renter.create_listing(gpu_model="scratch", capacity=1, price=1)
+    make("evm_revert", [snapshot])  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def governed_anvil(anvil_node: AnvilNode) -> Iterator[GPUHubClient]:
+    """A market on anvil with no fee, and a listing at 10**12 wei an hour by another account."""
     w3 = anvil_node.web3()
-    client = GPUHubClient.deploy(w3, account=w3.eth.accounts[0])
-    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
-    client.create_listing(gpu_model="A", capacity=1, price=1)
-    client.create_listing(gpu_model="B", capacity=1, price=1)
-    w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
-    with pytest.raises(gpuhub.TransactionDropped) as exc:
-        client.create_listing(gpu_model="C", capacity=1, price=1, timeout=30)
-    assert exc.value.tx_hash is not None
-    assert client.create_listing(gpu_model="D", capacity=1, price=1).gpu_model == "D"
+    market = GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=w3.eth.accounts[0])
+    market.with_account(market.accounts[4]).create_listing(
+        gpu_model="A100", capacity=80, price=10**12, unit=HOUR
+    )
+    yield market
     w3.provider.make_request("anvil_dropAllTransactions", [])  # type: ignore[arg-type]
+
+
+@pytest.mark.anvil
+@pytest.mark.parametrize("kind", ["local key", "node account"])
+def test_write_queued_behind_lost_nonces_runs_once(governed_anvil: GPUHubClient, kind: str) -> None:
+    """After the node goes back to older state, a renter who extends once gets one extension,
+    paid once, even as later writes use the nonces the node lost."""
+    renter = _renter(governed_anvil, kind)
+    rental = renter.rent(0, 1)
+    _go_back(governed_anvil, renter, writes=2)
+    extended = renter.extend_rental(rental.rental_id, 1, timeout=30)
+    assert (extended.end - extended.start, extended.paid) == (2 * 3600, 2 * 10**12)
+    for _ in range(3):  # later writes: nothing left queued to run a second time
+        renter.create_listing(gpu_model="T4", capacity=16, price=1)
+    after = governed_anvil.get_rental(rental.rental_id)
+    assert (after.end - after.start, after.paid) == (2 * 3600, 2 * 10**12)
+
+
+@pytest.mark.anvil
+@pytest.mark.parametrize("kind", ["local key", "node account"])
+def test_write_the_node_forgot_is_handed_over_again(
+    governed_anvil: GPUHubClient, kind: str
+) -> None:
+    """A write the node forgot (its pool emptied) is handed over again at its own nonce and
+    mined once."""
+    renter = _renter(governed_anvil, kind)
+    rental = renter.rent(0, 1)
+    _go_back(governed_anvil, renter, writes=1)
+    pending = renter.extend_rental(rental.rental_id, 1, wait=False)
+    governed_anvil.w3.provider.make_request("anvil_dropAllTransactions", [])  # type: ignore[attr-defined]
+    extended = pending.result(timeout=30)
+    assert (extended.end - extended.start, extended.paid) == (2 * 3600, 2 * 10**12)
+    renter.create_listing(gpu_model="T4", capacity=16, price=1)
+    assert governed_anvil.get_rental(rental.rental_id).paid == 2 * 10**12
+
+
+@pytest.mark.anvil
+def test_write_whose_nonce_another_took_is_dropped(governed_anvil: GPUHubClient) -> None:
+    """A write the node forgot, whose nonce another client of the same key has used since, is
+    TransactionDropped: it can never run, and it did not."""
+    renter = _renter(governed_anvil, "local key")
+    rental = renter.rent(0, 1)
+    _go_back(governed_anvil, renter, writes=1)
+    pending = renter.extend_rental(rental.rental_id, 1, wait=False)
+    governed_anvil.w3.provider.make_request("anvil_dropAllTransactions", [])  # type: ignore[attr-defined]
+    other = GPUHubClient(
+        governed_anvil.w3,
+        governed_anvil.contract_address,
+        account=renter._ops.sender._local,  # type: ignore[union-attr]
+    )
+    for _ in range(2):
+        other.create_listing(gpu_model="T4", capacity=16, price=1)
+    with pytest.raises(gpuhub.TransactionDropped) as exc:
+        pending.result(timeout=30)
+    assert exc.value.tx_hash == pending.tx_hash
+    assert "taken by another transaction" in str(exc.value)
+    assert governed_anvil.get_rental(rental.rental_id).paid == 10**12
 
 
 class DroppingProxy:
@@ -464,3 +540,86 @@ def test_connection_lost_after_send_carries_the_hash(
     assert isinstance(exc.value, gpuhub.ConnectionFailed)
     receipt = w3.eth.wait_for_transaction_receipt(exc.value.tx_hash, timeout=10)  # type: ignore[arg-type]
     assert receipt["status"] == 1 and market.listing_count() == 1
+
+
+@pytest.mark.parametrize("command", [["vote", "²", "for"], ["queue", "¹"], ["execute", "٣"]])
+def test_proposal_id_of_other_digits_is_a_validation_error(command: list[str]) -> None:
+    """`gpuhub gov` refuses a proposal id of superscript or other scripts' digits before
+    connecting (no node listens on port 9), with the usage exit code and a line naming it."""
+    from typer.testing import CliRunner
+
+    from gpuhub.cli import app
+
+    where = ["--rpc", "http://127.0.0.1:9", "--contract", "0x" + "11" * 20]
+    result = CliRunner().invoke(app, ["gov", *command, *where])
+    assert result.exit_code == 2, result.output
+    assert "PROPOSAL" in result.output and "digits 0-9" in result.output
+
+
+# ------------------------------------------------------------------ arguments of the wrong kind
+
+
+@pytest.mark.parametrize("account", [5, b"\x01" * 20, object()])
+def test_account_of_another_type_is_a_validation_error(client: GPUHubClient, account: Any) -> None:
+    """with_account() of a number, bytes or another object raises ValidationError naming what it
+    takes."""
+    with pytest.raises(gpuhub.ValidationError) as exc:
+        client.with_account(account)
+    assert exc.value.field == "account"
+    assert "LocalAccount" in str(exc.value) and "address" in str(exc.value)
+
+
+def test_client_without_a_contract_address_is_refused(client: GPUHubClient) -> None:
+    """GPUHubClient(w3, None) is refused at construction, naming deploy() and local()."""
+    with pytest.raises(gpuhub.ValidationError) as exc:
+        GPUHubClient(client.w3, None)  # type: ignore[arg-type]
+    assert exc.value.field == "contract_address"
+    assert "GPUHubClient.deploy(" in str(exc.value) and "GPUHubClient.local()" in str(exc.value)
+
+
+def test_async_client_without_a_contract_address_is_refused() -> None:
+    """AsyncGPUHubClient(w3, None) is refused at construction, naming its deploy()."""
+    from web3 import AsyncHTTPProvider, AsyncWeb3
+
+    from gpuhub.aio import AsyncGPUHubClient
+
+    with pytest.raises(gpuhub.ValidationError) as exc:
+        AsyncGPUHubClient(AsyncWeb3(AsyncHTTPProvider("http://127.0.0.1:9")), None)  # type: ignore[arg-type]
+    assert exc.value.field == "contract_address"
+    assert "AsyncGPUHubClient.deploy(" in str(exc.value)
+
+
+def test_block_past_the_head_is_refused_alike_on_both_chains(client: GPUHubClient) -> None:
+    """A read at a block past the head raises RequestRejected on the embedded chain as on anvil."""
+    client.create_listing(gpu_model="T4", capacity=16, price=1)
+    for read in (
+        lambda: client.get_listing(0, block=10**9),
+        lambda: client.listing_count(block=10**9),
+        lambda: client.balance_of(block=10**9),
+    ):
+        with pytest.raises(gpuhub.RequestRejected) as exc:
+            read()
+        assert "1000000000" in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("option", "hint"), [("gass", "'gas'"), ("waitt", "'wait'"), ("nonce", "")]
+)
+def test_unknown_write_option_is_refused(client: GPUHubClient, option: str, hint: str) -> None:
+    """A keyword option a write does not take raises UnknownOption (a TypeError too) naming it,
+    and nothing is sent."""
+    with pytest.raises(gpuhub.UnknownOption) as exc:
+        client.create_listing(gpu_model="T4", capacity=16, price=1, **{option: 1})  # type: ignore[call-overload]
+    assert exc.value.field == option
+    assert isinstance(exc.value, TypeError)
+    assert hint in str(exc.value)
+    assert client.listing_count() == 0
+
+
+def test_unknown_deploy_option_is_refused(client: GPUHubClient) -> None:
+    """GPUHubClient.deploy() refuses a misspelt keyword (governence=) before deploying anything."""
+    block = client.block_number()
+    with pytest.raises(gpuhub.UnknownOption) as exc:
+        GPUHubClient.deploy(client.w3, governence=client.accounts[0])  # type: ignore[call-arg]
+    assert exc.value.field == "governence"
+    assert client.block_number() == block

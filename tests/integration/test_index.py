@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import pathlib
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy
@@ -184,6 +186,48 @@ def test_prices_above_64_bits_stay_exact(client: GPUHubClient, index: MarketInde
         9 * ETH,
     ]
     assert [item.listing_id for item in index.search(f"price>{2**63}wei").listings] == [0, 1]
+
+
+HUGE = ["9223372036854775807", "9223372036854775808", "18446744073709551616", "1e70", "1e78"]
+NUMERIC_FIELDS = [
+    "id",
+    "capacity",
+    "price",
+    "price_per_hour",
+    "min_duration",
+    "max_duration",
+    "max_hours",
+    "rating",
+    "ratings",
+    "completed",
+    "terminations",
+]
+
+
+@pytest.mark.parametrize("chain_name", ["embedded"])
+def test_numbers_past_2_63_answer_as_client_search(
+    client: GPUHubClient, index: MarketIndex
+) -> None:
+    """Every numeric field, with every operator, compared to numbers past 2**63 (as units, hours
+    and lists too) answers as client.search does, never OverflowError."""
+    trade(client)
+    index.sync()
+    queries = [
+        f"status=any {field}{op}{number}"
+        for field in NUMERIC_FIELDS
+        for op in ("=", "!=", "<", "<=", ">", ">=")
+        for number in HUGE
+    ]
+    queries += [f"status=any {field} in [1, {HUGE[1]}]" for field in NUMERIC_FIELDS]
+    queries += [f"status=any {field} notin [{HUGE[2]}]" for field in NUMERIC_FIELDS]
+    queries += [f"status=any min_duration<={HUGE[3]}h", f"status=any max_hours>={HUGE[1]}d"]
+    queries += [f"status=any limit={HUGE[1]}", f"status=any offset={HUGE[2]}"]
+    for text in queries:
+        found, expected = index.search(text), client.search(text)
+        assert [x.listing_id for x in found.listings] == [
+            x.listing_id for x in expected.listings
+        ], text
+        assert found.total == expected.total, text
 
 
 @pytest.mark.parametrize("chain_name", ["embedded"])
@@ -390,3 +434,101 @@ def test_ranges_halve_when_the_node_refuses_them(
     finally:
         node.shutdown()
     assert node.refused > 0
+
+
+# ---------------------------------------------------------------------- several writers
+
+
+@contextlib.contextmanager
+def write_lock_held(database_url: str) -> Iterator[None]:
+    """Hold the index's write lock from outside, as a third process writing would."""
+    from gpuhub.index._index import WRITE_LOCK_KEY
+
+    if database_url.startswith("sqlite"):
+        holder = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("PRAGMA journal_mode=WAL")  # as every index's connections are
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    engine = sqlalchemy.create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as db:
+        db.execute(sqlalchemy.select(sqlalchemy.func.pg_advisory_lock(WRITE_LOCK_KEY)))
+        try:
+            yield
+        finally:
+            db.execute(sqlalchemy.select(sqlalchemy.func.pg_advisory_unlock(WRITE_LOCK_KEY)))
+    engine.dispose()
+
+
+def at_once(database_url: str, *steps: Callable[[], object]) -> list[object]:
+    """Run ``steps`` in threads that all reach the index's write lock while another holds it,
+    then let them through together; their results, or the first exception one raised."""
+    results: list[object] = [None] * len(steps)
+    errors: list[BaseException] = []
+
+    def run(at: int, step: Callable[[], object]) -> None:
+        try:
+            results[at] = step()
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(i, s)) for i, s in enumerate(steps)]
+    with write_lock_held(database_url):
+        for thread in threads:
+            thread.start()
+        time.sleep(1.5)  # each reads its range and waits for the lock (ms of work)
+        assert all(t.is_alive() for t in threads), errors  # none got past the lock
+    for thread in threads:
+        thread.join(60)
+    if errors:
+        raise errors[0]
+    return results
+
+
+@pytest.mark.anvil
+@pytest.mark.parametrize("chain_name", ["anvil"])
+def test_two_syncs_of_one_database_apply_each_event_once(
+    client: GPUHubClient, database_url: str
+) -> None:
+    """Two indexes on one database (separate engines, as two processes) syncing the same range
+    at once apply it once: the one that writes second finds it applied and does nothing."""
+    trade(client)
+    head = client.block_number()
+    with MarketIndex(client, database_url) as one, MarketIndex(client, database_url) as two:
+        assert at_once(database_url, one.sync, two.sync) == [head, head]
+        assert_mirrors(one, client)
+
+
+@pytest.mark.anvil
+@pytest.mark.parametrize("chain_name", ["anvil"])
+def test_sync_height_never_moves_back(client: GPUHubClient, database_url: str) -> None:
+    """A sync to an older block that commits after one to the head leaves the index at the head,
+    each event applied once, whichever of the two writes first."""
+    trade(client)
+    middle = client.block_number()
+    renter = client.with_account(client.accounts[3])
+    listing = client.create_listing(gpu_model="B200", capacity=180, price=10**15)
+    renter.end_rental(renter.rent(listing.listing_id, 1).rental_id)
+    head = client.block_number()
+    with MarketIndex(client, database_url) as one, MarketIndex(client, database_url) as two:
+        older, newer = at_once(
+            database_url, lambda: one.sync(to_block=middle), lambda: two.sync(to_block=head)
+        )
+        assert newer == head and older in (middle, head)
+        assert one.synced_block == head
+        assert_mirrors(one, client)
+
+
+@pytest.mark.parametrize("chain_name", ["embedded"])
+def test_indexes_opened_at_once_create_the_tables_once(
+    client: GPUHubClient, database_url: str
+) -> None:
+    """Four processes opening one new index at once create its tables and rows once."""
+    opened = at_once(database_url, *[lambda: MarketIndex(client, database_url)] * 4)
+    for index in opened:
+        assert isinstance(index, MarketIndex) and index.synced_block == -1
+        index.close()

@@ -94,26 +94,36 @@ def market(postgres_server: str, tmp_path_factory: pytest.TempPathFactory) -> It
 
 # ---------------------------------------------------------------------------------- queries
 
+#: numbers past what SQL integers hold, which every numeric field must compare as Python does.
+HUGE = [2**31, 2**63 - 1, 2**63, 2**64, 10**70]
 VALUES: dict[str, st.SearchStrategy[Any]] = {
-    "id": st.integers(0, 31),
+    "id": st.one_of(st.integers(0, 31), st.sampled_from(HUGE)),
     "provider": st.sampled_from(["0x" + "ab" * 20, "7e5f4552091a69125d5dfcb7b8c2659029395bdf"]),
     "model": st.sampled_from([*MODELS, "4090", "RTX", "ß", "SS", "%", "_", "x"]),
-    "capacity": st.sampled_from([7, 8, 16, 24, 25, 80]),
-    "price": st.sampled_from([p + d for p in PRICES for d in (-1, 0, 1)]),
+    "capacity": st.sampled_from([7, 8, 16, 24, 25, 80, *HUGE]),
+    "price": st.sampled_from([p + d for p in PRICES for d in (-1, 0, 1)] + [10**77]),
     "unit": st.sampled_from(list(PriceUnit)),
     "price_per_hour": st.sampled_from([1, 2, 60, 3600, 10**15, 6 * 10**16, 2**63, 2**95 // 24]),
     "min_duration": st.one_of(
-        st.integers(0, 4), st.sampled_from([Time(Fraction(s)) for s in (60, 3600, 7200, 86400)])
+        st.integers(0, 4),
+        st.sampled_from(HUGE),
+        st.sampled_from([Time(Fraction(s)) for s in (60, 3600, 7200, 86400, 2**63, 10**70)]),
     ),
     "max_duration": st.one_of(
-        st.integers(9, 41), st.sampled_from([Time(Fraction(s)) for s in (600, 36000, 864000)])
+        st.integers(9, 41),
+        st.sampled_from(HUGE),
+        st.sampled_from([Time(Fraction(s)) for s in (600, 36000, 864000, 2**64)]),
     ),
-    "max_hours": st.sampled_from([Time(Fraction(s)) for s in (600, 36000, 86400, 1728000, 5400)]),
+    "max_hours": st.sampled_from(
+        [Time(Fraction(s)) for s in (600, 36000, 86400, 1728000, 5400, 2**63, 10**70)]
+    ),
     "status": st.sampled_from([*ListingStatus, None]),
-    "rating": st.sampled_from([Fraction(n, 10) for n in range(20, 41, 3)] + [Fraction(3)]),
-    "ratings": st.integers(0, 2),
-    "completed": st.integers(0, 2),
-    "terminations": st.integers(0, 1),
+    "rating": st.sampled_from(
+        [Fraction(n, 10) for n in range(20, 41, 3)] + [Fraction(3), Fraction(2**63), Fraction(6)]
+    ),
+    "ratings": st.one_of(st.integers(0, 2), st.sampled_from(HUGE)),
+    "completed": st.one_of(st.integers(0, 2), st.sampled_from(HUGE)),
+    "terminations": st.one_of(st.integers(0, 1), st.sampled_from(HUGE)),
 }
 OPS = {
     Kind.TEXT: ["=", "!=", "~"],
@@ -154,8 +164,8 @@ queries = st.builds(
     st.lists(st.builds(SortKey, st.sampled_from(sorted(FIELDS)), st.booleans()), max_size=3).map(
         tuple
     ),
-    st.one_of(st.none(), st.integers(0, 12)),
-    st.integers(0, 5),
+    st.one_of(st.none(), st.integers(0, 12), st.just(2**63)),
+    st.one_of(st.integers(0, 5), st.just(2**64)),
 )
 
 

@@ -191,3 +191,22 @@ def test_reputation_field_errors(text: str, position: int, words: str) -> None:
         Query.parse(text)
     assert exc.value.position == position
     assert words in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "limit=²",
+        "offset=¹",
+        "capacity>=٣",
+        "capacity>=²4",
+        "limit=" + "9" * 5000,
+        "capacity>=" + "9" * 5000,
+        "price>=1e" + "9" * 5000,
+    ],
+)
+def test_other_digits_and_huge_numbers_are_query_errors(text: str) -> None:
+    """Digits other than 0-9 and numbers of thousands of digits raise QueryError, not ValueError."""
+    with pytest.raises(QueryError) as exc:
+        Query.parse(text)
+    assert exc.value.position == text.index("=") + 1

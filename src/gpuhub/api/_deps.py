@@ -49,8 +49,9 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     exc.InsufficientFunds: 409,  # the server's account holds less than the value plus gas
     exc.TransactionRejected: 502,
     exc.RequestRejected: 502,
-    exc.TransactionDropped: 503,  # the node restarted or lost it: try again
+    exc.TransactionDropped: 503,  # the node lost it for good, nothing ran: try again
     exc.TransactionTimeout: 504,
+    exc.MalformedResponse: 502,  # the node (or a proxy) answered something unusable
     exc.ConnectionFailed: 503,
     exc.ContractNotDeployed: 503,  # the marketplace is gone from the node (restarted fresh?)
     exc.GPUHubError: 502,

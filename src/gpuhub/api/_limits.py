@@ -2,15 +2,24 @@
 
 Both guard the process, not just the route. A body is read at most ``max_body_bytes`` far (a
 larger one is answered 413 without reading the rest), and a JSON body nested deeper than
-``max_json_depth`` is answered 422 before the JSON parser sees it: importing web3's dependencies
-raises Python's recursion limit to 100,000, so the C parser would overflow the C stack (a
-segmentation fault that kills the server) long before it raised RecursionError.
+``max_json_depth`` is answered 422 before the JSON parser sees it (see ``gpuhub._json``: the C
+parser would overflow the C stack, a segmentation fault that kills the server).
+
+The depth is measured by ``_json.json_depth``, one pass over the bytes that tracks strings and
+escapes, so its cost is linear in the body's size whatever the body holds (a regex that skipped
+strings took quadratic time on an unclosed string of escaped quotes: one 63 KiB body held the
+event loop for half a minute). Bodies past ``INLINE_SCAN_BYTES`` are measured in a worker
+thread, at most ``SCAN_THREADS`` at a time, so the event loop keeps answering other requests
+meanwhile.
 """
 
 import json
-import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+import anyio
+
+from .._json import json_depth
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -23,21 +32,10 @@ MAX_BODY_BYTES = 64 * 1024
 #: default deepest JSON nesting accepted (the deepest legitimate body has depth 1).
 MAX_JSON_DEPTH = 32
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
-
-
-def json_depth(body: bytes) -> int:
-    """How deeply ``body``'s arrays and objects nest (brackets inside strings do not count)."""
-    brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKET)
-    depth = deepest = 0
-    for byte in brackets:
-        if byte in b"[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
+#: bodies up to this size are measured on the event loop (a fraction of a millisecond).
+INLINE_SCAN_BYTES = 4 * 1024
+#: larger bodies measured at once, each in a worker thread; more wait their turn.
+SCAN_THREADS = 2
 
 
 class RequestLimits:
@@ -53,6 +51,8 @@ class RequestLimits:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_json_depth = max_json_depth
+        # Made on first use: an anyio limiter belongs to the event loop that runs the app.
+        self._scanners: anyio.CapacityLimiter | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,7 +77,7 @@ class RequestLimits:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if body and json_depth(body) > self.max_json_depth:
+        if body and await self._depth(body) > self.max_json_depth:
             await self._refuse(
                 send,
                 422,
@@ -96,6 +96,16 @@ class RequestLimits:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    async def _depth(self, body: bytes) -> int:
+        """``json_depth`` of ``body``: large bodies in a bounded pool of worker threads."""
+        if len(body) <= INLINE_SCAN_BYTES:
+            return json_depth(body, limit=self.max_json_depth)
+        if self._scanners is None:
+            self._scanners = anyio.CapacityLimiter(SCAN_THREADS)
+        return await anyio.to_thread.run_sync(
+            lambda: json_depth(body, limit=self.max_json_depth), limiter=self._scanners
+        )
 
     def _too_large(self) -> str:
         return (

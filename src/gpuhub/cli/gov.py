@@ -32,12 +32,23 @@ propose_app = typer.Typer(
 )
 gov_app.add_typer(propose_app, name="propose")
 
+
+def _digits(text: str) -> str:
+    """A proposal id as typed: ASCII digits only, checked before any connection is made."""
+    from ..exceptions import ValidationError
+
+    if not text.isascii() or not text.isdigit():
+        raise ValidationError("PROPOSAL", f"expected a proposal id (digits 0-9), got {text!r}")
+    return text
+
+
 ProposalId = Annotated[
     str,
     typer.Argument(
         metavar="PROPOSAL",
         help="the proposal's id, or a unique prefix of it (gpuhub gov list)",
         show_default=False,
+        callback=_digits,
     ),
 ]
 Description = Annotated[
@@ -69,8 +80,7 @@ def _proposal_id(gov: Governance, text: str) -> int:
     """The id ``text`` names: the whole id, or a prefix that only one proposal's id has."""
     from ..exceptions import GovernorNonexistentProposal, ValidationError
 
-    if not text.isascii() or not text.isdigit():
-        raise ValidationError("PROPOSAL", f"expected a proposal id (digits), got {text!r}")
+    _digits(text)
     if len(text) >= 60:  # a whole id (ids are 256-bit hashes): no need to read every proposal
         return int(text)
     matches = [p.proposal_id for p in gov.proposals() if str(p.proposal_id).startswith(text)]

@@ -2,9 +2,15 @@
 
 The state is rebuilt from events alone. Each block range is applied in one database
 transaction together with the new sync height, so a crash anywhere resumes from the last
-committed range: no gaps, no duplicates. For the last ``reorg_depth`` blocks the index keeps
-the hash of each block it applied events from and, per block, the rows as they were before
-(a journal), so a reorganisation rewinds to the fork point and applies the new branch.
+committed range: no gaps, no duplicates. Every writing transaction first takes the index's write
+lock (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-level advisory lock) and reads the
+sync height again under it, so several processes syncing one database (``serve --index``
+workers) write one at a time, and a range another process applied meanwhile is skipped: events
+are applied once, and the sync height never moves back.
+
+For the last ``reorg_depth`` blocks the index keeps the hash of each block it applied events
+from and, per block, the rows as they were before (a journal), so a reorganisation rewinds to
+the fork point and applies the new branch.
 """
 
 from __future__ import annotations
@@ -13,11 +19,24 @@ import contextlib
 import functools
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, inspect, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    delete,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import OperationalError
 
 from .._transactions import Rpc, data_bytes, quantity
 from ..exceptions import MarketIndexError, RequestRejected, ValidationError
@@ -64,6 +83,10 @@ ANALYZE_AFTER = 1_000
 _COMPILED_SEARCHES = 256
 #: rows per ``IN (...)`` list, well under every database's parameter limit.
 _CHUNK = 500
+#: seconds a writer waits for another process's write to end before giving up.
+WRITE_LOCK_TIMEOUT = 120.0
+#: the PostgreSQL advisory lock that writers of an index take (one index per database).
+WRITE_LOCK_KEY = 0x6770_7568_6964_7800  # "gpuhidx"
 _APPLIED = (
     "ListingCreated",
     "ListingUpdated",
@@ -177,36 +200,72 @@ class MarketIndex:
     # ------------------------------------------------------------------ schema
 
     def _prepare(self) -> None:
-        url = self._engine.url.render_as_string(hide_password=True)
-        expected = {
+        with self._engine.connect() as db:
+            if inspect(db).has_table(meta.name):
+                self._check_meta(db)
+                return
+        # Created under the write lock, so processes opening a new index at once make it once.
+        with self._writing() as db:
+            if inspect(db).has_table(meta.name):
+                self._check_meta(db)
+                return
+            metadata.create_all(db)
+            rows = {**self._identity(), "synced_block": str(self._start_block - 1)}
+            rows["journal_floor"] = rows["synced_block"]
+            db.execute(insert(meta), [{"key": k, "value": v} for k, v in rows.items()])
+
+    def _identity(self) -> dict[str, str]:
+        return {
             "schema_version": str(SCHEMA_VERSION),
             "chain_id": str(self._client.chain_id),
             "contract": self._address,
         }
-        with self._engine.begin() as db:
-            if inspect(db).has_table(meta.name):
-                found = dict(db.execute(select(meta.c.key, meta.c.value)).all())
-                if found.get("schema_version") != expected["schema_version"]:
-                    raise MarketIndexError(
-                        f"the index at {url} has schema version "
-                        f"{found.get('schema_version')}, this gpuhub uses {SCHEMA_VERSION}: "
-                        "rebuild it with MarketIndex.rebuild(client, url) (or delete the file) "
-                        "and sync again"
-                    )
-                if (
-                    found.get("chain_id") != expected["chain_id"]
-                    or found.get("contract") != expected["contract"]
-                ):
-                    raise MarketIndexError(
-                        f"the index at {url} follows {found.get('contract')} on chain "
-                        f"{found.get('chain_id')}, not {self._address} on chain "
-                        f"{self._client.chain_id}: use another URL, or MarketIndex.rebuild"
-                    )
-                return
-            metadata.create_all(db)
-            rows = {**expected, "synced_block": str(self._start_block - 1)}
-            rows["journal_floor"] = rows["synced_block"]
-            db.execute(insert(meta), [{"key": k, "value": v} for k, v in rows.items()])
+
+    def _check_meta(self, db: Connection) -> None:
+        url = self._engine.url.render_as_string(hide_password=True)
+        expected = self._identity()
+        found = dict(db.execute(select(meta.c.key, meta.c.value)).all())
+        if found.get("schema_version") != expected["schema_version"]:
+            raise MarketIndexError(
+                f"the index at {url} has schema version "
+                f"{found.get('schema_version')}, this gpuhub uses {SCHEMA_VERSION}: "
+                "rebuild it with MarketIndex.rebuild(client, url) (or delete the file) "
+                "and sync again"
+            )
+        if (
+            found.get("chain_id") != expected["chain_id"]
+            or found.get("contract") != expected["contract"]
+        ):
+            raise MarketIndexError(
+                f"the index at {url} follows {found.get('contract')} on chain "
+                f"{found.get('chain_id')}, not {self._address} on chain "
+                f"{self._client.chain_id}: use another URL, or MarketIndex.rebuild"
+            )
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A transaction that holds the index's write lock, committed at the end of the block.
+
+        One writer at a time, across processes: SQLite takes its write lock at ``BEGIN
+        IMMEDIATE`` (readers go on, in WAL mode); PostgreSQL an advisory lock held until the
+        transaction ends. Either waits up to :data:`WRITE_LOCK_TIMEOUT` for another writer.
+        """
+        url = self._engine.url.render_as_string(hide_password=True)
+        with self._engine.connect() as db:
+            try:
+                if db.dialect.name == "sqlite":
+                    _begin_immediate(db)
+                else:
+                    timeout = f"{int(WRITE_LOCK_TIMEOUT * 1000)}ms"
+                    db.execute(text("SELECT set_config('lock_timeout', :t, true)"), {"t": timeout})
+                    db.execute(select(func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
+            except OperationalError as err:
+                raise MarketIndexError(
+                    f"another process has been writing to the index at {url} for over "
+                    f"{WRITE_LOCK_TIMEOUT:.0f} s: try again later (only one sync writes at a time)"
+                ) from err
+            yield db
+            db.commit()
 
     def _meta(self, db: Connection, key: str) -> int:
         return int(db.execute(select(meta.c.value).where(meta.c.key == key)).scalar_one())
@@ -253,13 +312,15 @@ class MarketIndex:
                     continue
                 if logs is None:  # the chain changed under the read; read the range again
                     continue
-                self._commit_range(end, logs, hashes, journal_above=head - self.reorg_depth)
+                synced = self._commit_range(
+                    start, end, logs, hashes, journal_above=head - self.reorg_depth
+                )
                 applied += len(logs)
                 if not logs:
                     self._span = min(MAX_SPAN, self._span * 2)
-                start = end + 1
+                start = synced + 1
                 if progress is not None:
-                    progress(end, target)
+                    progress(synced, target)
             if applied >= ANALYZE_AFTER:
                 self._analyze()
             return self.synced_block
@@ -349,19 +410,29 @@ class MarketIndex:
             return "0x" + bytes(chain.get_canonical_block_by_number(number).hash).hex()
 
     def _rewind_if_reorganised(self) -> int:
-        with self._engine.connect() as db:
-            synced = self._meta(db, "synced_block")
-            known = db.execute(
-                select(blocks.c.number, blocks.c.hash).order_by(blocks.c.number.desc())
-            ).all()
-        fork = self._start_block - 1
-        for number, block_hash in known:
-            if self._chain_hash(number) == block_hash:
-                fork = number
-                break
-        if not known or fork == synced:
-            return synced
-        with self._engine.begin() as db:
+        while True:
+            with self._engine.connect() as db:
+                synced = self._meta(db, "synced_block")
+                known = db.execute(
+                    select(blocks.c.number, blocks.c.hash).order_by(blocks.c.number.desc())
+                ).all()
+            fork = self._start_block - 1
+            for number, block_hash in known:
+                if self._chain_hash(number) == block_hash:
+                    fork = number
+                    break
+            if not known or fork == synced:
+                return synced
+            if self._rewind(synced, fork):
+                return fork
+            # another process synced or rewound since the check: check again
+
+    def _rewind(self, synced: int, fork: int) -> bool:
+        """Put the index back to block ``fork``, unless its sync height is no longer ``synced``
+        (another writer moved it); True when it rewound."""
+        with self._writing() as db:
+            if self._meta(db, "synced_block") != synced:
+                return False
             floor = self._meta(db, "journal_floor")
             if fork < floor:
                 raise MarketIndexError(
@@ -372,12 +443,31 @@ class MarketIndex:
             _undo(db, fork)
             db.execute(delete(blocks).where(blocks.c.number > fork))
             self._set_meta(db, "synced_block", fork)
-        return fork
+        return True
 
     def _commit_range(
-        self, end: int, events: list[_Event], hashes: Mapping[int, str], *, journal_above: int
-    ) -> None:
-        with self._engine.begin() as db:
+        self,
+        start: int,
+        end: int,
+        events: list[_Event],
+        hashes: Mapping[int, str],
+        *,
+        journal_above: int,
+    ) -> int:
+        """Apply the events of blocks ``start..end`` and return the sync height after.
+
+        Under the write lock the height is read again: the blocks another writer applied
+        meanwhile are skipped (all of them: nothing is done), and a range that would leave a gap
+        (another writer rewound below ``start``) is not applied, so the caller reads again from
+        the height returned.
+        """
+        with self._writing() as db:
+            synced = self._meta(db, "synced_block")
+            if synced >= end or synced < start - 1:
+                return synced
+            if synced >= start:
+                events = [e for e in events if e.block > synced]
+                hashes = {n: h for n, h in hashes.items() if n > synced}
             state = _State(db, journal_above)
             state.prefetch(events)
             for event in events:
@@ -395,6 +485,7 @@ class MarketIndex:
             if new_floor != floor:
                 self._set_meta(db, "journal_floor", new_floor)
             self._set_meta(db, "synced_block", end)
+        return end
 
     # ------------------------------------------------------------------ reads
 
@@ -458,6 +549,20 @@ class MarketIndex:
             order = (ratings.c.block, ratings.c.rental_id, ratings.c.role)
             rows = db.execute(select(ratings).order_by(*order))
             return [_rating(row) for row in rows.mappings()]
+
+
+def _begin_immediate(db: Connection) -> None:
+    """Begin a SQLite transaction that holds the write lock from its start, waiting for another
+    writer (each try waits the connection's ``busy_timeout``) up to :data:`WRITE_LOCK_TIMEOUT`."""
+    deadline = time.monotonic() + WRITE_LOCK_TIMEOUT
+    while True:
+        try:
+            db.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() >= deadline:
+                raise
+            db.rollback()
 
 
 @contextlib.contextmanager

@@ -36,6 +36,8 @@ from ..models import PRIOR_MEAN, PRIOR_WEIGHT
 #: bump when the tables change; an index built by another version must be rebuilt.
 SCHEMA_VERSION = 3
 WEI_DIGITS = 78
+#: the largest integer SQLite's INTEGER and PostgreSQL's BIGINT hold (LIMIT and OFFSET too).
+MAX_INTEGER = 2**63 - 1
 
 metadata = MetaData()
 
@@ -243,9 +245,10 @@ def open_engine(url: str) -> Engine:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # First: switching a new file to WAL waits for another process's lock instead of failing.
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     # Searches scan the listings: map the file and keep up to 256 MiB of pages in memory.
     cursor.execute("PRAGMA mmap_size=268435456")
     cursor.execute("PRAGMA cache_size=-262144")

@@ -18,9 +18,11 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     Dialect,
+    SmallInteger,
     and_,
     false,
     func,
@@ -30,10 +32,12 @@ from sqlalchemy import (
     true,
 )
 
+from .._core import MAX_SCORE
 from ..models import Listing, ListingStatus, PriceUnit, Reputation
 from ..search import FIELDS, Kind, Query, SortKey, Term, Time, matches
 from ..search._query import REPUTATION_FIELDS
 from ._schema import (
+    MAX_INTEGER,
     PRIOR_TOTAL,
     PRIOR_VOTES,
     RATING_SCORE,
@@ -194,12 +198,14 @@ def search_statements(dialect: Dialect, query: Query, narrowed: Narrowing) -> Se
     order = order_by(query.sort)
     # The page's ids first (often from an index alone), then only their rows, each with its
     # provider's reputation.
+    # Bounds past what the database's integers hold change nothing: no index has 2^63 rows.
+    limit = None if query.limit is None else min(query.limit, MAX_INTEGER)
     page = (
         select(_C.id)
         .where(condition)
         .order_by(*order)
-        .limit(query.limit)
-        .offset(query.offset or None)
+        .limit(limit)
+        .offset(min(query.offset, MAX_INTEGER) or None)
         .subquery()
     )
     rows = (
@@ -270,6 +276,8 @@ def _compare(name: str, op: str, value: Any, reputation: _Reputation) -> ColumnE
     if name == "rating":
         # (sum + prior) / (votes + weight) op p / q, cross-multiplied: exact in integers.
         bound = Fraction(value)
+        if bound > MAX_SCORE:  # above every score: compared as a constant, never multiplied
+            return _constant(op, above=True)
         total, votes = reputation.rating_votes()
         return _ops(total * bound.denominator, op, votes * bound.numerator)
     if name == "ratings":
@@ -303,11 +311,27 @@ def _whole(column: Any, op: str, bound: Fraction, *, money: bool) -> ColumnEleme
             ">=": (">=", Fraction(math.ceil(bound))),
         }[op]
     number = int(bound)
-    if number < 0:  # below every stored value
-        return true() if op in ("!=", ">", ">=") else false()
-    if money and number >= 10**WEI_DIGITS:  # above every stored value
-        return true() if op in ("!=", "<", "<=") else false()
+    if number < 0:
+        return _constant(op, above=False)
+    if number > (10**WEI_DIGITS - 1 if money else _largest(column)):
+        return _constant(op, above=True)
     return _ops(column, op, wei(number) if money else number)
+
+
+def _largest(column: Any) -> int:
+    """The largest number ``column``'s type holds on every database (PostgreSQL refuses to
+    compare an INTEGER with a parameter past 2^31 - 1; SQLite's are all 64-bit)."""
+    if isinstance(column.type, SmallInteger):
+        return 2**15 - 1
+    if isinstance(column.type, BigInteger):
+        return MAX_INTEGER
+    return 2**31 - 1
+
+
+def _constant(op: str, *, above: bool) -> ColumnElement[bool]:
+    """``column op bound`` for a bound above (or below) every value the column can hold."""
+    holds = ("!=", "<", "<=") if above else ("!=", ">", ">=")
+    return true() if op in holds else false()
 
 
 def _ops(column: Any, op: str, value: Any) -> ColumnElement[bool]:

@@ -16,6 +16,7 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any
 
+from .._core import parse_whole
 from ..exceptions import QueryError, ValidationError
 from ..models import ListingStatus, PriceUnit
 from ._lexer import Token, quote, tokenize
@@ -105,9 +106,12 @@ _TIME_UNITS = {
     "w": 604800,
     "week": 604800,
 }
-_NUMBER = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+))?([A-Za-z]*)")
+# ASCII digits only: Python's \d and Decimal also read other scripts' digits ("٣" as 3).
+_NUMBER = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+))?([A-Za-z]*)", re.ASCII)
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _MAX_EXPONENT = 80
+#: most digits a number may have (every field's values fit in 78).
+_MAX_DIGITS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,8 +401,8 @@ def _sort_key(text: str, argument: str) -> SortKey:
 
 
 def _whole(raw: Any, argument: str) -> int:
-    if isinstance(raw, str) and raw.isascii() and raw.isdigit():
-        return int(raw)
+    if isinstance(raw, str):
+        return parse_whole(argument, raw)
     if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
         return raw
     raise ValidationError(argument, f"expected a whole number >= 0, got {raw!r}")
@@ -451,6 +455,10 @@ def _number(name: str, text: str) -> tuple[Fraction, str]:
     if match is None:
         raise ValidationError(name, f"expected a number, got {text!r}")
     mantissa, exponent, unit = match.groups()
+    if len(mantissa) > _MAX_DIGITS:
+        raise ValidationError(name, f"the number has more than {_MAX_DIGITS} digits")
+    if exponent and len(exponent.lstrip("+-")) > 6:
+        raise ValidationError(name, f"the exponent is out of range (at most {_MAX_EXPONENT})")
     power = int(exponent or 0)
     if abs(power) > _MAX_EXPONENT:
         raise ValidationError(name, f"exponent {power} is out of range (at most {_MAX_EXPONENT})")

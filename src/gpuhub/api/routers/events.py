@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from ... import _core
 from ... import exceptions as exc
 from ...events import ContractEvent
 from ...watch import Watch
@@ -17,13 +18,24 @@ from .._deps import READ_ERRORS, ClientDep
 router = APIRouter(tags=["service"])
 
 
+#: the highest block a stream starts from (as ``from_block``'s own limit).
+MAX_BLOCK = 2**63
+
+
 def _last_event_id(value: str) -> tuple[int, int]:
     block, sep, log_index = value.partition("-")
-    if not (sep and block.isdigit() and log_index.isdigit()) or len(value) > 40:
-        raise exc.ValidationError(
-            "Last-Event-ID", "expected BLOCK-LOGINDEX, the id of an event this stream sent"
+    try:
+        if not sep:
+            raise exc.ValidationError("Last-Event-ID", "no '-'")
+        return (
+            _core.parse_whole("Last-Event-ID", block, high=MAX_BLOCK),
+            _core.parse_whole("Last-Event-ID", log_index, high=MAX_BLOCK),
         )
-    return int(block), int(log_index)
+    except exc.ValidationError as err:
+        raise exc.ValidationError(
+            "Last-Event-ID",
+            "expected BLOCK-LOGINDEX in the digits 0-9, the id of an event this stream sent",
+        ) from err
 
 
 @router.get(
@@ -44,7 +56,7 @@ async def events(
     client: ClientDep,
     request: Request,
     from_block: Annotated[
-        int | None, Query(ge=0, le=2**63, description="default: the next block")
+        int | None, Query(ge=0, le=MAX_BLOCK, description="default: the next block")
     ] = None,
     max_events: Annotated[
         int | None, Query(ge=1, le=10_000, description="close after this many")
