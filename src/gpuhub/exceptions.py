@@ -46,6 +46,7 @@ The tree::
     │   ├── CommentTooLong
     │   ├── RentalNotOver
     │   ├── AlreadyRated
+    │   ├── AccessPayloadTooLong
     │   └── ... OpenZeppelin's errors from the governor, timelock and votes contracts,
     │       such as GovernorNonexistentProposal, GovernorUnexpectedProposalState,
     │       GovernorAlreadyCastVote, TimelockUnexpectedOperationState
@@ -100,6 +101,7 @@ __all__ = [
     "AccessControlBadConfirmation",
     "AccessControlUnauthorizedAccount",
     "AccessPayloadError",
+    "AccessPayloadTooLong",
     "AccountNotFound",
     "AlreadyRated",
     "BalanceOverflow",
@@ -947,6 +949,15 @@ class AlreadyRated(ContractError):
     hint = "ratings are final; ratings(rental_id=...) shows the one already given"
     rental_id: int
     rater: str
+
+
+class AccessPayloadTooLong(ContractError):
+    """An access request or grant is longer than the contract takes (MAX_ACCESS_PAYLOAD)."""
+
+    fields = ("length", "max_length")
+    hint = "shorten the SSH key (use ed25519) or the connection details"
+    length: int
+    max_length: int
 
 
 class TransactionError(GPUHubError):
