@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +17,7 @@ from gpuhub.chain import AnvilNode
 from gpuhub.client import GPUHubClient
 
 NO_NODE = "http://127.0.0.1:9"
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB"
 
 
 @pytest.fixture
@@ -83,3 +89,99 @@ def test_publish_twice(
     assert [p["action"] for p in again] == ["updated"] * 8
     assert [p["listing_id"] for p in again] == [p["listing_id"] for p in first]
     assert market.listing_count() == 8
+
+
+def agent_process(cli: Cli, *args: str) -> subprocess.Popen[str]:
+    """``gpuhub provider run ARGS`` as a real process, as a provider would start it."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("GPUHUB_") or k == "GPUHUB_KEYSTORE_PASSWORD"
+    }
+    env.update(XDG_CONFIG_HOME=str(cli.home), GPUHUB_RPC_URL=cli.rpc, **cli.env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "gpuhub", "provider", "run", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.anvil
+def test_rent_wait_access_end_to_end(
+    anvil_node: AnvilNode, home: Path, fake_nvidia_smi: Callable[..., str], tmp_path: Path
+) -> None:
+    """A provider publishes and runs the agent; a renter's `rent --wait-access` prints what the
+    start hook produced; SIGTERM stops the agent cleanly, every log line JSON."""
+    market = GPUHubClient.deploy(anvil_node.web3())
+    cli = Cli(anvil_node.url, home, {"GPUHUB_CONTRACT": market.contract_address})
+    cli.account("alice", market)
+    cli.account("bob", market)
+    smi = fake_nvidia_smi("one-gpu-rtx4090.xml")
+    cli(
+        "provider",
+        "publish",
+        "--no-nvml",
+        "--nvidia-smi",
+        smi,
+        "--price",
+        "0.01eth/h",
+        "--from",
+        "alice",
+    )
+    hook = tmp_path / "start.sh"
+    hook.write_text('#!/bin/sh\necho "ssh -p 2222 r$GPUHUB_RENTAL_ID@gpu.example.net"\n')
+    hook.chmod(0o755)
+    key = tmp_path / "id_ed25519.pub"
+    key.write_text(SSH_KEY + " bob@laptop\n")
+    agent = agent_process(cli, "--start-hook", str(hook), "--poll", "0.1", "--from", "alice")
+    try:
+        rented = cli(
+            "rent",
+            "0",
+            "2h",
+            "--ssh-key",
+            str(key),
+            "--wait-access",
+            "--access-timeout",
+            "60",
+            "--from",
+            "bob",
+        )
+        assert rented.stdout.splitlines()[-1] == "ssh -p 2222 r0@gpu.example.net"
+        assert cli.json("access", "0", "--from", "bob")["access"] == (
+            "ssh -p 2222 r0@gpu.example.net"
+        )
+        agent.send_signal(signal.SIGTERM)
+        _, log = agent.communicate(timeout=30)
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.communicate()
+    assert agent.returncode == 0
+    actions = [json.loads(line)["action"] for line in log.splitlines()]
+    assert actions[0] == "agent_started" and actions[-1] == "agent_stopped"
+    assert "access_granted" in actions
+
+
+@pytest.mark.anvil
+def test_no_answer_says_what_to_do(anvil_node: AnvilNode, home: Path) -> None:
+    """With no agent answering, --wait-access ends with one line: end the rental, or wait."""
+    market = GPUHubClient.deploy(anvil_node.web3())
+    cli = Cli(anvil_node.url, home, {"GPUHUB_CONTRACT": market.contract_address})
+    cli.account("alice", market)
+    cli.account("bob", market)
+    cli("add", "NVIDIA L4", "--capacity", "24", "--price", "0.01eth/h", "--from", "alice")
+    failed = cli(
+        "rent", "0", "1h", "--wait-access", "--access-timeout", "1", "--from", "bob", code=3
+    )
+    assert "no connection details for rental 0 after 1 s" in failed.stderr
+    assert "gpuhub end 0 --from bob" in failed.stderr and "only the seconds used" in failed.stderr
+    assert "rented listing 0 as rental 0" in failed.stdout
+
+
+def test_run_needs_a_start_hook(offline: Cli) -> None:
+    """run without a start hook says how to give one (exit 2), before touching the chain."""
+    failed = offline("provider", "run", "--from", "0x" + "11" * 20, code=2)
+    assert "--start-hook" in failed.stderr

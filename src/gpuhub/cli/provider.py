@@ -189,6 +189,106 @@ def publish(
         print(f"{p.uuid}: listing {p.listing_id} {p.action}")
 
 
+@provider.command()
+def run(
+    start_hook: StartHook = None,
+    stop_hook: Annotated[
+        str | None,
+        typer.Option(
+            "--stop-hook",
+            help="the command run when a rental whose start hook ran is over "
+            "[env GPUHUB_STOP_HOOK, profile stop_hook]",
+            show_default=False,
+        ),
+    ] = None,
+    hook_timeout: Annotated[
+        float, typer.Option(help="seconds a hook may run before it is killed and retried", min=1)
+    ] = 300.0,
+    attempts: Annotated[
+        int, typer.Option(help="runs of a failing hook before giving up on it", min=1)
+    ] = 5,
+    poll: Annotated[
+        float, typer.Option(help="seconds between two looks at the chain", min=0.05)
+    ] = 1.0,
+    reconcile_every: Annotated[
+        int, typer.Option(help="blocks between two checks of the contract's state", min=1)
+    ] = 10,
+    withdraw_above: Annotated[
+        str | None,
+        typer.Option(
+            help="withdraw the balance once it reaches this much (0.5eth); default: never"
+        ),
+    ] = None,
+    no_settle: Annotated[
+        bool, typer.Option("--no-settle", help="leave expired rentals for someone else to settle")
+    ] = False,
+    keep_failed: Annotated[
+        bool,
+        typer.Option(
+            "--keep-failed",
+            help="do not end a rental whose start hook never succeeded (default: end it, so its "
+            "renter stops paying)",
+        ),
+    ] = False,
+    state_path: StatePath = None,
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
+) -> None:
+    """Serve this account's published GPUs until stopped (SIGTERM or Ctrl-C): run the start hook
+    when a renter asks for access and hand its output to the renter, encrypted; run the stop
+    hook when the rental is over; settle expired rentals. One JSON line per action on stderr."""
+    import logging
+    import signal
+    import sys
+    import threading
+
+    from ..provider import AgentConfig, ProviderAgent
+    from ..units import parse_amount
+
+    hooks = _hooks(start_hook, stop_hook, profile)
+    if not hooks["start_hook"]:
+        from ..exceptions import ConfigError
+
+        raise ConfigError(
+            "no start hook: pass --start-hook COMMAND, set GPUHUB_START_HOOK, or start_hook in "
+            "your profile (docs: Share a GPU, example hooks)"
+        )
+    threshold = (
+        None if withdraw_above is None else parse_amount(withdraw_above, field="--withdraw-above")
+    )
+    config = AgentConfig(
+        start_hook=hooks["start_hook"],
+        stop_hook=hooks["stop_hook"],
+        hook_timeout=hook_timeout,
+        hook_attempts=attempts,
+        poll_interval=poll,
+        reconcile_every=reconcile_every,
+        settle=not no_settle,
+        withdraw_above=threshold,
+        end_on_failed_start=not keep_failed,
+    )
+    session = Session(rpc=rpc, contract=contract, profile=profile, account=from_)
+    client = session.sender()
+    state = open_state(session, client, state_path)
+    logger = logging.getLogger("gpuhub.provider")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        ProviderAgent(client, state, config, logger=logger).run(stop)
+    finally:
+        for signum, handler_before in previous.items():
+            signal.signal(signum, handler_before)
+        state.close()
+        logger.removeHandler(handler)
+
+
 def open_state(session: Session, client: Any, path: Path | None) -> AgentState:
     """The agent's state file for this chain, marketplace and account."""
     from ..provider import AgentState

@@ -10,6 +10,7 @@ GPUs, check it can serve rentals, and list and serve them.
 
 from __future__ import annotations
 
+from ._agent import AgentConfig, ProviderAgent
 from ._checks import Check, self_test
 from ._detect import GPU, MigDevice, detect_gpus, parse_nvidia_smi_xml
 from ._publish import Published, Terms, publish
@@ -17,9 +18,11 @@ from ._state import AgentState, RentalRecord, StateMismatch
 
 __all__ = [
     "GPU",
+    "AgentConfig",
     "AgentState",
     "Check",
     "MigDevice",
+    "ProviderAgent",
     "Published",
     "RentalRecord",
     "StateMismatch",
