@@ -30,6 +30,9 @@ docker run --detach --name "$name" \
     --publish 22 \
     "$image" >/dev/null
 
-port="$(docker port "$name" 22/tcp | head -n 1)"
+# Docker prints one line per address family (0.0.0.0:49153, [::]:49153): keep the first line,
+# without a pipe (head would close it early, and pipefail would fail the hook).
+port="$(docker port "$name" 22/tcp)"
+port="${port%%$'\n'*}"
 port="${port##*:}"
 echo "ssh -p ${port} root@${host}"
