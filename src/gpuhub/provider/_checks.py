@@ -38,7 +38,8 @@ def self_test(
     Args:
         start_hook: the start hook command line (None: none configured, which fails).
         listed: GPU UUID -> the capacity (GB) its listing states, for GPUs already published.
-        nvml, nvidia_smi: as for :func:`detect_gpus`.
+        nvml: try NVML first (as for :func:`detect_gpus`).
+        nvidia_smi: the nvidia-smi command to fall back on (as for :func:`detect_gpus`).
 
     Returns:
         Every check in order; the machine passes when all are ``ok``.

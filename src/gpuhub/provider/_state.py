@@ -94,9 +94,11 @@ class AgentState:
 
     Args:
         path: the SQLite file; created (mode 0600) with its folder if missing.
-        chain_id, marketplace, provider: what the file serves; a file made for another
-            combination is refused (:class:`StateMismatch`), so two markets never share hooks'
+        chain_id: the chain the file serves; a file made for another chain, marketplace or
+            provider is refused (:class:`StateMismatch`), so two markets never share hooks'
             bookkeeping.
+        marketplace: the marketplace's address.
+        provider: the provider account's address.
     """
 
     def __init__(self, path: str | Path, *, chain_id: int, marketplace: str, provider: str) -> None:
