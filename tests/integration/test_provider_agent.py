@@ -300,6 +300,20 @@ def test_each_action_is_one_json_line(rig: Rig) -> None:
     assert "gpu.example.net" not in text and SSH_KEY.split()[1] not in text
 
 
+def test_rental_dropped_by_a_reorganisation(rig: Rig) -> None:
+    """A rental whose block the chain dropped (a dev chain's revert) gets its stop hook."""
+    w3 = rig.market.w3
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    agent = rig.agent()
+    rental_id = rig.rent()
+    until(agent, lambda: bool(rig.hooks.runs("start", rental_id)))
+    w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    rig.market.chain.mine()
+    until(agent, lambda: bool(rig.hooks.runs("stop", rental_id)))
+    agent.drain()
+    assert rig.hooks.runs("stop", rental_id) == [f"stop {rental_id} dropped"]
+
+
 def test_node_restart(tmp_path: Path) -> None:
     """The agent rides out a node restart: the rental ended meanwhile gets one stop hook."""
     node = AnvilNode(port=free_port(), extra_args=("--state", str(tmp_path / "chain.json")))

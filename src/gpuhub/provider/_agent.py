@@ -35,7 +35,13 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _access
 from ..events import AccessRequested, RentalEnded, RentalExtended, RentalStarted
-from ..exceptions import AccessPayloadError, ContractError, GPUHubError, ValidationError
+from ..exceptions import (
+    AccessPayloadError,
+    ContractError,
+    GPUHubError,
+    RentalNotFound,
+    ValidationError,
+)
 from ..models import RentalStatus
 from ._hooks import HookResult, backoff, run_hook
 from ._state import AgentState, RentalRecord
@@ -156,7 +162,9 @@ class ProviderAgent:
         head = self.client.block_number()
         self._now = int(self.client.w3.eth.get_block(head)["timestamp"])
         last = self.state.last_block
-        if last is None:
+        if last is None or last > head:
+            # First run, or the chain went back (a node restarted from older state, a dev
+            # chain's revert): read on from its head; replayed events change nothing twice.
             last = head
             self.state.set_last_block(head)
         while last < head:
@@ -172,6 +180,7 @@ class ProviderAgent:
             last = upto
         if (
             self._last_reconcile is None
+            or head < self._last_reconcile  # the chain went back: hold everything against it
             or head - self._last_reconcile >= self.config.reconcile_every
         ):
             self.reconcile()
@@ -244,13 +253,28 @@ class ProviderAgent:
         for record in self.state.rentals():
             if record.closed is not None:
                 continue
-            rental = self.client.get_rental(record.rental_id)
+            try:
+                rental = self.client.get_rental(record.rental_id)
+            except RentalNotFound:
+                # The block that started it was reorganised away (or the node went back to an
+                # older state): nothing runs for it any more.
+                self._close(record, "dropped")
+                continue
             if rental.status != RentalStatus.ACTIVE:
                 self._close(record, _CLOSED_REASON[rental.status])
             elif rental.end != record.end_time:
                 self.state.save(record, end_time=rental.end)
         for uuid, listing_id in self.state.listings().items():
-            active = self.client.active_rental(listing_id)
+            try:
+                active = self.client.active_rental(listing_id)
+            except ContractError as exc:  # a listing the chain no longer has (reorganised)
+                self.log(
+                    "listing_unreadable",
+                    level=logging.WARNING,
+                    listing_id=listing_id,
+                    error=str(exc),
+                )
+                continue
             if active is None:
                 continue
             if self.state.rental(active.rental_id) is None:
@@ -310,6 +334,8 @@ class ProviderAgent:
                     self._grant(record)
             elif record.closed is not None and record.stop == "due":
                 self._submit(record, "stop")
+            elif record.closed is None and record.start == "failed":
+                self._end_failed(record)
 
     def _submit(self, record: RentalRecord, kind: str) -> None:
         attempts = (record.start_attempts if kind == "start" else record.stop_attempts) + 1
@@ -410,12 +436,21 @@ class ProviderAgent:
             attempts=attempt,
             error=error,
         )
-        if kind == "start" and self.config.end_on_failed_start and record.closed is None:
-            try:
-                self.client.end_rental(record.rental_id)
-                self.log("rental_ended", rental_id=record.rental_id, reason="start hook failed")
-            except ContractError as exc:
-                self.log("end_skipped", rental_id=record.rental_id, error=str(exc))
+        if kind == "start" and record.closed is None:
+            self._end_failed(record)
+
+    def _end_failed(self, record: RentalRecord) -> None:
+        """End a rental whose start hook never succeeded, so its renter stops paying; tried
+        again later if the node cannot be reached now."""
+        if not self.config.end_on_failed_start or record.retry_at > time.time():
+            return
+        # Not before retry_cap from now, whatever happens: the ending's event closes it first.
+        self.state.save(record, retry_at=time.time() + self.config.retry_cap)
+        try:
+            self.client.end_rental(record.rental_id)
+            self.log("rental_ended", rental_id=record.rental_id, reason="start hook failed")
+        except ContractError as exc:  # over already
+            self.log("end_skipped", rental_id=record.rental_id, error=str(exc))
 
     def _grant(self, record: RentalRecord) -> None:
         assert record.request_key is not None and record.details is not None

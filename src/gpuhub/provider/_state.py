@@ -76,8 +76,8 @@ class RentalRecord:
     details: str | None = None
     #: the request key the last grant was encrypted to.
     granted_key: bytes | None = None
-    #: why the rental is over: "ended_by_renter", "ended_by_provider", "settled", "expired";
-    #: None while it runs.
+    #: why the rental is over: "ended_by_renter", "ended_by_provider", "settled", "expired",
+    #: "dropped" (the block that started it was reorganised away); None while it runs.
     closed: str | None = None
     #: the stop hook: "none" (not needed yet), "due", "done", "failed" (gave up).
     stop: str = "none"
