@@ -26,9 +26,14 @@ from gpuhub.chain import AnvilNode, embedded_web3, find_anvil, free_port
 
 @pytest.fixture(scope="session")
 def anvil_node() -> Iterator[AnvilNode]:
-    """One anvil node on 127.0.0.1 for the whole session (a fresh node each run)."""
+    """One anvil node on 127.0.0.1 for the whole session (a fresh node each run).
+
+    anvil writes every block's state it moves out of memory to ~/.foundry/anvil/tmp: a whole
+    session's thousands of deployments reached 16 GB there. The tests read only recent blocks, so
+    at most a thousand states go to disk.
+    """
     find_anvil()  # fails with an actionable message when `npm ci` was not run
-    with AnvilNode(accounts=20) as node:
+    with AnvilNode(accounts=20, extra_args=("--max-persisted-states", "1000")) as node:
         yield node
 
 
