@@ -17,6 +17,8 @@ from .events import ContractEvent
 from .exceptions import (
     AccessControlBadConfirmation,
     AccessControlUnauthorizedAccount,
+    AccessPayloadError,
+    AccessPayloadTooLong,
     AccountNotFound,
     AlreadyRated,
     BalanceOverflow,
@@ -54,6 +56,7 @@ from .exceptions import (
     GovernorRestrictedProposer,
     GovernorUnableToCancel,
     GovernorUnexpectedProposalState,
+    GPUDetectionError,
     GPUHubError,
     GpuModelControlCharacter,
     GpuModelNotUtf8,
@@ -156,6 +159,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AccessControlBadConfirmation",
     "AccessControlUnauthorizedAccount",
+    "AccessPayloadError",
+    "AccessPayloadTooLong",
     "AccountNotFound",
     "Action",
     "Alert",
@@ -182,6 +187,7 @@ __all__ = [
     "ERC6372InconsistentClock",
     "FailedCall",
     "FeeTooHigh",
+    "GPUDetectionError",
     "GPUHubClient",
     "GPUHubError",
     "Governance",
