@@ -154,7 +154,7 @@ class Listing(_Readable):
 
         >>> listing = client.get_listing(0)
         >>> listing.gpu_model, listing.price, listing.unit
-        ('NVIDIA RTX 4090', 1000000000000000, <PriceUnit.HOUR: 1>)
+        ('NVIDIA RTX 4090', 1000000000000000, PriceUnit.HOUR)
     """
 
     #: id on the contract, counting up from 0.
@@ -314,7 +314,7 @@ class Rating(_Readable):
 
         >>> rating = renter.rate(rental.rental_id, 5, comment="fast and stable")
         >>> rating.ratee == rental.provider, rating.role
-        (True, <Role.PROVIDER: 1>)
+        (True, Role.PROVIDER)
     """
 
     #: the rental rated.
