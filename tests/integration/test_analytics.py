@@ -449,3 +449,34 @@ def test_reorganised_history_equals_a_fresh_index(
             mine = analytics.provider_report(index, seller.address)
             assert mine.summary == analytics.provider_report(fresh, seller.address).summary
     assert mine.summary["rating"] == 2.0
+
+
+def test_a_sync_between_the_readers_makes_them_read_again(
+    market: GPUHubClient, index: MarketIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When a sync commits between market()'s two readers, both read again, so the answer is
+    of one state of the index."""
+    import threading
+
+    from gpuhub.analytics import _queries
+
+    seller = provider(market)
+    seller.create_listing(gpu_model="A100", capacity=80, price=10**15)
+    index.sync()
+    seller.create_listing(gpu_model="A100", capacity=80, price=2 * 10**15)
+    real_state = _queries.state
+    readers: list[str] = []
+    lock = threading.Lock()
+
+    def state(db: Any) -> Any:
+        with lock:
+            readers.append(threading.current_thread().name)
+            if len(readers) == 2:  # the first try's second reader: a sync commits first
+                index.sync()
+        return real_state(db)
+
+    monkeypatch.setattr(_queries, "state", state)
+    stats = analytics.market(index)
+    assert len(readers) == 4
+    monkeypatch.setattr(_queries, "state", real_state)
+    assert stats.to_records() == analytics.market(index, end=stats.end).to_records()
