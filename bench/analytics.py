@@ -227,6 +227,12 @@ def fill(index: MarketIndex, rows: tuple[list[Any], list[Any], list[Any]]) -> No
         db.execute(meta.update().where(meta.c.key == "synced_time").values(value=str(NOW - 1)))
         db.execute(meta.update().where(meta.c.key == "synced_block").values(value="1"))
     index._analyze()
+    if engine.dialect.name == "postgresql":
+        # What autovacuum does soon after a bulk load: the visibility map lets PostgreSQL read
+        # the covering indexes alone (index-only scans) instead of visiting each row.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as db:
+            for table in (listing_versions, rentals, ratings, model_ratings):
+                db.exec_driver_sql(f"VACUUM ANALYZE {table.name}")
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
