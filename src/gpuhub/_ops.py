@@ -48,7 +48,6 @@ from .models import (
 if TYPE_CHECKING:
     from web3.types import BlockIdentifier
 
-    from .governance import GovernanceSettings
     from .search import SearchResult
 
 T = TypeVar("T")
@@ -624,17 +623,7 @@ class Operations:
 
     def governance_tx(self, fn: str, args: list[Any], tx: TxOptions) -> Plan[Sent[TxResult]]:
         """A governance call; the result is the mined transaction."""
-
-        def result(receipt: Receipt) -> Plan[TxResult]:
-            return done(
-                TxResult(
-                    tx_hash=receipt.tx_hash,
-                    block_number=receipt.block_number,
-                    gas_used=receipt.gas_used,
-                )
-            )
-
-        return (yield from self.transact(fn, args, result, tx))
+        return (yield from self.transact(fn, args, tx_result, tx))
 
     def set_fee(self, fee_bps: int, tx: TxOptions) -> Plan[Sent[TxResult]]:
         """Set the platform fee."""
@@ -879,40 +868,16 @@ def _check_version(address: str, chain_id: int) -> Plan[None]:
         )
 
 
-def deploy(
-    conn: Connection, sender: Sender, governance: str | GovernanceSettings | None, tx: TxOptions
-) -> Plan[str]:
-    """Deploy the marketplace from ``sender`` with its governance (a governor by default, or
-    the powers handed to an address); returns its address and points ``conn`` at it."""
-    from .chain import DEV_CHAIN_IDS
-    from .governance import install, settings_for
-
-    # Checked before anything is sent, so a bad setting costs nothing.
-    chosen = settings_for(governance, conn.chain_id in DEV_CHAIN_IDS)
-    conn.address = yield from create(sender, "GPUHub", [], tx)
-    ops = Operations(conn, sender)
-    if isinstance(chosen, str):
-        if chosen != sender.address:
-            yield from mined(ops.governance_tx("transferGovernance", [chosen], tx), tx)
-    else:
-        yield from install(ops, sender, chosen, tx)
-    return conn.address
+def tx_result(receipt: Receipt) -> Plan[TxResult]:
+    """The mined transaction as a result: for writes whose outcome is only that they ran."""
+    return done(
+        TxResult(
+            tx_hash=receipt.tx_hash, block_number=receipt.block_number, gas_used=receipt.gas_used
+        )
+    )
 
 
 def mined(sending: Plan[Sent[T]], tx: TxOptions) -> Plan[T]:
     """Send, then wait for the receipt and build the result: a write with ``wait=True``."""
     sent = yield from sending
     return (yield from sent.finish(tx.get("timeout")))
-
-
-def create(sender: Sender, name: str, args: Sequence[Any], tx: TxOptions) -> Plan[str]:
-    """Deploy packaged contract ``name`` with constructor ``args`` from ``sender``; returns its
-    address."""
-    from ._abi import packaged
-    from ._artifact import bytecode
-
-    params = {"data": packaged(name).deploy_data(bytecode(name), args)}
-    tx_hash = yield from sender.send(params, tx)
-    receipt = yield from sender.wait(tx_hash, params, tx.get("timeout"))
-    assert receipt.contract_address is not None
-    return _core.check_address("contract_address", receipt.contract_address)

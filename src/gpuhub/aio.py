@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 from . import _core
 from ._errors import TX_METHODS, translate
 from ._json import bound_answers
-from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, deploy, open_connection, update_changes
+from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, open_connection, update_changes
 from ._transactions import (
     Acquire,
     Batch,
@@ -38,6 +38,7 @@ from ._transactions import (
     answer,
     batch_answers,
 )
+from .deploy import deploy
 from .events import ContractEvent
 from .exceptions import GPUHubError
 from .governance import AsyncGovernance, GovernancePlans, GovernanceSettings

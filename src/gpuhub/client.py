@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 from . import _core
 from ._errors import TX_METHODS, translate
 from ._json import bound_answers
-from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, deploy, open_connection, update_changes
+from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, open_connection, update_changes
 from ._transactions import (
     Acquire,
     Batch,
@@ -33,6 +33,7 @@ from ._transactions import (
     batch_answers,
 )
 from .chain import DevChain, embedded_web3
+from .deploy import deploy
 from .events import ContractEvent
 from .governance import Governance, GovernancePlans, GovernanceSettings
 from .models import Listing, PayoutAllowance, PriceUnit, Rating, Rental, Reputation, TxResult
