@@ -409,7 +409,8 @@ class GPUHubClient:
         from .watch import Watch
 
         return Watch(
-            self,
+            self._ops,
+            self._run,
             event_types,
             from_block=from_block,
             confirmations=confirmations,
@@ -450,7 +451,8 @@ class GPUHubClient:
         from .alerts import Alerts
 
         return Alerts(
-            self,
+            self._ops,
+            self._run,
             account,
             ends_within=ends_within,
             searches=searches,
