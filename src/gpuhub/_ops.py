@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import _core
-from ._abi import ContractAbi, Function
+from ._abi import Function
 from ._transactions import (
     Batch,
     Connection,
@@ -31,7 +31,7 @@ from ._transactions import (
     done,
     quantity,
 )
-from .events import ContractEvent, default_decoder, event_topics
+from .events import ContractEvent, EventDecoder, default_decoder, event_topics
 from .exceptions import ContractNotDeployed, GPUHubError, NoActiveRental, ValidationError
 from .models import (
     Listing,
@@ -158,18 +158,18 @@ class Operations:
         return Sent(tx_hash, complete)
 
     def events(
-        self, receipt: Receipt, name: str, emitter: tuple[str, ContractAbi] | None = None
+        self, receipt: Receipt, name: str, emitter: tuple[str, EventDecoder] | None = None
     ) -> list[dict[str, Any]]:
-        """Arguments of the ``name`` events the marketplace (or ``emitter``, an address and its
-        ABI) emitted in ``receipt``, in order."""
-        address, contract = emitter or (self.conn.address, self.conn.abi)
-        event = contract.events[name]
+        """Arguments of the ``name`` events the marketplace (or ``emitter``, an address and the
+        decoder of its contract) emitted in ``receipt``, in order."""
+        address, decoder = emitter or (self.conn.address, default_decoder())
         address = address.lower()
-        return [
-            event.args(log.topics, log.data)
+        found = (
+            decoder.args_of(name, log.topics, log.data)
             for log in receipt.logs
-            if log.address.lower() == address and log.topics and log.topics[0] == event.topic
-        ]
+            if log.address.lower() == address
+        )
+        return [args for args in found if args is not None]
 
     def reread_listing(self, listing_id: int) -> Callable[[Receipt], Plan[Listing]]:
         """The listing as of the block that mined the transaction."""
@@ -576,9 +576,9 @@ class Operations:
         to_block: int | None,
     ) -> Plan[list[Rating]]:
         """Ratings from the ``Rated`` events, filtered by the node on their indexed topics."""
-        event = self.conn.abi.events["Rated"]
+        decoder = default_decoder()
         topics: list[str | None] = [
-            "0x" + event.topic.hex(),
+            decoder.topics["Rated"],
             None
             if rental_id is None
             else "0x" + _core.check_int("rental_id", rental_id).to_bytes(32).hex(),
@@ -598,14 +598,13 @@ class Operations:
             "toBlock": hex(last),
             "topics": topics,
         }
-        logs = yield Rpc("eth_getLogs", [query])
-        return [
-            Rating.from_event(
-                event.args([data_bytes(t) for t in raw["topics"]], data_bytes(raw["data"])),
-                quantity(raw["blockNumber"]),
-            )
-            for raw in logs
-        ]
+        ratings = []
+        for raw in (yield Rpc("eth_getLogs", [query])):
+            log_topics = [data_bytes(t) for t in raw["topics"]]
+            args = decoder.args_of("Rated", log_topics, data_bytes(raw["data"]))
+            if args is not None:
+                ratings.append(Rating.from_event(args, quantity(raw["blockNumber"])))
+        return ratings
 
     def rate(self, rental_id: int, score: int, comment: str, tx: TxOptions) -> Plan[Sent[Rating]]:
         """Rate the other side of a rental that is over."""

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .models import ListingStatus, MarketEvent, PriceUnit, RentalStatus, Role
+from .models import ABI_ENUMS, ListingStatus, MarketEvent, PriceUnit, RentalStatus, Role
 
 __all__ = [
     "ContractEvent",
@@ -407,23 +407,15 @@ def snake_case(name: str) -> str:
 
 @functools.cache
 def _field_names(event_name: str) -> tuple[tuple[str, str], ...]:
-    from ._artifact import abi
-
-    for entry in abi():
-        if entry["type"] == "event" and entry["name"] == event_name:
-            return tuple((arg["name"], snake_case(arg["name"])) for arg in entry["inputs"])
-    return ()
+    """(Solidity name, field name) of each of the event's arguments."""
+    return default_decoder().field_names(event_name)
 
 
 # ---------------------------------------------------------------------------- decoding
 
-_ENUMS: dict[str, type[Any]] = {
-    "enum GPUHub.ListingStatus": ListingStatus,
-    "enum GPUHub.PriceUnit": PriceUnit,
-    "enum GPUHub.RentalStatus": RentalStatus,
-    "enum GPUHub.Role": Role,
-}
-_STATIC_SCALARS = ("uint", "int", "address", "bool", "bytes32")
+
+def _unchanged(value: Any) -> Any:
+    return value
 
 
 def _as_bytes(value: Any) -> bytes:
@@ -443,24 +435,35 @@ def _as_int(value: Any) -> int:
 
 
 class _Layout:
-    """How to read one event's fields out of its topics and data."""
+    """How to read one event's arguments out of its topics and data, in ABI order.
 
-    def __init__(self, cls: type[ContractEvent], entry: Mapping[str, Any]) -> None:
+    Indexed arguments and one-word data arguments (integers, addresses, bools, bytes32) are read
+    straight from their 32-byte words, strings and bytes through their offset; an event with
+    anything else in its data (arrays, tuples) has its data decoded by eth-abi instead.
+    """
+
+    def __init__(self, entry: Mapping[str, Any], cls: type[ContractEvent] | None) -> None:
         from eth_utils.address import to_checksum_address
 
+        self.name: str = entry["name"]
         self.cls = cls
-        self.fields: list[str] = []
-        # (from_topics, position, reader) per field, in ABI order
+        #: argument names as Solidity spells them, and as the typed class's fields.
+        self.names = tuple(arg["name"] for arg in entry["inputs"])
+        self.fields = tuple(snake_case(name) for name in self.names)
+        # (from_topics, position, reader) per argument, in ABI order
         self.readers: list[tuple[bool, int, Callable[[bytes, int], Any]]] = []
-        self.fallback_types: list[str] | None = None
-        checksum_cache: dict[bytes, str] = {}
+        # eth-abi's types and a conversion per data argument, when the words cannot be read
+        self.fallback: list[tuple[str, Callable[[Any], Any]]] | None = None
+        checksum_cache: dict[str, str] = {}
+
+        def checksum(address: str) -> str:
+            found = checksum_cache.get(address)
+            if found is None:
+                found = checksum_cache[address] = to_checksum_address(address)
+            return found
 
         def address(raw: bytes, at: int) -> str:
-            word = raw[at + 12 : at + 32]
-            found = checksum_cache.get(word)
-            if found is None:
-                found = checksum_cache[word] = to_checksum_address(word)
-            return found
+            return checksum("0x" + raw[at + 12 : at + 32].hex())
 
         def uint(raw: bytes, at: int) -> int:
             return int.from_bytes(raw[at : at + 32], "big")
@@ -486,12 +489,13 @@ class _Layout:
             return raw[start + 32 : start + 32 + length]
 
         topic, slot = 1, 0
-        data_types: list[str] = []
+        fallback: list[tuple[str, Callable[[Any], Any]]] = []
         for arg in entry["inputs"]:
-            abi_type: str = arg["type"]
-            self.fields.append(snake_case(arg["name"]))
+            abi_type: str = _abi_type(arg)
+            convert: Callable[[Any], Any] = _unchanged
             if abi_type == "address":
                 read: Callable[[bytes, int], Any] = address
+                convert = checksum
             elif abi_type == "bool":
                 read = boolean
             elif abi_type.startswith("uint"):
@@ -504,48 +508,70 @@ class _Layout:
                 read = string
             elif abi_type == "bytes" and not arg["indexed"]:
                 read = dynamic_bytes
-            else:  # arrays, tuples, indexed dynamic values: leave them to eth-abi
+            else:  # arrays, tuples, indexed dynamic values: their topic is a hash
                 read = bytes32 if arg["indexed"] else uint
-                self.fallback_types = []
-            enum = _ENUMS.get(arg.get("internalType", ""))
+                self.fallback = fallback
+            enum = ABI_ENUMS.get(arg.get("internalType", ""))
             if enum is not None:
-                read = _enum_reader(enum, read)
+                members = {m.value: m for m in enum}
+                read = _enum_reader(members, read)
+                convert = functools.partial(_member, members)
             if arg["indexed"]:
                 self.readers.append((True, topic, read))
                 topic += 1
             else:
                 self.readers.append((False, slot * 32, read))
-                data_types.append(abi_type)
+                fallback.append((abi_type, convert))
                 slot += 1
-        if self.fallback_types is not None:
-            self.fallback_types = data_types
 
-    def decode(self, log: Mapping[str, Any]) -> ContractEvent:
-        topics = log["topics"]
-        data = _as_bytes(log["data"])
-        values: dict[str, Any] = {}
-        for name, (from_topics, at, read) in zip(self.fields, self.readers, strict=True):
-            values[name] = read(_as_bytes(topics[at]), 0) if from_topics else read(data, at)
-        if self.fallback_types is not None:
+    def values(self, topics: Sequence[Any], data: Any) -> list[Any]:
+        """The arguments of a log of this event, in ABI order."""
+        raw = _as_bytes(data)
+        found = [
+            read(_as_bytes(topics[at]), 0) if from_topics else read(raw, at)
+            for from_topics, at, read in self.readers
+        ]
+        if self.fallback is not None:
             from ._abi import codec
 
-            decoded = iter(codec().decode(self.fallback_types, data))
-            for name, (from_topics, _, _) in zip(self.fields, self.readers, strict=True):
+            decoded = iter(codec().decode([t for t, _ in self.fallback], raw))
+            conversions = iter(self.fallback)
+            for i, (from_topics, _, _) in enumerate(self.readers):
                 if not from_topics:
-                    values[name] = next(decoded)
+                    found[i] = next(conversions)[1](next(decoded))
+        return found
+
+    def decode(self, log: Mapping[str, Any]) -> ContractEvent:
+        """The typed event of one log of this event (which has a class)."""
+        assert self.cls is not None
+        values = self.values(log["topics"], log["data"])
         return self.cls(
             block_number=_as_int(log["blockNumber"]),
             block_hash=_as_hex(log["blockHash"]),
             tx_hash=_as_hex(log["transactionHash"]),
             log_index=_as_int(log["logIndex"]),
             removed=bool(log.get("removed", False)),
-            **values,
+            **dict(zip(self.fields, values, strict=True)),
         )
 
 
-def _enum_reader(enum: type[Any], read: Callable[[bytes, int], Any]) -> Callable[[bytes, int], Any]:
-    members = {m.value: m for m in enum}
+def _abi_type(arg: Mapping[str, Any]) -> str:
+    """An argument's canonical type, tuples spelled out: ``(uint256,string)[]``."""
+    kind: str = arg["type"]
+    if not kind.startswith("tuple"):
+        return kind
+    inner = ",".join(_abi_type(c) for c in arg["components"])
+    return f"({inner}){kind[len('tuple') :]}"
 
+
+def _member(members: Mapping[int, Any], value: Any) -> Any:
+    """The enum member of ``value``, or ``value`` itself when no member has it."""
+    return members.get(value, value)
+
+
+def _enum_reader(
+    members: Mapping[int, Any], read: Callable[[bytes, int], Any]
+) -> Callable[[bytes, int], Any]:
     def read_enum(raw: bytes, at: int) -> Any:
         value = read(raw, at)
         return members.get(value, value)
@@ -554,9 +580,12 @@ def _enum_reader(enum: type[Any], read: Callable[[bytes, int], Any]) -> Callable
 
 
 class EventDecoder:
-    """Turns raw logs (JSON-RPC hex strings or web3's HexBytes) into typed events.
+    """Turns raw logs (JSON-RPC hex strings or web3's HexBytes) into typed events or into
+    arguments by name: the one log decoder, for the marketplace and the governance contracts.
 
-    Built once per ABI: one layout per event signature, keyed by topic 0.
+    Built once per ABI: one layout per event signature, keyed by topic 0. An event with a typed
+    class (:func:`event_classes`) decodes to it; every event of the ABI decodes to its
+    arguments (:meth:`args`), for receipts and the contracts that have no typed events.
     """
 
     def __init__(self, abi: Sequence[Mapping[str, Any]]) -> None:
@@ -564,22 +593,23 @@ class EventDecoder:
 
         classes = event_classes()
         self._layouts: dict[str, _Layout] = {}
+        #: topic 0 of each event, 0x-prefixed hex, by the event's name.
         self.topics: dict[str, str] = {}
         for entry in abi:
-            if entry.get("type") != "event" or entry["name"] not in classes:
+            if entry.get("type") != "event":
                 continue
-            types = ",".join(arg["type"] for arg in entry["inputs"])
+            types = ",".join(_abi_type(arg) for arg in entry["inputs"])
             topic = "0x" + keccak(text=f"{entry['name']}({types})").hex()
-            self._layouts[topic] = _Layout(classes[entry["name"]], entry)
+            self._layouts[topic] = _Layout(entry, classes.get(entry["name"]))
             self.topics[entry["name"]] = topic
 
     def decode(self, log: Mapping[str, Any]) -> ContractEvent | None:
-        """The typed event of one log, or None when it is no event of this contract."""
+        """The typed event of one log, or None when it is no typed event of this contract."""
         topics = log["topics"]
         if not topics:
             return None
         layout = self._layouts.get(_as_hex(topics[0]))
-        return None if layout is None else layout.decode(log)
+        return None if layout is None or layout.cls is None else layout.decode(log)
 
     def decode_all(self, logs: Iterable[Mapping[str, Any]]) -> list[ContractEvent]:
         """The typed events of ``logs``, in the order given, skipping foreign logs."""
@@ -590,13 +620,42 @@ class EventDecoder:
                 found.append(event)
         return found
 
+    def field_names(self, event_name: str) -> tuple[tuple[str, str], ...]:
+        """(Solidity name, typed field name) of each argument of event ``event_name``."""
+        topic = self.topics.get(event_name)
+        if topic is None:
+            return ()
+        layout = self._layouts[topic]
+        return tuple(zip(layout.names, layout.fields, strict=True))
+
+    def args(self, topics: Sequence[Any], data: Any) -> tuple[str, dict[str, Any]] | None:
+        """The event's name and its arguments by their Solidity names (enums as IntEnums,
+        addresses checksummed), for a log given as its topics and data (hex or bytes); None when
+        topic 0 is no event of this contract."""
+        layout = self._layouts.get(_as_hex(topics[0])) if topics else None
+        if layout is None:
+            return None
+        return layout.name, dict(zip(layout.names, layout.values(topics, data), strict=True))
+
+    def args_of(self, event_name: str, topics: Sequence[Any], data: Any) -> dict[str, Any] | None:
+        """The arguments of a log of event ``event_name`` (as :meth:`args` gives them); None for
+        a log of any other event."""
+        found = self.args(topics, data)
+        return found[1] if found is not None and found[0] == event_name else None
+
 
 @functools.cache
 def default_decoder() -> EventDecoder:
     """The decoder for the packaged GPUHub ABI (built once per process)."""
+    return decoder_for("GPUHub")
+
+
+@functools.cache
+def decoder_for(contract: str) -> EventDecoder:
+    """The decoder for a packaged contract's ABI (``"GPUHubGovernor"``, ...), built once."""
     from ._artifact import abi
 
-    return EventDecoder(abi())
+    return EventDecoder(abi(contract))
 
 
 def retracted(event: ContractEvent) -> ContractEvent:

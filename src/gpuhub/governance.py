@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 from . import _core
+from .events import decoder_for
 from .exceptions import (
     GovernorUnexpectedProposalState,
     NoGovernor,
@@ -414,7 +415,8 @@ class GovernancePlans:
             calldatas.append(data)
 
         def proposed(receipt: Receipt) -> Plan[Proposal]:
-            (event,) = self.market.events(receipt, "ProposalCreated", (self.governor, self._gov))
+            emitter = (self.governor, decoder_for("GPUHubGovernor"))
+            (event,) = self.market.events(receipt, "ProposalCreated", emitter)
             return (yield from self._proposal(_created(event), receipt.block_number))
 
         fn = self._gov.functions["propose"]
@@ -568,15 +570,16 @@ class GovernancePlans:
     def _all_created(self) -> Plan[list[_Created]]:
         from ._transactions import Log, Rpc
 
-        event = self._gov.events["ProposalCreated"]
+        decoder = decoder_for("GPUHubGovernor")
         query = {
             "address": self.governor,
             "fromBlock": "0x0",
             "toBlock": "latest",
-            "topics": ["0x" + event.topic.hex()],
+            "topics": [decoder.topics["ProposalCreated"]],
         }
         logs = [Log.parse(raw) for raw in ((yield Rpc("eth_getLogs", [query])) or [])]
-        return [_created(event.args(log.topics, log.data)) for log in logs]
+        found = (decoder.args_of("ProposalCreated", log.topics, log.data) for log in logs)
+        return [_created(args) for args in found if args is not None]
 
     def _encode(self, action: Action) -> tuple[str, int, bytes]:
         if not action.function:
