@@ -9,9 +9,11 @@ The generic form stays one call away: ``event.to_market_event()`` gives the
 :class:`~gpuhub.models.MarketEvent` (name + ``args`` dict by Solidity names) that earlier
 versions returned, and ``event.args`` is that dict.
 
-Logs are decoded by :class:`EventDecoder`, built once per process from the ABI: a small
+Logs are decoded by :class:`EventDecoder`, built once per process from an ABI: a small
 word-reader per event signature, since web3's generic log processing costs tens of microseconds
-per log.
+per log. It is the one log decoder: ``get_events`` and the watches get typed events from it;
+receipts, ratings, the governor's proposals and the index get the arguments by name
+(:meth:`EventDecoder.args`). A new event needs its class here, in ``_CLASSES``, and nothing else.
 
 Example::
 
