@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import keyword
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -416,10 +417,6 @@ def _field_names(event_name: str) -> tuple[tuple[str, str], ...]:
 # ---------------------------------------------------------------------------- decoding
 
 
-def _unchanged(value: Any) -> Any:
-    return value
-
-
 def _as_bytes(value: Any) -> bytes:
     if isinstance(value, str):
         return bytes.fromhex(value[2:] if value.startswith("0x") else value)
@@ -436,125 +433,155 @@ def _as_int(value: Any) -> int:
     return int(value, 16) if isinstance(value, str) else int(value)
 
 
-class _Layout:
-    """How to read one event's arguments out of its topics and data, in ABI order.
+def _hex_topics(topics: Sequence[Any]) -> list[str]:
+    return ["0x" + bytes(topic).hex() for topic in topics]
 
-    Indexed arguments and one-word data arguments (integers, addresses, bools, bytes32) are read
-    straight from their 32-byte words, strings and bytes through their offset; an event with
-    anything else in its data (arrays, tuples) has its data decoded by eth-abi instead.
+
+@functools.lru_cache(maxsize=65_536)
+def _checksum(address: str) -> str:
+    from eth_utils.address import to_checksum_address
+
+    return str(to_checksum_address(address))
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 256) if value >> 255 else value
+
+
+def _string(raw: bytes, at: int) -> str:
+    start = int.from_bytes(raw[at : at + 32], "big")
+    length = int.from_bytes(raw[start : start + 32], "big")
+    # the contract accepts any bytes as a string
+    return raw[start + 32 : start + 32 + length].decode("utf-8", errors="replace")
+
+
+def _dynamic_bytes(raw: bytes, at: int) -> bytes:
+    start = int.from_bytes(raw[at : at + 32], "big")
+    length = int.from_bytes(raw[start : start + 32], "big")
+    return raw[start + 32 : start + 32 + length]
+
+
+def _topic_reader(abi_type: str, topic: str) -> str:
+    """An expression reading an indexed argument from its topic (a hex string)."""
+    if abi_type == "address":
+        return f'_checksum("0x" + {topic}[-40:].lower())'
+    if abi_type == "bool":
+        return f"int({topic}, 16) != 0"
+    if abi_type.startswith("uint"):
+        return f"int({topic}, 16)"
+    if abi_type.startswith("int"):
+        return f"_signed(int({topic}, 16))"
+    return f"{topic}.lower()"  # bytes32, or the hash of an indexed dynamic value
+
+
+def _word_reader(abi_type: str, at: int) -> str | None:
+    """An expression reading a data argument from its word at ``at``; None for the types only
+    eth-abi reads (arrays, tuples)."""
+    word = f"raw[{at}:{at + 32}]"
+    if abi_type == "address":
+        return f'_checksum("0x" + raw[{at + 12}:{at + 32}].hex())'
+    if abi_type == "bool":
+        return f'int.from_bytes({word}, "big") != 0'
+    if abi_type.startswith("uint"):
+        return f'int.from_bytes({word}, "big")'
+    if abi_type.startswith("int"):
+        return f'int.from_bytes({word}, "big", signed=True)'
+    if abi_type == "bytes32":
+        return f'"0x" + {word}.hex()'
+    if abi_type == "string":
+        return f"_string(raw, {at})"
+    if abi_type == "bytes":
+        return f"_dynamic_bytes(raw, {at})"
+    return None
+
+
+class _Layout:
+    """How to read one event's arguments out of its topics and data.
+
+    Each argument is read by an expression: an indexed one from its topic, a one-word data
+    argument (integer, address, bool, bytes32) straight from its word, a string or bytes through
+    its offset; an event with anything else in its data (arrays, tuples) has all its data
+    decoded by eth-abi. The expressions are compiled once into two functions per event, as
+    ``dataclasses`` compiles ``__init__``: at a few microseconds a log, a function call per
+    argument would cost as much as the reading.
     """
 
     def __init__(self, entry: Mapping[str, Any], cls: type[ContractEvent] | None) -> None:
-        from eth_utils.address import to_checksum_address
-
         self.name: str = entry["name"]
         self.cls = cls
         #: argument names as Solidity spells them, and as the typed class's fields.
         self.names = tuple(arg["name"] for arg in entry["inputs"])
         self.fields = tuple(snake_case(name) for name in self.names)
-        # (from_topics, position, reader) per argument, in ABI order
-        self.readers: list[tuple[bool, int, Callable[[bytes, int], Any]]] = []
-        # eth-abi's types and a conversion per data argument, when the words cannot be read
-        self.fallback: list[tuple[str, Callable[[Any], Any]]] | None = None
-        checksum_cache: dict[str, str] = {}
-
-        def checksum(address: str) -> str:
-            found = checksum_cache.get(address)
-            if found is None:
-                found = checksum_cache[address] = to_checksum_address(address)
-            return found
-
-        def address(raw: bytes, at: int) -> str:
-            return checksum("0x" + raw[at + 12 : at + 32].hex())
-
-        def uint(raw: bytes, at: int) -> int:
-            return int.from_bytes(raw[at : at + 32], "big")
-
-        def sint(raw: bytes, at: int) -> int:
-            return int.from_bytes(raw[at : at + 32], "big", signed=True)
-
-        def boolean(raw: bytes, at: int) -> bool:
-            return any(raw[at : at + 32])
-
-        def bytes32(raw: bytes, at: int) -> str:
-            return "0x" + raw[at : at + 32].hex()
-
-        def string(raw: bytes, at: int) -> str:
-            start = int.from_bytes(raw[at : at + 32], "big")
-            length = int.from_bytes(raw[start : start + 32], "big")
-            # the contract accepts any bytes as a string
-            return raw[start + 32 : start + 32 + length].decode("utf-8", errors="replace")
-
-        def dynamic_bytes(raw: bytes, at: int) -> bytes:
-            start = int.from_bytes(raw[at : at + 32], "big")
-            length = int.from_bytes(raw[start : start + 32], "big")
-            return raw[start + 32 : start + 32 + length]
-
-        topic, slot = 1, 0
-        fallback: list[tuple[str, Callable[[Any], Any]]] = []
+        scope: dict[str, Any] = {
+            "_as_bytes": _as_bytes,
+            "_as_hex": _as_hex,
+            "_as_int": _as_int,
+            "_hex_topics": _hex_topics,
+            "_checksum": _checksum,
+            "_signed": _signed,
+            "_string": _string,
+            "_dynamic_bytes": _dynamic_bytes,
+            "_cls": cls,
+        }
+        readers: list[str | None] = []
+        data_types: list[str] = []
+        topic = 1
         for arg in entry["inputs"]:
-            abi_type: str = _abi_type(arg)
-            convert: Callable[[Any], Any] = _unchanged
-            if abi_type == "address":
-                read: Callable[[bytes, int], Any] = address
-                convert = checksum
-            elif abi_type == "bool":
-                read = boolean
-            elif abi_type.startswith("uint"):
-                read = uint
-            elif abi_type.startswith("int"):
-                read = sint
-            elif abi_type == "bytes32":
-                read = bytes32
-            elif abi_type == "string" and not arg["indexed"]:
-                read = string
-            elif abi_type == "bytes" and not arg["indexed"]:
-                read = dynamic_bytes
-            else:  # arrays, tuples, indexed dynamic values: their topic is a hash
-                read = bytes32 if arg["indexed"] else uint
-                self.fallback = fallback
-            enum = ABI_ENUMS.get(arg.get("internalType", ""))
-            if enum is not None:
-                members = {m.value: m for m in enum}
-                read = _enum_reader(members, read)
-                convert = functools.partial(_member, members)
+            abi_type = _abi_type(arg)
             if arg["indexed"]:
-                self.readers.append((True, topic, read))
+                readers.append(_topic_reader(abi_type, f"topics[{topic}]"))
                 topic += 1
             else:
-                self.readers.append((False, slot * 32, read))
-                fallback.append((abi_type, convert))
+                readers.append(_word_reader(abi_type, len(data_types) * 32))
+                data_types.append(abi_type)
+        whole_data = None in readers
+        if whole_data:
+            scope["_decode_data"] = functools.partial(_decode_data, data_types)
+        expressions: list[str] = []
+        slot = 0
+        for i, (arg, reader) in enumerate(zip(entry["inputs"], readers, strict=True)):
+            if not arg["indexed"]:
+                if whole_data:
+                    reader = f"decoded[{slot}]"
+                    if data_types[slot] == "address":
+                        reader = f"_checksum({reader})"
                 slot += 1
-
-    def values(self, topics: Sequence[Any], data: Any) -> list[Any]:
-        """The arguments of a log of this event, in ABI order."""
-        raw = _as_bytes(data)
-        found = [
-            read(_as_bytes(topics[at]), 0) if from_topics else read(raw, at)
-            for from_topics, at, read in self.readers
+            assert reader is not None  # only data arguments have none, and then whole_data
+            enum = ABI_ENUMS.get(arg.get("internalType", ""))
+            if enum is not None:
+                scope[f"_members{i}"] = {m.value: m for m in enum}
+                reader = f"_members{i}.get(v{i} := {reader}, v{i})"
+            expressions.append(reader)
+        head = [
+            "    if topics[0].__class__ is not str:",
+            "        topics = _hex_topics(topics)",
+            "    raw = _as_bytes(data)",
         ]
-        if self.fallback is not None:
-            from ._abi import codec
-
-            decoded = iter(codec().decode([t for t, _ in self.fallback], raw))
-            conversions = iter(self.fallback)
-            for i, (from_topics, _, _) in enumerate(self.readers):
-                if not from_topics:
-                    found[i] = next(conversions)[1](next(decoded))
-        return found
-
-    def decode(self, log: Mapping[str, Any]) -> ContractEvent:
-        """The typed event of one log of this event (which has a class)."""
-        assert self.cls is not None
-        values = self.values(log["topics"], log["data"])
-        return self.cls(
-            block_number=_as_int(log["blockNumber"]),
-            block_hash=_as_hex(log["blockHash"]),
-            tx_hash=_as_hex(log["transactionHash"]),
-            log_index=_as_int(log["logIndex"]),
-            removed=bool(log.get("removed", False)),
-            **dict(zip(self.fields, values, strict=True)),
-        )
+        if whole_data:
+            head.append("    decoded = _decode_data(raw)")
+        returned = "".join(f"{e}, " for e in expressions)  # a tuple, even of one or none
+        lines = ["def values(topics, data):", *head, f"    return ({returned})"]
+        if cls is not None:
+            if not all(f.isidentifier() and not keyword.iskeyword(f) for f in self.fields):
+                raise ValueError(f"event {self.name} has an argument that is no field name")
+            arguments = "".join(
+                f", {field}={e}" for field, e in zip(self.fields, expressions, strict=True)
+            )
+            lines += [
+                "def decode(log):",
+                '    topics, data = log["topics"], log["data"]',
+                *head,
+                '    return _cls(block_number=_as_int(log["blockNumber"]),'
+                ' block_hash=_as_hex(log["blockHash"]),'
+                ' tx_hash=_as_hex(log["transactionHash"]),'
+                ' log_index=_as_int(log["logIndex"]),'
+                f' removed=bool(log.get("removed", False)){arguments})',
+            ]
+        exec(compile("\n".join(lines), f"<gpuhub.events {self.name}>", "exec"), scope)
+        #: the arguments of a log of this event (topics and data), in ABI order.
+        self.values: Callable[[Sequence[Any], Any], tuple[Any, ...]] = scope["values"]
+        #: the typed event of one log of this event (which has a class).
+        self.decode: Callable[[Mapping[str, Any]], ContractEvent] = scope.get("decode", _no_class)
 
 
 def _abi_type(arg: Mapping[str, Any]) -> str:
@@ -566,19 +593,14 @@ def _abi_type(arg: Mapping[str, Any]) -> str:
     return f"({inner}){kind[len('tuple') :]}"
 
 
-def _member(members: Mapping[int, Any], value: Any) -> Any:
-    """The enum member of ``value``, or ``value`` itself when no member has it."""
-    return members.get(value, value)
+def _decode_data(types: list[str], raw: bytes) -> tuple[Any, ...]:
+    from ._abi import codec
+
+    return tuple(codec().decode(types, raw))
 
 
-def _enum_reader(
-    members: Mapping[int, Any], read: Callable[[bytes, int], Any]
-) -> Callable[[bytes, int], Any]:
-    def read_enum(raw: bytes, at: int) -> Any:
-        value = read(raw, at)
-        return members.get(value, value)
-
-    return read_enum
+def _no_class(log: Mapping[str, Any]) -> ContractEvent:
+    raise TypeError("this event has no typed class")
 
 
 class EventDecoder:
