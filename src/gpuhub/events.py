@@ -9,11 +9,12 @@ The generic form stays one call away: ``event.to_market_event()`` gives the
 :class:`~gpuhub.models.MarketEvent` (name + ``args`` dict by Solidity names) that earlier
 versions returned, and ``event.args`` is that dict.
 
-Logs are decoded by :class:`EventDecoder`, built once per process from an ABI: a small
-word-reader per event signature, since web3's generic log processing costs tens of microseconds
+Logs are decoded by :class:`EventDecoder`, built once per process from an ABI: word readers
+compiled per event signature, since web3's generic log processing costs tens of microseconds
 per log. It is the one log decoder: ``get_events`` and the watches get typed events from it;
-receipts, ratings, the governor's proposals and the index get the arguments by name
-(:meth:`EventDecoder.args`). A new event needs its class here, in ``_CLASSES``, and nothing else.
+receipts, ratings, access payloads, the governor's proposals and the index get the arguments
+by name (:meth:`EventDecoder.args`). A new event needs its class here, in ``_CLASSES``, and
+nothing else.
 
 Example::
 
@@ -34,6 +35,8 @@ from typing import Any, ClassVar
 from .models import ABI_ENUMS, ListingStatus, MarketEvent, PriceUnit, RentalStatus, Role
 
 __all__ = [
+    "AccessGranted",
+    "AccessRequested",
     "ContractEvent",
     "EventDecoder",
     "FeeChanged",
@@ -343,7 +346,32 @@ class VotesClaimed(ContractEvent):
     units: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessRequested(ContractEvent):
+    """A renter asked for access to a running rental (see ``client.request_access``)."""
+
+    name: ClassVar[str] = "AccessRequested"
+    #: the rental.
+    rental_id: int
+    #: version byte, the renter's encryption public key and optionally an SSH public key
+    #: (``gpuhub._access.decode_request`` reads it).
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessGranted(ContractEvent):
+    """A provider answered an access request with details only the renter can decrypt."""
+
+    name: ClassVar[str] = "AccessGranted"
+    #: the rental.
+    rental_id: int
+    #: version byte and ECIES ciphertext of the connection details.
+    payload: bytes
+
+
 _CLASSES: tuple[type[ContractEvent], ...] = (
+    AccessGranted,
+    AccessRequested,
     FeeChanged,
     GovernanceTransferred,
     GovernorChanged,
@@ -363,12 +391,15 @@ _CLASSES: tuple[type[ContractEvent], ...] = (
 
 
 def json_value(value: Any) -> Any:
-    """Enums by name; integers JavaScript cannot hold exactly as decimal strings."""
+    """Enums by name; integers JavaScript cannot hold exactly as decimal strings; bytes as 0x
+    hex."""
     name = getattr(value, "name", None)
     if isinstance(name, str):
         return name
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
         return str(value)
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
     return value
 
 
