@@ -91,11 +91,12 @@ def _bound_websocket(provider: Any) -> None:
     ):
         return
     check = bounded_decoder(json.loads)
+    socket: Any = provider
 
     async def socket_recv() -> Any:
-        return check(await provider._ws.recv())
+        return check(await socket._ws.recv())
 
-    provider.socket_recv = socket_recv
+    socket.socket_recv = socket_recv
 
 
 def bounded_decoder(decode: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
