@@ -51,8 +51,10 @@ from ..models import (
     Role,
 )
 from ..search import Query, SearchResult
+from ..watch import backoff_delays
 from . import _sql
 from ._schema import (
+    MAX_INTEGER,
     SCHEMA_VERSION,
     STATE_TABLES,
     accounts,
@@ -72,6 +74,7 @@ from ._schema import (
 
 if TYPE_CHECKING:
     from ..client import GPUHubClient
+    from ..heads import Heads
 
 #: blocks per range to start with, and the most one range may grow to while it finds nothing.
 FIRST_SPAN = 1_000
@@ -80,6 +83,8 @@ MAX_SPAN = 100_000
 _RANGE_REFUSALS = ("too many", "range", "limit", "exceed", "more than", "response size")
 #: events after which a sync refreshes the database's statistics.
 ANALYZE_AFTER = 1_000
+#: seconds a follower fed by new heads waits before syncing anyway (a missed announcement).
+RECHECK_EVERY = 60.0
 #: matches a search counts past the end of its page, unless asked for an exact total.
 COUNT_LIMIT = 1_000
 #: searches whose compiled SQL an index keeps, the most recently run.
@@ -334,15 +339,17 @@ class MarketIndex:
             for table in (listings, accounts):
                 db.exec_driver_sql(f"ANALYZE {table.name}")
 
-    def follow(self, *, interval: float = 1.0) -> Follower:
-        """Keep the index in sync from a background thread until ``stop()``.
+    def follow(self, *, interval: float = 1.0, heads: Heads | None = None) -> Follower:
+        """Keep the index in sync from a background thread until ``stop()``: after each block
+        ``heads`` announces (a started :class:`gpuhub.heads.Heads`), else every ``interval``
+        seconds.
 
         Example::
 
             >>> with index.follow(interval=2.0):
             ...     serve_requests(index)
         """
-        return Follower(self, interval)
+        return Follower(self, interval, heads)
 
     def _fetch(self, start: int, end: int) -> tuple[list[_Event] | None, dict[int, str]]:
         """Events of blocks ``start..end`` and the hashes of the blocks they came from."""
@@ -575,12 +582,83 @@ class MarketIndex:
         with self._engine.connect() as db:
             return self._reputations(db, [_checksum(address.lower())])[_checksum(address.lower())]
 
-    def list_ratings(self) -> list[Rating]:
-        """Every indexed rating (with its comment), oldest first."""
+    def list_ratings(self, *, ratee: str | None = None, rater: str | None = None) -> list[Rating]:
+        """Every indexed rating (with its comment), oldest first; only those of ``ratee`` and/or
+        by ``rater`` when given."""
+        statement = select(ratings).order_by(ratings.c.block, ratings.c.rental_id, ratings.c.role)
+        if ratee is not None:
+            statement = statement.where(ratings.c.ratee == _checksum(ratee.lower()))
+        if rater is not None:
+            statement = statement.where(ratings.c.rater == _checksum(rater.lower()))
         with self._engine.connect() as db:
-            order = (ratings.c.block, ratings.c.rental_id, ratings.c.role)
-            rows = db.execute(select(ratings).order_by(*order))
-            return [_rating(row) for row in rows.mappings()]
+            return [_rating(row) for row in db.execute(statement).mappings()]
+
+    def get_listing(self, listing_id: int) -> Listing | None:
+        """The listing with this id as the index holds it, or None if it holds none (an id the
+        chain has not given yet, or one created after ``synced_block``)."""
+        if not 0 <= listing_id <= MAX_INTEGER:  # past what the database's integers hold
+            return None
+        statement = self._by_id(listing_id)
+        with self._engine.connect() as db:
+            row = db.exec_driver_sql(statement.sql, statement.params).first()
+        return None if row is None else _listing(row)
+
+    @functools.cached_property
+    def _by_id(self) -> Callable[[int], _sql.Compiled]:
+        query = select(*_sql.LISTING_COLUMNS).where(listings.c.id == bindparam("id"))
+        compiled = _sql.compile_statement(self._engine.dialect, query)
+        positional = isinstance(compiled.params, tuple)
+        return lambda listing_id: _sql.Compiled(
+            compiled.sql, (listing_id,) if positional else {"id": listing_id}
+        )
+
+    def listing_count(self) -> int:
+        """How many listings the chain had created by ``synced_block`` (ids run from 0)."""
+        with self._engine.connect() as db:
+            highest = db.execute(select(func.max(listings.c.id))).scalar_one()
+        return 0 if highest is None else int(highest) + 1
+
+    def iter_search(
+        self, query: str | Query | None = None, *, chunk: int = 1000, **kwargs: Any
+    ) -> Iterator[list[Listing]]:
+        """Every listing a query finds (its ``limit`` and ``offset`` apply), in its order, as
+        lists of up to ``chunk``: read from one snapshot of the index with the database's
+        cursor, so 100,000 listings never sit in memory at once."""
+        parsed = Query.of(query, **kwargs)
+        with _snapshot(self._engine) as db:
+            narrowing = _sql.narrowing(db, parsed.filters(), self._narrowing_statement)
+            page = self._statements(parsed, narrowing).page
+            streaming = db.execution_options(stream_results=True, yield_per=chunk)
+            result = streaming.exec_driver_sql(page.sql, page.params)
+            while rows := result.fetchmany(chunk):
+                yield [_listing(row) for row in rows]
+
+    def rentals(
+        self,
+        *,
+        renter: str | None = None,
+        provider: str | None = None,
+        active_only: bool = False,
+    ) -> list[Rental]:
+        """Indexed rentals in id order, optionally of one renter and/or provider, or only the
+        active ones (as ``GPUHubClient.rentals``)."""
+        statement = select(rentals).order_by(rentals.c.id)
+        if renter is not None:
+            statement = statement.where(rentals.c.renter == _checksum(renter.lower()))
+        if provider is not None:
+            statement = statement.where(rentals.c.provider == _checksum(provider.lower()))
+        if active_only:
+            statement = statement.where(rentals.c.status == int(RentalStatus.ACTIVE))
+        with self._engine.connect() as db:
+            return [_rental(row) for row in db.execute(statement).mappings()]
+
+    def get_rental(self, rental_id: int) -> Rental | None:
+        """The rental with this id as the index holds it, or None."""
+        if not 0 <= rental_id <= MAX_INTEGER:  # past what the database's integers hold
+            return None
+        with self._engine.connect() as db:
+            row = db.execute(select(rentals).where(rentals.c.id == rental_id)).mappings().first()
+        return None if row is None else _rental(row)
 
 
 def _begin_immediate(db: Connection) -> None:
@@ -615,27 +693,63 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
 
 
 class Follower:
-    """A thread that syncs an index every ``interval`` seconds until ``stop()``.
+    """A thread that keeps an index in sync until ``stop()``: after each new block ``heads``
+    announces (:class:`gpuhub.heads.Heads`), else every ``interval`` seconds.
 
-    ``error`` holds the last exception a sync raised (the thread keeps going and retries).
+    ``error`` holds the last exception a sync raised (the thread keeps going and retries);
+    ``synced_block`` and ``synced_at`` say how far it got and when; :meth:`wait_for` waits for a
+    block (a server's read-your-writes).
     """
 
-    def __init__(self, index: MarketIndex, interval: float) -> None:
+    def __init__(self, index: MarketIndex, interval: float, heads: Heads | None = None) -> None:
         self._index = index
         self._interval = interval
+        self._heads = heads
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._synced = threading.Condition()
         self.error: BaseException | None = None
+        #: Unix time of ``error``.
+        self.error_at: float | None = None
+        #: the last block the index holds, as of the last sync.
+        self.synced_block = index.synced_block
+        #: Unix time of the last sync that succeeded (None before the first).
+        self.synced_at: float | None = None
+        if heads is not None:
+            heads.subscribe(lambda _number: self._wake.set())
         self._thread = threading.Thread(target=self._run, name="gpuhub-index-follow", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        delays = backoff_delays(0.1, self._interval if self._heads is None else RECHECK_EVERY)
         while not self._stop.is_set():
+            self._wake.clear()
+            timeout = self._interval if self._heads is None else RECHECK_EVERY
             try:
-                self._index.sync()
-                self.error = None
+                synced = self._index.sync()
             except Exception as err:  # keep following; the caller reads .error
-                self.error = err
-            self._stop.wait(self._interval)
+                self.error, self.error_at = err, time.time()
+                timeout = min(timeout, next(delays))
+            else:
+                self.error = None
+                delays = backoff_delays(0.1, timeout)
+                with self._synced:
+                    self.synced_block, self.synced_at = synced, time.time()
+                    self._synced.notify_all()
+            self._wake.wait(timeout)
+
+    def wait_for(self, block: int, timeout: float) -> bool:
+        """Sync now if the index is below ``block``, and wait until it holds ``block`` (at most
+        ``timeout`` seconds). True when it does."""
+        deadline = time.monotonic() + timeout
+        with self._synced:
+            while self.synced_block < block:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self.running:
+                    return False
+                self._wake.set()
+                self._synced.wait(remaining)
+        return True
 
     @property
     def running(self) -> bool:
@@ -645,6 +759,7 @@ class Follower:
     def stop(self, timeout: float | None = None) -> None:
         """Stop following and wait for the thread (at most ``timeout`` seconds)."""
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout)
 
     def __enter__(self) -> Follower:

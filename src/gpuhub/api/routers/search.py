@@ -1,21 +1,34 @@
 """REST: listings searched with the query language, from the index when the server has one."""
 
-from typing import Annotated, Any
+from collections.abc import Mapping
+from functools import partial
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from ...models import PriceUnit
+from ...models import Listing, PriceUnit, Reputation
 from ...search import Query as SearchQuery
 from .. import _schemas as s
-from .._deps import READ_ERRORS, ClientDep
+from .._deps import READ_ERRORS, ClientDep, IndexDep
+from .._reads import json_response, legacy_query, listing_json, reputation_json
+
+#: matches an index search counts past the page (``MarketIndex.search``'s default).
+COUNT_LIMIT = 1_000
 
 router = APIRouter(prefix="/v1/listings", tags=["listings"])
 
 
 class SearchPage(BaseModel):
     items: list[s.ListingOut]
-    total: int = Field(description="listings matching the query, before paging")
+    total: int = Field(
+        description="listings matching the query, before paging; a lower bound when "
+        "`total_exact` is false"
+    )
+    total_exact: bool = Field(
+        description="false when `total` only says that at least that many match (an index "
+        "stops counting 1,000 matches past the page unless `exact_total=true`)"
+    )
     offset: int
     limit: int
     query: str = Field(description="the query that ran, in normal form")
@@ -23,15 +36,6 @@ class SearchPage(BaseModel):
         description="the reputation of each provider in the page, by address"
     )
     source: str = Field(description="'index' or 'chain': where the answer was read")
-
-
-def get_index(request: Request) -> Any:
-    """The server's MarketIndex, or None when it answers from the chain."""
-    return getattr(request.app.state, "index", None)
-
-
-# Typed loosely: naming MarketIndex here would import SQLAlchemy into every API server.
-IndexDep = Annotated[Any, Depends(get_index)]
 
 
 @router.get("", response_model=SearchPage, responses=READ_ERRORS)
@@ -54,42 +58,80 @@ def search_listings(
     min_capacity: Annotated[int | None, Query(ge=0, le=s.UINT256_MAX)] = None,
     available_only: bool = True,
     price_unit: Annotated[s.UnitName | None, Query(description="unit max_price is per")] = None,
-) -> SearchPage:
+    exact_total: Annotated[
+        bool,
+        Query(
+            description="count every match (from an index, `total` is otherwise exact only up "
+            f"to {COUNT_LIMIT:,} matches past the page: see `total_exact`)"
+        ),
+    ] = False,
+) -> Response:
     """Listings matching a query, in its order, paged (a bad query is a 422 naming its position).
 
-    Answered from the server's index when it runs with one (`gpuhub serve --index URL`), else
-    from the chain. The filters of the first version (`max_price`, `min_capacity`,
-    `available_only`, `price_unit`) still work on their own.
+    Answered from the server's index when it has one (`gpuhub serve` always does), else from
+    the chain. The filters of the first version (`max_price`, `min_capacity`,
+    `available_only`, `price_unit`) still work on their own. From an index, `total` counts the
+    matches exactly up to 1,000 past the page's end; past that it is a lower bound and
+    `total_exact` is false (`exact_total=true` counts them all).
     """
-    if (
-        q is None
-        and sort is None
-        and (max_price is not None or min_capacity is not None or not available_only or price_unit)
+    legacy = q is None and sort is None
+    if legacy and (
+        max_price is not None or min_capacity is not None or not available_only or price_unit
     ):
-        found = client.list_gpus(
+        query = legacy_query(
             None if max_price is None else int(max_price),
             min_capacity,
             available_only=available_only,
             price_unit=None if price_unit is None else PriceUnit[price_unit],
-        )
-        return SearchPage(
-            items=[s.ListingOut.of(x) for x in found[offset : offset + limit]],
-            total=len(found),
             offset=offset,
             limit=limit,
-            query="",
-            reputations={},
-            source="chain",
         )
+        if index is None:
+            found = client.list_gpus(
+                None if max_price is None else int(max_price),
+                min_capacity,
+                available_only=available_only,
+                price_unit=None if price_unit is None else PriceUnit[price_unit],
+            )
+            return _page(found[offset : offset + limit], len(found), True, offset, limit, "", {})
+        result = index.search(query, exact_total=exact_total)
+        total, exact = result.total, result.total_exact
+        return _page(result.listings, total, exact, offset, limit, "", {}, "index")
     keys = None if sort is None else [k.strip() for k in sort.split(",")]
     query = SearchQuery.of(q, sort=keys, limit=limit, offset=offset)
-    result = client.search(query) if index is None else index.search(query)
-    return SearchPage(
-        items=[s.ListingOut.of(x) for x in result.listings],
-        total=result.total,
-        offset=offset,
-        limit=limit,
-        query=str(result.query),
-        reputations={a: s.ReputationOut.of(r) for a, r in result.reputations.items()},
-        source="chain" if index is None else "index",
+    run = client.search if index is None else partial(index.search, exact_total=exact_total)
+    result = run(query)
+    return _page(
+        result.listings,
+        result.total,
+        result.total_exact,
+        offset,
+        limit,
+        str(result.query),
+        result.reputations,
+        "chain" if index is None else "index",
+    )
+
+
+def _page(
+    listings: list[Listing],
+    total: int,
+    total_exact: bool,
+    offset: int,
+    limit: int,
+    query: str,
+    reputations: Mapping[str, Reputation],
+    source: str = "chain",
+) -> Response:
+    return json_response(
+        {
+            "items": [listing_json(x) for x in listings],
+            "total": total,
+            "total_exact": total_exact,
+            "offset": offset,
+            "limit": limit,
+            "query": query,
+            "reputations": {a: reputation_json(r) for a, r in reputations.items()},
+            "source": source,
+        }
     )
