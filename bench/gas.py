@@ -6,8 +6,10 @@ Targets: create (20-byte model) <= 100,000; each availability change <= 30,000; 
 <= 40,000; rent <= 110,000; end by the renter <= 80,000, by the provider <= 85,000, settle
 <= 60,000 (all while counting the track records and, with a fee, accruing votes); withdraw
 <= 45,000; rate with a comment of up to 32 bytes <= 45,000 (<= 65,000 for an address's very
-first rating). Governance (no targets): the governed deployment in total, claimVotes, propose,
-vote, queue, execute (a fee change).
+first rating). Governance (no targets): the governed deployment in total, claimVotes, propose
+(a fee change, and a payout: a POWER proposal, which records its quorum), vote, queue, execute
+(a fee change), cancel; the treasury's first payout of a period and a later one.
+Text checks: a 64-byte model name of two-byte characters, a 280-byte comment of emoji.
 The original GPUHub contract: create 142,070, update 38,471, mark unavailable 32,354,
 mark available 54,276, deploy 765,379.
 
@@ -69,6 +71,9 @@ def measure(w3: Any) -> dict[str, int]:
     results["create_listing_64b_model"] = gas_of(
         client, lambda: client.create_listing(**{**new, "gpu_model": "x" * 64})
     )
+    results["create_listing_64b_utf8_model"] = gas_of(
+        client, lambda: client.create_listing(**{**new, "gpu_model": "ü" * 32})
+    )
     results["update_listing_price"] = gas_of(
         client, lambda: client.update_listing(1, price=2 * 10**15)
     )
@@ -95,6 +100,13 @@ def measure(w3: Any) -> dict[str, int]:
     client.chain.advance_time(3 * 3600)
     results["settle"] = gas_of(client, lambda: renter.settle(2))
     results["withdraw"] = gas_of(client, lambda: renter.withdraw())
+    # The deployer is the treasury here: a payout opening a period, then one within it.
+    results["pay_from_treasury_first"] = gas_of(
+        client, lambda: client.pay_from_treasury(client.accounts[5], 100)
+    )
+    results["pay_from_treasury"] = gas_of(
+        client, lambda: client.pay_from_treasury(client.accounts[5], 100)
+    )
     results.update(measure_reputation(client))
     results.update(governance(w3))
     return results
@@ -119,6 +131,11 @@ def governance(w3: Any) -> dict[str, int]:
     results["queue"] = gas_of(market, lambda: gov.queue(propose.proposal_id))
     market.chain.advance_time(gov.timelock_delay() + 1)
     results["execute"] = gas_of(market, lambda: gov.execute(propose.proposal_id))
+    payout = gov.propose([Action.pay(market.accounts[3], 1)], "Pay 1 wei")
+    results["propose_power"] = gas_of(market, lambda: payout)
+    cancel = getattr(gov, "cancel", None)
+    if cancel is not None:
+        results["cancel"] = gas_of(market, lambda: cancel(payout.proposal_id))
     provider = market.with_account(market.accounts[1])
     renter = market.with_account(market.accounts[2])
     provider.create_listing(gpu_model="A100", capacity=80, price=10**15, unit=PriceUnit.HOUR)
@@ -170,6 +187,11 @@ def measure_reputation(client: GPUHubClient) -> dict[str, int]:
     last = renter.rent(listing_id, 1).rental_id
     renter.end_rental(last)
     results["rate_280b_comment"] = gas_of(client, lambda: renter.rate(last, 4, comment="x" * 280))
+    emoji = renter.rent(listing_id, 1).rental_id
+    renter.end_rental(emoji)
+    results["rate_280b_emoji_comment"] = gas_of(
+        client, lambda: renter.rate(emoji, 4, comment="🚀" * 70)
+    )
     return results
 
 

@@ -102,22 +102,27 @@ contract GPUHub {
     /// completed rentals would take billions of transactions; every narrowing is checked anyway.
     struct Account {
         uint96 balance; // withdrawable wei
-        // Votes accrued on endings with a fee (half the fee, in wei, to each side), minted by
+        // Votes accrued on endings with a fee (one per wei of fee, half to each side), minted by
         // claimVotes; they live here so that ending accrues them in the slot it writes anyway.
         uint96 pendingVotes;
         uint32 completedAsProvider;
         uint32 completedAsRenter;
     }
 
-    /// @notice Ratings an account received, and the rentals it cut short as a provider.
-    /// @dev Written by `rate` and by a provider's early end only, never by a normal ending. Every
-    /// count is bounded by the number of rentals (< 2^48) and every sum by 5 times that.
-    struct Reputation {
-        uint48 providerRatingCount;
-        uint56 providerRatingSum;
-        uint48 renterRatingCount;
-        uint56 renterRatingSum;
-        uint48 terminations;
+    /// @notice The ratings an account received on one side of its rentals (one slot per side,
+    /// so `rate` writes one slot), and on the provider side the rentals it cut short.
+    /// @dev Each rating weighs what its rental billed, in RATING_WEIGHT_UNIT wei rounded down,
+    /// so a rental billed for a second weighs nothing. Widths: counts are bounded by the number
+    /// of rentals (< 2^48) and plain sums by 5 times that; the weight of every rental an account
+    /// was ever rated for stays below 2^48 units (2.8e8 ETH, more than all ETH there is) on any
+    /// real chain, and a weighted sum is at most 5 times its weight. Checked arithmetic reverts
+    /// rather than wrap on a dev chain that mints more.
+    struct Ratings {
+        uint48 count;
+        uint56 sum;
+        uint48 weight;
+        uint56 weightedSum;
+        uint48 terminations; // provider side only
     }
 
     /// @notice An account's reputation as `reputation` returns it.
@@ -129,6 +134,10 @@ contract GPUHub {
         uint256 completedAsProvider;
         uint256 completedAsRenter;
         uint256 terminations;
+        uint256 providerRatingWeight;
+        uint256 providerRatingWeightedSum;
+        uint256 renterRatingWeight;
+        uint256 renterRatingWeightedSum;
     }
 
     /// @notice A rental as the read functions return it.
@@ -158,14 +167,28 @@ contract GPUHub {
     uint256 public constant MAX_COMMENT_LENGTH = 280;
 
     uint256 public constant MAX_FEE_BPS = 1_000;
+    /// @notice The most the treasury pays out in one payout period, in basis points of the fees
+    /// it holds when the period's first payout is made (5%).
+    uint256 public constant MAX_PAYOUT_BPS = 500;
+    /// @notice A payout period: it starts with the first payout after the previous one ended.
+    uint256 public constant PAYOUT_PERIOD = 30 days;
+    /// @notice A rating weighs what its rental billed in units of this many wei (10^12, a
+    /// millionth of an ether), rounded down.
+    uint256 public constant RATING_WEIGHT_UNIT = 1e12;
     /// @notice Largest amount a rental can hold in escrow (its `paid` slot is 96 bits wide).
     uint256 public constant MAX_PAYMENT = type(uint96).max;
     /// @notice Identifies a GPUHub marketplace and the version of its interface; clients check it
     /// before trusting an address.
-    uint256 public constant MARKETPLACE_VERSION = 1;
+    uint256 public constant MARKETPLACE_VERSION = 2;
     uint256 private constant BPS = 10_000;
     uint8 private constant RENTER_RATED = 1;
     uint8 private constant PROVIDER_RATED = 2;
+    // _textFault's answers, and the byte masks its word test uses.
+    uint256 private constant NOT_UTF8 = 1;
+    uint256 private constant CONTROL = 2;
+    uint256 private constant _HIGH = 0x8080808080808080808080808080808080808080808080808080808080808080;
+    uint256 private constant _LOW = 0x6060606060606060606060606060606060606060606060606060606060606060;
+    uint256 private constant _ONES = 0x0101010101010101010101010101010101010101010101010101010101010101;
 
     // One slot: rent reads the fee and bumps the rental count, ending adds to the fees.
     // 40 bits: a rental keeps its listing id in 40 bits beside its rating flags.
@@ -173,12 +196,21 @@ contract GPUHub {
     uint48 private _rentalCount;
     uint16 private _feeBps;
     bool private _paused;
-    uint128 private _accruedFees;
+    // Every fee ever charged: it only grows. Each wei of fee earns one voting unit, so this is
+    // also every voting unit ever earned, claimed or not.
+    uint128 private _feesEarned;
+
+    // Written by payouts only. The treasury holds _feesEarned - _feesPaid.
+    uint128 private _feesPaid;
+    uint40 private _periodStart;
+    uint128 private _periodLimit;
+    uint128 private _periodPaid;
 
     /// @notice Sets the fee, the treasury and the pause switch: the governor's timelock once one is
     /// installed (the deployer until then), or whatever address governance was handed to.
     address public governance;
-    /// @notice Receives the platform fee (the timelock under a governor, so only proposals pay it out).
+    /// @notice May pay out the platform fees, within the payout limit (the timelock under a
+    /// governor, so only a passed proposal pays).
     address public treasury;
     /// @notice The governor whose timelock holds governance; zero when governance is a plain address.
     address public governor;
@@ -192,7 +224,7 @@ contract GPUHub {
     // The last rental of each listing; it is the active one while the listing is RENTED.
     mapping(uint256 listingId => uint256) private _lastRental;
     mapping(address account => Account) private _accounts;
-    mapping(address account => Reputation) private _reputations;
+    mapping(address account => Ratings[2]) private _ratings; // by Role: RENTER, PROVIDER
 
     // Every function that moves escrow or balances holds this lock (EIP-1153 transient storage),
     // so nothing re-enters them while withdraw hands control to a receiver.
@@ -268,6 +300,7 @@ contract GPUHub {
     error InvalidStatusTransition(uint256 listingId, ListingStatus current, ListingStatus requested);
     error InvalidGpuModel(uint256 length);
     error GpuModelNotUtf8(uint256 offset);
+    error GpuModelControlCharacter(uint256 offset);
     error PaymentTooLarge(uint256 amount, uint256 maxPayment);
     error InvalidCapacity(uint256 capacity);
     error InvalidPrice(uint256 price);
@@ -294,13 +327,17 @@ contract GPUHub {
     error NotGuardian(address caller);
     error NotTreasury(address caller);
     error InsufficientTreasury(uint256 amount, uint256 available);
+    error PayoutLimitExceeded(uint256 amount, uint256 allowance, uint256 nextPeriod);
     error NoVotesToClaim(address account);
     error NoVotesContract();
     error BalanceOverflow(address account, uint256 balance);
     error InvalidScore(uint256 score);
     error CommentTooLong(uint256 length, uint256 maxLength);
+    error CommentNotUtf8(uint256 offset);
+    error CommentControlCharacter(uint256 offset);
     error RentalNotOver(uint256 rentalId);
     error AlreadyRated(uint256 rentalId, address rater);
+    error RatingWeightOverflow(address account, uint256 weight);
 
     modifier nonReentrant() {
         if (_locked) revert Reentrancy();
@@ -540,11 +577,10 @@ contract GPUHub {
         _withdraw(to);
     }
 
-    /// @notice What `account` can withdraw now (the treasury's includes the accrued fees).
+    /// @notice What `account` can withdraw now. The fees the treasury holds are not part of it:
+    /// they leave only through `payFromTreasury` (see `treasuryFunds`).
     function balanceOf(address account) public view returns (uint256) {
-        uint256 amount = _accounts[account].balance;
-        if (account == treasury) amount += _accruedFees;
-        return amount;
+        return _accounts[account].balance;
     }
 
     /// @notice Number of rentals ever started; ids run from 0 to rentalCount() - 1.
@@ -594,7 +630,7 @@ contract GPUHub {
 
     /// @notice Rentals the provider ended early (also in `reputation`).
     function providerTerminations(address provider) external view returns (uint256) {
-        return _reputations[provider].terminations;
+        return _ratings[provider][uint256(Role.PROVIDER)].terminations;
     }
 
     /// @notice The platform fee in basis points, applied to rentals started from now on.
@@ -632,43 +668,52 @@ contract GPUHub {
     /// @notice Rate the other side of a rental that is over (ended by either side or settled):
     /// its renter rates the provider, the listing's provider rates the renter, once each.
     /// @param score 1..5
-    /// @param comment at most MAX_COMMENT_LENGTH bytes of UTF-8; emitted in `Rated`, never stored
+    /// @param comment at most MAX_COMMENT_LENGTH bytes of UTF-8, no control characters; emitted
+    /// in `Rated`, never stored
     function rate(uint256 rentalId, uint256 score, string calldata comment) external {
         Rental storage rental = _rentals[rentalId];
-        address renter = rental.renter;
-        if (renter == address(0)) revert RentalNotFound(rentalId);
-        address provider = _listings[rental.listingId].provider;
-        bool byRenter = msg.sender == renter;
-        if (!byRenter && msg.sender != provider) revert NotRentalParty(rentalId, msg.sender);
-        if (score == 0 || score > MAX_SCORE) revert InvalidScore(score);
-        if (bytes(comment).length > MAX_COMMENT_LENGTH) {
-            revert CommentTooLong(bytes(comment).length, MAX_COMMENT_LENGTH);
+        address ratee;
+        Role role;
+        {
+            address renter = rental.renter;
+            if (renter == address(0)) revert RentalNotFound(rentalId);
+            address provider = _listings[rental.listingId].provider;
+            bool byRenter = msg.sender == renter;
+            if (!byRenter && msg.sender != provider) revert NotRentalParty(rentalId, msg.sender);
+            if (score == 0 || score > MAX_SCORE) revert InvalidScore(score);
+            _checkComment(comment);
+            if (rental.status == RentalStatus.ACTIVE) revert RentalNotOver(rentalId);
+            uint8 flag = byRenter ? RENTER_RATED : PROVIDER_RATED;
+            if (rental.rated & flag != 0) revert AlreadyRated(rentalId, msg.sender);
+            rental.rated |= flag;
+            (ratee, role) = byRenter ? (provider, Role.PROVIDER) : (renter, Role.RENTER);
         }
-        if (rental.status == RentalStatus.ACTIVE) revert RentalNotOver(rentalId);
-        uint8 flag = byRenter ? RENTER_RATED : PROVIDER_RATED;
-        if (rental.rated & flag != 0) revert AlreadyRated(rentalId, msg.sender);
-        rental.rated |= flag;
-        address ratee = byRenter ? provider : renter;
-        Role role = byRenter ? Role.PROVIDER : Role.RENTER;
-        _addRating(_reputations[ratee], role, score);
         // A closed rental's `end` is when billing stopped, so this is what `_close` billed.
-        emit Rated(rentalId, msg.sender, ratee, role, score, _billed(rental, rental.end), comment);
+        uint256 billed = _billed(rental, rental.end);
+        _addRating(ratee, role, score, billed);
+        emit Rated(rentalId, msg.sender, ratee, role, score, billed, comment);
     }
 
     /// @notice Everything the contract counts about `account`: the ratings it received as a
-    /// provider and as a renter (count and sum of scores), the rentals it completed on each side
-    /// (ended by the renter or settled), and the rentals it ended early as a provider.
+    /// provider and as a renter (count, sum of scores, and the billed weight and weighted sum of
+    /// scores, in RATING_WEIGHT_UNIT), the rentals it completed on each side (ended by the renter
+    /// or settled), and the rentals it ended early as a provider.
     function reputation(address account) external view returns (ReputationView memory) {
         Account storage acct = _accounts[account];
-        Reputation storage rep = _reputations[account];
+        Ratings storage asProvider = _ratings[account][uint256(Role.PROVIDER)];
+        Ratings storage asRenter = _ratings[account][uint256(Role.RENTER)];
         return ReputationView({
-            providerRatingCount: rep.providerRatingCount,
-            providerRatingSum: rep.providerRatingSum,
-            renterRatingCount: rep.renterRatingCount,
-            renterRatingSum: rep.renterRatingSum,
+            providerRatingCount: asProvider.count,
+            providerRatingSum: asProvider.sum,
+            renterRatingCount: asRenter.count,
+            renterRatingSum: asRenter.sum,
             completedAsProvider: acct.completedAsProvider,
             completedAsRenter: acct.completedAsRenter,
-            terminations: rep.terminations
+            terminations: asProvider.terminations,
+            providerRatingWeight: asProvider.weight,
+            providerRatingWeightedSum: asProvider.weightedSum,
+            renterRatingWeight: asRenter.weight,
+            renterRatingWeightedSum: asRenter.weightedSum
         });
     }
 
@@ -681,14 +726,12 @@ contract GPUHub {
         _feeBps = uint16(newFeeBps);
     }
 
-    /// @notice Send future fees to `newTreasury`; fees accrued so far stay with the old treasury.
+    /// @notice Hand the treasury role to `newTreasury`: it may then pay out the fees held (those
+    /// collected so far too), within the same payout limit.
     function setTreasury(address newTreasury) external onlyGovernance {
         _checkAddress(newTreasury);
-        address old = treasury;
-        _credit(old, _accruedFees);
-        _accruedFees = 0;
+        emit TreasuryChanged(treasury, newTreasury);
         treasury = newTreasury;
-        emit TreasuryChanged(old, newTreasury);
     }
 
     /// @notice Stop (or resume) new listings and rentals. Ending, settling and withdrawing go on.
@@ -738,29 +781,58 @@ contract GPUHub {
         emit PausedChanged(true);
     }
 
-    /// @notice Pay `amount` wei of the treasury's balance (accrued fees first) to `to`. Only the
-    /// treasury may: under a governor that is the timelock, so only a passed proposal pays.
+    /// @notice Pay `amount` wei of the fees the treasury holds to `to`. Only the treasury may
+    /// (under a governor the timelock, so only a passed proposal pays), and at most
+    /// MAX_PAYOUT_BPS of the fees held at the start of each PAYOUT_PERIOD: whoever captures the
+    /// treasury role takes a capped share per period, never the whole.
     function payFromTreasury(address payable to, uint256 amount) external nonReentrant {
         if (msg.sender != treasury) revert NotTreasury(msg.sender);
         _checkAddress(to);
-        uint256 fees = _accruedFees;
-        uint256 own = _accounts[msg.sender].balance;
-        if (amount == 0 || amount > fees + own) revert InsufficientTreasury(amount, fees + own);
-        if (amount <= fees) {
-            _accruedFees = uint128(fees - amount);
-        } else {
-            _accruedFees = 0;
-            _accounts[msg.sender].balance = uint96(own - (amount - fees));
+        uint256 funds = _feesEarned - _feesPaid;
+        if (amount == 0 || amount > funds) revert InsufficientTreasury(amount, funds);
+        uint256 start = _periodStart;
+        uint256 limit = _periodLimit;
+        uint256 paid = _periodPaid;
+        // The period starts with its first payout (never at deployment, so a period cannot be
+        // opened on an empty treasury and then spent on the fees that arrive in it). Before the
+        // first payout `start` is 0, long more than a period ago.
+        if (block.timestamp >= start + PAYOUT_PERIOD) {
+            start = block.timestamp;
+            limit = funds * MAX_PAYOUT_BPS / BPS;
+            paid = 0;
+            _periodStart = uint40(start);
+            _periodLimit = uint128(limit);
         }
+        if (amount > limit - paid) revert PayoutLimitExceeded(amount, limit - paid, start + PAYOUT_PERIOD);
+        _periodPaid = uint128(paid + amount);
+        _feesPaid += uint128(amount);
         (bool ok,) = to.call{value: amount}("");
         if (!ok) revert WithdrawFailed(to, amount);
         emit Withdrawn(msg.sender, to, amount);
     }
 
+    /// @notice Fees the treasury holds: every fee charged, less what payFromTreasury paid out.
+    function treasuryFunds() external view returns (uint256) {
+        return _feesEarned - _feesPaid;
+    }
+
+    /// @notice What payFromTreasury could pay now, and when the current payout period ends
+    /// (0 while no period is running: the next payout starts one, limited to MAX_PAYOUT_BPS of
+    /// the fees held then).
+    function payoutAllowance() external view returns (uint256 allowance, uint256 periodEnds) {
+        uint256 start = _periodStart;
+        uint256 funds = _feesEarned - _feesPaid;
+        if (block.timestamp >= start + PAYOUT_PERIOD) {
+            return (funds * MAX_PAYOUT_BPS / BPS, 0);
+        }
+        return (_periodLimit - _periodPaid, start + PAYOUT_PERIOD);
+    }
+
     // ------------------------------------------------------------------ votes
 
     /// @notice Mint the caller's earned voting units in the votes contract. Every rental that ends
-    /// with a fee earns its renter and its provider half the fee each (rounded down, in wei).
+    /// with a fee earns one unit per wei of fee: its renter half (rounded down), its provider the
+    /// rest.
     /// @return units the units minted
     function claimVotes() external nonReentrant returns (uint256 units) {
         address token = votes;
@@ -776,6 +848,12 @@ contract GPUHub {
     /// @notice Voting units `account` has earned and not claimed yet.
     function pendingVotes(address account) external view returns (uint256) {
         return _accounts[account].pendingVotes;
+    }
+
+    /// @notice Every voting unit ever earned by paying fees, claimed or not (one per wei of fee):
+    /// the governor's basis for the quorum of proposals that can move money or power.
+    function totalEarnedVotes() external view returns (uint256) {
+        return _feesEarned;
     }
 
     // ------------------------------------------------------------------ internals
@@ -817,41 +895,57 @@ contract GPUHub {
             _accounts[renter].completedAsRenter += 1;
             _accounts[provider].completedAsProvider += 1;
         } else {
-            _reputations[provider].terminations += 1;
+            _ratings[provider][uint256(Role.PROVIDER)].terminations += 1;
         }
         if (fee != 0) {
-            _accruedFees += uint128(fee);
-            // Half the fee to each side, in the account slots written above (warm and dirty, so
-            // about 200 gas each). A fee is at most 10% of escrow, so the sums fit their uint96.
-            uint96 earned = uint96(fee / 2);
-            _accounts[renter].pendingVotes += earned;
-            _accounts[provider].pendingVotes += earned;
+            _feesEarned += uint128(fee);
+            // One unit per wei of fee: half to the renter, the rest (the odd wei) to the
+            // provider, in the account slots written above (warm and dirty, so about 200 gas
+            // each). A fee is at most 10% of escrow, so the sums fit their uint96.
+            uint96 half = uint96(fee / 2);
+            _accounts[renter].pendingVotes += half;
+            _accounts[provider].pendingVotes += uint96(fee) - half;
         }
         emit RentalEnded(rentalId, listingId, status, until, used, refund, used - fee, fee);
     }
 
     function _withdraw(address payable to) private {
         uint256 amount = _accounts[msg.sender].balance;
-        bool isTreasury = msg.sender == treasury;
-        if (isTreasury) amount += _accruedFees;
         // An internal ledger entry, not address(this).balance: nobody can force ETH into it.
         // slither-disable-next-line incorrect-equality
         if (amount == 0) revert NothingToWithdraw(msg.sender);
         _accounts[msg.sender].balance = 0;
-        if (isTreasury) _accruedFees = 0;
         (bool ok,) = to.call{value: amount}("");
         if (!ok) revert WithdrawFailed(to, amount);
         emit Withdrawn(msg.sender, to, amount);
     }
 
-    /// @dev `score` is 1..5, so the uint56 sums cannot be narrowed wrongly.
-    function _addRating(Reputation storage rep, Role role, uint256 score) private {
-        if (role == Role.PROVIDER) {
-            rep.providerRatingCount += 1;
-            rep.providerRatingSum += uint56(score);
-        } else {
-            rep.renterRatingCount += 1;
-            rep.renterRatingSum += uint56(score);
+    /// @dev A comment is at most MAX_COMMENT_LENGTH bytes of UTF-8 without control characters.
+    function _checkComment(string calldata comment) private pure {
+        if (bytes(comment).length > MAX_COMMENT_LENGTH) {
+            revert CommentTooLong(bytes(comment).length, MAX_COMMENT_LENGTH);
+        }
+        (uint256 fault, uint256 at) = _textFault(comment);
+        if (fault == NOT_UTF8) revert CommentNotUtf8(at);
+        if (fault == CONTROL) revert CommentControlCharacter(at);
+    }
+
+    /// @dev Counts a rating of `score` (1..5) for a rental that billed `billed` wei.
+    function _addRating(address ratee, Role role, uint256 score, uint256 billed) private {
+        Ratings storage ratings = _ratings[ratee][uint256(role)];
+        // Whole weight units, rounded down, so that off-chain readers add the same numbers.
+        uint256 weight = billed / RATING_WEIGHT_UNIT;
+        uint256 total = ratings.weight + weight;
+        // Only a dev chain that mints more than all ETH gets here.
+        if (total > type(uint48).max) revert RatingWeightOverflow(ratee, total);
+        // One addition to the packed slot (count at bit 0, sum at 48, weight at 104, weighted
+        // sum at 152): no field can carry into the next, since a count stays below 2^48 (one
+        // rating per side of each of fewer than 2^48 rentals), a sum below five times its
+        // count, and the weighted sum below five times the weight just checked.
+        // slither-disable-next-line divide-before-multiply
+        uint256 added = 1 + (score << 48) + (weight << 104) + ((score * weight) << 152);
+        assembly {
+            sstore(ratings.slot, add(sload(ratings.slot), added))
         }
     }
 
@@ -915,8 +1009,7 @@ contract GPUHub {
         bool existing
     ) private {
         uint256 length = bytes(gpuModel).length;
-        if (length == 0 || length > MAX_MODEL_LENGTH) revert InvalidGpuModel(length);
-        _checkUtf8(gpuModel);
+        _checkModel(gpuModel);
         if (capacity == 0 || capacity > MAX_CAPACITY) revert InvalidCapacity(capacity);
         if (price == 0 || price > MAX_PRICE) revert InvalidPrice(price);
         if (unit > uint8(PriceUnit.DAY)) revert InvalidUnit(unit);
@@ -942,6 +1035,15 @@ contract GPUHub {
         if (length > 52 || oldLength > 52) listing.model2 = m2;
     }
 
+    /// @dev A model name is 1..MAX_MODEL_LENGTH bytes of UTF-8 without control characters.
+    function _checkModel(string calldata gpuModel) private pure {
+        uint256 length = bytes(gpuModel).length;
+        if (length == 0 || length > MAX_MODEL_LENGTH) revert InvalidGpuModel(length);
+        (uint256 fault, uint256 at) = _textFault(gpuModel);
+        if (fault == NOT_UTF8) revert GpuModelNotUtf8(at);
+        if (fault == CONTROL) revert GpuModelControlCharacter(at);
+    }
+
     /// @dev Cuts a name of at most 64 bytes into 20 + 32 + 12 bytes, zero-padded.
     function _splitModel(string calldata gpuModel) private pure returns (bytes20 m0, bytes32 m1, bytes12 m2) {
         uint256 length = bytes(gpuModel).length;
@@ -959,54 +1061,86 @@ contract GPUHub {
         m2 = length > 52 ? bytes12(_keep(w2, length - 52)) : bytes12(0);
     }
 
-    /// @dev Reverts with the offset of the first byte that is not well-formed UTF-8 (RFC 3629: no
-    /// overlong forms, no surrogates, nothing above U+10FFFF), so every reader can decode every
-    /// name. ASCII names, the common case, pass on a test of two words.
-    function _checkUtf8(string calldata text) private pure {
+    /// @dev The first fault in `text` and its byte offset, or (0, 0) for none: NOT_UTF8 where a
+    /// byte does not start a well-formed UTF-8 sequence (RFC 3629: no overlong forms, no
+    /// surrogates, nothing above U+10FFFF), so every reader can decode the text; CONTROL at a
+    /// control character (C0 U+0000..U+001F, DEL U+007F, C1 U+0080..U+009F), which a database
+    /// may not store (PostgreSQL text holds no NUL) or a terminal may obey. Printable ASCII, the
+    /// common case, passes on a test of each 32-byte word.
+    function _textFault(string calldata text) private pure returns (uint256, uint256) {
         bytes calldata b = bytes(text);
         uint256 n = b.length;
-        bytes32 w0;
-        bytes32 w1;
-        assembly {
-            w0 := calldataload(b.offset)
-            w1 := calldataload(add(b.offset, 32))
+        uint256 at;
+        for (; at < n; at += 32) {
+            uint256 w;
+            assembly {
+                w := calldataload(add(b.offset, at))
+            }
+            // Bytes past the end are zeroed first (calldata after a string is the sender's to
+            // choose), so that no carry below reaches a byte of the text.
+            uint256 keep = n - at >= 32 ? type(uint256).max : ~(type(uint256).max >> ((n - at) * 8));
+            w &= keep;
+            uint256 bad;
+            unchecked {
+                // Per byte below 0x80, without carries between bytes: the high bit of b + 0x60 is
+                // clear for b < 0x20, and that of b + 1 is set for b == 0x7F. A byte from 0x80 up
+                // is bad by its own high bit (its carries do not matter then).
+                bad = (w | ~(w + _LOW) | (w + _ONES)) & _HIGH & keep;
+            }
+            if (bad != 0) break;
         }
-        bytes32 high = 0x8080808080808080808080808080808080808080808080808080808080808080;
-        if (n <= 32) {
-            if (_keep(w0, n) & high == 0) return;
-        } else if (w0 & high == 0 && _keep(w1, n - 32) & high == 0) {
-            return;
+        // From the first word that is not plain printable ASCII on, a character at a time, in
+        // assembly (the compiled Solidity spent about 600 gas on each four-byte character).
+        // Sequences follow RFC 3629's table, by lead byte: C2..DF and one continuation byte;
+        // E0 A0..BF, E1..EC and EE..EF any, ED 80..9F (no surrogates), then one more; F0 90..BF,
+        // F1..F3 any, F4 80..8F (nothing past U+10FFFF), then two more. C0, C1 and E0/F0 with a
+        // low second byte would be overlong forms. The C1 controls U+0080..U+009F are C2 80..9F.
+        uint256 fault;
+        assembly ("memory-safe") {
+            let base := b.offset
+            for {} lt(at, n) {} {
+                // The text from `at` on: a character's bytes are at the top of the word.
+                let w := calldataload(add(base, at))
+                let c := shr(248, w)
+                if lt(c, 0x80) {
+                    if or(lt(c, 0x20), eq(c, 0x7f)) {
+                        fault := CONTROL
+                        break
+                    }
+                    at := add(at, 1)
+                    continue
+                }
+                let second := byte(1, w)
+                let len := 0
+                if and(gt(c, 0xc1), lt(c, 0xe0)) { len := 2 }
+                if and(gt(c, 0xdf), lt(c, 0xf0)) {
+                    len := 3
+                    if or(and(eq(c, 0xe0), lt(second, 0xa0)), and(eq(c, 0xed), gt(second, 0x9f))) {
+                        len := 0
+                    }
+                }
+                if and(gt(c, 0xef), lt(c, 0xf5)) {
+                    len := 4
+                    if or(and(eq(c, 0xf0), lt(second, 0x90)), and(eq(c, 0xf4), gt(second, 0x8f))) {
+                        len := 0
+                    }
+                }
+                // Each byte after the lead must be a continuation byte, 10xxxxxx.
+                let continued := eq(and(second, 0xc0), 0x80)
+                if gt(len, 2) { continued := and(continued, eq(and(byte(2, w), 0xc0), 0x80)) }
+                if gt(len, 3) { continued := and(continued, eq(and(byte(3, w), 0xc0), 0x80)) }
+                if or(iszero(len), or(gt(add(at, len), n), iszero(continued))) {
+                    fault := NOT_UTF8
+                    break
+                }
+                if and(eq(c, 0xc2), lt(second, 0xa0)) {
+                    fault := CONTROL
+                    break
+                }
+                at := add(at, len)
+            }
         }
-        uint256 i;
-        while (i < n) {
-            uint256 c = uint8(b[i]);
-            if (c < 0x80) {
-                ++i;
-                continue;
-            }
-            uint256 extra;
-            uint256 codePoint;
-            uint256 least;
-            if (c & 0xE0 == 0xC0) {
-                (extra, codePoint, least) = (1, c & 0x1F, 0x80);
-            } else if (c & 0xF0 == 0xE0) {
-                (extra, codePoint, least) = (2, c & 0x0F, 0x800);
-            } else if (c & 0xF8 == 0xF0) {
-                (extra, codePoint, least) = (3, c & 0x07, 0x10000);
-            } else {
-                revert GpuModelNotUtf8(i);
-            }
-            if (i + extra >= n) revert GpuModelNotUtf8(i);
-            for (uint256 j = 1; j <= extra; ++j) {
-                uint256 next = uint8(b[i + j]);
-                if (next & 0xC0 != 0x80) revert GpuModelNotUtf8(i);
-                codePoint = (codePoint << 6) | (next & 0x3F);
-            }
-            if (codePoint < least || codePoint > 0x10FFFF || (codePoint >= 0xD800 && codePoint <= 0xDFFF)) {
-                revert GpuModelNotUtf8(i);
-            }
-            i += extra + 1;
-        }
+        return fault == 0 ? (0, 0) : (fault, at);
     }
 
     function _keep(bytes32 word, uint256 n) private pure returns (bytes32) {

@@ -6,7 +6,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 /// @title GPUHubVotes: non-transferable participation votes (ERC-5805, timestamp clock).
 /// @notice Voting units are earned by paying the marketplace's fee: every rental that ends with a
-/// fee earns its renter and its provider half the fee each, in wei-sized units, which they mint
+/// fee earns one unit per wei of fee, half to its renter and the rest to its provider, which they mint
 /// with `GPUHub.claimVotes()`. Only the marketplace mints; nobody can transfer, approve, buy or
 /// burn units (there is no function that would). Delegation works as in any ERC-5805 token, and an
 /// account that has never delegated delegates to itself when it first gets units, so its votes
@@ -15,6 +15,8 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 contract GPUHubVotes is Votes {
     /// @notice The only address that can mint units (the GPUHub marketplace).
     address public immutable marketplace;
+    /// @notice Units granted at deployment; every later unit was earned by a fee.
+    uint256 public immutable bootstrapUnits;
 
     mapping(address account => uint256) private _units;
     uint256 private _totalUnits;
@@ -33,9 +35,12 @@ contract GPUHubVotes is Votes {
     {
         if (holders.length != amounts.length) revert GrantLengthMismatch(holders.length, amounts.length);
         marketplace = marketplace_;
+        uint256 granted = 0;
         for (uint256 i = 0; i < holders.length; ++i) {
             _mint(holders[i], amounts[i]);
+            granted += amounts[i];
         }
+        bootstrapUnits = granted;
     }
 
     /// @notice Mint `units` to `account`; the marketplace's claimVotes calls it.

@@ -15,7 +15,7 @@ MARKETPLACE = "GPUHub"
 #: every packaged contract: the marketplace and its governance.
 CONTRACTS = (MARKETPLACE, "GPUHubVotes", "GPUHubGovernor", "GPUHubTimelock")
 #: the contract's MARKETPLACE_VERSION this package speaks (a test holds it against the source).
-MARKETPLACE_VERSION = 1
+MARKETPLACE_VERSION = 2
 
 
 @functools.cache

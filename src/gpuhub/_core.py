@@ -6,6 +6,7 @@ The contract stays the authority; these checks only fail fast with a clearer mes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,10 @@ MAX_DURATION = 2**24 - 1
 #: longest rental in seconds (the contract's MAX_RENTAL_SECONDS).
 MAX_RENTAL_SECONDS = 2**30
 MAX_FEE_BPS = 1_000
+#: the most the treasury pays out per payout period, in basis points of the fees it holds (the
+#: contract's MAX_PAYOUT_BPS), and that period in seconds (PAYOUT_PERIOD).
+MAX_PAYOUT_BPS = 500
+PAYOUT_PERIOD = 30 * 86_400
 MAX_SCORE = 5
 #: longest rating comment in bytes of UTF-8 (the contract's MAX_COMMENT_LENGTH).
 MAX_COMMENT_BYTES = 280
@@ -205,15 +210,7 @@ def listing_terms(
     max_duration: Any,
 ) -> ListingTerms:
     """Check a listing's fields the way the contract will, raising ValidationError."""
-    if not isinstance(gpu_model, str):
-        raise ValidationError("gpu_model", f"expected a string, got {type(gpu_model).__name__}")
-    try:
-        size = len(gpu_model.encode("utf-8"))
-    except UnicodeEncodeError as err:
-        raise ValidationError(
-            "gpu_model",
-            f"cannot be encoded as UTF-8 (a lone surrogate at character {err.start}): send text",
-        ) from None
+    size = len(check_text("gpu_model", gpu_model))
     if not 1 <= size <= MAX_MODEL_BYTES:
         raise ValidationError(
             "gpu_model", f"must be 1 to {MAX_MODEL_BYTES} bytes of UTF-8, got {size} bytes"
@@ -235,6 +232,37 @@ def max_duration_for(unit: PriceUnit) -> int:
     return min(MAX_DURATION, MAX_RENTAL_SECONDS // unit.seconds)
 
 
+#: the characters the contract refuses in text: C0 controls, DEL and C1 controls.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def check_text(field: str, value: Any) -> bytes:
+    """``value`` as the UTF-8 the contract takes for a model name or a comment, or raise.
+
+    The contract refuses control characters (C0 U+0000..U+001F, DEL U+007F, C1
+    U+0080..U+009F: ``GpuModelControlCharacter``, ``CommentControlCharacter``) so that no
+    database or terminal meets them; the offset is in bytes of UTF-8, as the contract counts.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(field, f"expected a string, got {type(value).__name__}")
+    try:
+        raw = value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValidationError(
+            field,
+            f"cannot be encoded as UTF-8 (a lone surrogate at character {err.start}): send text",
+        ) from None
+    found = _CONTROL.search(value)
+    if found is not None:
+        offset = len(value[: found.start()].encode("utf-8"))
+        raise ValidationError(
+            field,
+            f"holds the control character U+{ord(found.group()):04X} at byte {offset}: the "
+            "contract takes printable text only (no NUL, newline, tab or escape)",
+        )
+    return raw
+
+
 def decode_text(raw: bytes) -> str:
     """A string read from the chain: UTF-8 with invalid bytes replaced (U+FFFD), since the
     contract once stored any bytes a sender passed and one bad name must not break a read."""
@@ -252,15 +280,14 @@ def check_score(score: Any) -> int:
 
 
 def check_comment(comment: Any) -> str:
-    """A rating's comment is a string of at most 280 bytes of UTF-8."""
-    if not isinstance(comment, str):
-        raise ValidationError("comment", f"expected a string, got {type(comment).__name__}")
-    size = len(comment.encode("utf-8"))
+    """A rating's comment is a string of at most 280 bytes of UTF-8 without control characters."""
+    size = len(check_text("comment", comment))
     if size > MAX_COMMENT_BYTES:
         raise ValidationError(
             "comment", f"must be at most {MAX_COMMENT_BYTES} bytes of UTF-8, got {size}: shorten it"
         )
-    return comment
+    text: str = comment
+    return text
 
 
 def filter_listings(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import _core
@@ -36,6 +36,7 @@ from .exceptions import ContractNotDeployed, GPUHubError, NoActiveRental, Valida
 from .models import (
     Listing,
     ListingStatus,
+    PayoutAllowance,
     PriceUnit,
     Rating,
     Rental,
@@ -308,7 +309,7 @@ class Operations:
 
         def blank(address: str) -> Reputation:
             touched.add(address)
-            return Reputation.from_abi(address, (0,) * 7)
+            return Reputation.from_abi(address, _NO_REPUTATION)
 
         run(parsed, listings, blank)
         providers = sorted(touched)
@@ -658,10 +659,19 @@ class Operations:
         )
         return (yield from self.governance_tx("setGuardian", [address], tx))
 
+    def payout_allowance(self) -> Plan[PayoutAllowance]:
+        """What the treasury may pay out now, and when the running period ends."""
+        amount, period_ends = yield from self.call("payoutAllowance")
+        return PayoutAllowance(amount=int(amount), period_ends=int(period_ends))
+
     def pay_from_treasury(self, to: str, amount: int, tx: TxOptions) -> Plan[Sent[TxResult]]:
         """Pay treasury funds, as the treasury."""
         args = [_core.check_address("to", to), _core.check_int("amount", amount, low=1)]
         return (yield from self.governance_tx("payFromTreasury", args, tx))
+
+
+#: a ``ReputationView`` of an account the contract has counted nothing for.
+_NO_REPUTATION = (0,) * (len(fields(Reputation)) - 1)
 
 
 def _address_topic(address: str) -> str:

@@ -41,7 +41,7 @@ from ._transactions import (
 from .events import ContractEvent
 from .exceptions import GPUHubError
 from .governance import AsyncGovernance, GovernancePlans, GovernanceSettings
-from .models import Listing, PriceUnit, Rating, Rental, Reputation, TxResult
+from .models import Listing, PayoutAllowance, PriceUnit, Rating, Rental, Reputation, TxResult
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -723,8 +723,21 @@ class AsyncGPUHubClient:
         return AsyncGovernance(find, run)
 
     async def treasury(self) -> str:
-        """The address the platform fee is credited to."""
+        """The address that may pay out the platform fees, within the payout limit."""
         return str(await self._run(lambda ops: ops.call("treasury")))
+
+    async def treasury_funds(self) -> int:
+        """Wei of fees the treasury holds: every fee charged, less what was paid out."""
+        return int(await self._run(lambda ops: ops.call("treasuryFunds")))
+
+    async def payout_allowance(self) -> PayoutAllowance:
+        """What the treasury may pay out now (see ``GPUHubClient.payout_allowance``)."""
+        result: PayoutAllowance = await self._run(lambda ops: ops.payout_allowance())
+        return result
+
+    async def total_earned_votes(self) -> int:
+        """Every voting unit ever earned by paying fees, claimed or not."""
+        return int(await self._run(lambda ops: ops.call("totalEarnedVotes")))
 
     # ------------------------------------------------------------------ rentals: writes
 
@@ -787,7 +800,7 @@ class AsyncGPUHubClient:
         return await self._finished(lambda ops: ops.set_fee(fee_bps, tx), tx)
 
     async def set_treasury(self, treasury: str, **tx: Unpack[TxOptions]) -> TxResult:
-        """Send future fees to ``treasury``."""
+        """Hand the treasury role to ``treasury``."""
         address = _core.check_address("treasury", treasury)
         return await self._finished(lambda ops: ops.governance_tx("setTreasury", [address], tx), tx)
 
@@ -811,7 +824,8 @@ class AsyncGPUHubClient:
         return await self._finished(lambda ops: ops.governance_tx("pause", [], tx), tx)
 
     async def pay_from_treasury(self, to: str, amount: int, **tx: Unpack[TxOptions]) -> TxResult:
-        """Pay ``amount`` wei of the treasury's balance to ``to``, as the treasury."""
+        """Pay ``amount`` wei of the fees the treasury holds to ``to``, as the treasury (at most
+        ``payout_allowance()``)."""
         return await self._finished(lambda ops: ops.pay_from_treasury(to, amount, tx), tx)
 
 

@@ -35,7 +35,7 @@ from ._transactions import (
 from .chain import DevChain, embedded_web3
 from .events import ContractEvent
 from .governance import Governance, GovernancePlans, GovernanceSettings
-from .models import Listing, PriceUnit, Rating, Rental, Reputation, TxResult
+from .models import Listing, PayoutAllowance, PriceUnit, Rating, Rental, Reputation, TxResult
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -750,7 +750,8 @@ class GPUHubClient:
         return self._run(self._ops.rentals(renter, provider, active_only))
 
     def balance_of(self, address: str | None = None, *, block: BlockIdentifier = "latest") -> int:
-        """Wei ``address`` (default: this client's account) can withdraw now."""
+        """Wei ``address`` (default: this client's account) can withdraw now. The fees the
+        treasury holds are not part of anyone's balance: see ``treasury_funds()``."""
         return self._run(self._ops.balance_of(address, block))
 
     def provider_terminations(self, provider: str) -> int:
@@ -820,8 +821,29 @@ class GPUHubClient:
         return Governance(self._run(GovernancePlans.find(self._ops)), self._run)
 
     def treasury(self) -> str:
-        """The address the platform fee is credited to."""
+        """The address that may pay out the platform fees (``pay_from_treasury``), within the
+        payout limit: the timelock on a governed marketplace."""
         return str(self._run(self._ops.call("treasury")))
+
+    def treasury_funds(self) -> int:
+        """Wei of fees the treasury holds: every fee charged, less what was paid out."""
+        return int(self._run(self._ops.call("treasuryFunds")))
+
+    def payout_allowance(self) -> PayoutAllowance:
+        """What the treasury may pay out now: at most 5% of the fees it holds per 30 days, the
+        period starting with its first payout.
+
+        Example::
+
+            >>> allowed = client.payout_allowance()
+            >>> gov.propose([gpuhub.Action.pay(auditor, allowed.amount)], "Pay the audit")
+        """
+        result: PayoutAllowance = self._run(self._ops.payout_allowance())
+        return result
+
+    def total_earned_votes(self) -> int:
+        """Every voting unit ever earned by paying fees, claimed or not (one per wei of fee)."""
+        return int(self._run(self._ops.call("totalEarnedVotes")))
 
     # ------------------------------------------------------------------ rentals: writes
 
@@ -1022,7 +1044,8 @@ class GPUHubClient:
         return self._finished(self._ops.set_fee(fee_bps, tx), tx)
 
     def set_treasury(self, treasury: str, **tx: Unpack[TxOptions]) -> TxResult:
-        """Send future fees to ``treasury``; fees accrued so far stay with the old one."""
+        """Hand the treasury role to ``treasury``: it may then pay out the fees held, within the
+        same payout limit."""
         address = _core.check_address("treasury", treasury)
         return self._finished(self._ops.governance_tx("setTreasury", [address], tx), tx)
 
@@ -1048,12 +1071,14 @@ class GPUHubClient:
         return self._finished(self._ops.governance_tx("pause", [], tx), tx)
 
     def pay_from_treasury(self, to: str, amount: int, **tx: Unpack[TxOptions]) -> TxResult:
-        """Pay ``amount`` wei of the treasury's balance to ``to``, as the treasury (a multisig
-        treasury; under a governor this is a proposal, ``Action.pay``).
+        """Pay ``amount`` wei of the fees the treasury holds to ``to``, as the treasury (a
+        multisig treasury; under a governor this is a proposal, ``Action.pay``). At most 5% of
+        the fees held per 30 days (``payout_allowance()``).
 
         Raises:
             NotTreasury: this account is not the treasury.
             InsufficientTreasury: the treasury holds less than ``amount``.
+            PayoutLimitExceeded: more than this period's allowance.
         """
         return self._finished(self._ops.pay_from_treasury(to, amount, tx), tx)
 

@@ -210,10 +210,11 @@ def run(console: Console | None = None) -> int:
         table.add_row(name, eth(owed), eth(got), eth(change))
     console.print(table)
     left = market.w3.eth.get_balance(market.contract_address)
-    fees = market.balance_of(gov.timelock)
+    fees = market.treasury_funds()
     console.print(
-        f"left in the contract: {eth(left)}, the fees held for the timelock (the treasury): "
-        "only a passed proposal can pay them out"
+        f"left in the contract: {eth(left)}, the fees held for the treasury (the timelock): "
+        f"only a passed proposal pays them out, at most {eth(market.payout_allowance().amount)} "
+        "(5%) per 30 days"
     )
 
     names = {c.address or "": name for name, c in people.items()}
@@ -234,7 +235,7 @@ def run(console: Console | None = None) -> int:
     reputations = [market.reputation(c.address or "") for c in (alice, carol, renter)]
     console.print(reputation_table("Reputations, as the contract counts them", reputations, names))
 
-    console.print("\n[bold]11.[/bold] Paying fees earned votes: each side gets half the fee")
+    console.print("\n[bold]11.[/bold] Paying fees earned votes: one per wei, half to each side")
     voters = {"renter": renter, "alice": alice, "carol": carol}
     table = Table(title="Votes claimed", title_justify="left")
     for column in ("who", "claimed (units = wei of fee)", "votes now"):
@@ -287,7 +288,7 @@ def pass_proposal(
 def reputation_table(
     title: str, reputations: Sequence[Reputation], names: dict[str, str] | None = None
 ) -> Table:
-    """A rich table of reputations: averages, the Bayesian score and the track record."""
+    """A rich table of reputations: averages, the billed-weighted score and the track record."""
     table = Table(title=title, title_justify="left")
     columns = (
         "who",

@@ -13,6 +13,7 @@ The tree::
     │   ├── InvalidStatusTransition
     │   ├── InvalidGpuModel
     │   ├── GpuModelNotUtf8
+    │   ├── GpuModelControlCharacter
     │   ├── InvalidCapacity
     │   ├── InvalidPrice
     │   ├── InvalidUnit
@@ -39,16 +40,21 @@ The tree::
     │   ├── NotGuardian
     │   ├── NotTreasury
     │   ├── InsufficientTreasury
+    │   ├── PayoutLimitExceeded
     │   ├── NoVotesToClaim
     │   ├── NoVotesContract
     │   ├── BalanceOverflow
     │   ├── InvalidScore
     │   ├── CommentTooLong
+    │   ├── CommentNotUtf8
+    │   ├── CommentControlCharacter
     │   ├── RentalNotOver
     │   ├── AlreadyRated
+    │   ├── RatingWeightOverflow
     │   └── ... OpenZeppelin's errors from the governor, timelock and votes contracts,
     │       such as GovernorNonexistentProposal, GovernorUnexpectedProposalState,
-    │       GovernorAlreadyCastVote, TimelockUnexpectedOperationState
+    │       GovernorAlreadyCastVote, TimelockUnexpectedOperationState, and the governor's
+    │       own GovernorInvalidPowerQuorum
     ├── TransactionError                      a transaction failed without a custom error
     │   ├── TransactionReverted               reverted with a plain reason, a panic or no data
     │   │   └── OutOfGas                      used its whole gas limit
@@ -101,6 +107,8 @@ __all__ = [
     "BalanceOverflow",
     "CannotRentOwnListing",
     "CheckpointUnorderedInsertion",
+    "CommentControlCharacter",
+    "CommentNotUtf8",
     "CommentTooLong",
     "ConfigError",
     "ConnectionFailed",
@@ -118,6 +126,7 @@ __all__ = [
     "GovernorAlreadyQueuedProposal",
     "GovernorDisabledDeposit",
     "GovernorInsufficientProposerVotes",
+    "GovernorInvalidPowerQuorum",
     "GovernorInvalidProposalLength",
     "GovernorInvalidQuorumFraction",
     "GovernorInvalidSignature",
@@ -131,6 +140,7 @@ __all__ = [
     "GovernorRestrictedProposer",
     "GovernorUnableToCancel",
     "GovernorUnexpectedProposalState",
+    "GpuModelControlCharacter",
     "GpuModelNotUtf8",
     "GrantLengthMismatch",
     "InsufficientFunds",
@@ -169,7 +179,9 @@ __all__ = [
     "NothingToWithdraw",
     "OutOfGas",
     "PaymentTooLarge",
+    "PayoutLimitExceeded",
     "QueryError",
+    "RatingWeightOverflow",
     "Reentrancy",
     "RentalExpired",
     "RentalNotActive",
@@ -330,6 +342,15 @@ class GpuModelNotUtf8(ContractError):
 
     fields = ("offset",)
     hint = "the byte at this offset starts an invalid UTF-8 sequence; send text, not raw bytes"
+    offset: int
+
+
+class GpuModelControlCharacter(ContractError):
+    """The GPU model name holds a control character (U+0000..U+001F, U+007F or U+0080..U+009F),
+    which the contract refuses so that every database and terminal can hold the name."""
+
+    fields = ("offset",)
+    hint = "the character at this byte offset is a control character; send printable text"
     offset: int
 
 
@@ -554,9 +575,20 @@ class InsufficientTreasury(ContractError):
     """A treasury payout asks for more than the treasury holds (or for nothing)."""
 
     fields = ("amount", "available")
-    hint = "pay at most balance_of(treasury()) wei, and more than 0"
+    hint = "pay at most client.treasury_funds() wei, and more than 0"
     amount: int
     available: int
+
+
+class PayoutLimitExceeded(ContractError):
+    """A treasury payout above what the current period still allows (5% of the fees held when
+    the period's first payout was made, per 30 days)."""
+
+    fields = ("amount", "allowance", "next_period")
+    hint = "pay at most allowance wei now (client.payout_allowance()), the rest from next_period on"
+    amount: int
+    allowance: int
+    next_period: int
 
 
 class NoVotesToClaim(ContractError):
@@ -768,10 +800,13 @@ class GovernorRestrictedProposer(ContractError):
 
 
 class GovernorUnableToCancel(ContractError):
-    """Only the proposer may cancel, and only while the proposal is pending."""
+    """This account may not cancel the proposal (or not any more)."""
 
     fields = ("proposal_id", "account")
-    hint = "cancel before voting starts, from the proposer's account"
+    hint = (
+        "the proposer cancels before voting starts; the guardian at any time before execution, "
+        "except a proposal that only replaces the guardian"
+    )
     proposal_id: int
     account: str
 
@@ -799,6 +834,15 @@ class GovernorUnexpectedProposalState(ContractError):
     def _explain(self) -> str:
         wanted = " or ".join(s.name for s in self.expected) or "another state"
         return f"the proposal is {self.current.name}; this step needs it {wanted}"
+
+
+class GovernorInvalidPowerQuorum(ContractError):
+    """The power quorum must be above the marketplace's payout limit per period and at most 100%."""
+
+    fields = ("numerator", "payout_limit_bps")
+    hint = "use a power quorum percent above payout_limit_bps / 100, up to 100"
+    numerator: int
+    payout_limit_bps: int
 
 
 class GrantLengthMismatch(ContractError):
@@ -927,6 +971,23 @@ class CommentTooLong(ContractError):
     max_length: int
 
 
+class CommentNotUtf8(ContractError):
+    """A rating's comment is not well-formed UTF-8 (the contract refuses it)."""
+
+    fields = ("offset",)
+    hint = "the byte at this offset starts an invalid UTF-8 sequence; send text, not raw bytes"
+    offset: int
+
+
+class CommentControlCharacter(ContractError):
+    """A rating's comment holds a control character (U+0000..U+001F, U+007F or
+    U+0080..U+009F), which the contract refuses."""
+
+    fields = ("offset",)
+    hint = "the character at this byte offset is a control character; write one line of text"
+    offset: int
+
+
 class RentalNotOver(ContractError):
     """A rental can be rated only once it has ended or been settled."""
 
@@ -942,6 +1003,16 @@ class AlreadyRated(ContractError):
     hint = "ratings are final; ratings(rental_id=...) shows the one already given"
     rental_id: int
     rater: str
+
+
+class RatingWeightOverflow(ContractError):
+    """The ratee's rating weight would pass 2**48 units (more than all ETH there is billed to
+    one account); only a dev chain that mints more gets here, and nothing was counted."""
+
+    fields = ("account", "weight")
+    hint = "rate rentals of real-world size"
+    account: str
+    weight: int
 
 
 class TransactionError(GPUHubError):

@@ -2,8 +2,9 @@
 
 The marketplace's parameters (fee, treasury, pause switch, guardian, governance itself) belong to
 an OpenZeppelin Governor whose timelock is the marketplace's governance address and treasury.
-Votes are earned by paying the protocol: every rental that ends with a fee earns its renter and its
-provider half the fee each, in wei-sized voting units, minted by ``claim_votes()``. Founders get a
+Votes are earned by paying the protocol: every rental that ends with a fee earns one voting unit
+per wei of fee, half to its renter and the rest to its provider, minted by ``claim_votes()``.
+Founders get a
 bootstrap grant at deployment (the deployer by default), so the market can govern itself before
 fees accrue.
 
@@ -17,6 +18,11 @@ fees accrue.
     >>> client.chain.advance_time(gov.timelock_delay())
     >>> gov.execute(p.proposal_id).state
     <ProposalState.EXECUTED: 7>
+
+The treasury cannot be bought with its own money: proposals that can move money or power (POWER,
+see :class:`ProposalKind`) need a share of every voting unit ever granted or earned, above the
+5% the treasury may pay out per 30 days; votes count only once held for ``vote_maturity()``
+seconds; the guardian may cancel a proposal before it executes (docs/governance.md).
 
 Every operation is a sans-I/O plan (:class:`GovernancePlans`), run by :class:`Governance` with
 blocking I/O and by :class:`AsyncGovernance` awaited (``aclient.governance``), as the clients run
@@ -37,7 +43,7 @@ from .exceptions import (
     TimelockUnexpectedOperationState,
     ValidationError,
 )
-from .models import ProposalState, TxResult, VoteSupport
+from .models import ProposalKind, ProposalState, TxResult, VoteSupport
 
 if TYPE_CHECKING:
     from web3.types import BlockIdentifier
@@ -54,14 +60,20 @@ __all__ = [
     "GovernancePlans",
     "GovernanceSettings",
     "Proposal",
+    "ProposalKind",
     "ProposalState",
     "VoteSupport",
 ]
 
 T = TypeVar("T")
 
-#: voting units granted to each bootstrap holder by default (as many as 2 ETH of fees earn).
+#: voting units granted to each bootstrap holder by default (as many as 1 ETH of fees earns).
 BOOTSTRAP_UNITS = 10**18
+#: votes an account needs to propose, by default: 1% of the founders' grant; each unit is a wei
+#: of fee, so an account earns it by paying 0.02 ETH of fees as a renter (half of each fee).
+PROPOSAL_THRESHOLD = 10**16
+#: the most a proposal's page may hold (``proposals(limit=...)``, the HTTP API's pages).
+MAX_PROPOSAL_PAGE = 100
 
 _DAY = 86_400
 
@@ -77,10 +89,17 @@ class GovernanceSettings:
     Attributes:
         voting_delay: seconds from a proposal to the start of its vote (the vote's snapshot).
         voting_period: seconds the vote stays open.
-        quorum_percent: percent of all voting units that must vote FOR or ABSTAIN, 0..100.
-        proposal_threshold: votes an account needs to propose.
+        quorum_percent: percent of the units claimed by the snapshot that must vote FOR or
+            ABSTAIN on a PARAMETER proposal (fee, pause), 0..100.
+        power_quorum_percent: percent of every unit ever granted or earned (claimed or not) that
+            must vote FOR or ABSTAIN on a POWER proposal (payouts, roles, anything else); above
+            the 5% the treasury may pay out per period, so that a capture costs its captor more
+            in fees than it can take (docs/governance.md), and at most 100.
+        vote_maturity: seconds units must be held before a proposal's snapshot to count in it.
+        proposal_threshold: votes (matured) an account needs to propose.
         timelock_delay: seconds a passed proposal waits in the timelock before it can execute.
-        guardian: an address that may pause (never unpause) at once; None for none.
+        guardian: an address that may pause (never unpause) and cancel proposals before they
+            execute; None for none.
         bootstrap: voting units granted at deployment by address; None grants the deployer
             ``BOOTSTRAP_UNITS``; an empty mapping grants nobody (votes then come from fees only).
     """
@@ -88,21 +107,37 @@ class GovernanceSettings:
     voting_delay: int = _DAY
     voting_period: int = 7 * _DAY
     quorum_percent: int = 4
-    proposal_threshold: int = 0
+    power_quorum_percent: int = 20
+    vote_maturity: int = 7 * _DAY
+    proposal_threshold: int = PROPOSAL_THRESHOLD
     timelock_delay: int = 2 * _DAY
     guardian: str | None = None
     bootstrap: Mapping[str, int] | None = None
 
     @classmethod
     def dev(cls, **overrides: Any) -> GovernanceSettings:
-        """Short periods for dev chains: 1 s delay, 10 min vote, 1 min timelock."""
-        return cls(**{"voting_delay": 1, "voting_period": 600, "timelock_delay": 60, **overrides})
+        """Short periods for dev chains: 1 s delay, 10 min vote, 1 min timelock; votes that
+        count at once (no maturity) and no proposal threshold, so a demo claims, proposes and
+        votes in one go, even within the second a node mines the deployment in."""
+        return cls(
+            **{
+                "voting_delay": 1,
+                "voting_period": 600,
+                "timelock_delay": 60,
+                "vote_maturity": 0,
+                "proposal_threshold": 0,
+                **overrides,
+            }
+        )
 
     def checked(self) -> GovernanceSettings:
         """These settings, or ValidationError naming the first one out of range."""
         _core.check_int("voting_delay", self.voting_delay, high=2**48 - 1)
         _core.check_int("voting_period", self.voting_period, low=1, high=2**32 - 1)
         _core.check_int("quorum_percent", self.quorum_percent, high=100)
+        least = _core.MAX_PAYOUT_BPS // 100 + 1
+        _core.check_int("power_quorum_percent", self.power_quorum_percent, low=least, high=100)
+        _core.check_int("vote_maturity", self.vote_maturity)
         _core.check_int("proposal_threshold", self.proposal_threshold)
         _core.check_int("timelock_delay", self.timelock_delay)
         for who, units in (self.bootstrap or {}).items():
@@ -138,7 +173,8 @@ class Action:
 
     @classmethod
     def set_treasury(cls, address: str) -> Action:
-        """Send future fees to ``address`` (fees accrued so far stay with the timelock)."""
+        """Hand the treasury role to ``address``: it may then pay out the fees held, within the
+        same payout limit (a POWER proposal)."""
         return cls(function="setTreasury", args=(_core.check_address("address", address),))
 
     @classmethod
@@ -153,7 +189,8 @@ class Action:
 
     @classmethod
     def pay(cls, to: str, amount: int) -> Action:
-        """Pay ``amount`` wei of the treasury's fees to ``to``."""
+        """Pay ``amount`` wei of the treasury's fees to ``to``: at most what
+        ``client.payout_allowance()`` says when it executes (5% of the fees per 30 days)."""
         return cls(
             function="payFromTreasury",
             args=(_core.check_address("to", to), _core.check_int("amount", amount, low=1)),
@@ -194,14 +231,18 @@ class Proposal:
         actions: the calls it makes when executed.
         description: its text, as proposed.
         state: where it is (PENDING, ACTIVE, ... EXECUTED).
+        kind: PARAMETER (only fee and pause changes: the ordinary quorum) or POWER (anything
+            else: the power quorum).
         vote_start: Unix time the vote opens (the snapshot: votes held then count).
         vote_end: Unix time the vote closes.
         eta: Unix time it can execute once queued; 0 while not queued.
         for_votes: units voted FOR.
         against_votes: units voted AGAINST.
         abstain_votes: units voted ABSTAIN.
-        quorum: FOR + ABSTAIN units it needs (at its snapshot; from the latest supply while
-            the vote has not opened).
+        quorum: FOR + ABSTAIN units it needs: for a POWER proposal, the power share of every
+            unit granted or earned when it was proposed; for a PARAMETER one, the ordinary share
+            of the units claimed at its snapshot (of those claimed so far while the vote has not
+            opened).
     """
 
     proposal_id: int
@@ -209,6 +250,7 @@ class Proposal:
     actions: tuple[Action, ...]
     description: str
     state: ProposalState
+    kind: ProposalKind
     vote_start: int
     vote_end: int
     eta: int
@@ -292,8 +334,16 @@ class GovernancePlans:
         return int((yield from self._governor_call("proposalThreshold")))
 
     def quorum_percent(self) -> Plan[int]:
-        """Percent of all voting units a proposal needs FOR or ABSTAIN."""
+        """Percent of the claimed units a PARAMETER proposal needs FOR or ABSTAIN."""
         return int((yield from self._governor_call("quorumNumerator")))
+
+    def power_quorum_percent(self) -> Plan[int]:
+        """Percent of every unit ever granted or earned a POWER proposal needs."""
+        return int((yield from self._governor_call("powerQuorumNumerator")))
+
+    def vote_maturity(self) -> Plan[int]:
+        """Seconds units must be held before a proposal's snapshot to count in it."""
+        return int((yield from self._governor_call("voteMaturity")))
 
     # ------------------------------------------------------------------ votes
 
@@ -304,6 +354,13 @@ class GovernancePlans:
             return int((yield from self._votes_call("getVotes", who)))
         when = _core.check_int("timepoint", timepoint)
         return int((yield from self._votes_call("getPastVotes", who, when)))
+
+    def voting_power(self, address: str | None, timepoint: int) -> Plan[int]:
+        """Votes of ``address`` that count in a vote whose snapshot is ``timepoint``: the least
+        it held then and ``vote_maturity()`` seconds before."""
+        who = self._who(address)
+        when = _core.check_int("timepoint", timepoint)
+        return int((yield from self._governor_call("getVotes", who, when)))
 
     def pending_votes(self, address: str | None) -> Plan[int]:
         """Units earned by ``address`` and not claimed yet."""
@@ -391,16 +448,27 @@ class GovernancePlans:
         created = yield from self._created(proposal_id)
         return (yield from self._step(created, "execute", _operation(created), tx))
 
+    def cancel(self, proposal_id: int, tx: TxOptions) -> Plan[Proposal]:
+        """Cancel a proposal: its proposer while it is PENDING, the guardian before it executes."""
+        created = yield from self._created(proposal_id)
+        return (yield from self._step(created, "cancel", _operation(created), tx))
+
     def proposal(self, proposal_id: int) -> Plan[Proposal]:
         """One proposal by id."""
         return (yield from self._proposal((yield from self._created(proposal_id))))
 
-    def proposals(self) -> Plan[list[Proposal]]:
-        """Every proposal, oldest first."""
-        found = []
-        for created in (yield from self._all_created()):
-            found.append((yield from self._proposal(created)))
-        return found
+    def proposals(self, offset: int, limit: int | None) -> Plan[list[Proposal]]:
+        """Up to ``limit`` proposals from the ``offset``-th, oldest first, read in one batch."""
+        _core.check_int("offset", offset)
+        if limit is not None:
+            _core.check_int("limit", limit, low=1, high=MAX_PROPOSAL_PAGE)
+        created = yield from self._all_created()
+        end = len(created) if limit is None else offset + limit
+        return (yield from self._proposals(created[offset:end]))
+
+    def proposal_count(self) -> Plan[int]:
+        """How many proposals were ever made."""
+        return len((yield from self._all_created()))
 
     # ------------------------------------------------------------------ plumbing
 
@@ -439,46 +507,54 @@ class GovernancePlans:
         return f"it is {state.name} and can take no further step"
 
     def _proposal(self, created: _Created, block: BlockIdentifier = "latest") -> Plan[Proposal]:
-        from ._transactions import Batch, Rpc, block_param, quantity
+        (found,) = yield from self._proposals([created], block)
+        return found
 
-        pid = created.proposal_id
-        names = ("state", "proposalVotes", "proposalEta")
+    def _proposals(
+        self, created: Sequence[_Created], block: BlockIdentifier = "latest"
+    ) -> Plan[list[Proposal]]:
+        """The proposals ``created`` announced, as of ``block``, in one batch of calls."""
+        from ._transactions import Batch
+
+        if not created:
+            return []
+        names = ("state", "proposalVotes", "proposalEta", "proposalKind", "proposalQuorum")
         fns = [self._gov.functions[name] for name in names]
-        requests = tuple(self.market.call_request(fn, (pid,), block, self.governor) for fn in fns)
-        *answers, head = yield Batch(
-            (*requests, Rpc("eth_getBlockByNumber", [block_param(block), False]))
+        requests = tuple(
+            self.market.call_request(fn, (c.proposal_id,), block, self.governor)
+            for c in created
+            for fn in fns
         )
-        state_raw, tally, eta = (
-            fn.result(self.market.returned(raw, self.governor))
-            for fn, raw in zip(fns, answers, strict=True)
-        )
-        against, for_, abstain = tally
-        if created.vote_start < quantity(head["timestamp"]):
-            quorum = int(
-                (yield from self._governor_call("quorum", created.vote_start, block=block))
+        answers = yield Batch(requests)
+        found = []
+        for i, one in enumerate(created):
+            raw = answers[i * len(fns) : (i + 1) * len(fns)]
+            state, tally, eta, kind, quorum = (
+                fn.result(self.market.returned(answer, self.governor))
+                for fn, answer in zip(fns, raw, strict=True)
             )
-        else:  # the snapshot is still ahead: the same fraction of the units minted so far
-            numerator = int((yield from self._governor_call("quorumNumerator", block=block)))
-            denominator = int((yield from self._governor_call("quorumDenominator", block=block)))
-            total = int((yield from self._votes_call("totalUnits", block=block)))
-            quorum = total * numerator // denominator
-        return Proposal(
-            proposal_id=pid,
-            proposer=created.proposer,
-            actions=tuple(
-                self._decode(t, v, d)
-                for t, v, d in zip(created.targets, created.values, created.calldatas, strict=True)
-            ),
-            description=created.description,
-            state=ProposalState(state_raw),
-            vote_start=created.vote_start,
-            vote_end=created.vote_end,
-            eta=int(eta),
-            for_votes=int(for_),
-            against_votes=int(against),
-            abstain_votes=int(abstain),
-            quorum=quorum,
-        )
+            against, for_, abstain = tally
+            found.append(
+                Proposal(
+                    proposal_id=one.proposal_id,
+                    proposer=one.proposer,
+                    actions=tuple(
+                        self._decode(t, v, d)
+                        for t, v, d in zip(one.targets, one.values, one.calldatas, strict=True)
+                    ),
+                    description=one.description,
+                    state=ProposalState(state),
+                    kind=ProposalKind(kind),
+                    vote_start=one.vote_start,
+                    vote_end=one.vote_end,
+                    eta=int(eta),
+                    for_votes=int(for_),
+                    against_votes=int(against),
+                    abstain_votes=int(abstain),
+                    quorum=int(quorum),
+                )
+            )
+        return found
 
     def _created(self, proposal_id: int) -> Plan[_Created]:
         _core.check_int("proposal_id", proposal_id)
@@ -553,10 +629,13 @@ def install(
         [
             votes,
             timelock,
+            market_address,
             settings.voting_delay,
             settings.voting_period,
             settings.proposal_threshold,
             settings.quorum_percent,
+            settings.power_quorum_percent,
+            settings.vote_maturity,
         ],
         tx,
     )
@@ -642,13 +721,29 @@ class Governance:
         return int(self._run(self._plans.proposal_threshold()))
 
     def quorum_percent(self) -> int:
-        """Percent of all voting units a proposal needs FOR or ABSTAIN."""
+        """Percent of the units claimed by its snapshot a PARAMETER proposal (fee, pause) needs
+        FOR or ABSTAIN."""
         return int(self._run(self._plans.quorum_percent()))
+
+    def power_quorum_percent(self) -> int:
+        """Percent of every unit ever granted or earned, claimed or not, a POWER proposal
+        (payouts, roles, anything else) needs FOR or ABSTAIN."""
+        return int(self._run(self._plans.power_quorum_percent()))
+
+    def vote_maturity(self) -> int:
+        """Seconds units must be held before a proposal's snapshot to count in its vote."""
+        return int(self._run(self._plans.vote_maturity()))
 
     def votes(self, address: str | None = None, *, timepoint: int | None = None) -> int:
         """Votes ``address`` (default: this account) has now, or had at Unix time ``timepoint``
         (which must have passed)."""
         return int(self._run(self._plans.votes(address, timepoint)))
+
+    def voting_power(self, address: str | None = None, *, timepoint: int) -> int:
+        """Votes ``address`` (default: this account) casts in a vote whose snapshot is Unix time
+        ``timepoint`` (which must have passed): the least it held then and ``vote_maturity()``
+        seconds before. ``proposal.vote_start`` is a proposal's snapshot."""
+        return int(self._run(self._plans.voting_power(address, timepoint)))
 
     def pending_votes(self, address: str | None = None) -> int:
         """Units ``address`` (default: this account) has earned and not claimed yet."""
@@ -731,6 +826,18 @@ class Governance:
         result: Proposal = self._run(self._plans.execute(proposal_id, tx))
         return result
 
+    def cancel(self, proposal_id: int, **tx: Unpack[TxOptions]) -> Proposal:
+        """Cancel a proposal; it is CANCELED for good. Its proposer may while it is PENDING; the
+        marketplace's guardian at any time before it executes (queued in the timelock too),
+        except a proposal that only replaces the guardian.
+
+        Raises:
+            GovernorUnableToCancel: this account may not cancel it.
+            GovernorUnexpectedProposalState: it has executed, expired or been canceled already.
+        """
+        result: Proposal = self._run(self._plans.cancel(proposal_id, tx))
+        return result
+
     def proposal(self, proposal_id: int) -> Proposal:
         """One proposal by id.
 
@@ -740,10 +847,20 @@ class Governance:
         result: Proposal = self._run(self._plans.proposal(proposal_id))
         return result
 
-    def proposals(self) -> list[Proposal]:
-        """Every proposal, oldest first (read from the governor's ProposalCreated events)."""
-        result: list[Proposal] = self._run(self._plans.proposals())
+    def proposals(self, *, offset: int = 0, limit: int | None = None) -> list[Proposal]:
+        """Proposals oldest first, from the ``offset``-th, at most ``limit`` of them (1..100;
+        None for all), read from the governor's ProposalCreated events and one batch of calls.
+
+        Example::
+
+            >>> gov.proposals(offset=gov.proposal_count() - 10, limit=10)   # the latest ten
+        """
+        result: list[Proposal] = self._run(self._plans.proposals(offset, limit))
         return result
+
+    def proposal_count(self) -> int:
+        """How many proposals were ever made (``proposals()`` pages through them)."""
+        return int(self._run(self._plans.proposal_count()))
 
 
 class AsyncGovernance:
@@ -800,12 +917,24 @@ class AsyncGovernance:
         return int(await self._run((await self._plans()).proposal_threshold()))
 
     async def quorum_percent(self) -> int:
-        """Percent of all voting units a proposal needs FOR or ABSTAIN."""
+        """Percent of the claimed units a PARAMETER proposal needs FOR or ABSTAIN."""
         return int(await self._run((await self._plans()).quorum_percent()))
+
+    async def power_quorum_percent(self) -> int:
+        """Percent of every unit ever granted or earned a POWER proposal needs."""
+        return int(await self._run((await self._plans()).power_quorum_percent()))
+
+    async def vote_maturity(self) -> int:
+        """Seconds units must be held before a proposal's snapshot to count in its vote."""
+        return int(await self._run((await self._plans()).vote_maturity()))
 
     async def votes(self, address: str | None = None, *, timepoint: int | None = None) -> int:
         """Votes ``address`` (default: this account) has now, or had at ``timepoint``."""
         return int(await self._run((await self._plans()).votes(address, timepoint)))
+
+    async def voting_power(self, address: str | None = None, *, timepoint: int) -> int:
+        """Votes ``address`` casts in a vote whose snapshot is ``timepoint``."""
+        return int(await self._run((await self._plans()).voting_power(address, timepoint)))
 
     async def pending_votes(self, address: str | None = None) -> int:
         """Units ``address`` (default: this account) has earned and not claimed yet."""
@@ -862,15 +991,25 @@ class AsyncGovernance:
         result: Proposal = await self._run((await self._plans()).execute(proposal_id, tx))
         return result
 
+    async def cancel(self, proposal_id: int, **tx: Unpack[TxOptions]) -> Proposal:
+        """Cancel a proposal (its proposer while PENDING, the guardian before it executes)."""
+        result: Proposal = await self._run((await self._plans()).cancel(proposal_id, tx))
+        return result
+
     async def proposal(self, proposal_id: int) -> Proposal:
         """One proposal by id."""
         result: Proposal = await self._run((await self._plans()).proposal(proposal_id))
         return result
 
-    async def proposals(self) -> list[Proposal]:
-        """Every proposal, oldest first."""
-        result: list[Proposal] = await self._run((await self._plans()).proposals())
+    async def proposals(self, *, offset: int = 0, limit: int | None = None) -> list[Proposal]:
+        """Proposals oldest first, from the ``offset``-th, at most ``limit`` (1..100) of them."""
+        plans = await self._plans()
+        result: list[Proposal] = await self._run(plans.proposals(offset, limit))
         return result
+
+    async def proposal_count(self) -> int:
+        """How many proposals were ever made."""
+        return int(await self._run((await self._plans()).proposal_count()))
 
 
 def _mined(sending: Plan[Sent[T]], tx: TxOptions) -> Plan[T]:

@@ -15,7 +15,9 @@ __all__ = [
     "Listing",
     "ListingStatus",
     "MarketEvent",
+    "PayoutAllowance",
     "PriceUnit",
+    "ProposalKind",
     "ProposalState",
     "Rating",
     "Rental",
@@ -59,6 +61,19 @@ class ProposalState(IntEnum):
     EXECUTED = 7
 
 
+class ProposalKind(IntEnum):
+    """How a proposal is decided (Solidity ``GPUHubGovernor.ProposalKind``).
+
+    PARAMETER proposals only change the fee or the pause switch (they move no money) and need
+    the ordinary quorum; POWER proposals (payouts, a new treasury, guardian or governance, calls
+    to the governor or timelock, anything else) need the power quorum, a share of every voting
+    unit ever granted or earned.
+    """
+
+    PARAMETER = 0
+    POWER = 1
+
+
 class VoteSupport(IntEnum):
     """A vote's direction (OpenZeppelin ``GovernorCountingSimple.VoteType``)."""
 
@@ -92,10 +107,14 @@ class Role(IntEnum):
     PROVIDER = 1
 
 
+#: A rating weighs what its rental billed, in units of this many wei (10**12, a millionth of an
+#: ether) rounded down (the contract's RATING_WEIGHT_UNIT): a rental billed for seconds weighs 0.
+RATING_WEIGHT_UNIT = 10**12
 #: Default prior of :meth:`Reputation.provider_score`: the middle of the 1..5 scale.
 PRIOR_MEAN = 3.0
-#: Default weight of that prior, in ratings: every provider starts as if rated 3 five times.
-PRIOR_WEIGHT = 5
+#: Default weight of that prior, in rating weight units: every provider starts as if rentals
+#: billed 0.01 ETH in all (about a day of one GPU) had rated it 3.
+PRIOR_WEIGHT = 10_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -279,7 +298,7 @@ class Rating:
     role: Role
     #: 1..5.
     score: int
-    #: wei the rental billed, to weight ratings by money actually paid.
+    #: wei the rental billed; the rating weighs ``billed // RATING_WEIGHT_UNIT``.
     billed: int
     #: free text, at most 280 bytes of UTF-8 (kept in the event only, never in storage).
     comment: str
@@ -306,14 +325,16 @@ class Reputation:
     """What the contract counts about one address; nobody reports these numbers but the contract.
 
     A rental counts as completed (for both sides) when its renter ended it or it was settled; a
-    rental its provider ended early counts only as one of the provider's ``terminations``.
+    rental its provider ended early counts only as one of the provider's ``terminations``. Each
+    rating also weighs what its rental billed (in ``RATING_WEIGHT_UNIT`` wei, rounded down), so
+    scores follow money paid rather than the number of ratings.
 
     Example::
 
         >>> rep = client.reputation(provider_address)
         >>> rep.provider_average, rep.completed_as_provider, rep.terminations
         (4.5, 12, 1)
-        >>> rep.provider_score()  # Bayesian average: few ratings pull toward the prior
+        >>> rep.provider_score()  # weighted by what was billed; little weight stays near 3.0
     """
 
     #: the account.
@@ -332,6 +353,14 @@ class Reputation:
     completed_as_renter: int
     #: rentals this account ended early as their provider.
     terminations: int
+    #: what the rentals rated as a provider billed, in RATING_WEIGHT_UNIT wei (rounded down each).
+    provider_rating_weight: int
+    #: the sum of each of those ratings' score times its weight.
+    provider_rating_weighted_sum: int
+    #: what the rentals rated as a renter billed, in RATING_WEIGHT_UNIT wei (rounded down each).
+    renter_rating_weight: int
+    #: the sum of each of those ratings' score times its weight.
+    renter_rating_weighted_sum: int
 
     @property
     def provider_average(self) -> float | None:
@@ -348,26 +377,42 @@ class Reputation:
         return self.renter_rating_sum / self.renter_rating_count
 
     def provider_score(
-        self, *, prior_mean: float = PRIOR_MEAN, prior_weight: float = PRIOR_WEIGHT
+        self, *, prior_mean: float = PRIOR_MEAN, prior_weight: int = PRIOR_WEIGHT
     ) -> float:
-        """Bayesian average of the provider ratings, for ranking providers.
+        """The provider ratings' mean weighted by what each rental billed, with a prior, for
+        ranking providers.
 
-        ``(v / (v + m)) * R + (m / (v + m)) * C`` with ``v`` ratings of mean ``R``, prior mean
-        ``C`` (default 3.0, the middle of the scale) and prior weight ``m`` (default 5 ratings).
-        A provider with few ratings sits near the prior, so one 5-star rating (3.33) ranks below
-        fifty 4.8s (4.64); with no ratings the score is the prior mean.
+        ``(S + m * C) / (W + m)`` with ``S`` the weighted sum of scores and ``W`` their weight
+        (``provider_rating_weighted_sum`` and ``provider_rating_weight``, in RATING_WEIGHT_UNIT
+        wei), prior mean ``C`` (default 3.0, the middle of the scale) and prior weight ``m``
+        (default 10,000 units, 0.01 ETH). A provider rated by little money sits near the prior:
+        ratings of rentals billed for a second weigh nothing, and moving a score takes rentals
+        that pay the provider in proportion (docs/security.md). With no weight the score is the
+        prior mean. The index's ``rating`` field and searches compute this same float.
         """
-        if prior_weight < 0:
-            raise ValueError("prior_weight must be >= 0")
-        votes = self.provider_rating_count
-        if votes + prior_weight == 0:
+        if isinstance(prior_weight, bool) or not isinstance(prior_weight, int) or prior_weight < 0:
+            raise ValueError("prior_weight must be a whole number of weight units >= 0")
+        weight = self.provider_rating_weight + prior_weight
+        if weight == 0:
             return prior_mean
-        return (self.provider_rating_sum + prior_weight * prior_mean) / (votes + prior_weight)
+        return (self.provider_rating_weighted_sum + prior_weight * prior_mean) / weight
 
     @classmethod
     def from_abi(cls, address: str, values: Sequence[Any]) -> Reputation:
         """Build from the contract's ``ReputationView`` tuple, in ABI order."""
-        p_count, p_sum, r_count, r_sum, as_provider, as_renter, terminations = values
+        (
+            p_count,
+            p_sum,
+            r_count,
+            r_sum,
+            as_provider,
+            as_renter,
+            terminations,
+            p_weight,
+            p_weighted,
+            r_weight,
+            r_weighted,
+        ) = values
         return cls(
             address=address,
             provider_rating_count=p_count,
@@ -377,4 +422,27 @@ class Reputation:
             completed_as_provider=as_provider,
             completed_as_renter=as_renter,
             terminations=terminations,
+            provider_rating_weight=p_weight,
+            provider_rating_weighted_sum=p_weighted,
+            renter_rating_weight=r_weight,
+            renter_rating_weighted_sum=r_weighted,
         )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutAllowance:
+    """What the treasury may pay out now (``client.payout_allowance()``).
+
+    The marketplace pays at most 5% (MAX_PAYOUT_BPS) of the fees its treasury holds per 30-day
+    period; a period starts with its first payout.
+
+    Example::
+
+        >>> client.payout_allowance()
+        PayoutAllowance(amount=250000000000000000, period_ends=0)
+    """
+
+    #: wei the treasury can still pay out in the current period (or in the next, if none runs).
+    amount: int
+    #: Unix time the running period ends, after which a new allowance opens; 0 while none runs.
+    period_ends: int

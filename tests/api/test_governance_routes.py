@@ -30,22 +30,44 @@ def test_governance_settings(http: TestClient, market: GPUHubClient) -> None:
     )
     assert (body["voting_delay"], body["voting_period"], body["timelock_delay"]) == (1, 600, 60)
     assert body["quorum_percent"] == 4 and body["guardian"] is None
+    assert (body["power_quorum_percent"], body["vote_maturity"]) == (20, 0)
+    assert body["proposal_threshold"] == "0"
     assert body["total_units"] == str(BOOTSTRAP_UNITS)
+    assert body["treasury_funds"] == body["payout_allowance"] == "0"
 
 
 def test_proposals_list_and_read(http: TestClient, market: GPUHubClient) -> None:
     """A proposal shows up in the list and by id, with its decoded actions and wei as strings."""
-    assert http.get("/v1/governance/proposals").json() == []
+    empty = http.get("/v1/governance/proposals").json()
+    assert empty == {"items": [], "total": 0, "offset": 0, "limit": 20}
     proposal = market.governance.propose([Action.set_fee(100)], "Fee to 1%")
     listed = http.get("/v1/governance/proposals").json()
     one = http.get(f"/v1/governance/proposals/{proposal.proposal_id}").json()
-    assert listed == [one]
+    assert listed == {"items": [one], "total": 1, "offset": 0, "limit": 20}
     assert one["proposal_id"] == str(proposal.proposal_id)
     assert one["state"] == "PENDING" and one["description"] == "Fee to 1%"
+    assert one["kind"] == "PARAMETER"
     assert one["actions"] == [
         {"function": "setFee", "args": [100], "target": None, "value": "0", "data": "0x"}
     ]
     assert one["quorum"] == str(proposal.quorum)
+
+
+def test_proposals_page(http: TestClient, market: GPUHubClient) -> None:
+    """GET /v1/governance/proposals pages with offset and limit, oldest first, and counts all."""
+    gov = market.governance
+    made = [gov.propose([Action.set_fee(10 + i)], f"Fee {i}").proposal_id for i in range(5)]
+    page = http.get("/v1/governance/proposals", params={"offset": 1, "limit": 3}).json()
+    assert [p["proposal_id"] for p in page["items"]] == [str(pid) for pid in made[1:4]]
+    assert (page["total"], page["offset"], page["limit"]) == (5, 1, 3)
+    past = http.get("/v1/governance/proposals", params={"offset": 7}).json()
+    assert (past["items"], past["total"]) == ([], 5)
+
+
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"offset": -1}])
+def test_proposal_page_bounds_are_422(http: TestClient, params: dict[str, int]) -> None:
+    """A page of 0 or more than 100 proposals, or a negative offset, is refused with 422."""
+    assert http.get("/v1/governance/proposals", params=params).status_code == 422
 
 
 def test_votes_of_an_account(http: TestClient, market: GPUHubClient) -> None:

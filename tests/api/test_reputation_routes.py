@@ -15,7 +15,7 @@ def ended(market: GPUHubClient) -> int:
     """A rental of another provider's listing, rented and ended by the server's account."""
     provider = market.with_account(market.accounts[1])
     provider.create_listing(
-        gpu_model="NVIDIA L4", capacity=24, price=3600 * 10**9, unit=PriceUnit.HOUR
+        gpu_model="NVIDIA L4", capacity=24, price=3600 * 10**13, unit=PriceUnit.HOUR
     )
     rental_id = market.rent(0, 2).rental_id
     market.chain.advance_time(600)
@@ -41,7 +41,9 @@ def test_rate_and_read_back(http: TestClient, market: GPUHubClient, ended: int) 
     rep = http.get(f"/v1/accounts/{provider}/reputation").json()
     assert (rep["provider_rating_count"], rep["provider_average"]) == (1, 5.0)
     assert rep["completed_as_provider"] == 1 and rep["terminations"] == 0
-    assert rep["provider_score"] == pytest.approx((5 + 5 * 3.0) / 6)
+    weight = int(body["billed"]) // 10**12
+    assert rep["provider_rating_weight"] == weight > 0
+    assert rep["provider_score"] == (5 * weight + 10_000 * 3.0) / (weight + 10_000)
     assert http.get(f"/v1/accounts/{provider}/ratings").json() == [body]
     assert http.get(f"/v1/accounts/{provider}/ratings?direction=given").json() == []
     given = http.get(f"/v1/accounts/{market.address}/ratings?direction=given").json()

@@ -11,13 +11,15 @@ from gpuhub.api import create_app
 
 
 def stock(market: GPUHubClient) -> None:
-    """Three listings in three units; one of them rented, ended and rated 5."""
+    """Three listings in three units; one of them rented for half an hour (billed 0.0005 ETH),
+    ended and rated 5."""
     provider = market.with_account(market.accounts[1])
     renter = market.with_account(market.accounts[2])
     provider.create_listing(gpu_model="RTX 4090", capacity=24, price=10**15, unit=PriceUnit.HOUR)
     provider.create_listing(gpu_model="A100", capacity=80, price=10**14, unit=PriceUnit.MINUTE)
     market.create_listing(gpu_model="rtx 4090 ti", capacity=24, price=10**16, unit=PriceUnit.DAY)
     rental = renter.rent(0, 1)
+    market.chain.advance_time(1800)
     renter.end_rental(rental.rental_id)
     renter.rate(rental.rental_id, 5)
 
@@ -37,7 +39,7 @@ def test_query_answers_from_the_chain(http: TestClient, market: GPUHubClient) ->
 
 
 def test_answer_carries_provider_reputations(http: TestClient, market: GPUHubClient) -> None:
-    """Each provider in the page comes with its reputation and Bayesian score."""
+    """Each provider in the page comes with its reputation and weighted score."""
     stock(market)
     body = http.get("/v1/listings", params={"q": "rating>3"}).json()
     provider = market.accounts[1]

@@ -9,7 +9,7 @@ import pytest
 from web3 import AsyncHTTPProvider, AsyncWeb3, HTTPProvider, Web3
 
 import gpuhub
-from gpuhub import Action, GovernanceSettings, ProposalState, VoteSupport
+from gpuhub import Action, GovernanceSettings, ProposalKind, ProposalState, VoteSupport
 from gpuhub.aio import AsyncGPUHubClient
 from gpuhub.chain import AnvilNode, DevChain
 
@@ -97,5 +97,28 @@ def test_guardian_pauses_awaited(anvil_node: AnvilNode) -> None:
         assert await client.paused() is True
         with pytest.raises(gpuhub.NotGovernance):
             await watchman.set_paused(False)
+
+    run(anvil_node, scenario, governance=GovernanceSettings.dev(guardian=guardian))
+
+
+def test_guardian_cancels_awaited(anvil_node: AnvilNode) -> None:
+    """The guardian cancels a queued payout through the async client: CANCELED, a POWER
+    proposal, and the page of proposals shows it."""
+    guardian = anvil_node.web3().eth.accounts[5]
+
+    async def scenario(client: AsyncGPUHubClient, chain: DevChain) -> None:
+        gov = client.governance
+        proposal = await gov.propose([Action.pay(guardian, 1)], "Pay 1 wei")
+        assert proposal.kind is ProposalKind.POWER
+        chain.advance_time(await gov.voting_delay() + 1)
+        await gov.vote(proposal.proposal_id, VoteSupport.FOR)
+        chain.advance_time(await gov.voting_period())
+        await gov.queue(proposal.proposal_id)
+        canceled = await client.with_account(guardian).governance.cancel(proposal.proposal_id)
+        assert canceled.state is ProposalState.CANCELED
+        assert await gov.proposal_count() == 1
+        (listed,) = await gov.proposals(offset=0, limit=1)
+        assert listed.state is ProposalState.CANCELED
+        assert (await client.payout_allowance()).amount == await client.treasury_funds() == 0
 
     run(anvil_node, scenario, governance=GovernanceSettings.dev(guardian=guardian))

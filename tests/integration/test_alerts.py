@@ -233,14 +233,15 @@ def test_one_alert_per_change_names_the_first_search(
 def test_rating_search_reads_the_reputation(provider: GPUHubClient, renter: GPUHubClient) -> None:
     """A saved search on rating alerts only once the provider's reputation meets it."""
     assert renter.address
-    alerts = renter.alerts(renter.address, searches=["rating>3.3"])
+    alerts = renter.alerts(renter.address, searches=["rating>3"])
     assert searched(alerts) == []
     rental = renter.rent(0, 1)
-    renter.end_rental(rental.rental_id)  # listing 0 is available again, the provider unrated
+    renter.chain.advance_time(3600)  # a rating weighs what the rental billed
+    renter.settle(rental.rental_id)  # listing 0 is available again, the provider unrated
     assert searched(alerts) == []
     renter.rate(rental.rental_id, 5)
     provider.create_listing(gpu_model="NVIDIA A100", capacity=80, price=PRICE)
-    assert searched(alerts) == [(1, "rating>3.3", "New listing")]
+    assert searched(alerts) == [(1, "rating>3", "New listing")]
 
 
 def test_format_eth_is_exact() -> None:

@@ -17,12 +17,15 @@ pytestmark = pytest.mark.anvil
 
 
 @pytest.fixture
-def ended(anvil_node: AnvilNode) -> tuple[GPUHubClient, int]:
-    """A marketplace on anvil whose first unlocked account rented and ended a rental."""
+def ended(anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch) -> tuple[GPUHubClient, int]:
+    """A marketplace on anvil whose first unlocked account rented for half an hour (billed
+    0.005 ETH, so its ratings weigh something) and ended the rental."""
+    monkeypatch.delenv("GPUHUB_PRIVATE_KEY", raising=False)
     market = GPUHubClient.deploy(anvil_node.web3())
     provider = market.with_account(market.accounts[1])
-    provider.create_listing(gpu_model="RTX 3090", capacity=24, price=10**12, unit=PriceUnit.HOUR)
+    provider.create_listing(gpu_model="RTX 3090", capacity=24, price=10**16, unit=PriceUnit.HOUR)
     rental_id = market.rent(0, 1).rental_id
+    market.chain.advance_time(1800)
     market.end_rental(rental_id)
     return market, rental_id
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 from eth_utils.crypto import keccak
@@ -14,12 +14,13 @@ from gpuhub import (
     GPUHubClient,
     PriceUnit,
     Proposal,
+    ProposalKind,
     ProposalState,
     VoteSupport,
 )
 from gpuhub._transactions import Plan, Rpc
 from gpuhub.chain import AnvilNode, embedded_web3
-from gpuhub.governance import BOOTSTRAP_UNITS
+from gpuhub.governance import BOOTSTRAP_UNITS, PROPOSAL_THRESHOLD
 
 PRICE = 3_600 * 10**9  # wei per hour: 10**9 per second
 GUARDIAN = 5
@@ -103,7 +104,8 @@ def test_deployment_hands_powers_to_the_timelock(market: GPUHubClient) -> None:
     assert gov.votes() == BOOTSTRAP_UNITS
     assert gov.delegate_of() == market.address
     assert (gov.voting_delay(), gov.voting_period(), gov.timelock_delay()) == (1, 600, 60)
-    assert gov.quorum_percent() == 4
+    assert (gov.quorum_percent(), gov.power_quorum_percent()) == (4, 20)
+    assert (gov.vote_maturity(), gov.proposal_threshold()) == (0, 0)
 
 
 def test_deployer_cannot_set_fee(market: GPUHubClient) -> None:
@@ -135,7 +137,8 @@ def test_fee_change_end_to_end(
     assert market.fee_bps() == 250
     fee = settle_one_hour(provider, renter)
     assert fee == PRICE * 250 // 10_000
-    assert market.balance_of(market.governance.timelock) == fee
+    assert market.treasury_funds() == fee
+    assert market.balance_of(market.governance.timelock) == 0
 
 
 def test_proposal_reads_back(market: GPUHubClient) -> None:
@@ -143,6 +146,7 @@ def test_proposal_reads_back(market: GPUHubClient) -> None:
     gov = market.governance
     proposal = gov.propose([Action.set_fee(100), Action.pause()], "Fee to 1% and pause")
     assert proposal.state is ProposalState.PENDING
+    assert proposal.kind is ProposalKind.PARAMETER
     assert proposal.actions == (Action.set_fee(100), Action.pause())
     assert proposal.description == "Fee to 1% and pause"
     assert proposal.proposer == market.address
@@ -257,18 +261,20 @@ def test_votes_cannot_be_transferred(market: GPUHubClient) -> None:
     assert gov.votes(market.accounts[3]) == 0
 
 
-def test_earned_units_are_half_the_fee(
+def test_earned_units_are_the_fee_split_in_two(
     market: GPUHubClient, provider: GPUHubClient, renter: GPUHubClient
 ) -> None:
-    """Each side of a rental with a fee earns half the fee in voting units, rounded down."""
+    """A rental with a fee earns one unit per wei of fee: half to the renter, rounded down, and
+    the rest (the odd wei) to the provider; the marketplace counts every unit earned."""
     pass_proposal(market, [Action.set_fee(1000)], "Fee to 10%")
-    odd = provider.create_listing(gpu_model="T4", capacity=16, price=11 * 3600, unit=PriceUnit.HOUR)
+    odd = provider.create_listing(gpu_model="T4", capacity=16, price=3_610, unit=PriceUnit.HOUR)
     rental = renter.rent(odd.listing_id, 1)
-    renter.chain.advance_time(1234)
-    ended = renter.end_rental(rental.rental_id)
-    fee = ended.cost_at(ended.end) * 1000 // 10_000
+    renter.chain.advance_time(3_600)
+    renter.settle(rental.rental_id)
+    fee = 361
     assert renter.governance.pending_votes() == fee // 2
-    assert provider.governance.pending_votes() == fee // 2
+    assert provider.governance.pending_votes() == fee - fee // 2
+    assert market.total_earned_votes() == fee
     assert renter.governance.claim_votes() == fee // 2
     assert renter.governance.votes() == fee // 2
     assert renter.governance.pending_votes() == 0
@@ -300,7 +306,7 @@ def test_units_claimed_after_snapshot_do_not_count(
     pass_proposal(market, [Action.set_fee(1000)], "Fee to 10%")
     fee = settle_one_hour(provider, renter)
     gov = renter.governance
-    proposal = gov.propose([Action.set_fee(500)], "Fee to 5%")
+    proposal = market.governance.propose([Action.set_fee(500)], "Fee to 5%")
     open_vote(renter, proposal)
     assert gov.claim_votes() == fee // 2
     assert gov.votes() == fee // 2
@@ -321,16 +327,22 @@ def test_delegation_moves_votes(market: GPUHubClient) -> None:
 def test_treasury_pays_only_by_proposal(
     market: GPUHubClient, provider: GPUHubClient, renter: GPUHubClient, stranger: GPUHubClient
 ) -> None:
-    """Fees accrue to the timelock; nobody but a passed proposal pays them out."""
+    """Fees stay in the marketplace for the treasury; nobody but a passed proposal pays them
+    out, and the timelock cannot withdraw them."""
     pass_proposal(market, [Action.set_fee(1000)], "Fee to 10%")
     fee = settle_one_hour(provider, renter)
-    timelock = market.governance.timelock
     with pytest.raises(gpuhub.NotTreasury):
-        market.pay_from_treasury(stranger.address, fee)
+        market.pay_from_treasury(stranger.address, 1)
+    grab = Action.call(market.contract_address, _hex(market.contract.encode_abi("withdraw", [])))
+    with pytest.raises(gpuhub.NothingToWithdraw):
+        pass_proposal(market, [grab], "Withdraw the fees")
+    allowed = market.payout_allowance()
+    assert (allowed.amount, allowed.period_ends) == (fee * 500 // 10_000, 0)
     before = stranger.w3.eth.get_balance(stranger.address)
-    pass_proposal(market, [Action.pay(stranger.address, fee - 1)], "Pay the auditor")
-    assert stranger.w3.eth.get_balance(stranger.address) == before + fee - 1
-    assert market.balance_of(timelock) == 1
+    executed = pass_proposal(market, [Action.pay(stranger.address, allowed.amount)], "Audit")
+    assert executed.kind is ProposalKind.POWER
+    assert stranger.w3.eth.get_balance(stranger.address) == before + allowed.amount
+    assert market.treasury_funds() == fee - allowed.amount
 
 
 def test_no_proposal_moves_escrow_or_balances(
@@ -437,3 +449,260 @@ def test_bad_actions_are_refused_before_sending(market: GPUHubClient) -> None:
     with pytest.raises(gpuhub.ValidationError, match="actions"):
         market.governance.propose([], "nothing")
     assert market.governance.proposals() == []
+
+
+# ------------------------------------------------------------------ proposal kinds and quorums
+
+
+def _governor_call(market: GPUHubClient, name: str, *args: object) -> bytes:
+    """Calldata of the governor's ``name(*args)``."""
+    gov = market.w3.eth.contract(abi=gpuhub._artifact.abi("GPUHubGovernor"))
+    return _hex(gov.encode_abi(name, list(args)))
+
+
+@pytest.mark.parametrize(
+    ("actions", "kind"),
+    [
+        (lambda m: [Action.set_fee(100)], ProposalKind.PARAMETER),
+        (lambda m: [Action.pause(), Action.unpause(), Action.set_fee(0)], ProposalKind.PARAMETER),
+        (lambda m: [Action.pay(m.accounts[3], 1)], ProposalKind.POWER),
+        (lambda m: [Action.set_fee(100), Action.pay(m.accounts[3], 1)], ProposalKind.POWER),
+        (lambda m: [Action.set_treasury(m.accounts[3])], ProposalKind.POWER),
+        (lambda m: [Action.set_guardian(None)], ProposalKind.POWER),
+        (lambda m: [Action.transfer_governance(m.accounts[3])], ProposalKind.POWER),
+        (
+            lambda m: [
+                Action.call(m.governance.address, _governor_call(m, "updateQuorumNumerator", 1))
+            ],
+            ProposalKind.POWER,
+        ),
+        (lambda m: [Action.call(m.accounts[3], b"", value=1)], ProposalKind.POWER),
+        (
+            lambda m: [
+                Action.call(m.contract_address, _hex(m.contract.encode_abi("setFee", [1])), value=1)
+            ],
+            ProposalKind.POWER,
+        ),
+        (
+            lambda m: [Action.call(m.contract_address, _hex(m.contract.encode_abi("pause", [])))],
+            ProposalKind.POWER,
+        ),
+        (lambda m: [Action.call(m.contract_address, b"\x01")], ProposalKind.POWER),
+    ],
+    ids=[
+        "fee",
+        "pause-unpause-fee",
+        "pay",
+        "fee-and-pay",
+        "treasury",
+        "guardian",
+        "governance",
+        "governor-setting",
+        "eth-to-anyone",
+        "fee-with-eth",
+        "guardian-pause",
+        "short-calldata",
+    ],
+)
+def test_proposals_are_classed_when_proposed(
+    market: GPUHubClient, actions: Callable[[GPUHubClient], list[Action]], kind: ProposalKind
+) -> None:
+    """Only proposals whose every call is setFee or setPaused on the marketplace, without ETH,
+    are PARAMETER proposals; anything else is POWER."""
+    proposal = market.governance.propose(actions(market), f"classed {kind.name}")
+    assert proposal.kind is kind
+    assert market.governance.proposal(proposal.proposal_id).kind is kind
+
+
+def test_power_quorum_counts_every_unit_granted_or_earned(
+    market: GPUHubClient, provider: GPUHubClient, renter: GPUHubClient
+) -> None:
+    """A POWER proposal's quorum is 20% of the bootstrap grants and every unit earned by fees,
+    claimed or not, as counted when it was proposed; a PARAMETER one's counts claimed units."""
+    pass_proposal(market, [Action.set_fee(1000)], "Fee to 10%")
+    fee = settle_one_hour(provider, renter)
+    granted = BOOTSTRAP_UNITS + BOOTSTRAP_UNITS // 100
+    gov = market.governance
+    power = gov.propose([Action.pay(market.accounts[3], 1)], "Pay 1 wei")
+    parameter = gov.propose([Action.set_fee(500)], "Fee to 5%")
+    assert market.total_earned_votes() == fee
+    assert power.quorum == (granted + fee) * 20 // 100
+    assert parameter.quorum == granted * 4 // 100
+    renter.governance.claim_votes()
+    provider.governance.claim_votes()
+    settle_one_hour(provider, renter)
+    assert gov.proposal(power.proposal_id).quorum == (granted + fee) * 20 // 100
+
+
+def test_power_quorum_must_exceed_the_payout_limit() -> None:
+    """Settings with a power quorum at or below the 5% payout limit, or above 100%, are refused
+    before anything is sent."""
+    w3 = embedded_web3()
+    for percent in (5, 101):
+        with pytest.raises(gpuhub.ValidationError, match="power_quorum_percent"):
+            GPUHubClient.deploy(
+                w3,
+                account=w3.eth.accounts[0],
+                governance=GovernanceSettings(power_quorum_percent=percent),
+            )
+
+
+def test_governor_refuses_a_power_quorum_at_the_payout_limit() -> None:
+    """A governor deployed past the client's checks with a 5% power quorum reverts with
+    GovernorInvalidPowerQuorum naming the marketplace's limit."""
+    from gpuhub.governance import install
+
+    w3 = embedded_web3()
+    plain = GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=w3.eth.accounts[0])
+    settings = GovernanceSettings.dev(power_quorum_percent=5)
+    with pytest.raises(gpuhub.GovernorInvalidPowerQuorum) as exc:
+        plain._run(install(plain._ops, plain._require_sender(), settings, {}))
+    assert (exc.value.numerator, exc.value.payout_limit_bps) == (5, 500)
+
+
+# ------------------------------------------------------------------ vote maturity
+
+
+@pytest.fixture
+def maturing(chain_name: str, request: pytest.FixtureRequest) -> GPUHubClient:
+    """A governed marketplace whose votes count once held for a minute (dev periods, 10% fee
+    set by the deployer), with a listing of account 1 at PRICE per hour."""
+    w3 = request.getfixturevalue("anvil_node").web3() if chain_name == "anvil" else embedded_web3()
+    settings = GovernanceSettings.dev(vote_maturity=60, proposal_threshold=10**9)
+    market = GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=settings)
+    market.chain.advance_time(61)
+    pass_proposal(market, [Action.set_fee(1000)], "Fee to 10%")
+    market.with_account(market.accounts[1]).create_listing(
+        gpu_model="A100", capacity=80, price=PRICE, unit=PriceUnit.HOUR
+    )
+    return market
+
+
+def test_votes_claimed_within_the_maturity_do_not_count(maturing: GPUHubClient) -> None:
+    """Units claimed less than vote_maturity seconds before a snapshot cast no votes in it,
+    though the account holds them at the snapshot; the same units count a minute later."""
+    renter = maturing.with_account(maturing.accounts[2])
+    provider = maturing.with_account(maturing.accounts[1])
+    settle_one_hour(provider, renter)
+    claimed = renter.governance.claim_votes()
+    proposal = maturing.governance.propose([Action.set_fee(500)], "Fee to 5%")
+    open_vote(maturing, proposal)
+    assert renter.governance.votes(timepoint=proposal.vote_start) == claimed
+    assert renter.governance.voting_power(timepoint=proposal.vote_start) == 0
+    assert renter.governance.vote(proposal.proposal_id, VoteSupport.FOR).for_votes == 0
+    maturing.chain.advance_time(60)
+    later = maturing.governance.propose([Action.set_fee(400)], "Fee to 4%")
+    open_vote(maturing, later)
+    assert renter.governance.vote(later.proposal_id, VoteSupport.FOR).for_votes == claimed
+
+
+def test_proposing_needs_matured_votes(maturing: GPUHubClient) -> None:
+    """Freshly claimed units do not reach the proposal threshold until they have matured."""
+    renter = maturing.with_account(maturing.accounts[2])
+    settle_one_hour(maturing.with_account(maturing.accounts[1]), renter)
+    claimed = renter.governance.claim_votes()
+    assert claimed >= 10**9
+    with pytest.raises(gpuhub.GovernorInsufficientProposerVotes) as exc:
+        renter.governance.propose([Action.set_fee(500)], "Fee to 5%")
+    assert (exc.value.proposer, exc.value.votes, exc.value.threshold) == (
+        renter.address,
+        0,
+        10**9,
+    )
+    maturing.chain.advance_time(61)
+    assert (
+        renter.governance.propose([Action.set_fee(500)], "Fee to 5%").kind is ProposalKind.PARAMETER
+    )
+
+
+def test_default_threshold_keeps_out_accounts_without_votes() -> None:
+    """Under the production default of 10^16 units, an account without votes cannot propose
+    and the founder's grant can."""
+    w3 = embedded_web3()
+    market = GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=GovernanceSettings())
+    market.chain.advance_time(GovernanceSettings().vote_maturity + 1)
+    gov = market.governance
+    assert gov.proposal_threshold() == PROPOSAL_THRESHOLD == 10**16
+    with pytest.raises(gpuhub.GovernorInsufficientProposerVotes) as exc:
+        market.with_account(market.accounts[9]).governance.propose([Action.set_fee(1)], "spam")
+    assert (exc.value.votes, exc.value.threshold) == (0, PROPOSAL_THRESHOLD)
+    assert gov.propose([Action.set_fee(1)], "Fee to 0.01%").kind is ProposalKind.PARAMETER
+    assert gov.proposal_count() == 1
+
+
+# ------------------------------------------------------------------ cancelling
+
+
+def test_guardian_cancels_an_active_proposal(market: GPUHubClient) -> None:
+    """The guardian cancels a proposal while its vote is open; it is CANCELED and cannot pass."""
+    gov = market.governance
+    proposal = gov.propose([Action.pay(market.accounts[3], 1)], "Pay 1 wei")
+    open_vote(market, proposal)
+    gov.vote(proposal.proposal_id, VoteSupport.FOR)
+    guardian = market.with_account(market.accounts[GUARDIAN]).governance
+    assert guardian.cancel(proposal.proposal_id).state is ProposalState.CANCELED
+    close_vote(market, proposal)
+    with pytest.raises(gpuhub.GovernorUnexpectedProposalState) as exc:
+        gov.queue(proposal.proposal_id)
+    assert exc.value.current is ProposalState.CANCELED
+
+
+def test_guardian_cannot_cancel_its_own_replacement(market: GPUHubClient) -> None:
+    """A proposal that only replaces the guardian is beyond the guardian's cancel, so
+    governance can always replace it."""
+    proposal = market.governance.propose([Action.set_guardian(market.accounts[4])], "New guardian")
+    guardian = market.with_account(market.accounts[GUARDIAN]).governance
+    with pytest.raises(gpuhub.GovernorUnableToCancel) as exc:
+        guardian.cancel(proposal.proposal_id)
+    assert (exc.value.proposal_id, exc.value.account) == (
+        proposal.proposal_id,
+        market.accounts[GUARDIAN],
+    )
+    bundled = market.governance.propose(
+        [Action.set_guardian(market.accounts[4]), Action.pay(market.accounts[4], 1)], "Bundled"
+    )
+    assert guardian.cancel(bundled.proposal_id).state is ProposalState.CANCELED
+
+
+def test_only_the_guardian_and_a_pending_proposer_cancel(
+    market: GPUHubClient, stranger: GPUHubClient
+) -> None:
+    """A stranger cannot cancel; the proposer can while the proposal is pending, not after."""
+    gov = market.governance
+    first = gov.propose([Action.set_fee(100)], "Fee to 1%")
+    with pytest.raises(gpuhub.GovernorUnableToCancel):
+        stranger.governance.cancel(first.proposal_id)
+    assert gov.cancel(first.proposal_id).state is ProposalState.CANCELED
+    second = gov.propose([Action.set_fee(200)], "Fee to 2%")
+    open_vote(market, second)
+    with pytest.raises(gpuhub.GovernorUnableToCancel):
+        gov.cancel(second.proposal_id)
+
+
+def test_a_removed_guardian_cancels_nothing(market: GPUHubClient) -> None:
+    """Cancelling follows the marketplace's guardian: once governance removes it, it cannot."""
+    pass_proposal(market, [Action.set_guardian(None)], "No guardian")
+    proposal = market.governance.propose([Action.pay(market.accounts[3], 1)], "Pay 1 wei")
+    with pytest.raises(gpuhub.GovernorUnableToCancel):
+        market.with_account(market.accounts[GUARDIAN]).governance.cancel(proposal.proposal_id)
+
+
+# ------------------------------------------------------------------ paging
+
+
+def test_proposals_page_oldest_first(market: GPUHubClient) -> None:
+    """proposals(offset=, limit=) returns a page, oldest first; proposal_count counts them all."""
+    gov = market.governance
+    made = [gov.propose([Action.set_fee(i)], f"Fee {i}").proposal_id for i in range(1, 6)]
+    assert gov.proposal_count() == 5
+    assert [p.proposal_id for p in gov.proposals(offset=1, limit=3)] == made[1:4]
+    assert [p.proposal_id for p in gov.proposals(offset=4, limit=100)] == made[4:]
+    assert gov.proposals(offset=9) == []
+    assert [p.proposal_id for p in gov.proposals()] == made
+
+
+@pytest.mark.parametrize(("offset", "limit"), [(-1, None), (0, 0), (0, 101), (0, True)])
+def test_proposal_page_bounds(market: GPUHubClient, offset: int, limit: int | None) -> None:
+    """A negative offset, or a page of 0 or more than 100, is a ValidationError."""
+    with pytest.raises(gpuhub.ValidationError):
+        market.governance.proposals(offset=offset, limit=limit)

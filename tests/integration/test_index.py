@@ -59,6 +59,7 @@ def trade(client: GPUHubClient) -> None:
     client.remove_listing(5)
     first = renter.rent(2, 2)
     renter.extend_rental(first.rental_id, 1)
+    client.chain.advance_time(3600)  # billed enough that its rating weighs
     renter.end_rental(first.rental_id)
     second = renter.rent(3, 1)
     client.end_rental(second.rental_id)

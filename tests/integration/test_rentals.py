@@ -30,9 +30,11 @@ def renter(client: GPUHubClient) -> GPUHubClient:
 
 
 def escrow_and_balances(client: GPUHubClient) -> int:
-    """Active escrow plus every withdrawable balance, as the invariant counts it."""
+    """Active escrow plus every withdrawable balance plus the fees the treasury holds, as the
+    invariant counts it."""
     escrow = sum(r.paid for r in client.rentals(active_only=True))
-    return escrow + sum(client.balance_of(a) for a in client.accounts)
+    balances = sum(client.balance_of(a) for a in client.accounts)
+    return escrow + balances + client.treasury_funds()
 
 
 def assert_money_invariant(client: GPUHubClient) -> None:
@@ -309,10 +311,9 @@ def test_fee_split(client: GPUHubClient, provider: GPUHubClient, renter: GPUHubC
     assert ended.fee_bps == 250
     used = ended.cost_at(ended.end)
     fee = used * 250 // 10_000
-    assert client.balance_of(client.address) == fee  # the deployer is the treasury
+    assert client.treasury_funds() == fee
     assert client.balance_of(provider.address) == used - fee
     assert client.balance_of(renter.address) == 2 * PRICE - used
-    assert client.withdraw() == fee
     assert_money_invariant(client)
 
 
@@ -328,18 +329,62 @@ def test_fee_governance_only(client: GPUHubClient, stranger: GPUHubClient) -> No
     assert client.fee_bps() == 0
 
 
-def test_treasury_change_keeps_accrued_fees(
-    client: GPUHubClient, provider: GPUHubClient, renter: GPUHubClient, stranger: GPUHubClient
-) -> None:
-    """Fees accrued before a treasury change stay withdrawable by the old treasury."""
+def settle_with_fee(client: GPUHubClient, renter: GPUHubClient) -> int:
+    """Set a 10% fee, rent listing 0 for an hour and settle; returns the fee."""
     client.set_fee(1000)
     rental = renter.rent(0, 1)
     renter.chain.advance_time(3600)
     renter.settle(rental.rental_id)
+    return PRICE // 10
+
+
+def test_treasury_change_hands_over_the_fees_held(
+    client: GPUHubClient, provider: GPUHubClient, renter: GPUHubClient, stranger: GPUHubClient
+) -> None:
+    """A new treasury pays out the fees collected before it, within the same limit; the old
+    one no longer can."""
+    fee = settle_with_fee(client, renter)
     client.set_treasury(stranger.address)
     assert client.treasury() == stranger.address
-    assert client.balance_of(client.address) == PRICE // 10
-    assert client.balance_of(stranger.address) == 0
+    assert client.treasury_funds() == fee
+    with pytest.raises(gpuhub.NotTreasury):
+        client.pay_from_treasury(client.address, 1)
+    stranger.pay_from_treasury(stranger.address, fee * 500 // 10_000)
+    assert client.treasury_funds() == fee - fee * 500 // 10_000
+    assert_money_invariant(client)
+
+
+def test_treasury_cannot_withdraw_the_fees(
+    client: GPUHubClient, provider: GPUHubClient, renter: GPUHubClient
+) -> None:
+    """The treasury's fees are no withdrawable balance: withdraw() finds nothing."""
+    settle_with_fee(client, renter)
+    assert client.balance_of(client.address) == 0
+    with pytest.raises(gpuhub.NothingToWithdraw):
+        client.withdraw()
+
+
+def test_treasury_pays_at_most_5_percent_per_period(
+    client: GPUHubClient, provider: GPUHubClient, renter: GPUHubClient, stranger: GPUHubClient
+) -> None:
+    """A period's payouts stop at 5% of the fees held at its first payout; the period's end
+    opens a new allowance of 5% of what is held then."""
+    fee = settle_with_fee(client, renter)
+    limit = fee * 500 // 10_000
+    with pytest.raises(gpuhub.PayoutLimitExceeded) as exc:
+        client.pay_from_treasury(stranger.address, limit + 1)
+    assert (exc.value.amount, exc.value.allowance) == (limit + 1, limit)
+    client.pay_from_treasury(stranger.address, limit - 1)
+    period_ends = client.payout_allowance().period_ends
+    assert client.payout_allowance().amount == 1
+    with pytest.raises(gpuhub.PayoutLimitExceeded) as exc:
+        client.pay_from_treasury(stranger.address, 2)
+    assert (exc.value.allowance, exc.value.next_period) == (1, period_ends)
+    client.chain.advance_time(max(period_ends - client.chain.now(), 0) + 1)
+    held = fee - (limit - 1)
+    assert client.payout_allowance().amount == held * 500 // 10_000
+    client.pay_from_treasury(stranger.address, held * 500 // 10_000)
+    assert client.treasury_funds() == held - held * 500 // 10_000
     assert_money_invariant(client)
 
 

@@ -242,6 +242,10 @@ def test_renter_completions_count_early_ends_and_settles(
         completed_as_provider=0,
         completed_as_renter=3,
         terminations=0,
+        provider_rating_weight=0,
+        provider_rating_weighted_sum=0,
+        renter_rating_weight=0,
+        renter_rating_weighted_sum=0,
     )
     p = renter.reputation(provider.address)
     assert (p.completed_as_provider, p.completed_as_renter, p.terminations) == (3, 0, 0)
@@ -303,3 +307,82 @@ def test_balance_overflow_reverts_instead_of_truncating(anvil_node: AnvilNode) -
         renter.rent(1, 1, max_total=3)
     assert (exc.value.account, exc.value.balance) == (renter.address, 2**96)
     assert renter.balance_of() == held and renter.rental_count() == 1
+
+
+def rate_after(
+    provider: GPUHubClient, renter: GPUHubClient, listing_id: int, seconds: int, score: int
+) -> int:
+    """Rent ``listing_id`` for an hour or more, end it after ``seconds`` and rate the provider
+    ``score``; returns what the rental billed."""
+    rental = renter.rent(listing_id, 10)
+    if seconds:
+        renter.chain.advance_time(seconds)
+    renter.end_rental(rental.rental_id)
+    return renter.rate(rental.rental_id, score).billed
+
+
+@pytest.fixture
+def rated_provider(provider: GPUHubClient, renter: GPUHubClient) -> tuple[GPUHubClient, int]:
+    """The provider with a listing at 0.001 ETH an hour (id 1), rented three times for ten
+    hours by real renters and rated 5, 4 and 4: a score of 4.0 (weight 30,000 units)."""
+    listing = provider.create_listing(
+        gpu_model="RTX 4090", capacity=24, price=10**15, unit=PriceUnit.HOUR, max_duration=10
+    )
+    for score in (5, 4, 4):
+        rate_after(provider, renter, listing.listing_id, 10 * 3600, score)
+    rep = renter.reputation(provider.address)
+    assert (rep.provider_rating_weight, rep.provider_score()) == (30_000, 4.0)
+    return provider, listing.listing_id
+
+
+def test_review_bombing_with_rentals_ended_at_once_moves_nothing(
+    rated_provider: tuple[GPUHubClient, int], stranger: GPUHubClient
+) -> None:
+    """Eleven rentals a stranger ends as soon as it starts them, each rated 1 star, count as
+    ratings but weigh nothing: the provider's score stays 4.0 while its plain average falls."""
+    provider, listing_id = rated_provider
+    paid = sum(rate_after(provider, stranger, listing_id, 0, 1) for _ in range(11))
+    rep = stranger.reputation(provider.address)
+    assert rep.provider_rating_count == 14 and rep.provider_average is not None
+    assert rep.provider_average < 2
+    assert paid < 11 * 10**12  # each under one weight unit (10**12 wei)
+    assert rep.provider_rating_weight == 30_000
+    assert rep.provider_score() == 4.0
+
+
+def test_moving_a_score_costs_what_it_weighs(
+    rated_provider: tuple[GPUHubClient, int], stranger: GPUHubClient
+) -> None:
+    """Dragging a 4.0 provider with 30,000 units of rated rentals down to 3.0 takes one-star
+    rentals billing (4.0 - 3.0) * 40,000 / (3.0 - 1) = 20,000 units (0.02 ETH), paid to the
+    provider: a rental billed exactly that lands the score on 3.0."""
+    provider, _ = rated_provider
+    dearer = provider.create_listing(
+        gpu_model="RTX 5090", capacity=32, price=2 * 10**15, unit=PriceUnit.HOUR, max_duration=10
+    )
+    billed = rate_after(provider, stranger, dearer.listing_id, 10 * 3600, 1)
+    assert billed == 2 * 10**16
+    assert stranger.reputation(provider.address).provider_score() == 3.0
+
+
+@pytest.mark.anvil
+def test_rating_weight_past_2_48_units_is_refused(anvil_node: AnvilNode) -> None:
+    """A rating whose weight would pass 2^48 units (a rental billed more than all ETH there
+    is, possible only where a dev chain mints it) reverts with RatingWeightOverflow and counts
+    nothing."""
+    w3 = anvil_node.web3()
+    for account in w3.eth.accounts[3:5]:
+        w3.provider.make_request("anvil_setBalance", [account, hex(2**100)])  # type: ignore[arg-type]
+    market = GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=w3.eth.accounts[0])
+    provider = market.with_account(market.accounts[3])
+    renter = market.with_account(market.accounts[4])
+    listing = provider.create_listing(
+        gpu_model="H100", capacity=80, price=2**95, unit=PriceUnit.MINUTE
+    )
+    rental = renter.rent(listing.listing_id, 1)
+    renter.chain.advance_time(60)
+    renter.settle(rental.rental_id)
+    with pytest.raises(gpuhub.RatingWeightOverflow) as exc:
+        renter.rate(rental.rental_id, 5)
+    assert (exc.value.account, exc.value.weight) == (provider.address, 2**95 // 10**12)
+    assert renter.reputation(provider.address).provider_rating_count == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from hypothesis import Phase
 
@@ -13,10 +13,13 @@ from hypothesis import Phase
 PHASES = list(Phase) if os.environ.get("GPUHUB_SHRINK") else [Phase.reuse, Phase.generate]
 
 
-def expect(error: type[Exception], fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-    """Call ``fn`` and require it to raise ``error``."""
+E = TypeVar("E", bound=Exception)
+
+
+def expect(error: type[E], fn: Callable[..., Any], *args: Any, **kwargs: Any) -> E:
+    """Call ``fn`` and require it to raise ``error``; returns what it raised."""
     try:
         fn(*args, **kwargs)
-    except error:
-        return
+    except error as raised:
+        return raised
     raise AssertionError(f"expected {error.__name__} from {getattr(fn, '__name__', fn)}")

@@ -1,7 +1,8 @@
 """The money invariant under random market activity, against a plain-Python model.
 
 After every step: the contract's ETH balance equals the escrow of active rentals plus every
-withdrawable balance, and every listing, rental, balance and reputation equals the model's.
+withdrawable balance plus the fees the treasury holds, and every listing, rental, balance,
+reputation and treasury figure (payout limit included) equals the model's.
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ class Market(RuleBasedStateMachine):
         self.listings: list[ModelListing] = []
         self.rentals: list[Rental] = []
         self.balances = dict.fromkeys(self.addresses, 0)
-        self.accrued = 0
+        self.accrued = 0  # fees the treasury holds
+        self.period_start = 0  # the running payout period (0: none yet)
+        self.period_limit = 0
+        self.period_paid = 0
         self.fee_bps = 0
         self.reputations = {a: empty_reputation(a) for a in self.addresses}
         self.rated: set[tuple[int, str]] = set()
@@ -227,7 +231,7 @@ class Market(RuleBasedStateMachine):
         self.balances[rental.provider] += used - fee
         self.accrued += fee
         self.pending_votes[rental.renter] += fee // 2
-        self.pending_votes[rental.provider] += fee // 2
+        self.pending_votes[rental.provider] += fee - fee // 2
         reps = self.reputations
         if status is RentalStatus.ENDED_BY_PROVIDER:
             old = reps[rental.provider]
@@ -301,12 +305,15 @@ class Market(RuleBasedStateMachine):
             assert (rating.score, rating.comment) == (score, comment)
             assert rating.billed == rental.cost_at(rental.end)
             self.rated.add((rid, client.address))
+            weight = rating.billed // 10**12
             if client.address == rental.renter:
                 old = self.reputations[rental.provider]
                 self.reputations[rental.provider] = replace(
                     old,
                     provider_rating_count=old.provider_rating_count + 1,
                     provider_rating_sum=old.provider_rating_sum + score,
+                    provider_rating_weight=old.provider_rating_weight + weight,
+                    provider_rating_weighted_sum=old.provider_rating_weighted_sum + score * weight,
                 )
             else:
                 old = self.reputations[rental.renter]
@@ -314,6 +321,8 @@ class Market(RuleBasedStateMachine):
                     old,
                     renter_rating_count=old.renter_rating_count + 1,
                     renter_rating_sum=old.renter_rating_sum + score,
+                    renter_rating_weight=old.renter_rating_weight + weight,
+                    renter_rating_weighted_sum=old.renter_rating_weighted_sum + score * weight,
                 )
 
     # ------------------------------------------------------------------ money and governance
@@ -321,16 +330,12 @@ class Market(RuleBasedStateMachine):
     @rule(who=st.integers(0, N_ACCOUNTS - 1))
     def withdraw(self, who: int) -> None:
         client = self.clients[who]
-        owed = self.balances[client.address] + (
-            self.accrued if client.address == self.treasury else 0
-        )
+        owed = self.balances[client.address]  # the treasury's fees are no balance
         if owed == 0:
             expect(gpuhub.NothingToWithdraw, client.withdraw)
             return
         assert client.withdraw() == owed
         self.balances[client.address] = 0
-        if client.address == self.treasury:
-            self.accrued = 0
 
     @rule(who=st.sampled_from([0, 0, 0, 1]), fee=st.integers(0, 1000))
     def set_fee(self, who: int, fee: int) -> None:
@@ -341,24 +346,33 @@ class Market(RuleBasedStateMachine):
         self.fee_bps = fee
 
     @rule(
-        who=st.sampled_from([0, 0, 0, 1]), to=st.integers(0, N_ACCOUNTS - 1), part=st.integers(1, 4)
+        who=st.sampled_from([0, 0, 0, 1]),
+        to=st.integers(0, N_ACCOUNTS - 1),
+        share=st.sampled_from([1, 100, 250, 500, 501, 2500, 10_000, 10_001]),
     )
-    def pay_from_treasury(self, who: int, to: int, part: int) -> None:
+    def pay_from_treasury(self, who: int, to: int, share: int) -> None:
+        """Pay ``share`` basis points of the fees held: at most 5% of them per 30 days."""
         client = self.clients[who]
-        held = self.accrued + self.balances[self.treasury]
-        amount = max(held * part // 4, 1)
+        held = self.accrued
+        amount = max(held * share // 10_000, 1)
         target = self.addresses[to]
+        now = self.next_block_time()
+        start, limit, paid = self.period_start, self.period_limit, self.period_paid
+        if start == 0 or now >= start + 30 * 86_400:
+            start, limit, paid = now, held * 500 // 10_000, 0
         if who != 0:
             expect(gpuhub.NotTreasury, client.pay_from_treasury, target, amount)
         elif amount > held:
             expect(gpuhub.InsufficientTreasury, client.pay_from_treasury, target, amount)
+        elif amount > limit - paid:
+            error = expect(gpuhub.PayoutLimitExceeded, client.pay_from_treasury, target, amount)
+            assert (error.allowance, error.next_period) == (limit - paid, start + 30 * 86_400)
         else:
             client.pay_from_treasury(target, amount)
-            from_fees = min(amount, self.accrued)
-            self.accrued -= from_fees
-            self.balances[self.treasury] -= amount - from_fees
+            self.accrued -= amount
+            self.period_start, self.period_limit, self.period_paid = start, limit, paid + amount
 
-    @rule(seconds=st.sampled_from([1, 59, 60, 61, 1799, 3600, 7200, 86_400]))
+    @rule(seconds=st.sampled_from([1, 59, 60, 61, 1799, 3600, 7200, 86_400, 30 * 86_400]))
     def advance_time(self, seconds: int) -> None:
         self.chain.chain.advance_time(seconds)
 
@@ -370,17 +384,16 @@ class Market(RuleBasedStateMachine):
         rentals = chain.rentals()
         balances = [chain.balance_of(a) for a in self.addresses]
         escrow = sum(r.paid for r in rentals if r.is_active)
-        assert chain.w3.eth.get_balance(chain.contract_address) == escrow + sum(balances)
+        held = chain.treasury_funds()
+        assert chain.w3.eth.get_balance(chain.contract_address) == escrow + sum(balances) + held
+        assert held == self.accrued
 
         assert rentals == self.rentals
         listings = chain.list_listings()
         assert [(x.provider, x.price, x.unit, x.status) for x in listings] == [
             (m.provider, m.price, m.unit, m.status) for m in self.listings
         ]
-        owed = [
-            self.balances[a] + (self.accrued if a == self.treasury else 0) for a in self.addresses
-        ]
-        assert balances == owed
+        assert balances == [self.balances[a] for a in self.addresses]
         assert chain.fee_bps() == self.fee_bps
         pending = [int(chain.contract.functions.pendingVotes(a).call()) for a in self.addresses]
         assert pending == [self.pending_votes[a] for a in self.addresses]
@@ -399,6 +412,10 @@ def empty_reputation(address: str) -> Reputation:
         completed_as_provider=0,
         completed_as_renter=0,
         terminations=0,
+        provider_rating_weight=0,
+        provider_rating_weighted_sum=0,
+        renter_rating_weight=0,
+        renter_rating_weighted_sum=0,
     )
 
 

@@ -64,6 +64,7 @@ def market(postgres_server: str, tmp_path_factory: pytest.TempPathFactory) -> It
     ]:
         rental = renter.rent(listing_id, 1 + listing_id % 3)
         provider = next(p for p in providers if p.address == rental.provider)
+        client.chain.advance_time(30)  # billed from nothing to 4.6 ETH: ratings of every weight
         (provider if by_provider else renter).end_rental(rental.rental_id)
         renter.rate(rental.rental_id, score)
     renter.rent(9, 2)
@@ -202,9 +203,12 @@ def by_hand(listing: Listing, term: Term, reputation: Reputation) -> bool:
         case "max_hours":
             value, bound = listing.max_duration * seconds, bound.seconds
         case "rating":
-            value = Fraction(
-                reputation.provider_rating_sum + 15, reputation.provider_rating_count + 5
+            # The weighted mean with 10,000 units of prior at 3, as a float; whole numbers
+            # below 2**53 divide exactly as the databases' doubles do.
+            value = (reputation.provider_rating_weighted_sum + 30_000) / (
+                reputation.provider_rating_weight + 10_000
             )
+            bound = float(bound)
         case "ratings":
             value = reputation.provider_rating_count
         case "completed":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gpuhub import Listing, ListingStatus, PriceUnit, ValidationError
+from gpuhub import Listing, ListingStatus, PriceUnit, ValidationError, _core
 from gpuhub._core import filter_listings, listing_terms
 
 GOOD = dict(
@@ -142,3 +142,17 @@ def test_page_decoder_matches_abi_decoding() -> None:
         )
         == []
     )
+
+
+@pytest.mark.parametrize("char", ["\x00", "\t", "\n", "\x1b", "\x1f", "\x7f", "\x80", "\x9f"])
+def test_check_text_refuses_control_characters(char: str) -> None:
+    """Every C0 control, DEL and every C1 control is refused, at its UTF-8 byte offset."""
+    with pytest.raises(ValidationError, match=rf"U\+{ord(char):04X} at byte 3") as exc:
+        _core.check_text("gpu_model", "ü" + "x" + char)
+    assert exc.value.field == "gpu_model"
+
+
+@pytest.mark.parametrize("text", ["\u00a0", "\u2028", "%_\\\"'", "🚀", "Ü"])
+def test_check_text_accepts_other_text(text: str) -> None:
+    """Text past the control characters (a no-break space, separators, symbols) is accepted."""
+    assert _core.check_text("comment", text) == text.encode()

@@ -37,6 +37,7 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     exc.ValidationError: 422,
     exc.InvalidGpuModel: 422,
     exc.GpuModelNotUtf8: 422,
+    exc.GpuModelControlCharacter: 422,
     exc.PaymentTooLarge: 422,
     exc.InvalidCapacity: 422,
     exc.InvalidPrice: 422,
@@ -48,6 +49,8 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     exc.InvalidAddress: 422,
     exc.InvalidScore: 422,
     exc.CommentTooLong: 422,
+    exc.CommentNotUtf8: 422,
+    exc.CommentControlCharacter: 422,
     exc.ContractError: 409,  # every other custom error is a conflict with the current state
     exc.OutOfGas: 502,  # the server's own transaction ran short: not the client's doing
     exc.TransactionReverted: 409,

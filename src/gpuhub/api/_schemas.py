@@ -271,9 +271,15 @@ class GovernanceOut(BaseModel):
     voting_delay: int = Field(description="seconds from a proposal to its vote")
     voting_period: int = Field(description="seconds a vote stays open")
     timelock_delay: int = Field(description="seconds a passed proposal waits")
-    quorum_percent: int
+    quorum_percent: int = Field(description="PARAMETER proposals: percent of claimed units")
+    power_quorum_percent: int = Field(
+        description="POWER proposals: percent of every unit ever granted or earned"
+    )
+    vote_maturity: int = Field(description="seconds units must be held before a snapshot")
     proposal_threshold: Wei
     total_units: Wei
+    treasury_funds: Wei = Field(description="fees the treasury holds")
+    payout_allowance: Wei = Field(description="what the treasury may pay out now")
 
 
 class ActionOut(BaseModel):
@@ -292,6 +298,9 @@ class ProposalOut(BaseModel):
     state: Literal[
         "PENDING", "ACTIVE", "CANCELED", "DEFEATED", "SUCCEEDED", "QUEUED", "EXPIRED", "EXECUTED"
     ]
+    kind: Literal["PARAMETER", "POWER"] = Field(
+        description="PARAMETER (fee, pause: ordinary quorum) or POWER (anything else)"
+    )
     vote_start: int
     vote_end: int
     eta: int
@@ -317,6 +326,7 @@ class ProposalOut(BaseModel):
             ],
             description=proposal.description,
             state=proposal.state.name,  # type: ignore[arg-type]
+            kind=proposal.kind.name,  # type: ignore[arg-type]
             vote_start=proposal.vote_start,
             vote_end=proposal.vote_end,
             eta=proposal.eta,
@@ -325,6 +335,13 @@ class ProposalOut(BaseModel):
             abstain_votes=str(proposal.abstain_votes),
             quorum=str(proposal.quorum),
         )
+
+
+class ProposalPage(BaseModel):
+    items: list[ProposalOut]
+    total: int = Field(description="proposals ever made")
+    offset: int
+    limit: int
 
 
 class VotesOut(BaseModel):
@@ -378,9 +395,15 @@ class ReputationOut(BaseModel):
     completed_as_provider: int
     completed_as_renter: int
     terminations: int
+    provider_rating_weight: int = Field(description="what the rated rentals billed, in 10^12 wei")
+    provider_rating_weighted_sum: int
+    renter_rating_weight: int
+    renter_rating_weighted_sum: int
     provider_average: float | None
     renter_average: float | None
-    provider_score: float = Field(description="Bayesian average at the default prior (3.0, 5)")
+    provider_score: float = Field(
+        description="mean weighted by what was billed, prior 3.0 at 10,000 weight units"
+    )
 
     @classmethod
     def of(cls, r: Reputation) -> ReputationOut:
@@ -393,6 +416,10 @@ class ReputationOut(BaseModel):
             completed_as_provider=r.completed_as_provider,
             completed_as_renter=r.completed_as_renter,
             terminations=r.terminations,
+            provider_rating_weight=r.provider_rating_weight,
+            provider_rating_weighted_sum=r.provider_rating_weighted_sum,
+            renter_rating_weight=r.renter_rating_weight,
+            renter_rating_weighted_sum=r.renter_rating_weighted_sum,
             provider_average=r.provider_average,
             renter_average=r.renter_average,
             provider_score=r.provider_score(),

@@ -41,6 +41,7 @@ from sqlalchemy.exc import OperationalError
 from .._transactions import Rpc, data_bytes, quantity
 from ..exceptions import MarketIndexError, RequestRejected, ValidationError
 from ..models import (
+    RATING_WEIGHT_UNIT,
     Listing,
     ListingStatus,
     PriceUnit,
@@ -884,16 +885,18 @@ def _copy_reputations(db: Connection, changed: list[dict[str, Any]]) -> None:
         update(listings)
         .where(listings.c.provider_key == bindparam("key"))
         .values(
-            rating_sum=bindparam("sum"),
             rating_count=bindparam("count"),
+            rating_weight=bindparam("weight"),
+            rating_weighted_sum=bindparam("weighted"),
             completed=bindparam("done"),
             terminations=bindparam("cut"),
         ),
         [
             {
                 "key": a["address"],
-                "sum": a["provider_rating_sum"],
                 "count": a["provider_rating_count"],
+                "weight": a["provider_rating_weight"],
+                "weighted": a["provider_rating_weighted_sum"],
                 "done": a["completed_as_provider"],
                 "cut": a["terminations"],
             }
@@ -973,10 +976,16 @@ def _apply(state: _State, event: _Event) -> None:
             },
         )
         side = "provider" if role is Role.PROVIDER else "renter"
+        weight = args["billed"] // RATING_WEIGHT_UNIT
         _count(
             state,
             args["ratee"],
-            **{f"{side}_rating_count": 1, f"{side}_rating_sum": args["score"]},
+            **{
+                f"{side}_rating_count": 1,
+                f"{side}_rating_sum": args["score"],
+                f"{side}_rating_weight": weight,
+                f"{side}_rating_weighted_sum": args["score"] * weight,
+            },
         )
 
 
@@ -988,6 +997,10 @@ _ACCOUNT_COUNTERS = (
     "completed_as_provider",
     "completed_as_renter",
     "terminations",
+    "provider_rating_weight",
+    "provider_rating_weighted_sum",
+    "renter_rating_weight",
+    "renter_rating_weighted_sum",
 )
 
 
@@ -1022,8 +1035,9 @@ def _listing_row(
         "min_seconds": args["minDuration"] * unit.seconds,
         "max_seconds": args["maxDuration"] * unit.seconds,
         "status": status,
-        "rating_sum": account["provider_rating_sum"] if account else 0,
         "rating_count": account["provider_rating_count"] if account else 0,
+        "rating_weight": account["provider_rating_weight"] if account else 0,
+        "rating_weighted_sum": account["provider_rating_weighted_sum"] if account else 0,
         "completed": account["completed_as_provider"] if account else 0,
         "terminations": account["terminations"] if account else 0,
     }

@@ -136,9 +136,11 @@ listings = Table(
     Column("max_seconds", BigInteger, nullable=False),
     Column("status", SmallInteger, nullable=False),
     # The provider's reputation, copied from gpuhub_accounts whenever it changes, so searches on
-    # it read one table.
-    Column("rating_sum", BigInteger, nullable=False),
+    # it read one table. Weights are in RATING_WEIGHT_UNIT wei: the contract keeps them below
+    # 2**48 and weighted sums below 2**51, so they fit BIGINT and convert to floats exactly.
     Column("rating_count", BigInteger, nullable=False),
+    Column("rating_weight", BigInteger, nullable=False),
+    Column("rating_weighted_sum", BigInteger, nullable=False),
     Column("completed", BigInteger, nullable=False),
     Column("terminations", BigInteger, nullable=False),
 )
@@ -166,22 +168,29 @@ Index(
     listings.c.price_per_day,
     listings.c.unit,
     listings.c.max_seconds,
-    listings.c.rating_sum,
-    listings.c.rating_count,
+    listings.c.rating_weighted_sum,
+    listings.c.rating_weight,
 )
 # provider~... and provider=..., and copying an account's reputation onto its listings.
 Index("gpuhub_listings_provider", listings.c.provider_key, listings.c.status)
 
-# The Bayesian score's prior as whole numbers written into the SQL (not bound parameters), so
-# the searches' ORDER BY and the index below are one expression and the database can match them.
+# The score's prior as whole numbers written into the SQL (not bound parameters), so the
+# searches' ORDER BY, their filters and the index below are one expression the database can
+# match.
 _prior_total = Fraction(PRIOR_WEIGHT) * Fraction(PRIOR_MEAN)
 assert _prior_total.denominator == 1
-PRIOR_VOTES: Any = literal_column(str(PRIOR_WEIGHT))
-PRIOR_TOTAL: Any = literal_column(str(_prior_total.numerator))
-#: a listing's provider rating (the Bayesian score), as searches sort by it.
-RATING_SCORE: Any = cast(listings.c.rating_sum + PRIOR_TOTAL, Float) / cast(
-    listings.c.rating_count + PRIOR_VOTES, Float
-)
+PRIOR_WEIGHT_SQL: Any = literal_column(str(PRIOR_WEIGHT))
+PRIOR_TOTAL_SQL: Any = literal_column(str(_prior_total.numerator))
+
+
+def rating_score(weighted_sum: Any, weight: Any) -> Any:
+    """The provider score in SQL: the whole numbers summed exactly, then one division of
+    doubles, which is what ``Reputation.provider_score()`` computes in Python."""
+    return cast(weighted_sum + PRIOR_TOTAL_SQL, Float) / cast(weight + PRIOR_WEIGHT_SQL, Float)
+
+
+#: a listing's provider rating (the billed-weighted score), as searches sort and filter by it.
+RATING_SCORE: Any = rating_score(listings.c.rating_weighted_sum, listings.c.rating_weight)
 # sort=-rating: the best-rated providers first, ties by id. (PostgreSQL wants an expression in an
 # index in parentheses.)
 Index(
@@ -233,6 +242,10 @@ accounts = Table(
     Column("completed_as_provider", BigInteger, nullable=False),
     Column("completed_as_renter", BigInteger, nullable=False),
     Column("terminations", BigInteger, nullable=False),
+    Column("provider_rating_weight", BigInteger, nullable=False),
+    Column("provider_rating_weighted_sum", BigInteger, nullable=False),
+    Column("renter_rating_weight", BigInteger, nullable=False),
+    Column("renter_rating_weighted_sum", BigInteger, nullable=False),
 )
 
 #: every ``Rated`` event; ``id`` is rental id * 2 + role (one rating per side per rental).

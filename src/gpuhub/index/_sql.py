@@ -2,7 +2,9 @@
 
 Exactness: money columns hold whole amounts of wei (as bytes that sort like them) and times whole
 seconds, so a bound that is a fraction is rounded the one way that keeps the comparison exact
-(``x <= 2.5`` is ``x <= 2`` for a whole ``x``).
+(``x <= 2.5`` is ``x <= 2`` for a whole ``x``). The rating is the one float both sides compute
+the same way (``_schema.rating_score``), compared with the same double bound
+(``search.score_bound``).
 
 Counting: a full page does not tell how many listings match in all, and counting 75,000 matches
 costs more than finding the page. A search counts at most ``count_limit`` matches past the
@@ -39,20 +41,19 @@ from sqlalchemy import (
     true,
 )
 
-from .._core import MAX_SCORE
 from ..models import Listing, ListingStatus, PriceUnit, Reputation
 from ..search import FIELDS, Kind, Query, SortKey, Term, Time, matches
+from ..search._match import score_bound
 from ..search._query import REPUTATION_FIELDS
 from ._schema import (
     MAX_INTEGER,
     MAX_WEI,
-    PRIOR_TOTAL,
-    PRIOR_VOTES,
     RATING_SCORE,
     accounts,
     listings,
     models,
     providers,
+    rating_score,
     stored_wei,
 )
 
@@ -63,21 +64,17 @@ _C = listings.c
 class _Reputation:
     """The columns a provider's reputation is read from."""
 
-    rating_sum: Any
+    score: Any
     rating_count: Any
     completed: Any
     terminations: Any
 
-    def rating_votes(self) -> tuple[Any, Any]:
-        """The Bayesian score's numerator and denominator, whole numbers."""
-        return self.rating_sum + PRIOR_TOTAL, self.rating_count + PRIOR_VOTES
-
 
 # Each listing row carries a copy of its provider's reputation; gpuhub_accounts holds the
 # original, one row per account.
-_ON_LISTINGS = _Reputation(_C.rating_sum, _C.rating_count, _C.completed, _C.terminations)
+_ON_LISTINGS = _Reputation(RATING_SCORE, _C.rating_count, _C.completed, _C.terminations)
 _ON_ACCOUNTS = _Reputation(
-    accounts.c.provider_rating_sum,
+    rating_score(accounts.c.provider_rating_weighted_sum, accounts.c.provider_rating_weight),
     accounts.c.provider_rating_count,
     accounts.c.completed_as_provider,
     accounts.c.terminations,
@@ -134,6 +131,10 @@ _NEWCOMER = Reputation(
     completed_as_provider=0,
     completed_as_renter=0,
     terminations=0,
+    provider_rating_weight=0,
+    provider_rating_weighted_sum=0,
+    renter_rating_weight=0,
+    renter_rating_weighted_sum=0,
 )
 _NEWCOMERS_LISTING = Listing(
     listing_id=0,
@@ -294,12 +295,7 @@ def _compare(name: str, op: str, value: Any, reputation: _Reputation) -> ColumnE
     if name == "provider":
         return _ops(_C.provider_key, op, value)
     if name == "rating":
-        # (sum + prior) / (votes + weight) op p / q, cross-multiplied: exact in integers.
-        bound = Fraction(value)
-        if bound > MAX_SCORE:  # above every score: compared as a constant, never multiplied
-            return _constant(op, above=True)
-        total, votes = reputation.rating_votes()
-        return _ops(total * bound.denominator, op, votes * bound.numerator)
+        return _ops(reputation.score, op, score_bound(Fraction(value)))
     if name == "ratings":
         return _whole(reputation.rating_count, op, Fraction(value), money=False)
     if name in ("completed", "terminations"):

@@ -1,7 +1,9 @@
 """Evaluate a query over listings in memory: the chain evaluator and the reference for the index.
 
-Every comparison is exact: prices per hour and ratings are Fractions, times are seconds, so
-listings priced per minute, hour and day compare without rounding.
+Every comparison is exact: prices per hour are Fractions and times seconds, so listings priced
+per minute, hour and day compare without rounding. The ``rating`` is the float
+``Reputation.provider_score()`` computes (the index's SQL computes the very same double from the
+same whole numbers, all below 2**53), compared with the double nearest the bound.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ..models import PRIOR_MEAN, PRIOR_WEIGHT, Listing, Reputation
+from ..models import Listing, Reputation
 from ._query import FIELDS, Kind, Query, Term, Time
 
 #: the provider's reputation, by the provider's address.
@@ -44,11 +46,15 @@ class SearchResult:
     total_exact: bool = True
 
 
-def rating(reputation: Reputation) -> Fraction:
-    """``reputation.provider_score()`` with the default prior, as an exact fraction."""
-    prior = Fraction(PRIOR_WEIGHT) * Fraction(PRIOR_MEAN)
-    votes = reputation.provider_rating_count + Fraction(PRIOR_WEIGHT)
-    return (reputation.provider_rating_sum + prior) / votes
+def rating(reputation: Reputation) -> float:
+    """``reputation.provider_score()`` with the default prior: the billed-weighted mean."""
+    return reputation.provider_score()
+
+
+def score_bound(bound: Fraction) -> float:
+    """A ``rating`` bound as the double it is compared with. Scores lie in 1..5, so a bound
+    outside 0..6 compares as 0 or 6 (and never overflows a float)."""
+    return float(min(max(bound, Fraction(0)), Fraction(6)))
 
 
 def value_of(listing: Listing, name: str, reputation_of: ReputationOf) -> Any:
@@ -94,6 +100,8 @@ def _compare(listing: Listing, name: str, value: Any, op: str, wanted: Any) -> b
     kind = FIELDS[name].kind
     if op == "~":
         return str(wanted).casefold() in str(value).casefold()
+    if kind is Kind.SCORE:
+        wanted = score_bound(wanted)
     if kind is Kind.DURATION and isinstance(wanted, Time):
         value, wanted = value * listing.unit.seconds, wanted.seconds
     elif isinstance(wanted, Time):

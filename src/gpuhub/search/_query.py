@@ -66,7 +66,11 @@ FIELDS: dict[str, Field] = {
         Field("max_duration", Kind.DURATION, "longest rental, in the listing's units or 2d"),
         Field("max_hours", Kind.HOURS, "longest rental in hours (or with a unit: 2d)"),
         Field("status", Kind.STATUS, "available (the default), unavailable, rented, removed, any"),
-        Field("rating", Kind.SCORE, "the provider's Bayesian score, 1..5 (3 with no ratings)"),
+        Field(
+            "rating",
+            Kind.SCORE,
+            "the provider's score weighted by what was billed, 1..5 (3 with no ratings)",
+        ),
         Field("ratings", Kind.INT, "how many ratings the provider received from renters"),
         Field("completed", Kind.INT, "rentals the provider completed"),
         Field("terminations", Kind.INT, "rentals the provider ended early"),

@@ -5,9 +5,10 @@ Proposals and votes are sent from users' own wallets; the server does not vote w
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
 from ... import _core
+from ...governance import MAX_PROPOSAL_PAGE
 from .. import _schemas as s
 from .._deps import READ_ERRORS, ClientDep, address_path
 
@@ -31,15 +32,29 @@ def governance(client: ClientDep) -> s.GovernanceOut:
         voting_period=gov.voting_period(),
         timelock_delay=gov.timelock_delay(),
         quorum_percent=gov.quorum_percent(),
+        power_quorum_percent=gov.power_quorum_percent(),
+        vote_maturity=gov.vote_maturity(),
         proposal_threshold=str(gov.proposal_threshold()),
         total_units=str(gov.total_units()),
+        treasury_funds=str(client.treasury_funds()),
+        payout_allowance=str(client.payout_allowance().amount),
     )
 
 
-@router.get("/v1/governance/proposals", response_model=list[s.ProposalOut], responses=READ_ERRORS)
-def proposals(client: ClientDep) -> list[s.ProposalOut]:
-    """Every proposal, oldest first, with its state and tallies."""
-    return [s.ProposalOut.of(p) for p in client.governance.proposals()]
+@router.get("/v1/governance/proposals", response_model=s.ProposalPage, responses=READ_ERRORS)
+def proposals(
+    client: ClientDep,
+    offset: Annotated[int, Query(ge=0, le=2**48)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PROPOSAL_PAGE)] = 20,
+) -> s.ProposalPage:
+    """A page of proposals, oldest first, with their state, kind and tallies."""
+    gov = client.governance
+    return s.ProposalPage(
+        items=[s.ProposalOut.of(p) for p in gov.proposals(offset=offset, limit=limit)],
+        total=gov.proposal_count(),
+        offset=offset,
+        limit=limit,
+    )
 
 
 @router.get(
