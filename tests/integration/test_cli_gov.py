@@ -105,3 +105,58 @@ def test_unknown_or_ambiguous_ids(cli: Cli) -> None:
     cli("gov", "show", "999", code=3)
     cli("gov", "show", "12ab", code=2)
     cli("gov", "vote", "1", "maybe", code=2)
+
+
+def test_list_pages_and_names_each_kind(cli: Cli, market: GPUHubClient) -> None:
+    """gov list --offset/--limit pages oldest first, and each proposal says its kind."""
+    fee = cli.json("gov", "propose", "set-fee", "10")
+    pay = cli.json("gov", "propose", "pay", market.accounts[5], "1gwei")
+    guardian = cli.json("gov", "propose", "set-guardian", market.accounts[6])
+    assert (fee["kind"], pay["kind"], guardian["kind"]) == ("PARAMETER", "POWER", "POWER")
+    page = cli.json("gov", "list", "--offset", "1", "--limit", "1")
+    assert [p["proposal_id"] for p in page] == [pay["proposal_id"]]
+    table = cli("gov", "list", "--limit", "2").stdout
+    assert "proposals 1..2 of 3" in table and "PARAMETER" in table and "POWER" in table
+    cli("gov", "list", "--limit", "101", code=2)
+
+
+def test_cancel_by_the_proposer_while_pending(cli: Cli) -> None:
+    """gov cancel calls off a pending proposal of the --from account; it stays CANCELED."""
+    proposal = cli.json("gov", "propose", "pause")
+    canceled = cli.json("gov", "cancel", proposal["proposal_id"][:12])
+    assert canceled["state"] == "CANCELED"
+    refused = cli("gov", "vote", proposal["proposal_id"], "for", code=4)
+    assert "GovernorUnexpectedProposalState" in refused.stderr
+
+
+def test_cancel_by_a_stranger_is_refused(cli: Cli, market: GPUHubClient) -> None:
+    """An account that neither proposed nor guards the market cannot cancel (exit 4)."""
+    proposal = cli.json("gov", "propose", "pause")
+    refused = cli("gov", "cancel", proposal["proposal_id"], "--from", market.accounts[3], code=4)
+    assert "GovernorUnableToCancel" in refused.stderr
+
+
+def test_settings_name_both_quorums(cli: Cli, market: GPUHubClient) -> None:
+    """gov settings reads the governor: both quorums, the maturity, the threshold, the guardian."""
+    gov = market.governance
+    settings = cli.json("gov", "settings")
+    assert settings["quorum_percent"] == gov.quorum_percent() == 4
+    assert settings["power_quorum_percent"] == gov.power_quorum_percent() == 20
+    assert settings["vote_maturity"] == gov.vote_maturity()
+    assert settings["proposal_threshold"] == str(gov.proposal_threshold())
+    assert settings["timelock"] == gov.timelock and settings["guardian"] is None
+    text = cli("gov", "settings").stdout
+    assert "20% of every unit granted or earned (POWER)" in text
+
+
+def test_treasury_shows_funds_and_allowance(cli: Cli, market: GPUHubClient) -> None:
+    """gov treasury reads the fees held and what a payout may take now, in wei strings."""
+    treasury = cli.json("gov", "treasury")
+    allowance = market.payout_allowance()
+    assert treasury == {
+        "treasury": market.treasury(),
+        "funds": str(market.treasury_funds()),
+        "allowance": str(allowance.amount),
+        "period_ends": allowance.period_ends,
+    }
+    assert "gpuhub gov propose pay" in cli("gov", "treasury").stdout

@@ -120,6 +120,7 @@ def proposal_json(proposal: Proposal) -> dict[str, Any]:
         "proposal_id": str(proposal.proposal_id),
         "proposer": proposal.proposer,
         "state": proposal.state.name,
+        "kind": proposal.kind.name,
         "description": proposal.description,
         "actions": [
             {

@@ -12,7 +12,7 @@ proposal ids are shortened in tables; every command takes a unique prefix of an 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -100,12 +100,13 @@ def _show(proposals: list[Proposal], title: str) -> None:
     from rich.text import Text
 
     table = Table(title=title, title_justify="left")
-    for column in ("id", "state", "description", "for", "against", "abstain", "quorum"):
+    for column in ("id", "state", "kind", "description", "for", "against", "abstain", "quorum"):
         table.add_column(column, no_wrap=column != "description")
     for p in proposals:
         table.add_row(
             short_id(p.proposal_id),
             p.state.name,
+            p.kind.name,
             Text(p.description),
             votes(p.for_votes),
             votes(p.against_votes),
@@ -152,14 +153,94 @@ def _step(
 
 @gov_app.command("list")
 def list_command(
-    rpc: Rpc = None, contract: Contract = None, profile: Profile = None, as_json: Json = False
+    offset: Annotated[int, typer.Option(min=0, help="skip this many proposals, oldest first")] = 0,
+    limit: Annotated[
+        int | None, typer.Option(min=1, max=100, help="at most this many (default: all)")
+    ] = None,
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    as_json: Json = False,
 ) -> None:
-    """List every proposal with its state and tallies."""
-    proposals = _governance(rpc, contract, profile, None, signing=False).proposals()
+    """List proposals, oldest first, with their state, kind and tallies."""
+    gov = _governance(rpc, contract, profile, None, signing=False)
+    proposals = gov.proposals(offset=offset, limit=limit)
     if as_json:
         print_json([proposal_json(p) for p in proposals])
         return
-    _show(proposals, f"{len(proposals)} proposals")
+    total = gov.proposal_count()
+    shown = f"{offset + 1}..{offset + len(proposals)} of {total}" if proposals else f"0 of {total}"
+    _show(proposals, f"proposals {shown}")
+
+
+@gov_app.command("settings")
+def settings_command(
+    rpc: Rpc = None, contract: Contract = None, profile: Profile = None, as_json: Json = False
+) -> None:
+    """The governor's settings: delays, quorums, vote maturity, threshold, guardian."""
+    session = Session(rpc=rpc, contract=contract, profile=profile, account=None)
+    client = session.client
+    gov = client.governance
+    row: dict[str, Any] = {
+        "governor": gov.address,
+        "timelock": gov.timelock,
+        "voting_delay": gov.voting_delay(),
+        "voting_period": gov.voting_period(),
+        "timelock_delay": gov.timelock_delay(),
+        "quorum_percent": gov.quorum_percent(),
+        "power_quorum_percent": gov.power_quorum_percent(),
+        "vote_maturity": gov.vote_maturity(),
+        "proposal_threshold": str(gov.proposal_threshold()),
+        "guardian": client.guardian(),
+    }
+    if as_json:
+        print_json(row)
+        return
+    from ..units import format_duration
+
+    for name in ("voting_delay", "voting_period", "timelock_delay", "vote_maturity"):
+        row[name] = format_duration(row[name])
+    row["quorum_percent"] = f"{row['quorum_percent']}% of the votes claimed (PARAMETER)"
+    row["power_quorum_percent"] = (
+        f"{row['power_quorum_percent']}% of every unit granted or earned (POWER)"
+    )
+    row["proposal_threshold"] = f"{votes(int(row['proposal_threshold']))} votes"
+    row["guardian"] = row["guardian"] or "none"
+    for name, value in row.items():
+        print(f"{name.replace('_', ' ')}: {value}")
+
+
+@gov_app.command("treasury")
+def treasury_command(
+    rpc: Rpc = None, contract: Contract = None, profile: Profile = None, as_json: Json = False
+) -> None:
+    """The fees the treasury holds and what a payout may take now (5% per 30 days)."""
+    session = Session(rpc=rpc, contract=contract, profile=profile, account=None)
+    client = session.client
+    funds = client.treasury_funds()
+    allowance = client.payout_allowance()
+    treasury = client.treasury()
+    row = {
+        "treasury": treasury,
+        "funds": str(funds),
+        "allowance": str(allowance.amount),
+        "period_ends": allowance.period_ends,
+    }
+    if as_json:
+        print_json(row)
+        return
+    from ..units import format_wei
+
+    period = (
+        f"until {when(allowance.period_ends)}"
+        if allowance.period_ends
+        else "no payout period running: the next payout starts one"
+    )
+    print(
+        f"treasury {treasury} holds {format_wei(funds)}; a payout may take "
+        f"{format_wei(allowance.amount)} now ({period}); propose one with "
+        "gpuhub gov propose pay ADDRESS AMOUNT"
+    )
 
 
 @gov_app.command("show")
@@ -335,6 +416,28 @@ def execute_command(
     _step(
         "executing",
         lambda gov: gov.execute(_proposal_id(gov, proposal_id)),
+        rpc,
+        contract,
+        profile,
+        from_,
+        as_json,
+    )
+
+
+@gov_app.command("cancel")
+def cancel_command(
+    proposal_id: ProposalId,
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
+    as_json: Json = False,
+) -> None:
+    """Cancel a proposal for good: its proposer while it is pending, the marketplace's guardian
+    at any time before it executes."""
+    _step(
+        "canceling",
+        lambda gov: gov.cancel(_proposal_id(gov, proposal_id)),
         rpc,
         contract,
         profile,
