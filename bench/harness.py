@@ -9,6 +9,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,11 +64,12 @@ def serve(
     port = free_port()
     env = {**source_env(src), "GPUHUB_API_KEY": "bench"}
     command = [sys.executable, "-m", "gpuhub", "serve", "--rpc", rpc, "--contract", contract]
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed once the server has stopped)
     process = subprocess.Popen(
         [*command, "--port", str(port), *args],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
         cwd=ROOT if src is None else Path(src).parent,
     )
     url = f"http://127.0.0.1:{port}"
@@ -78,7 +80,9 @@ def serve(
                 if httpx.get(f"{url}/health", timeout=5).status_code == 200:
                     break
             if process.poll() is not None:
-                raise RuntimeError(f"gpuhub serve exited with {process.returncode}")
+                log.seek(0)
+                said = log.read().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"gpuhub serve exited with {process.returncode}: {said}")
             if time.monotonic() > deadline:
                 raise RuntimeError("gpuhub serve did not start")
             time.sleep(0.2)
@@ -90,6 +94,7 @@ def serve(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
 
 
 def cpu_share(process: psutil.Process, seconds: float) -> float:

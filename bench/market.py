@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from typing import Any
 
 WEI_PER_ETH = 10**18
 UNIT_SECONDS = {0: 60, 1: 3600, 2: 86400}
@@ -146,3 +147,47 @@ def ratings(count: int, *, providers: int = 2000, seed: int = 11) -> list[tuple[
     rated = rng.choices(range(providers), provider_weights(providers), k=count)
     scores = rng.choices([1, 2, 3, 4, 5], [5, 5, 10, 30, 50], k=count)
     return list(zip(rated, scores, strict=True))
+
+
+def fill_chain(client: Any, count: int, *, per_block: int = 1000) -> None:
+    """Create ``count`` market-shaped listings on an anvil node, from its unlocked accounts as
+    providers (the big ones first), ``per_block`` transactions per mined block, sent as
+    batched ``eth_sendTransaction`` requests: filling the chain is not what is measured."""
+    import requests
+
+    url = client.w3.provider.endpoint_uri
+    rpc = client.w3.provider.make_request
+    senders = list(client.accounts)
+    nonces = {s: client.w3.eth.get_transaction_count(s) for s in senders}
+    calldata = client.contract.encode_abi
+    rpc("evm_setAutomine", [False])
+    try:
+        terms = listings(count, providers=len(senders))
+        for first in range(0, count, per_block):
+            batch = []
+            for t in terms[first : first + per_block]:
+                sender = senders[t.provider]
+                args = [t.gpu_model, t.capacity, t.price, t.unit, t.min_duration, t.max_duration]
+                tx = {
+                    "from": sender,
+                    "to": client.contract_address,
+                    "data": calldata("createListing", args=args),
+                    "gas": hex(300_000),
+                    "nonce": hex(nonces[sender]),
+                }
+                nonces[sender] += 1
+                batch.append(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": len(batch),
+                        "method": "eth_sendTransaction",
+                        "params": [tx],
+                    }
+                )
+            answers = requests.post(url, json=batch, timeout=600).json()
+            errors = [a["error"] for a in answers if "error" in a]
+            assert not errors, errors[:3]
+            rpc("evm_mine", [])
+    finally:
+        rpc("evm_setAutomine", [True])
+    assert client.listing_count() >= count

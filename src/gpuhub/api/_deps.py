@@ -138,13 +138,13 @@ class Denied(Exception):
 _bearer = HTTPBearer(auto_error=False, description="the server's API key")
 
 
-def get_client(request: Request) -> GPUHubClient:
+async def get_client(request: Request) -> GPUHubClient:
     """The marketplace client the app was built around."""
     client: GPUHubClient = request.app.state.client
     return client
 
 
-def get_index(request: Request) -> Any:
+async def get_index(request: Request) -> Any:
     """The server's MarketIndex, or None when it answers from the chain."""
     reads: IndexReads | None = request.app.state.reads
     return None if reads is None else reads.index

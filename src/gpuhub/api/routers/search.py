@@ -38,33 +38,34 @@ class SearchPage(BaseModel):
     source: str = Field(description="'index' or 'chain': where the answer was read")
 
 
+class SearchParams(BaseModel):
+    """The query parameters of ``GET /v1/listings``, validated as one model (one pydantic call
+    per request instead of one per parameter)."""
+
+    q: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="a query such as `model~4090 capacity>=24 price_per_hour<=0.5eth`",
+    )
+    sort: str | None = Field(
+        default=None, max_length=500, description="fields, comma-separated; `-` descending"
+    )
+    offset: int = Field(default=0, ge=0, le=2**48)
+    limit: int = Field(default=100, ge=1, le=1000)
+    max_price: s.Wei | None = Field(default=None, description="highest price, wei")
+    min_capacity: int | None = Field(default=None, ge=0, le=s.UINT256_MAX)
+    available_only: bool = True
+    price_unit: s.UnitName | None = Field(default=None, description="unit max_price is per")
+    exact_total: bool = Field(
+        default=False,
+        description="count every match (from an index, `total` is otherwise exact only up to "
+        f"{COUNT_LIMIT:,} matches past the page: see `total_exact`)",
+    )
+
+
 @router.get("", response_model=SearchPage, responses=READ_ERRORS)
 def search_listings(
-    client: ClientDep,
-    index: IndexDep,
-    q: Annotated[
-        str | None,
-        Query(
-            max_length=2000,
-            description="a query such as `model~4090 capacity>=24 price_per_hour<=0.5eth`",
-        ),
-    ] = None,
-    sort: Annotated[
-        str | None, Query(max_length=500, description="fields, comma-separated; `-` descending")
-    ] = None,
-    offset: Annotated[int, Query(ge=0, le=2**48)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    max_price: Annotated[s.Wei | None, Query(description="highest price, wei")] = None,
-    min_capacity: Annotated[int | None, Query(ge=0, le=s.UINT256_MAX)] = None,
-    available_only: bool = True,
-    price_unit: Annotated[s.UnitName | None, Query(description="unit max_price is per")] = None,
-    exact_total: Annotated[
-        bool,
-        Query(
-            description="count every match (from an index, `total` is otherwise exact only up "
-            f"to {COUNT_LIMIT:,} matches past the page: see `total_exact`)"
-        ),
-    ] = False,
+    client: ClientDep, index: IndexDep, params: Annotated[SearchParams, Query()]
 ) -> Response:
     """Listings matching a query, in its order, paged (a bad query is a 422 naming its position).
 
@@ -74,6 +75,9 @@ def search_listings(
     matches exactly up to 1,000 past the page's end; past that it is a lower bound and
     `total_exact` is false (`exact_total=true` counts them all).
     """
+    q, sort, offset, limit = params.q, params.sort, params.offset, params.limit
+    max_price, min_capacity, price_unit = params.max_price, params.min_capacity, params.price_unit
+    available_only, exact_total = params.available_only, params.exact_total
     legacy = q is None and sort is None
     if legacy and (
         max_price is not None or min_capacity is not None or not available_only or price_unit

@@ -57,7 +57,7 @@ class AttemptOut(BaseModel):
     error: str | None
 
 
-def get_outbox(request: Request) -> Outbox:
+async def get_outbox(request: Request) -> Outbox:
     """The app's webhook outbox (this router is included only when the app has one)."""
     outbox: Outbox = request.app.state.webhooks
     return outbox
