@@ -97,3 +97,26 @@ def test_numbers_past_2_63_from_the_index_are_not_500(
             read = from_chain.get("/v1/listings", params={"q": f"status=any {q}"})
             assert indexed.status_code == 200, indexed.text
             assert indexed.json()["items"] == read.json()["items"], q
+
+
+def test_a_querys_own_sort_and_limit_apply_without_parameters(
+    http: TestClient, market: GPUHubClient
+) -> None:
+    """``sort=`` and ``limit=`` inside ``q`` order and page the answer when the ``sort`` and
+    ``limit`` parameters are not given."""
+    stock(market)
+    body = http.get("/v1/listings", params={"q": "status=any sort=-price limit=2"}).json()
+    expected = market.search("status=any sort=-price limit=2")
+    assert [x["listing_id"] for x in body["items"]] == [x.listing_id for x in expected.listings]
+    assert (body["limit"], body["query"]) == (2, "status=any sort=-price limit=2")
+
+
+def test_parameters_win_over_the_querys_own_sort_and_limit(
+    http: TestClient, market: GPUHubClient
+) -> None:
+    """The ``sort`` and ``limit`` parameters replace the query's own."""
+    stock(market)
+    params = {"q": "status=any sort=-price limit=2", "sort": "price", "limit": 3}
+    body = http.get("/v1/listings", params=params).json()
+    expected = market.search("status=any sort=price limit=3")
+    assert [x["listing_id"] for x in body["items"]] == [x.listing_id for x in expected.listings]

@@ -1,5 +1,6 @@
 """REST: listings searched with the query language, from the index when the server has one."""
 
+import dataclasses
 from collections.abc import Mapping
 from functools import partial
 from typing import Annotated
@@ -13,6 +14,8 @@ from .. import _schemas as s
 from .._deps import READ_ERRORS, ClientDep, IndexDep
 from .._reads import json_response, legacy_query, listing_json, reputation_json
 
+#: the most listings one page answers.
+MAX_LIMIT = 1000
 #: matches an index search counts past the page (``MarketIndex.search``'s default).
 COUNT_LIMIT = 1_000
 
@@ -50,8 +53,15 @@ class SearchParams(BaseModel):
     sort: str | None = Field(
         default=None, max_length=500, description="fields, comma-separated; `-` descending"
     )
-    offset: int = Field(default=0, ge=0, le=2**48)
-    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(
+        default=0, ge=0, le=2**48, description="default: the query's own `offset=`, else 0"
+    )
+    limit: int = Field(
+        default=100,
+        ge=1,
+        le=MAX_LIMIT,
+        description=f"default: the query's own `limit=` (at most {MAX_LIMIT}), else 100",
+    )
     max_price: s.Wei | None = Field(default=None, description="highest price, wei")
     min_capacity: int | None = Field(default=None, ge=0, le=s.UINT256_MAX)
     available_only: bool = True
@@ -101,8 +111,17 @@ def search_listings(
         result = index.search(query, exact_total=exact_total)
         total, exact = result.total, result.total_exact
         return _page(result.listings, total, exact, offset, limit, "", {}, "index")
-    keys = None if sort is None else [k.strip() for k in sort.split(",")]
-    query = SearchQuery.of(q, sort=keys, limit=limit, offset=offset)
+    query = SearchQuery.of(q)
+    given = params.model_fields_set
+    # The parameters win over the query's own sort=, limit= and offset= when they are given;
+    # a query's own limit is held to the parameter's bound.
+    query = dataclasses.replace(
+        query,
+        sort=query.sort if sort is None else SearchQuery.build(sort=_keys(sort)).sort,
+        limit=limit if "limit" in given or query.limit is None else min(query.limit, MAX_LIMIT),
+        offset=offset if "offset" in given else query.offset,
+    )
+    limit, offset = query.limit or limit, query.offset
     run = client.search if index is None else partial(index.search, exact_total=exact_total)
     result = run(query)
     return _page(
@@ -139,3 +158,7 @@ def _page(
             "source": source,
         }
     )
+
+
+def _keys(sort: str) -> list[str]:
+    return [key.strip() for key in sort.split(",")]
