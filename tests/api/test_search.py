@@ -120,3 +120,10 @@ def test_parameters_win_over_the_querys_own_sort_and_limit(
     body = http.get("/v1/listings", params=params).json()
     expected = market.search("status=any sort=price limit=3")
     assert [x["listing_id"] for x in body["items"]] == [x.listing_id for x in expected.listings]
+
+
+def test_a_querys_own_limit_is_held_to_a_page(http: TestClient) -> None:
+    """A ``limit=`` inside ``q`` past 1,000 answers a page of at most 1,000, as the parameter
+    would."""
+    body = http.get("/v1/listings", params={"q": "status=any limit=1000000"}).json()
+    assert body["limit"] == 1000
