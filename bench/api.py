@@ -165,21 +165,33 @@ def search_overhead(
     seconds: float,
     most: int,
 ) -> dict[str, Any]:
-    """Each market query over HTTP and in-process on the same index file (in a process that
-    imports the contender's gpuhub): p50/p99 and their ratio."""
+    """Each market query over HTTP and in-process on the same index file (in a worker process
+    that imports the contender's gpuhub), interleaved in slices of ``SLICE`` searches so both
+    see the same moments of the machine's load: p50/p99 and their ratio."""
     command = [sys.executable, __file__, "--time-index", index_url, "--rpc", node_url]
-    command += ["--contract", contract, "--seconds", str(seconds / 2), "--requests", str(most)]
-    local = json.loads(
-        subprocess.run(command, env=source_env(src), check=True, capture_output=True).stdout
+    worker = subprocess.Popen(
+        [*command, "--contract", contract],
+        env=source_env(src),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    assert worker.stdin is not None and worker.stdout is not None
     results: dict[str, Any] = {}
     http = Http(url)
     try:
         for name, query in market.QUERIES.items():
             path = "/v1/listings?" + urlencode({"q": query})
             found = json.loads(http.get(path))
-            remote = bounded(lambda p=path: http.get(p), seconds / 2, most)  # type: ignore[misc]
-            in_process, over_http = local[name], latency(remote)
+            local: list[float] = []
+            remote: list[float] = []
+            deadline = time.monotonic() + seconds
+            while len(remote) < most and (len(remote) < 3 * SLICE or time.monotonic() < deadline):
+                worker.stdin.write(query + "\n")
+                worker.stdin.flush()
+                local += json.loads(worker.stdout.readline())
+                remote += bounded(lambda p=path: http.get(p), 0, SLICE, SLICE)  # type: ignore[misc]
+            in_process, over_http = latency(local), latency(remote)
             results[name] = {
                 "query": query,
                 "matches_answered": found["total"],
@@ -192,21 +204,27 @@ def search_overhead(
             }
     finally:
         http.close()
+        worker.stdin.close()
+        worker.wait(30)
     return results
 
 
+#: searches per slice when HTTP and in-process take turns.
+SLICE = 20
+
+
 def time_index(args: argparse.Namespace) -> None:
-    """``--time-index``: each market query in-process on an index file, as JSON."""
+    """``--time-index``: for each query read from stdin, SLICE searches in-process on the index
+    file, their latencies (seconds) printed as one JSON line."""
     from web3 import HTTPProvider, Web3
 
     client = GPUHubClient(Web3(HTTPProvider(args.rpc)), args.contract)
     with MarketIndex(client, args.time_index) as index:
-        found = {}
-        for name, query in market.QUERIES.items():
+        for line in sys.stdin:
+            query = line.strip()
             index.search(query)
-            samples = bounded(lambda q=query: index.search(q), args.seconds, args.requests)  # type: ignore[misc]
-            found[name] = latency(samples)
-    print(json.dumps(found))
+            samples = bounded(lambda q=query: index.search(q), 0, SLICE, SLICE)  # type: ignore[misc]
+            print(json.dumps(samples), flush=True)
 
 
 #: a body whose depth check once took quadratic time: 63 KiB of escaped quotes, never closed.

@@ -77,9 +77,12 @@ if TYPE_CHECKING:
     from ..client import GPUHubClient
     from ..heads import Heads
 
-#: blocks per range to start with, and the most one range may grow to while it finds nothing.
-FIRST_SPAN = 1_000
+#: blocks per range to start with, and the most one range may grow to while it finds little.
+FIRST_SPAN = 10
 MAX_SPAN = 100_000
+#: events a range should bring at most: past it the next ranges are narrowed, so a sync's
+#: memory stays bounded where blocks hold many events (a range's events are held at once).
+RANGE_EVENTS = 5_000
 #: words in a node's refusal of a log query for its size (too many blocks or results).
 _RANGE_REFUSALS = ("too many", "range", "limit", "exceed", "more than", "response size")
 #: events after which a sync rewrites a SQLite file compactly.
@@ -297,8 +300,9 @@ class MarketIndex:
     ) -> int:
         """Apply every event up to ``to_block`` (default: the head minus ``confirmations``).
 
-        Reads in block ranges that grow while they are empty and halve when the node refuses
-        one, committing each range in one transaction. ``progress(synced, target)`` is called
+        Reads in block ranges that double while they bring few events (under a quarter of
+        :data:`RANGE_EVENTS`), narrow when they bring more than that, and halve when the node
+        refuses one, committing each range in one transaction. ``progress(synced, target)`` is called
         after each. Returns the synced block.
 
         Raises:
@@ -327,7 +331,9 @@ class MarketIndex:
                     start, end, logs, hashes, journal_above=head - self.reorg_depth
                 )
                 applied += len(logs)
-                if not logs:
+                if len(logs) > RANGE_EVENTS:
+                    self._span = max(1, self._span * RANGE_EVENTS // len(logs))
+                elif len(logs) < RANGE_EVENTS // 4:
                     self._span = min(MAX_SPAN, self._span * 2)
                 start = synced + 1
                 if progress is not None:
