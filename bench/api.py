@@ -18,7 +18,10 @@ Per contender, each request kind for at most ``--seconds`` (and ``--requests``):
 - ``full_list``: one GET /getgpulist of every listing: seconds, bytes, and the server's peak
   memory during it (VmHWM, reset just before through /proc/PID/clear_refs).
 - ``search_overhead``: each market query (broad and narrow, with its match count) over HTTP
-  and in-process on the same index file: p50/p99 and their ratio (target: at most 2).
+  and in-process on the same index file, taking turns in slices: p50/p99 and their ratio
+  (target: at most 2). ``http_floor_bare_starlette_route`` beside it: the same client against
+  uvicorn serving one bare Starlette route (a fixed 8 KiB answer), what HTTP costs here with
+  nothing behind it.
 
 Targets at 100,000 listings: p50 <= 20 ms for a page, peak memory <= 150 MB for a full
 /getgpulist, and with 16 clients >= 10x the baseline's requests per second.
@@ -67,8 +70,14 @@ class Http:
         self._connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
 
     def get(self, path: str) -> bytes:
-        self._connection.request("GET", path)
-        answer = self._connection.getresponse()
+        try:
+            self._connection.request("GET", path)
+            answer = self._connection.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionError):
+            # the server closed a keep-alive connection left idle (uvicorn: after 5 s)
+            self._connection.close()
+            self._connection.request("GET", path)
+            answer = self._connection.getresponse()
         body = answer.read()
         if answer.status != 200:
             raise RuntimeError(f"GET {path}: {answer.status} {body[:200]!r}")
@@ -211,6 +220,48 @@ def search_overhead(
 
 #: searches per slice when HTTP and in-process take turns.
 SLICE = 20
+
+
+def bare_server(port: int) -> None:
+    """``--bare-server PORT``: uvicorn serving one Starlette route that answers a fixed 8 KiB
+    JSON body: what HTTP itself costs on this stack, with nothing behind it."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    body = json.dumps({"items": ["x" * 100] * 80}).encode()
+
+    async def answer(_: Any) -> Response:
+        return Response(body, media_type="application/json")
+
+    app = Starlette(routes=[Route("/bare", answer)])
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def http_floor(seconds: float, most: int) -> dict[str, Any]:
+    """p50/p99 of GET on a bare route (``bare_server``), measured like the searches."""
+    from gpuhub.chain import free_port
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, __file__, "--bare-server", str(port)])
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                http = Http(f"http://127.0.0.1:{port}")
+                http.get("/bare")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        samples = bounded(lambda: http.get("/bare"), seconds, most)
+        http.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+    return {**latency(samples), "load_average": load_average()}
 
 
 def time_index(args: argparse.Namespace) -> None:
@@ -374,11 +425,15 @@ def main() -> None:
     parser.add_argument("--baseline-src", help="another checkout's src/ folder to measure beside")
     parser.add_argument("--hostile", action="store_true")
     parser.add_argument("--time-index", help=argparse.SUPPRESS)
+    parser.add_argument("--bare-server", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--rpc", help=argparse.SUPPRESS)
     parser.add_argument("--contract", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.time_index:
         time_index(args)
+        return
+    if args.bare_server:
+        bare_server(args.bare_server)
         return
     folder = Path(tempfile.mkdtemp(prefix="gpuhub-bench-api-"))
     sizes = [size_run(size, args, folder) for size in args.sizes]
