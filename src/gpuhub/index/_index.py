@@ -302,8 +302,8 @@ class MarketIndex:
 
         Reads in block ranges that double while they bring few events (under a quarter of
         :data:`RANGE_EVENTS`), narrow when they bring more than that, and halve when the node
-        refuses one, committing each range in one transaction. ``progress(synced, target)`` is called
-        after each. Returns the synced block.
+        refuses one, committing each range in one transaction. ``progress(synced, target)`` is
+        called after each. Returns the synced block.
 
         Raises:
             MarketIndexError: the chain reorganised deeper than ``reorg_depth``.
@@ -347,11 +347,16 @@ class MarketIndex:
     def _vacuum(self) -> None:
         """Rewrite a SQLite file compactly after a large catch-up: rows updated in place and
         index pages split by inserts in key order leave a file about a seventh larger
-        (PostgreSQL's autovacuum does its own)."""
+        (PostgreSQL's autovacuum does its own). Then give back the memory the catch-up used:
+        the connections' page caches, and the freed heap (a server lives on after it)."""
         if self._engine.dialect.name != "sqlite":
             return
         with self._engine.connect() as db:
+            # the copy VACUUM makes goes to a temporary file, not to memory
+            db.exec_driver_sql("PRAGMA temp_store=FILE")
             db.exec_driver_sql("VACUUM")
+        self._engine.dispose()
+        _release_free_memory()
 
     def _analyze(self) -> None:
         """Refresh the planner's statistics, so it knows which filters narrow a search."""
@@ -679,6 +684,19 @@ class MarketIndex:
         with self._engine.connect() as db:
             row = db.execute(select(rentals).where(rentals.c.id == rental_id)).mappings().first()
         return None if row is None else _rental(row)
+
+
+def _release_free_memory() -> None:
+    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``; elsewhere
+    nothing): after a large catch-up they would otherwise stay in the process for good."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(name).malloc_trim(0)
 
 
 def _begin_immediate(db: Connection) -> None:

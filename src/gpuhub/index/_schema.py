@@ -289,9 +289,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    # Searches scan the listings: map the file and keep up to 256 MiB of pages in memory.
+    # Searches read the file through a map (shared by every connection, and the system's to
+    # reclaim); each connection's own page cache, which writes go through, keeps 16 MiB.
     cursor.execute("PRAGMA mmap_size=268435456")
-    cursor.execute("PRAGMA cache_size=-262144")
+    cursor.execute("PRAGMA cache_size=-16384")
     # Sorting a search's matches happens in memory, not in a temporary file.
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
