@@ -2,7 +2,8 @@
 
     python bench/gas.py [--chain embedded|anvil]
 
-Targets: create (20-byte model) <= 100,000; each availability change <= 30,000; price update
+Targets: create (20-byte model) <= 100,000; requestAccess and grantAccess with a 300-byte payload
+<= 35,000 each; each availability change <= 30,000; price update
 <= 40,000; rent <= 110,000; end by the renter <= 80,000, by the provider <= 85,000, settle
 <= 60,000 (all while counting the track records and, with a fee, accruing votes); withdraw
 <= 45,000; rate with a comment of up to 32 bytes <= 45,000 (<= 65,000 for an address's very
@@ -45,8 +46,13 @@ TARGETS = {
     "settle_common": 60_000,
     "rate": 45_000,
     "rate_first": 65_000,
+    "request_access_300b": 35_000,
+    "grant_access_300b": 35_000,
 }
 COMMENT_32B = "fast, stable, as described: 5/5!"
+#: 300 non-zero bytes, as a ciphertext is (a zero byte of calldata costs 4 gas, not 16).
+PAYLOAD_300B = bytes((i * 37 + 11) % 255 + 1 for i in range(300))
+SSH_ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB"
 
 
 def gas_of(client: GPUHubClient, send: Callable[[], Any]) -> int:
@@ -108,6 +114,7 @@ def measure(w3: Any) -> dict[str, int]:
         client, lambda: client.pay_from_treasury(client.accounts[5], 100)
     )
     results.update(measure_reputation(client))
+    results.update(measure_access(client))
     results.update(governance(w3))
     return results
 
@@ -193,6 +200,32 @@ def measure_reputation(client: GPUHubClient) -> dict[str, int]:
         client, lambda: renter.rate(emoji, 4, comment="🚀" * 70)
     )
     return results
+
+
+def measure_access(client: GPUHubClient) -> dict[str, int]:
+    """The access handoff: 300-byte payloads (the target), and what the client sends for an
+    ed25519 key (114 bytes) and a one-line ssh command (94 bytes)."""
+    provider = client.with_account(client.accounts[8])
+    renter = client.with_account(client.accounts[9])
+    listing_id = provider.create_listing(
+        gpu_model="NVIDIA A100", capacity=80, price=10**15, unit=PriceUnit.HOUR
+    ).listing_id
+    rental_id = renter.rent(listing_id, 2).rental_id
+    contract = client.contract.functions
+
+    def raw(fn: str, sender: GPUHubClient) -> Callable[[], Any]:
+        return lambda: contract[fn](rental_id, PAYLOAD_300B).transact({"from": sender.address})
+
+    return {
+        "request_access_300b": gas_of(client, raw("requestAccess", renter)),
+        "grant_access_300b": gas_of(client, raw("grantAccess", provider)),
+        "request_access_ed25519": gas_of(
+            client, lambda: renter.request_access(rental_id, ssh_key=SSH_ED25519)
+        ),
+        "grant_access_ssh_command": gas_of(
+            client, lambda: provider.grant_access(rental_id, "ssh -p 2222 root@203.0.113.7")
+        ),
+    }
 
 
 def ending(

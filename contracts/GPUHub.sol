@@ -165,6 +165,8 @@ contract GPUHub {
     uint256 public constant MAX_SCORE = 5;
     /// @notice Longest rating comment in bytes (it travels in the event only, never stored).
     uint256 public constant MAX_COMMENT_LENGTH = 280;
+    /// @notice Longest access request or grant in bytes (they travel in events only, never stored).
+    uint256 public constant MAX_ACCESS_PAYLOAD = 1024;
 
     uint256 public constant MAX_FEE_BPS = 1_000;
     /// @notice The most the treasury pays out in one payout period, in basis points of the fees
@@ -293,6 +295,10 @@ contract GPUHub {
     event GovernorChanged(address indexed oldGovernor, address indexed newGovernor, address votes);
     event GuardianChanged(address indexed oldGuardian, address indexed newGuardian);
     event VotesClaimed(address indexed account, uint256 units);
+    /// @param payload the renter's encryption public key and, optionally, an SSH public key
+    event AccessRequested(uint256 indexed rentalId, bytes payload);
+    /// @param payload the connection details, encrypted to the key of the renter's request
+    event AccessGranted(uint256 indexed rentalId, bytes payload);
 
     error ListingNotFound(uint256 listingId);
     error NotListingProvider(uint256 listingId, address caller);
@@ -338,6 +344,7 @@ contract GPUHub {
     error RentalNotOver(uint256 rentalId);
     error AlreadyRated(uint256 rentalId, address rater);
     error RatingWeightOverflow(address account, uint256 weight);
+    error AccessPayloadTooLong(uint256 length, uint256 maxLength);
 
     modifier nonReentrant() {
         if (_locked) revert Reentrancy();
@@ -661,6 +668,44 @@ contract GPUHub {
             }
             results[i] = ret;
         }
+    }
+
+    // ------------------------------------------------------------------ access handoff
+
+    /// @notice Ask the provider for access to a running rental: the renter publishes a payload
+    /// (an encryption public key made for this rental and, optionally, an SSH public key) that
+    /// the provider's agent answers with `grantAccess`. Emitted, never stored. Renter only, while
+    /// the rental is active and before its end time; may be sent again (a new key, say).
+    /// @param payload at most MAX_ACCESS_PAYLOAD bytes; the contract does not read it
+    function requestAccess(uint256 rentalId, bytes calldata payload) external {
+        // One storage read: renter, end and status share the rental's first slot.
+        Rental storage rental = _rentals[rentalId];
+        address renter = rental.renter;
+        if (renter == address(0)) revert RentalNotFound(rentalId);
+        if (renter != msg.sender) revert NotRenter(rentalId, msg.sender);
+        if (rental.status != RentalStatus.ACTIVE) revert RentalNotActive(rentalId, rental.status);
+        if (block.timestamp >= rental.end) revert RentalExpired(rentalId, rental.end);
+        if (payload.length > MAX_ACCESS_PAYLOAD) revert AccessPayloadTooLong(payload.length, MAX_ACCESS_PAYLOAD);
+        emit AccessRequested(rentalId, payload);
+    }
+
+    /// @notice Answer a rental's access request: the provider publishes the connection details,
+    /// encrypted to the key of the renter's request (only the renter can read them). Emitted,
+    /// never stored. Only the provider of the rental's listing.
+    /// @dev A closed rental may still be answered: checking its status would cost a third cold
+    /// storage read on every grant (the status lives in the rental's other slot), and refusing
+    /// would only make a grant that races the renter's own `endRental` revert. A grant moves no
+    /// money, stores nothing, and reaches no one but the renter.
+    /// @param payload at most MAX_ACCESS_PAYLOAD bytes; the contract does not read it
+    function grantAccess(uint256 rentalId, bytes calldata payload) external {
+        // The rental's second slot holds its listing id and `paid`, which is never zero for a
+        // rental that exists (price and duration are at least 1).
+        Rental storage rental = _rentals[rentalId];
+        if (rental.paid == 0) revert RentalNotFound(rentalId);
+        uint256 listingId = rental.listingId;
+        if (_listings[listingId].provider != msg.sender) revert NotListingProvider(listingId, msg.sender);
+        if (payload.length > MAX_ACCESS_PAYLOAD) revert AccessPayloadTooLong(payload.length, MAX_ACCESS_PAYLOAD);
+        emit AccessGranted(rentalId, payload);
     }
 
     // ------------------------------------------------------------------ reputation

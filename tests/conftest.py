@@ -26,10 +26,21 @@ from gpuhub.chain import AnvilNode, embedded_web3, find_anvil, free_port
 
 @pytest.fixture(scope="session")
 def anvil_node() -> Iterator[AnvilNode]:
-    """One anvil node on 127.0.0.1 for the whole session (a fresh node each run)."""
+    """One anvil node on 127.0.0.1 for the whole session (a fresh node each run).
+
+    anvil writes every block's state it moves out of memory to disk, each a copy of the whole
+    state (8 MB late in a session): a whole session reached 16 GB, left behind in
+    ~/.foundry/anvil/tmp when the node was stopped. The tests read only recent blocks, so at most
+    a hundred states go to disk, in a folder of the session's own that is removed at its end.
+    """
     find_anvil()  # fails with an actionable message when `npm ci` was not run
-    with AnvilNode(accounts=20) as node:
-        yield node
+    cache = tempfile.mkdtemp(prefix="gpuhub-anvil-")
+    args = ("--max-persisted-states", "100", "--cache-path", cache)
+    try:
+        with AnvilNode(accounts=20, extra_args=args) as node:
+            yield node
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 @pytest.fixture(params=["embedded", "anvil"])
@@ -300,3 +311,22 @@ def raw_receiver() -> Iterator[Callable[..., RawReceiver]]:
     yield start
     for r in started:
         r.stop()
+
+
+NVIDIA_SMI_OUTPUTS = pathlib.Path(__file__).parent / "data" / "nvidia-smi"
+
+
+@pytest.fixture
+def fake_nvidia_smi(tmp_path: pathlib.Path) -> Callable[..., str]:
+    """Makes an ``nvidia-smi`` script that prints one of tests/data/nvidia-smi's outputs and
+    exits with ``status``, as the real command does on a machine with those GPUs."""
+
+    def make(output: str, status: int = 0) -> str:
+        script = tmp_path / "bin" / "nvidia-smi"
+        script.parent.mkdir(exist_ok=True)
+        source = NVIDIA_SMI_OUTPUTS / output
+        script.write_text(f"#!/bin/sh\ncat '{source}'\nexit {status}\n")
+        script.chmod(0o755)
+        return str(script)
+
+    return make

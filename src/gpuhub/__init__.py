@@ -16,6 +16,8 @@ from .events import ContractEvent
 from .exceptions import (
     AccessControlBadConfirmation,
     AccessControlUnauthorizedAccount,
+    AccessPayloadError,
+    AccessPayloadTooLong,
     AccountNotFound,
     AlreadyRated,
     BalanceOverflow,
@@ -53,6 +55,7 @@ from .exceptions import (
     GovernorRestrictedProposer,
     GovernorUnableToCancel,
     GovernorUnexpectedProposalState,
+    GPUDetectionError,
     GPUHubError,
     GpuModelControlCharacter,
     GpuModelNotUtf8,
@@ -155,6 +158,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AccessControlBadConfirmation",
     "AccessControlUnauthorizedAccount",
+    "AccessPayloadError",
+    "AccessPayloadTooLong",
     "AccountNotFound",
     "Action",
     "Alert",
@@ -181,6 +186,7 @@ __all__ = [
     "ERC6372InconsistentClock",
     "FailedCall",
     "FeeTooHigh",
+    "GPUDetectionError",
     "GPUHubClient",
     "GPUHubError",
     "Governance",

@@ -103,7 +103,21 @@ class EmbeddedChain:
             return self._get_logs(params[0])
         if method == "gpuhub_getListings":
             return self._listings(params[0])
+        if method == "eth_sign":
+            return self._sign(params[0], params[1])
         raise NotImplementedError(f"the embedded chain does not answer {method}")
+
+    def _sign(self, address: str, data: str) -> bytes:
+        """``eth_sign`` as a node does it: the EIP-191 signature of ``data`` by one of the
+        chain's own accounts."""
+        from eth_account import Account
+        from eth_account.messages import encode_defunct
+
+        for key in self._tester.backend.account_keys:
+            if key.public_key.to_checksum_address().lower() == address.lower():
+                message = encode_defunct(hexstr=data)
+                return bytes(Account.sign_message(message, key.to_bytes()).signature)
+        raise ValueError(f"eth_sign: {address} is not an account of the embedded chain")
 
     def _listings(self, address: str) -> list[Listing] | None:
         """Every listing of the marketplace at ``address`` as of the latest block, read from its

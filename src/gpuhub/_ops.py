@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from . import _core
+from . import _access, _core
 from ._abi import ContractAbi, Function
 from ._transactions import (
     Batch,
@@ -25,6 +25,7 @@ from ._transactions import (
     Receipt,
     Rpc,
     Sender,
+    Sleep,
     TxOptions,
     block_param,
     data_bytes,
@@ -32,7 +33,13 @@ from ._transactions import (
     quantity,
 )
 from .events import ContractEvent, default_decoder, event_topics
-from .exceptions import ContractNotDeployed, GPUHubError, NoActiveRental, ValidationError
+from .exceptions import (
+    AccessPayloadError,
+    ContractNotDeployed,
+    GPUHubError,
+    NoActiveRental,
+    ValidationError,
+)
 from .models import (
     Listing,
     ListingStatus,
@@ -561,6 +568,104 @@ class Operations:
         target = self.checksum("to", to)
         return (yield from self.transact("withdrawTo", [target], withdrawn, tx))
 
+    # ------------------------------------------------------------------ access handoff
+
+    def access_key(self, rental_id: int, key: bytes | None) -> Plan[bytes]:
+        """The renter's private key for a rental's access details: ``key`` if given, else
+        derived from the sender's signature of a text naming the chain, market and rental."""
+        if key is not None:
+            _access.public_key_of(key)  # refuses a key that is not one, without quoting it
+            return key
+        sender = self.require_sender()
+        text = _access.key_message(self.conn.chain_id, self.conn.address, rental_id)
+        signature = yield from sender.sign_message(text)
+        return _access.key_from_signature(signature)
+
+    def access_payloads(
+        self, event: str, rental_id: int, from_block: int, to_block: int
+    ) -> Plan[list[bytes]]:
+        """The payloads of one rental's ``AccessRequested`` or ``AccessGranted`` events, oldest
+        first (the node filters them by their indexed rental id)."""
+        entry = self.conn.abi.events[event]
+        query = {
+            "address": self.conn.address,
+            "fromBlock": hex(from_block),
+            "toBlock": hex(to_block),
+            "topics": ["0x" + entry.topic.hex(), "0x" + rental_id.to_bytes(32).hex()],
+        }
+        logs = yield Rpc("eth_getLogs", [query])
+        return [
+            entry.args([data_bytes(t) for t in raw["topics"]], data_bytes(raw["data"]))["payload"]
+            for raw in logs or []
+        ]
+
+    def request_access(
+        self, rental_id: int, ssh_key: str | None, key: bytes | None, tx: TxOptions
+    ) -> Plan[Sent[TxResult]]:
+        """Publish the renter's access request: the rental's public key and an SSH key."""
+        _core.check_int("rental_id", rental_id)
+        ssh = None if ssh_key is None else _access.check_ssh_key(ssh_key)
+        private = yield from self.access_key(rental_id, key)
+        payload = _access.encode_request(_access.public_key_of(private), ssh)
+        return (yield from self.transact("requestAccess", [rental_id, payload], _mined, tx))
+
+    def latest_request(self, rental_id: int, from_block: int) -> Plan[tuple[bytes, str | None]]:
+        """The public key and SSH key of a rental's newest request that decodes."""
+        head = yield from self.block_number()
+        payloads = yield from self.access_payloads("AccessRequested", rental_id, from_block, head)
+        for payload in reversed(payloads):
+            try:
+                return _access.decode_request(payload)
+            except AccessPayloadError:
+                continue
+        raise ValidationError(
+            "rental_id",
+            f"rental {rental_id} has no access request (that decodes) yet: its renter sends one "
+            "with request_access (gpuhub rent --ssh-key, gpuhub access --ssh-key)",
+        )
+
+    def grant_access(
+        self, rental_id: int, details: str, public_key: bytes | None, tx: TxOptions
+    ) -> Plan[Sent[TxResult]]:
+        """Publish the connection details encrypted to the renter's newest request."""
+        _core.check_int("rental_id", rental_id)
+        if public_key is None:
+            public_key, _ = yield from self.latest_request(rental_id, 0)
+        payload = _access.encrypt_details(public_key, details)
+        return (yield from self.transact("grantAccess", [rental_id, payload], _mined, tx))
+
+    def access(
+        self,
+        rental_id: int,
+        key: bytes | None,
+        timeout: float,
+        from_block: int,
+        poll: float = 0.25,
+    ) -> Plan[str | None]:
+        """The details of the newest grant this key opens, waiting up to ``timeout`` seconds
+        for one; None when none has come."""
+        _core.check_int("rental_id", rental_id)
+        _core.check_int("from_block", from_block)
+        if timeout < 0:
+            raise ValidationError("timeout", "seconds to wait, 0 or more")
+        private = yield from self.access_key(rental_id, key)
+        deadline = time.monotonic() + timeout
+        start = from_block
+        while True:
+            head = yield from self.block_number()
+            if head >= start:
+                grants = yield from self.access_payloads("AccessGranted", rental_id, start, head)
+                for payload in reversed(grants):  # the newest grant this key opens wins
+                    try:
+                        return _access.decrypt_details(private, payload)
+                    except AccessPayloadError:
+                        continue
+                start = head + 1
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            yield Sleep(min(poll, left))
+
     # ------------------------------------------------------------------ reputation
 
     def reputation(self, address: str, block: BlockIdentifier) -> Plan[Reputation]:
@@ -672,6 +777,15 @@ class Operations:
 
 #: a ``ReputationView`` of an account the contract has counted nothing for.
 _NO_REPUTATION = (0,) * (len(fields(Reputation)) - 1)
+
+
+def _mined(receipt: Receipt) -> Plan[TxResult]:
+    """The mined transaction, for writes that have no model to return."""
+    return done(
+        TxResult(
+            tx_hash=receipt.tx_hash, block_number=receipt.block_number, gas_used=receipt.gas_used
+        )
+    )
 
 
 def _address_topic(address: str) -> str:

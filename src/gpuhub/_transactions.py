@@ -593,6 +593,19 @@ class Sender:
         kind = "local key" if self._local is not None else "node account"
         return f"Sender({self.address}, {kind})"
 
+    def sign_message(self, text: str) -> Plan[bytes]:
+        """The account's EIP-191 signature of ``text`` (65 bytes, v = 27 or 28): signed here
+        with a local key, else by the node (``eth_sign``, which adds the same prefix)."""
+        if self._local is not None:
+            from eth_account.messages import encode_defunct
+
+            return bytes(self._local.sign_message(encode_defunct(text=text)).signature)
+        raw = yield Rpc("eth_sign", [self.address, "0x" + text.encode().hex()])
+        signature = data_bytes(raw)
+        if len(signature) == 65 and signature[64] < 27:
+            signature = signature[:64] + bytes([signature[64] + 27])
+        return signature
+
     def send(self, tx: dict[str, Any], options: TxOptions) -> Plan[str]:
         """Send ``tx`` (to, data, value as ints) and return its hash; typed errors on revert.
 

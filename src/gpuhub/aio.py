@@ -793,6 +793,49 @@ class AsyncGPUHubClient:
         """Rate the other side of a rental that is over (see ``GPUHubClient.rate``)."""
         return await self._write(lambda ops: ops.rate(rental_id, score, comment, tx), wait, tx)
 
+    # ------------------------------------------------------------------ access handoff
+
+    async def request_access(
+        self,
+        rental_id: int,
+        *,
+        ssh_key: str | None = None,
+        access_key: bytes | None = None,
+        wait: bool = True,
+        **tx: Unpack[TxOptions],
+    ) -> TxResult | AsyncPendingTransaction[TxResult]:
+        """Ask the provider of a running rental for access (see ``GPUHubClient.request_access``)."""
+        return await self._write(
+            lambda ops: ops.request_access(rental_id, ssh_key, access_key, tx), wait, tx
+        )
+
+    async def grant_access(
+        self,
+        rental_id: int,
+        details: str,
+        *,
+        public_key: bytes | None = None,
+        wait: bool = True,
+        **tx: Unpack[TxOptions],
+    ) -> TxResult | AsyncPendingTransaction[TxResult]:
+        """Hand the renter the connection details, encrypted to its request's key (see
+        ``GPUHubClient.grant_access``)."""
+        return await self._write(
+            lambda ops: ops.grant_access(rental_id, details, public_key, tx), wait, tx
+        )
+
+    async def access(
+        self,
+        rental_id: int,
+        *,
+        timeout: float = 0,
+        access_key: bytes | None = None,
+        from_block: int = 0,
+    ) -> str | None:
+        """The connection details granted for a rental, decrypted; None while none has come
+        (see ``GPUHubClient.access``)."""
+        return await self._run(lambda ops: ops.access(rental_id, access_key, timeout, from_block))
+
     # ------------------------------------------------------------------ governance
 
     async def set_fee(self, fee_bps: int, **tx: Unpack[TxOptions]) -> TxResult:

@@ -1032,6 +1032,131 @@ class GPUHubClient:
         """
         return self._write(self._ops.rate(rental_id, score, comment, tx), wait, tx)
 
+    # ------------------------------------------------------------------ access handoff
+
+    @overload
+    def request_access(
+        self,
+        rental_id: int,
+        *,
+        ssh_key: str | None = ...,
+        access_key: bytes | None = ...,
+        wait: Literal[True] = ...,
+        **tx: Unpack[TxOptions],
+    ) -> TxResult: ...
+    @overload
+    def request_access(
+        self,
+        rental_id: int,
+        *,
+        ssh_key: str | None = ...,
+        access_key: bytes | None = ...,
+        wait: Literal[False],
+        **tx: Unpack[TxOptions],
+    ) -> PendingTransaction[TxResult]: ...
+
+    def request_access(
+        self,
+        rental_id: int,
+        *,
+        ssh_key: str | None = None,
+        access_key: bytes | None = None,
+        wait: bool = True,
+        **tx: Unpack[TxOptions],
+    ) -> TxResult | PendingTransaction[TxResult]:
+        """Ask the provider of a running rental for access (renter only).
+
+        Publishes a public key made for this rental and, optionally, an SSH public key; the
+        provider's agent answers with the connection details encrypted to that key, which
+        :meth:`access` reads. The key is derived from this account's signature of a text naming
+        the chain, marketplace and rental, so the same account reads the details again after a
+        restart, anywhere, with nothing stored.
+
+        Args:
+            rental_id: a rental of this account that is running.
+            ssh_key: an OpenSSH public key ("ssh-ed25519 AAAA..."); its comment is not sent.
+            access_key: a 32-byte secp256k1 private key of your own for this rental, for
+                accounts that cannot sign the same text twice alike (contract wallets); pass it
+                to :meth:`access` too. Default: derived as above.
+
+        Raises:
+            ValidationError: the SSH key is not one; nothing was sent.
+            NotRenter: this account is not the rental's renter.
+            RentalNotActive, RentalExpired: the rental is over.
+
+        Example::
+
+            >>> renter.request_access(rental.rental_id, ssh_key=open("id_ed25519.pub").read())
+            >>> renter.access(rental.rental_id, timeout=60)
+            'ssh -p 2222 root@203.0.113.7'
+        """
+        return self._write(self._ops.request_access(rental_id, ssh_key, access_key, tx), wait, tx)
+
+    @overload
+    def grant_access(
+        self,
+        rental_id: int,
+        details: str,
+        *,
+        public_key: bytes | None = ...,
+        wait: Literal[True] = ...,
+        **tx: Unpack[TxOptions],
+    ) -> TxResult: ...
+    @overload
+    def grant_access(
+        self,
+        rental_id: int,
+        details: str,
+        *,
+        public_key: bytes | None = ...,
+        wait: Literal[False],
+        **tx: Unpack[TxOptions],
+    ) -> PendingTransaction[TxResult]: ...
+
+    def grant_access(
+        self,
+        rental_id: int,
+        details: str,
+        *,
+        public_key: bytes | None = None,
+        wait: bool = True,
+        **tx: Unpack[TxOptions],
+    ) -> TxResult | PendingTransaction[TxResult]:
+        """Hand the renter the connection details, encrypted so that only the renter can read
+        them (the listing's provider only; the provider agent does this for you).
+
+        Args:
+            rental_id: a rental of one of this account's listings.
+            details: what the renter needs to connect ("ssh -p 2222 root@203.0.113.7"), at most
+                958 bytes of UTF-8.
+            public_key: the key to encrypt to (33 bytes); default: that of the renter's newest
+                access request, read from the chain.
+
+        Raises:
+            ValidationError: no access request yet, or details empty or too long.
+            NotListingProvider: this account is not the provider of the rental's listing.
+        """
+        return self._write(self._ops.grant_access(rental_id, details, public_key, tx), wait, tx)
+
+    def access(
+        self,
+        rental_id: int,
+        *,
+        timeout: float = 0,
+        access_key: bytes | None = None,
+        from_block: int = 0,
+    ) -> str | None:
+        """The connection details the provider granted this account for a rental, decrypted;
+        None while none has come (after waiting up to ``timeout`` seconds for them).
+
+        Args:
+            rental_id: a rental this account asked access for (:meth:`request_access`).
+            timeout: seconds to wait for a grant; 0 reads once.
+            access_key: the key given to :meth:`request_access`, if one was.
+            from_block: the first block to look in (a node may refuse very long ranges).
+        """
+        return self._run(self._ops.access(rental_id, access_key, timeout, from_block))
+
     # ------------------------------------------------------------------ governance
 
     def set_fee(self, fee_bps: int, **tx: Unpack[TxOptions]) -> TxResult:

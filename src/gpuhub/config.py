@@ -92,6 +92,20 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting("account", "--from", "GPUHUB_ACCOUNT", None, "the signing account's alias"),
         Setting("index", "--index", "GPUHUB_INDEX", None, "the market index (a file or a URL)"),
+        Setting(
+            "start_hook",
+            "--start-hook",
+            "GPUHUB_START_HOOK",
+            None,
+            "the provider agent's command run when a rental starts",
+        ),
+        Setting(
+            "stop_hook",
+            "--stop-hook",
+            "GPUHUB_STOP_HOOK",
+            None,
+            "the provider agent's command run when a rental is over",
+        ),
     )
 }
 

@@ -31,6 +31,8 @@ from typing import Any, ClassVar
 from .models import ListingStatus, MarketEvent, PriceUnit, RentalStatus, Role
 
 __all__ = [
+    "AccessGranted",
+    "AccessRequested",
     "ContractEvent",
     "EventDecoder",
     "FeeChanged",
@@ -340,7 +342,32 @@ class VotesClaimed(ContractEvent):
     units: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessRequested(ContractEvent):
+    """A renter asked for access to a running rental (see ``client.request_access``)."""
+
+    name: ClassVar[str] = "AccessRequested"
+    #: the rental.
+    rental_id: int
+    #: version byte, the renter's encryption public key and optionally an SSH public key
+    #: (``gpuhub._access.decode_request`` reads it).
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessGranted(ContractEvent):
+    """A provider answered an access request with details only the renter can decrypt."""
+
+    name: ClassVar[str] = "AccessGranted"
+    #: the rental.
+    rental_id: int
+    #: version byte and ECIES ciphertext of the connection details.
+    payload: bytes
+
+
 _CLASSES: tuple[type[ContractEvent], ...] = (
+    AccessGranted,
+    AccessRequested,
     FeeChanged,
     GovernanceTransferred,
     GovernorChanged,
@@ -360,12 +387,15 @@ _CLASSES: tuple[type[ContractEvent], ...] = (
 
 
 def json_value(value: Any) -> Any:
-    """Enums by name; integers JavaScript cannot hold exactly as decimal strings."""
+    """Enums by name; integers JavaScript cannot hold exactly as decimal strings; bytes as 0x
+    hex."""
     name = getattr(value, "name", None)
     if isinstance(name, str):
         return name
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
         return str(value)
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
     return value
 
 

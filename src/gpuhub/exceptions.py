@@ -51,6 +51,7 @@ The tree::
     │   ├── RentalNotOver
     │   ├── AlreadyRated
     │   ├── RatingWeightOverflow
+    │   ├── AccessPayloadTooLong
     │   └── ... OpenZeppelin's errors from the governor, timelock and votes contracts,
     │       such as GovernorNonexistentProposal, GovernorUnexpectedProposalState,
     │       GovernorAlreadyCastVote, TimelockUnexpectedOperationState, and the governor's
@@ -77,6 +78,9 @@ The tree::
     │   │                                     password, not a keystore, alias taken)
     │   └── AccountNotFound (also LookupError) no keystore has this alias or address
     ├── MissingDependency (also ImportError)  an optional extra is not installed
+    ├── GPUDetectionError                     no NVIDIA GPU could be read (no driver, no
+    │                                         nvidia-smi, or nvidia-smi reported an error)
+    ├── AccessPayloadError (also ValueError)  an access request or grant that does not decode
     └── WebhookVerificationError (also        a webhook's headers or signature do not check
         ValueError)                           out (gpuhub.webhooks.verify)
 
@@ -102,6 +106,8 @@ from .models import ProposalState
 __all__ = [
     "AccessControlBadConfirmation",
     "AccessControlUnauthorizedAccount",
+    "AccessPayloadError",
+    "AccessPayloadTooLong",
     "AccountNotFound",
     "AlreadyRated",
     "BalanceOverflow",
@@ -121,6 +127,7 @@ __all__ = [
     "ERC6372InconsistentClock",
     "FailedCall",
     "FeeTooHigh",
+    "GPUDetectionError",
     "GPUHubError",
     "GovernorAlreadyCastVote",
     "GovernorAlreadyQueuedProposal",
@@ -1015,6 +1022,15 @@ class RatingWeightOverflow(ContractError):
     weight: int
 
 
+class AccessPayloadTooLong(ContractError):
+    """An access request or grant is longer than the contract takes (MAX_ACCESS_PAYLOAD)."""
+
+    fields = ("length", "max_length")
+    hint = "shorten the SSH key (use ed25519) or the connection details"
+    length: int
+    max_length: int
+
+
 class TransactionError(GPUHubError):
     """A transaction or call failed without one of the contract's custom errors."""
 
@@ -1119,6 +1135,26 @@ class NotAMarketplace(ContractNotDeployed):
 
 class MissingDependency(GPUHubError, ImportError):
     """An optional part of gpuhub needs an extra that is not installed."""
+
+
+class GPUDetectionError(GPUHubError):
+    """No NVIDIA GPU could be read: neither NVML nor ``nvidia-smi`` answered, or ``nvidia-smi``
+    reported an error (driver not loaded, driver and library versions that differ). The message
+    says what was tried and what to do."""
+
+
+class AccessPayloadError(GPUHubError, ValueError):
+    """An access request or grant read from the chain does not decode: another format version,
+    a public key that is not on the curve, an SSH key that is not one, or a ciphertext this key
+    cannot open. Payloads come from the other party, so the reader skips them.
+
+    Attributes:
+        reason: what is wrong with the payload.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"access payload: {reason}")
+        self.reason = reason
 
 
 class WebhookVerificationError(GPUHubError, ValueError):

@@ -33,7 +33,9 @@ def python_type(arg: dict[str, str]) -> str:
         return ENUM_TYPES[arg["internalType"]]
     if arg["type"].startswith(("uint", "int")):
         return "int"
-    return {"address": "str", "string": "str", "bool": "bool", "bytes32": "str"}[arg["type"]]
+    return {"address": "str", "string": "str", "bool": "bool", "bytes32": "str", "bytes": "bytes"}[
+        arg["type"]
+    ]
 
 
 def test_one_class_per_abi_event() -> None:

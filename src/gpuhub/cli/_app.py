@@ -31,7 +31,8 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 #: the command line is wrong: an unknown option, a bad amount, a missing account or address.
 EXIT_USAGE = 2
-#: what was asked for does not exist: a listing, a rental, a proposal, an account, a marketplace.
+#: what was asked for does not exist: a listing, a rental, a proposal, an account, a marketplace,
+#: a GPU.
 EXIT_NOT_FOUND = 3
 #: the contract refused the transaction (its error is named).
 EXIT_REFUSED = 4
@@ -49,7 +50,7 @@ EXIT_CODES = {
     EXIT_OK: "done",
     EXIT_ERROR: "failed (the message says why)",
     EXIT_USAGE: "usage: a wrong option, argument or setting",
-    EXIT_NOT_FOUND: "not found: no such listing, rental, proposal, account or marketplace",
+    EXIT_NOT_FOUND: "not found: no such listing, rental, proposal, account, marketplace or GPU",
     EXIT_REFUSED: "refused by the contract",
     EXIT_UNREACHABLE: "the node cannot be reached",
     EXIT_MISSING_EXTRA: "an optional extra is not installed",

@@ -24,6 +24,7 @@ _NOT_FOUND: tuple[type[e.GPUHubError], ...] = (
     e.AccountNotFound,
     e.ContractNotDeployed,
     e.NoGovernor,
+    e.GPUDetectionError,
 )
 
 #: the command-line hint for each contract error a command can meet, by class.

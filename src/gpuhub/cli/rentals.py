@@ -1,8 +1,10 @@
-"""Rentals: ``gpuhub quote``, ``rent``, ``extend``, ``end``, ``settle`` and ``rentals``."""
+"""Rentals: ``gpuhub quote``, ``rent``, ``access``, ``extend``, ``end``, ``settle`` and
+``rentals``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -65,6 +67,18 @@ def quote(
     print(f"{units} {listing.unit.name.lower()}(s) of listing {listing_id} cost {format_wei(cost)}")
 
 
+SshKey = Annotated[
+    Path | None,
+    typer.Option(
+        "--ssh-key",
+        help="your SSH public key file (~/.ssh/id_ed25519.pub), sent with the access request",
+        show_default=False,
+        exists=True,
+        dir_okay=False,
+    ),
+]
+
+
 @app.command()
 def rent(
     listing_id: ListingId,
@@ -76,23 +90,111 @@ def rent(
             "rises to it, and the excess is credited back (gpuhub withdraw)"
         ),
     ] = None,
+    ssh_key: SshKey = None,
+    wait_access: Annotated[
+        bool,
+        typer.Option(
+            "--wait-access",
+            help="ask the provider for access and wait for the connection details",
+        ),
+    ] = False,
+    access_timeout: Annotated[
+        float, typer.Option(help="seconds --wait-access waits for the details", min=0)
+    ] = 120.0,
     rpc: Rpc = None,
     contract: Contract = None,
     profile: Profile = None,
     from_: From = None,
     as_json: Json = False,
 ) -> None:
-    """Rent a listing, paying into escrow; billed per second, the rest refunded when it ends."""
+    """Rent a listing, paying into escrow; billed per second, the rest refunded when it ends.
+    With --ssh-key or --wait-access, also ask the provider for access (and wait for it)."""
     from ..units import parse_amount
 
     most = None if max_total is None else parse_amount(max_total, field="--max-total")
+    key = None if ssh_key is None else _read_key(ssh_key)
     session = Session(rpc=rpc, contract=contract, profile=profile, account=from_)
     listing = session.client.get_listing(listing_id)
     units = _units(duration, listing.unit)
     client = session.sender()
     with waiting(f"renting listing {listing_id}"):
         rental = client.rent(listing_id, units, max_total=most)
-    _done(rental, f"rented listing {listing_id} as rental {rental.rental_id}", as_json)
+    if key is None and not wait_access:
+        _done(rental, f"rented listing {listing_id} as rental {rental.rental_id}", as_json)
+        return
+    with waiting("asking the provider for access"):
+        client.request_access(rental.rental_id, ssh_key=key)
+    details = None
+    if wait_access:
+        with waiting(f"waiting up to {access_timeout:g} s for the connection details"):
+            details = client.access(rental.rental_id, timeout=access_timeout)
+    if as_json:
+        print_json({**rental_json(rental), "access": details})
+    else:
+        print(f"rented listing {listing_id} as rental {rental.rental_id} until {when(rental.end)}")
+        if details is not None:
+            print(details)
+        elif not wait_access:
+            print(f"access requested; gpuhub access {rental.rental_id} shows the details")
+    if wait_access and details is None:
+        _no_answer(rental.rental_id, access_timeout, from_)
+
+
+@app.command()
+def access(
+    rental_id: RentalId,
+    ssh_key: SshKey = None,
+    wait: Annotated[
+        float, typer.Option("--wait", help="seconds to wait for the details to come", min=0)
+    ] = 0.0,
+    rpc: Rpc = None,
+    contract: Contract = None,
+    profile: Profile = None,
+    from_: From = None,
+    as_json: Json = False,
+) -> None:
+    """Show the connection details the provider granted for your rental (decrypted here; only
+    the renter can). With --ssh-key, ask for access (again) first."""
+    session = Session(rpc=rpc, contract=contract, profile=profile, account=from_)
+    client = session.sender()
+    if ssh_key is not None:
+        with waiting("asking the provider for access"):
+            client.request_access(rental_id, ssh_key=_read_key(ssh_key))
+    with waiting(f"reading the details of rental {rental_id}"):
+        details = client.access(rental_id, timeout=wait)
+    if details is None:
+        if as_json:
+            print_json({"rental_id": rental_id, "access": None})
+        _no_answer(rental_id, wait, from_)
+    if as_json:
+        print_json({"rental_id": rental_id, "access": details})
+        return
+    print(details)
+
+
+def _read_key(path: Path) -> str:
+    from .._access import check_ssh_key
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        from ..exceptions import ValidationError
+
+        raise ValidationError("--ssh-key", f"cannot read {path}: {err}") from None
+    return check_ssh_key(text, field="--ssh-key")
+
+
+def _no_answer(rental_id: int, waited: float, account: str | None) -> NoReturn:
+    """The one-line alert when no details came, and what to do; exits 3."""
+    from ._app import EXIT_NOT_FOUND, say
+
+    as_who = f" --from {account}" if account else ""
+    say(
+        f"no connection details for rental {rental_id} after {waited:g} s: it keeps running and "
+        f"billing; end it with `gpuhub end {rental_id}{as_who}` (only the seconds used are paid), "
+        f"or keep waiting with `gpuhub access {rental_id}{as_who} --wait 300`"
+    )
+    raise typer.Exit(EXIT_NOT_FOUND)
 
 
 @app.command()
