@@ -382,6 +382,7 @@ def size_run(size: int, args: argparse.Namespace, folder: Path) -> dict[str, Any
     return {
         "listings": size,
         "fill_s": round(fill_s, 1),
+        "http_floor_bare_starlette_route": http_floor(args.seconds, args.requests),
         "contenders": runs,
         "summary": summary(runs),
     }

@@ -35,6 +35,9 @@ def benchmarks(quick: bool, baseline: str | None) -> dict[str, list[str]]:
             "api": ["api.py", "--sizes", "2000", "--rounds", "1", "--seconds", "2", *base],
             "idle": ["idle.py", "--seconds", "5", "--rounds", "1", *base],
             "list_gpus": ["list_gpus.py", "--sizes", "100", "1000", "--skip-embedded"],
+            "latency": ["latency.py", "--samples", "10", "--transactions", "100"],
+            "cli": ["cli.py", "--runs", "2"],
+            "access": ["access.py", "--rounds", "1"],
         }
     return {
         "gas": ["gas.py"],
@@ -44,6 +47,9 @@ def benchmarks(quick: bool, baseline: str | None) -> dict[str, list[str]]:
         "api": ["api.py", *base],
         "idle": ["idle.py", *base],
         "list_gpus": ["list_gpus.py", "--skip-embedded"],
+        "latency": ["latency.py"],
+        "cli": ["cli.py"],
+        "access": ["access.py"],
     }
 
 

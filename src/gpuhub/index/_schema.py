@@ -289,9 +289,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    # Searches read the file through a map (shared by every connection, and the system's to
-    # reclaim); each connection's own page cache, which writes go through, keeps 16 MiB.
-    cursor.execute("PRAGMA mmap_size=268435456")
+    # Pages are read into each connection's cache, 16 MiB at most, and otherwise left to the
+    # system's file cache: a map of the file would count every page a full scan touched in the
+    # server's own memory, and searches are no faster with one (bench/index.py).
     cursor.execute("PRAGMA cache_size=-16384")
     # Sorting a search's matches happens in memory, not in a temporary file.
     cursor.execute("PRAGMA temp_store=MEMORY")
