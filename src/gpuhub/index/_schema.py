@@ -158,14 +158,15 @@ Index(
     listings.c.capacity.desc(),
     listings.c.price_per_day,
 )
-# model~... (the few models it matches, listed), in price order; unit, duration and the
-# provider's rating are in the entry too, so a model's listings are filtered on them and sorted
-# by rating without reading the rows.
+# model~... (the few models it matches, listed), in price order; capacity, unit, duration and
+# the provider's rating are in the entry too, so a model's listings are filtered on them and
+# sorted by rating without reading the rows.
 Index(
     "gpuhub_listings_model",
     listings.c.model_folded,
     listings.c.status,
     listings.c.price_per_day,
+    listings.c.capacity,
     listings.c.unit,
     listings.c.max_seconds,
     listings.c.rating_weighted_sum,
