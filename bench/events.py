@@ -12,7 +12,9 @@ the load average printed beside each round:
 - ``web3_process_log``: web3's ``get_logs`` for the ListingCreated topic, then
   ``ListingCreated().process_log`` on each (web3's generic decoding).
 
-Target: typed events within 3x of the raw request, and far ahead of web3's generic decoding.
+All three read from the block after the deployment, so the governance events are left out of
+the range. Target: typed events within 2x of the raw request, and far ahead of web3's generic
+decoding.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def main() -> None:
         last = client.block_number()
         event = client.contract.events.ListingCreated()
         topic = event.topic  # type: ignore[attr-defined]
-        params = {"address": client.contract_address, "fromBlock": "0x0", "toBlock": hex(last)}
+        params = {"address": client.contract_address, "fromBlock": hex(first), "toBlock": hex(last)}
 
         def raw() -> int:
             return len(w3.provider.make_request("eth_getLogs", [params])["result"])  # type: ignore[arg-type]
@@ -57,7 +59,7 @@ def main() -> None:
             return sum(e.name == "ListingCreated" for e in client.get_events(first, last))
 
         def generic() -> int:
-            query = {"address": client.contract_address, "fromBlock": 0, "toBlock": last}
+            query = {"address": client.contract_address, "fromBlock": first, "toBlock": last}
             logs = w3.eth.get_logs({**query, "topics": [topic]})  # type: ignore[typeddict-item]
             return len([event.process_log(log) for log in logs])
 
@@ -95,7 +97,7 @@ def main() -> None:
                         (median["get_events"] - median["raw_eth_getLogs"]) / args.events * 1e6, 2
                     ),
                     "rounds": rounds,
-                    "target_get_events_vs_raw_max": 3,
+                    "target_get_events_vs_raw_max": 2,
                 },
             ),
             indent=2,

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import inspect
 import json
 import random
@@ -179,6 +180,14 @@ def embedded_bench(blocks: int, folder: Path) -> dict[str, Any]:
     }
 
 
+def _event(name: str, block: int, args: dict[str, Any], log_index: int) -> _Event:
+    """An event at ``log_index`` in its block (an index from before events kept their position
+    has no such field)."""
+    if "log_index" in {f.name for f in dataclasses.fields(_Event)}:
+        return _Event(name, block, args, log_index=log_index)
+    return _Event(name, block, args)
+
+
 def synthetic_index(client: GPUHubClient, url: str, count: int) -> MarketIndex:
     """An index of ``count`` market-shaped listings (bench/market.py) from 2,000 providers, with
     a rating for every fifth listing; applied as events through the index's own code."""
@@ -202,15 +211,14 @@ def synthetic_index(client: GPUHubClient, url: str, count: int) -> MarketIndex:
                 "minDuration": t.min_duration,
                 "maxDuration": t.max_duration,
             }
-            events.append(_Event("ListingCreated", block, args))
+            events.append(_event("ListingCreated", block, args, len(events)))
             if t.status:
-                events.append(
-                    _Event("ListingStatusChanged", block, {"listingId": i, "status": t.status})
-                )
+                status = {"listingId": i, "status": t.status}
+                events.append(_event("ListingStatusChanged", block, status, len(events)))
         index._commit_range(block, block, events, {}, journal_above=2**62)
         block += 1
     ratings = [
-        _Event(
+        _event(
             "Rated",
             block,
             {
@@ -222,6 +230,7 @@ def synthetic_index(client: GPUHubClient, url: str, count: int) -> MarketIndex:
                 "billed": 10**15 * (1 + n % 50),
                 "comment": "",
             },
+            n,
         )
         for n, (provider, score) in enumerate(market.ratings(count // 5))
     ]

@@ -922,7 +922,10 @@ class Sender:
 
     def _replay(self, tx_hash: str, params: dict[str, Any], receipt: Receipt) -> Plan[GPUHubError]:
         # A mined transaction keeps no revert data; running it again as a call on the state before
-        # its block recovers the custom error (exact when it was its block's first transaction).
+        # its block recovers the custom error when it was its block's first transaction. When a
+        # transaction earlier in the same block made it fail (two renters of one listing mined
+        # together), that call succeeds: the state after the block, which the failed transaction
+        # did not change, holds what the earlier one did.
         sent = yield Rpc("eth_getTransactionByHash", [tx_hash], tx_hash)
         limit = quantity(sent["gas"])
         if receipt.gas_used >= limit:
@@ -932,10 +935,11 @@ class Sender:
                 tx_hash=tx_hash,
             )
         call = _json_tx({"from": self.address, "value": 0, **params})
-        try:
-            yield Rpc("eth_call", [call, hex(max(receipt.block_number - 1, 0))], tx_hash)
-        except GPUHubError as err:
-            return err
+        for block in (max(receipt.block_number - 1, 0), receipt.block_number):
+            try:
+                yield Rpc("eth_call", [call, hex(block)], tx_hash)
+            except GPUHubError as err:
+                return err
         return TransactionReverted(
             f"reverted on-chain after using {receipt.gas_used} gas", tx_hash=tx_hash
         )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 from . import _core
 from ._errors import TX_METHODS, translate
 from ._json import bound_answers
-from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, deploy, open_connection, update_changes
+from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, open_connection, update_changes
 from ._transactions import (
     Acquire,
     Batch,
@@ -33,6 +33,7 @@ from ._transactions import (
     batch_answers,
 )
 from .chain import DevChain, embedded_web3
+from .deploy import deploy
 from .events import ContractEvent
 from .governance import Governance, GovernancePlans, GovernanceSettings
 from .models import Listing, PayoutAllowance, PriceUnit, Rating, Rental, Reputation, TxResult
@@ -198,7 +199,7 @@ class GPUHubClient:
         >>> client = gpuhub.GPUHubClient.local()
         >>> listing = client.create_listing(gpu_model="NVIDIA RTX 4090", capacity=24, price=10**14)
         >>> client.list_gpus(min_capacity=16)
-        [Listing(listing_id=0, ...)]
+        [<Listing #0: NVIDIA RTX 4090, 24 GB, 0.0001 ETH/minute, AVAILABLE, provider 0x7E5F…5Bdf>]
     """
 
     def __init__(
@@ -408,7 +409,8 @@ class GPUHubClient:
         from .watch import Watch
 
         return Watch(
-            self,
+            self._ops,
+            self._run,
             event_types,
             from_block=from_block,
             confirmations=confirmations,
@@ -449,7 +451,8 @@ class GPUHubClient:
         from .alerts import Alerts
 
         return Alerts(
-            self,
+            self._ops,
+            self._run,
             account,
             ends_within=ends_within,
             searches=searches,

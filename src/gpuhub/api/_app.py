@@ -6,6 +6,7 @@ this package never imports web3. gpuhub's exceptions become JSON errors here: 40
 fails.
 """
 
+import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -57,8 +58,9 @@ def create_app(
         max_json_depth: JSON bodies nested deeper are answered 422 before parsing (default 32).
         index: a MarketIndex of the same marketplace. The app answers listings, searches,
             rentals, reputations and ratings from it, keeps it in sync while it runs (after each
-            new block ``heads`` announces), and answers a write once the index holds it. Without
-            one, every read goes to the chain (each search reads every listing).
+            new block ``heads`` announces), and answers a write once the index holds it; the
+            statistics routes (``/v1/stats/...``, ``/v1/accounts/{address}/earnings``) read it
+            too. Without one, every read goes to the chain (each search reads every listing).
         heads: where the index and the webhook dispatcher learn of new blocks (a
             :class:`~gpuhub.heads.Heads`, started and stopped with the app); default with an
             index: polls paced by the chain's block time. Without either, the dispatcher polls
@@ -116,6 +118,7 @@ def create_app(
     app.state.dispatcher = dispatcher
     app.state.access = WriteAccess(api_key, allow_unauthenticated_writes)
     app.state.event_poll_interval = event_poll_interval
+    app.state.chart_lock = threading.Lock()
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,

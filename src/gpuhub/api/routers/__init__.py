@@ -11,6 +11,7 @@ from . import (
     reputation,
     search,
     service,
+    stats,
     webhooks,
 )
 
@@ -22,6 +23,7 @@ ALL = (
     reputation.router,
     money.router,
     governance.router,
+    stats.router,
     service.router,
     events.router,
 )
