@@ -127,3 +127,52 @@ def test_a_querys_own_limit_is_held_to_a_page(http: TestClient) -> None:
     would."""
     body = http.get("/v1/listings", params={"q": "status=any limit=1000000"}).json()
     assert body["limit"] == 1000
+
+
+def test_index_and_chain_refuse_bad_parameters_alike(
+    market: GPUHubClient, tmp_path: pathlib.Path
+) -> None:
+    """With an index, a bad parameter answers the same 422, naming it, as without one."""
+    with MarketIndex(market, f"sqlite:///{tmp_path / 'index.db'}") as index:
+        index.sync()
+        from_index = TestClient(create_app(market, index=index))
+        from_chain = TestClient(create_app(market))
+        for params in (
+            {"limit": "0"},
+            {"limit": "ten"},
+            {"offset": "-1"},
+            {"exact_total": "maybe"},
+            {"q": "x" * 2001},
+            {"price_unit": "fortnight"},
+        ):
+            indexed = from_index.get("/v1/listings", params=params)
+            read = from_chain.get("/v1/listings", params=params)
+            assert indexed.status_code == 422, params
+            assert indexed.json() == read.json(), params
+            field = next(iter(params))
+            assert indexed.json()["fields"]["problems"][0]["loc"] == ["query", field]
+
+
+def test_index_answers_large_pages_and_exact_totals(
+    market: GPUHubClient, tmp_path: pathlib.Path
+) -> None:
+    """Pages past 100 listings (by parameter or by the query's own limit) and exact totals
+    answer from the index as from the chain."""
+    stock(market)
+    with MarketIndex(market, f"sqlite:///{tmp_path / 'index.db'}") as index:
+        index.sync()
+        from_index = TestClient(create_app(market, index=index))
+        from_chain = TestClient(create_app(market))
+        for params in (
+            {"q": "status=any", "limit": "500"},
+            {"q": "status=any limit=300 sort=-price"},
+            {"q": "status=any", "exact_total": "true"},
+        ):
+            indexed = from_index.get("/v1/listings", params=params).json()
+            read = from_chain.get("/v1/listings", params=params).json()
+            assert indexed["source"] == "index"
+            assert (indexed["items"], indexed["total"], indexed["limit"]) == (
+                read["items"],
+                read["total"],
+                read["limit"],
+            ), params

@@ -27,6 +27,7 @@ from ._limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, RequestLimits
 from ._reads import IndexReads
 from .routers import ALL as ROUTERS
 from .routers import WEBHOOKS
+from .routers.search import INDEX_ROUTES
 
 if TYPE_CHECKING:
     from ..heads import Heads
@@ -136,6 +137,9 @@ def create_app(
         app.include_router(router)
     if webhooks is not None:
         app.include_router(WEBHOOKS)
+    if reads is not None:
+        # matched before the documented routes of the same paths (see search_index)
+        app.router.routes[0:0] = INDEX_ROUTES
     return app
 
 

@@ -3,11 +3,16 @@
 import dataclasses
 from collections.abc import Mapping
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from pydantic import ValidationError as PydanticValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 
+from ...exceptions import GPUHubError
 from ...models import Listing, PriceUnit, Reputation
 from ...search import Query as SearchQuery
 from .. import _schemas as s
@@ -18,6 +23,9 @@ from .._reads import json_response, legacy_query, listing_json, reputation_json
 MAX_LIMIT = 1000
 #: matches an index search counts past the page (``MarketIndex.search``'s default).
 COUNT_LIMIT = 1_000
+#: the largest page an index search answers on the event loop (a larger one, or an exact
+#: count, runs in a worker thread like every other route).
+INLINE_LIMIT = 100
 
 router = APIRouter(prefix="/v1/listings", tags=["listings"])
 
@@ -85,6 +93,44 @@ def search_listings(
     matches exactly up to 1,000 past the page's end; past that it is a lower bound and
     `total_exact` is false (`exact_total=true` counts them all).
     """
+    return _search(client, index, params)
+
+
+async def search_index(request: Request) -> Response:
+    """``GET /v1/listings`` of a server with an index, as a plain Starlette route ahead of the
+    FastAPI one (which documents it and answers apps without an index): the parameters are
+    validated as the same model in one call, and a search of at most :data:`INLINE_LIMIT`
+    listings with a capped count runs on the event loop. FastAPI's per-parameter handling and
+    the hop to a worker thread cost more than such a search itself."""
+    try:
+        params = SearchParams.model_validate(request.query_params)
+    except PydanticValidationError as err:
+        raise RequestValidationError(
+            [{**e, "loc": ("query", *e["loc"])} for e in err.errors(include_url=False)]
+        ) from None
+    index = request.app.state.reads.index
+    if params.exact_total or params.limit > INLINE_LIMIT or _query_limit(params) > INLINE_LIMIT:
+        return await run_in_threadpool(_search, None, index, params)
+    return _search(None, index, params)
+
+
+def _query_limit(params: SearchParams) -> int:
+    """The page size a query's own ``limit=`` asks for (0 without one, or if it does not
+    parse: the search says why)."""
+    if params.q is None or "limit" not in params.q or "limit" in params.model_fields_set:
+        return 0
+    try:
+        return SearchQuery.of(params.q).limit or 0
+    except GPUHubError:
+        return 0
+
+
+#: routes an app with an index puts ahead of the documented ones.
+INDEX_ROUTES = [Route("/v1/listings", search_index, methods=["GET"], include_in_schema=False)]
+
+
+def _search(client: Any, index: Any, params: SearchParams) -> Response:
+    """The page ``params`` ask for, from ``index`` (else from the chain through ``client``)."""
     q, sort, offset, limit = params.q, params.sort, params.offset, params.limit
     max_price, min_capacity, price_unit = params.max_price, params.min_capacity, params.price_unit
     available_only, exact_total = params.available_only, params.exact_total
