@@ -274,7 +274,8 @@ def time_index_queries(index: MarketIndex, repeat: int) -> dict[str, Any]:
 
 
 def sqlite_bytes(index: MarketIndex, count: int) -> dict[str, Any]:
-    """Bytes per listing of the whole SQLite file and of the listings table with its indexes."""
+    """Bytes per listing of the whole SQLite file and of the listings table with its indexes;
+    the other tables and indexes (the history the analytics keep, ratings, ...) beside."""
     with index._engine.connect() as db:
         db.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         sizes = dict(db.exec_driver_sql("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").all())
@@ -288,6 +289,11 @@ def sqlite_bytes(index: MarketIndex, count: int) -> dict[str, Any]:
             sum(listing_parts.values()) / count, 1
         ),
         "by_part": {name: round(size / count, 1) for name, size in sorted(listing_parts.items())},
+        "other_parts": {
+            name: round(size / count, 1)
+            for name, size in sorted(sizes.items())
+            if name not in listing_parts and size >= count
+        },
     }
 
 

@@ -423,10 +423,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    # Pages are read into each connection's cache, 16 MiB at most, and otherwise left to the
-    # system's file cache: a map of the file would count every page a full scan touched in the
-    # server's own memory, and searches are no faster with one (bench/index.py).
-    cursor.execute("PRAGMA cache_size=-16384")
+    # Pages are read into each connection's cache, 2 MiB at most, and otherwise left to the
+    # system's file cache: a map of the file, or a large cache, would count every page a full
+    # scan touched in the server's own memory (a pool holds several connections), and searches,
+    # which touch a few index pages and a page of rows, are no faster with one (bench/index.py).
+    cursor.execute("PRAGMA cache_size=-2048")
     # Sorting a search's matches happens in memory, not in a temporary file.
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
