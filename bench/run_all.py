@@ -7,7 +7,8 @@ and prints JSON; this collects them under their names in ``--out``, with the mac
 count and the load average before each, and prints where it wrote them. The figures are
 machine-specific: the file is not committed (the docs quote only figures a rerun reproduces,
 with the load average they were taken at). ``--baseline-src`` (another checkout's ``src/``)
-is passed to the benchmarks that measure a baseline beside this checkout (api, idle, index).
+is passed to the benchmarks that measure a baseline beside this checkout (api, idle), and
+``index_baseline`` runs the index's searches with that checkout's sources.
 ``--quick`` runs small sizes, to check that every benchmark works.
 """
 
@@ -32,6 +33,7 @@ def benchmarks(quick: bool, baseline: str | None) -> dict[str, list[str]]:
             "tx": ["tx.py", "--writes", "16", "--rounds", "1", "--skip-embedded"],
             "events": ["events.py", "--events", "2000", "--rounds", "2"],
             "index": ["index.py", "--search-only", "--indexed", "20000", "--repeat", "50"],
+            "analytics": ["analytics.py", "--listings", "5000", "--rentals", "20000"],
             "api": ["api.py", "--sizes", "2000", "--rounds", "1", "--seconds", "2", *base],
             "idle": ["idle.py", "--seconds", "5", "--rounds", "1", *base],
             "list_gpus": ["list_gpus.py", "--sizes", "100", "1000", "--skip-embedded"],
@@ -44,6 +46,7 @@ def benchmarks(quick: bool, baseline: str | None) -> dict[str, list[str]]:
         "tx": ["tx.py"],
         "events": ["events.py"],
         "index": ["index.py", "--search-only"],
+        "analytics": ["analytics.py"],
         "api": ["api.py", *base],
         "idle": ["idle.py", *base],
         "list_gpus": ["list_gpus.py", "--skip-embedded"],
@@ -60,7 +63,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     results: dict[str, object] = {"cores": os.cpu_count(), "started": time.time()}
-    for name, command in benchmarks(args.quick, args.baseline_src).items():
+    plan = benchmarks(args.quick, args.baseline_src)
+    env: dict[str, dict[str, str]] = {}
+    if args.baseline_src:
+        plan = {**plan, "index_baseline": plan["index"]}
+        source = str(Path(args.baseline_src).resolve())
+        env["index_baseline"] = {**os.environ, "PYTHONPATH": source}
+    for name, command in plan.items():
         before = [round(x, 2) for x in os.getloadavg()]
         started = time.perf_counter()
         done = subprocess.run(
@@ -68,6 +77,7 @@ def main() -> None:
             capture_output=True,
             text=True,
             check=False,
+            env=env.get(name),
         )
         entry: dict[str, object] = {
             "load_average_before": before,
