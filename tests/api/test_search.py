@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import pathlib
+from typing import Any
 
 from fastapi.testclient import TestClient
 
-from gpuhub import GPUHubClient, MarketIndex, PriceUnit
+from gpuhub import GPUHubClient, MarketIndex, PriceUnit, SearchResult
 from gpuhub.api import create_app
 
 
@@ -176,3 +178,28 @@ def test_index_answers_large_pages_and_exact_totals(
                 read["total"],
                 read["limit"],
             ), params
+
+
+def test_index_searches_run_off_the_event_loop(
+    market: GPUHubClient, tmp_path: pathlib.Path
+) -> None:
+    """A search from the index runs in a worker thread, so one that no index serves (sorting
+    every listing by model) never holds the event loop and the other requests."""
+    on_loop: list[bool] = []
+
+    class Recording(MarketIndex):
+        def search(self, *args: Any, **kwargs: Any) -> SearchResult:
+            try:
+                asyncio.get_running_loop()
+                on_loop.append(True)
+            except RuntimeError:
+                on_loop.append(False)
+            return super().search(*args, **kwargs)
+
+    stock(market)
+    with Recording(market, f"sqlite:///{tmp_path / 'index.db'}") as index:
+        index.sync()
+        http = TestClient(create_app(market, index=index))
+        for params in ({"q": "status=any sort=model"}, {"q": "model~4090", "limit": "5"}):
+            assert http.get("/v1/listings", params=params).status_code == 200
+    assert on_loop == [False, False]

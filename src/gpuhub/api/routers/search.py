@@ -12,7 +12,6 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
-from ...exceptions import GPUHubError
 from ...models import Listing, PriceUnit, Reputation
 from ...search import Query as SearchQuery
 from .. import _schemas as s
@@ -23,10 +22,6 @@ from .._reads import json_response, legacy_query, listing_json, reputation_json
 MAX_LIMIT = 1000
 #: matches an index search counts past the page (``MarketIndex.search``'s default).
 COUNT_LIMIT = 1_000
-#: the largest page an index search answers on the event loop (a larger one, or an exact
-#: count, runs in a worker thread like every other route).
-INLINE_LIMIT = 100
-
 router = APIRouter(prefix="/v1/listings", tags=["listings"])
 
 
@@ -99,30 +94,17 @@ def search_listings(
 async def search_index(request: Request) -> Response:
     """``GET /v1/listings`` of a server with an index, as a plain Starlette route ahead of the
     FastAPI one (which documents it and answers apps without an index): the parameters are
-    validated as the same model in one call, and a search of at most :data:`INLINE_LIMIT`
-    listings with a capped count runs on the event loop. FastAPI's per-parameter handling and
-    the hop to a worker thread cost more than such a search itself."""
+    validated as the same model in one call, where FastAPI's per-parameter handling cost more
+    than a search itself. The search runs in a worker thread like every other route's: a query
+    no index serves (``status=any sort=model`` sorts every listing) takes most of a second, and
+    on the event loop it would hold every other request that long."""
     try:
         params = SearchParams.model_validate(request.query_params)
     except PydanticValidationError as err:
         raise RequestValidationError(
             [{**e, "loc": ("query", *e["loc"])} for e in err.errors(include_url=False)]
         ) from None
-    index = request.app.state.reads.index
-    if params.exact_total or params.limit > INLINE_LIMIT or _query_limit(params) > INLINE_LIMIT:
-        return await run_in_threadpool(_search, None, index, params)
-    return _search(None, index, params)
-
-
-def _query_limit(params: SearchParams) -> int:
-    """The page size a query's own ``limit=`` asks for (0 without one, or if it does not
-    parse: the search says why)."""
-    if params.q is None or "limit" not in params.q or "limit" in params.model_fields_set:
-        return 0
-    try:
-        return SearchQuery.of(params.q).limit or 0
-    except GPUHubError:
-        return 0
+    return await run_in_threadpool(_search, None, request.app.state.reads.index, params)
 
 
 #: routes an app with an index puts ahead of the documented ones.
