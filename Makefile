@@ -60,9 +60,10 @@ slither: toolchain
 			--filter-paths node_modules || exit 1; \
 	done
 
+# Every benchmark, one JSON summary in bench/results.json (machine-specific: not committed).
+# BASELINE=path/to/other/checkout/src measures that checkout beside this one where it applies.
 bench: setup toolchain
-	$(BIN)/python bench/gas.py
-	$(BIN)/python bench/list_gpus.py
+	$(BIN)/python bench/run_all.py $(if $(BASELINE),--baseline-src $(BASELINE))
 
 clean:
 	rm -rf $(VENV) $(SLITHER_VENV) contracts/node_modules contracts/crytic-export .pytest_cache .hypothesis site

@@ -1,48 +1,63 @@
-"""Write throughput and requests per write: gpuhub next to plain web3 and bare JSON-RPC, as JSON.
+"""Write throughput and requests per write: gpuhub next to plain web3, default and tuned, as JSON.
 
-    python bench/tx.py [--writes 100] [--interval-writes 6]
+    python bench/tx.py [--writes 48] [--rounds 3] [--block-time-writes 0] [--skip-embedded]
 
-Every write creates one listing, signed with a local key. Side by side in one run, on a fresh
-anvil with automine and on one with ``--block-time 1``:
+Every write creates one listing, signed with a local key. Fair by construction:
 
-- ``gpuhub_sync``: GPUHubClient; ``gpuhub_async``: AsyncGPUHubClient (coroutines, not threads);
-  ``gpuhub_async_ws``: AsyncGPUHubClient over ws://, awaiting receipts on new heads (its
-  ``receipt_requests_per_write`` counts eth_getTransactionReceipt alone);
-- ``web3_default``: plain web3 (build_transaction, sign, send_raw_transaction,
-  wait_for_transaction_receipt with its default 0.1 s poll); ``web3_tuned``: the same, 5 ms poll;
-- ``bare_jsonrpc``: one requests.Session, calldata and fees computed once, nonces counted here;
-  per write eth_estimateGas, eth_sendRawTransaction and eth_getTransactionReceipt every 5 ms.
+- every contender writes on a **fresh anvil** (a long-lived anvil slows down as blocks pile up:
+  the same client went from 161 to 28 tx/s between block 15 and block 3,165), with its keys
+  funded and one warm-up write each (chain id, nonce and fee quote read, as in any long run);
+- contenders run **interleaved in small slices** (``--writes`` each) for ``--rounds`` rounds,
+  the order rotated every round, the load average printed beside every slice; the ratios are
+  taken within each round and their median reported.
 
-Modes: ``sequential`` (one account, one write at a time), ``threads8`` (8 threads or coroutines,
-each its own account), ``pipelined`` (send all with wait=False, then wait for all). For each:
-writes, seconds, tx/s, JSON-RPC requests per write (each batch entry counted) and Python CPU
-milliseconds per write (process time, all threads). ``ratios`` divides gpuhub's figures by the
-baselines the targets name. ``batch_gas`` compares 50 single creates with one batch of 50, and
-``embedded`` times writes and event reads on the embedded chain.
+Contenders:
+
+- ``gpuhub_sync``: GPUHubClient; ``gpuhub_async``: AsyncGPUHubClient over HTTP (coroutines);
+- ``web3_default``: web3 as the tutorials write it: ``build_transaction`` (chain id, nonce, gas
+  estimate and fees asked of the node on every write), sign, ``send_raw_transaction``,
+  ``wait_for_transaction_receipt`` with its default 0.1 s poll;
+- ``web3_tuned``: web3 as a careful engineer configures it: chain id and fees read once (and
+  ``cache_allowed_requests``, so web3's own chain id checks are answered from its cache), nonces
+  counted locally, ``eth_estimateGas`` per write (as gpuhub does), receipts polled every 5 ms;
+- ``web3_sync_send``: ``web3_tuned`` sending with ``eth_sendRawTransactionSync`` (EIP-7966),
+  which anvil answers with the receipt: the same send gpuhub uses where the node has it.
+
+Modes: ``sequential`` (one account, one write at a time) and ``threads8`` (8 threads or
+coroutines, each its own account). For each: tx/s, JSON-RPC requests per write and Python CPU
+milliseconds per write (process time, all threads). With ``--block-time-writes N`` the same
+runs again on anvil ``--block-time 1`` with N writes per slice. ``batch_gas`` compares 50
+single creates with one batch of 50, and ``embedded`` times writes and event reads on the
+embedded chain.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import json
+import statistics
+import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
-import requests
 from eth_account import Account
-from web3 import AsyncHTTPProvider, AsyncWeb3, HTTPProvider, Web3, WebSocketProvider
+from web3 import AsyncHTTPProvider, AsyncWeb3, HTTPProvider, Web3
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import load_average, report
 
 from gpuhub import GPUHubClient, PriceUnit
-from gpuhub._abi import marketplace
 from gpuhub.aio import AsyncGPUHubClient
 from gpuhub.chain import AnvilNode
 
 THREADS = 8
+MODES = ("sequential", "threads8")
 TERMS: dict[str, Any] = dict(
     gpu_model="NVIDIA RTX 4090", capacity=24, price=10**15, unit=PriceUnit.HOUR, max_duration=72
 )
@@ -62,15 +77,15 @@ class Counter:
 
 
 class CountingHTTPProvider(HTTPProvider):
-    """HTTPProvider that counts what it sends."""
+    """HTTPProvider that counts what it sends over the wire (not what its cache answers)."""
 
-    def __init__(self, url: str, counter: Counter) -> None:
-        super().__init__(url, request_kwargs={"timeout": 60})
+    def __init__(self, url: str, counter: Counter, *, cache: bool = False) -> None:
+        super().__init__(url, request_kwargs={"timeout": 60}, cache_allowed_requests=cache)
         self.counter = counter
 
-    def make_request(self, method: Any, params: Any) -> Any:
+    def _make_request(self, method: Any, request_data: bytes) -> bytes:
         self.counter.add()
-        return super().make_request(method, params)
+        return super()._make_request(method, request_data)
 
     def make_batch_request(self, batch: Any) -> Any:
         self.counter.add(len(batch))
@@ -93,25 +108,6 @@ class CountingAsyncHTTPProvider(AsyncHTTPProvider):
         return await super().make_batch_request(batch)
 
 
-class CountingWebSocketProvider(WebSocketProvider):
-    """WebSocketProvider that counts what it sends, and receipt requests apart."""
-
-    def __init__(self, url: str, counter: Counter, receipts: Counter) -> None:
-        super().__init__(url)
-        self.counter = counter
-        self.receipts = receipts
-
-    async def make_request(self, method: Any, params: Any) -> Any:
-        self.counter.add()
-        if method == "eth_getTransactionReceipt":
-            self.receipts.add()
-        return await super().make_request(method, params)
-
-    async def make_batch_request(self, batch: Any) -> Any:
-        self.counter.add(len(batch))
-        return await super().make_batch_request(batch)
-
-
 def funded_keys(node: AnvilNode, n: int) -> list[Any]:
     """``n`` fresh local keys with 100 ETH each."""
     w3 = Web3(HTTPProvider(node.url))
@@ -125,86 +121,78 @@ def funded_keys(node: AnvilNode, n: int) -> list[Any]:
     return keys
 
 
-def figures(writes: int, seconds: float, requests_made: int, cpu: float) -> dict[str, float]:
+def figures(writes: int, seconds: float, requests_made: int, cpu: float) -> dict[str, Any]:
     return {
         "writes": writes,
         "seconds": round(seconds, 3),
         "tx_per_s": round(writes / seconds, 2),
         "requests_per_write": round(requests_made / writes, 2),
         "cpu_ms_per_write": round(cpu / writes * 1000, 3),
+        "load_average": load_average(),
     }
 
 
-def timed(run: Callable[[], int], counter: Counter) -> dict[str, float]:
+def threaded(work: Callable[[Any], None], items: list[Any]) -> None:
+    with ThreadPoolExecutor(len(items)) as pool:
+        list(pool.map(work, items))
+
+
+def timed(
+    counter: Counter, writes: int, mode: str, write: Callable[[Any], None], keys: list[Any]
+) -> dict[str, Any]:
+    """``writes`` writes (split over the 8 keys in threads8), timed."""
     counter.count = 0
     wall, cpu = time.perf_counter(), time.process_time()
-    writes = run()
-    return figures(writes, time.perf_counter() - wall, counter.count, time.process_time() - cpu)
+    if mode == "sequential":
+        for _ in range(writes):
+            write(keys[0])
+        done = writes
+    else:
+        each = writes // THREADS
+
+        def work(key: Any) -> None:
+            for _ in range(each):
+                write(key)
+
+        threaded(work, keys)
+        done = each * THREADS
+    return figures(done, time.perf_counter() - wall, counter.count, time.process_time() - cpu)
 
 
 # ---------------------------------------------------------------------- the contenders
 
 
-def gpuhub_sync(node: AnvilNode, address: str, writes: int, mode: str) -> dict[str, float]:
+def gpuhub_sync(node: AnvilNode, address: str, writes: int, mode: str) -> dict[str, Any]:
     counter = Counter()
     keys = funded_keys(node, THREADS if mode == "threads8" else 1)
-    clients = [
-        GPUHubClient(Web3(CountingHTTPProvider(node.url, counter)), address, account=k)
+    clients = {
+        k.address: GPUHubClient(Web3(CountingHTTPProvider(node.url, counter)), address, account=k)
         for k in keys
-    ]
-    for client in clients:  # warm: chain id, nonce and fee quote read once, as any long run has
+    }
+    for client in clients.values():
         client.create_listing(**TERMS)
-
-    def sequential() -> int:
-        for _ in range(writes):
-            clients[0].create_listing(**TERMS)
-        return writes
-
-    def threads8() -> int:
-        each = writes // THREADS
-
-        def work(client: GPUHubClient) -> None:
-            for _ in range(each):
-                client.create_listing(**TERMS)
-
-        with ThreadPoolExecutor(THREADS) as pool:
-            list(pool.map(work, clients))
-        return each * THREADS
-
-    def pipelined() -> int:
-        pending = [clients[0].create_listing(**TERMS, wait=False) for _ in range(writes)]
-        for tx in pending:
-            tx.result()
-        return writes
-
     return timed(
-        {"sequential": sequential, "threads8": threads8, "pipelined": pipelined}[mode], counter
+        counter, writes, mode, lambda key: clients[key.address].create_listing(**TERMS), keys
     )
 
 
-def gpuhub_async(
-    node: AnvilNode, address: str, writes: int, mode: str, ws: bool = False
-) -> dict[str, float]:
-    counter, receipts = Counter(), Counter()
+def gpuhub_async(node: AnvilNode, address: str, writes: int, mode: str) -> dict[str, Any]:
+    counter = Counter()
     keys = funded_keys(node, THREADS if mode == "threads8" else 1)
 
-    async def main() -> dict[str, float]:
-        if ws:
-            url = node.url.replace("http://", "ws://")
-            w3: AsyncWeb3[Any] = await AsyncWeb3(CountingWebSocketProvider(url, counter, receipts))
-        else:
-            w3 = AsyncWeb3(CountingAsyncHTTPProvider(node.url, counter))
+    async def main() -> dict[str, Any]:
+        w3 = AsyncWeb3(CountingAsyncHTTPProvider(node.url, counter))
         base = AsyncGPUHubClient(w3, address)
         clients = [base.with_account(k) for k in keys]
         for client in clients:
             await client.create_listing(**TERMS)
-        counter.count = receipts.count = 0
+        counter.count = 0
         wall, cpu = time.perf_counter(), time.process_time()
         if mode == "sequential":
             for _ in range(writes):
                 await clients[0].create_listing(**TERMS)
             done = writes
-        elif mode == "threads8":
+        else:
             each = writes // THREADS
 
             async def work(client: AsyncGPUHubClient) -> None:
@@ -213,139 +201,63 @@ def gpuhub_async(
 
             await asyncio.gather(*(work(c) for c in clients))
             done = each * THREADS
-        else:
-            pending = [await clients[0].create_listing(**TERMS, wait=False) for _ in range(writes)]
-            await asyncio.gather(*(p.result() for p in pending))  # type: ignore[union-attr]
-            done = writes
-        result = figures(done, time.perf_counter() - wall, counter.count, time.process_time() - cpu)
-        if ws:
-            result["receipt_requests_per_write"] = round(receipts.count / done, 2)
-        await w3.provider.disconnect()
-        return result
+        elapsed, used = time.perf_counter() - wall, time.process_time() - cpu
+        return figures(done, elapsed, counter.count, used)
 
     return asyncio.run(main())
 
 
-def plain_web3(
-    node: AnvilNode, address: str, writes: int, mode: str, poll: float | None
-) -> dict[str, float]:
+def web3_default(node: AnvilNode, address: str, writes: int, mode: str) -> dict[str, Any]:
     counter = Counter()
     keys = funded_keys(node, THREADS if mode == "threads8" else 1)
     w3 = Web3(CountingHTTPProvider(node.url, counter))
     contract = w3.eth.contract(address=address, abi=marketplace_abi())
-    wait_kwargs = {} if poll is None else {"poll_latency": poll}
-
-    def send(key: Any, nonce: int | None = None) -> Any:
-        fields: dict[str, Any] = {"from": key.address}
-        fields["nonce"] = (
-            w3.eth.get_transaction_count(key.address, "pending") if nonce is None else nonce
-        )
-        tx = contract.functions.createListing(*ARGS).build_transaction(fields)
-        return w3.eth.send_raw_transaction(key.sign_transaction(tx).raw_transaction)
 
     def write(key: Any) -> None:
-        w3.eth.wait_for_transaction_receipt(send(key), **wait_kwargs)
+        fields = {
+            "from": key.address,
+            "nonce": w3.eth.get_transaction_count(key.address, "pending"),
+        }
+        tx = contract.functions.createListing(*ARGS).build_transaction(fields)  # type: ignore[arg-type]
+        tx_hash = w3.eth.send_raw_transaction(key.sign_transaction(tx).raw_transaction)
+        w3.eth.wait_for_transaction_receipt(tx_hash)
 
     for key in keys:
         write(key)
-
-    def sequential() -> int:
-        for _ in range(writes):
-            write(keys[0])
-        return writes
-
-    def threads8() -> int:
-        each = writes // THREADS
-
-        def work(key: Any) -> None:
-            for _ in range(each):
-                write(key)
-
-        with ThreadPoolExecutor(THREADS) as pool:
-            list(pool.map(work, keys))
-        return each * THREADS
-
-    def pipelined() -> int:
-        first = w3.eth.get_transaction_count(keys[0].address)
-        hashes = [send(keys[0], first + i) for i in range(writes)]
-        for tx_hash in hashes:
-            w3.eth.wait_for_transaction_receipt(tx_hash, **wait_kwargs)
-        return writes
-
-    return timed(
-        {"sequential": sequential, "threads8": threads8, "pipelined": pipelined}[mode], counter
-    )
+    return timed(counter, writes, mode, write, keys)
 
 
-def bare_jsonrpc(node: AnvilNode, address: str, writes: int, mode: str) -> dict[str, float]:
+def web3_tuned(
+    node: AnvilNode, address: str, writes: int, mode: str, sync_send: bool = False
+) -> dict[str, Any]:
     counter = Counter()
     keys = funded_keys(node, THREADS if mode == "threads8" else 1)
-    local = threading.local()
-    ids = itertools.count()
+    # cache_allowed_requests: web3 answers its own eth_chainId checks from a cache
+    w3 = Web3(CountingHTTPProvider(node.url, counter, cache=True))
+    contract = w3.eth.contract(address=address, abi=marketplace_abi())
+    data = contract.encode_abi("createListing", args=ARGS)
+    chain_id = w3.eth.chain_id
+    tip = w3.eth.max_priority_fee
+    fees = {"maxFeePerGas": 2 * w3.eth.gas_price + tip, "maxPriorityFeePerGas": tip}
+    nonces = {k.address: w3.eth.get_transaction_count(k.address, "pending") for k in keys}
 
-    def rpc(method: str, params: list[Any]) -> Any:
-        session = getattr(local, "session", None)
-        if session is None:
-            session = local.session = requests.Session()
-        counter.add()
-        body = {"jsonrpc": "2.0", "id": next(ids), "method": method, "params": params}
-        answer = session.post(node.url, json=body, timeout=60).json()
-        if "error" in answer:
-            raise RuntimeError(answer["error"])
-        return answer["result"]
-
-    data = marketplace().functions["createListing"].calldata(ARGS)
-    chain_id = int(rpc("eth_chainId", []), 16)
-    price = int(rpc("eth_gasPrice", []), 16)
-    nonces = {
-        k.address: int(rpc("eth_getTransactionCount", [k.address, "pending"]), 16) for k in keys
-    }
-
-    def send(key: Any) -> str:
+    def write(key: Any) -> None:
         call = {"from": key.address, "to": address, "data": data}
-        gas = int(rpc("eth_estimateGas", [call]), 16) * 6 // 5 + 50_000
-        tx = {
-            "to": address,
-            "data": data,
-            "value": 0,
-            "gas": gas,
-            "maxFeePerGas": 2 * price,
-            "maxPriorityFeePerGas": 10**9,
-            "nonce": nonces[key.address],
-            "chainId": chain_id,
-        }
+        gas = w3.eth.estimate_gas(call)  # type: ignore[arg-type]
+        tx = {**call, "value": 0, "gas": gas, "chainId": chain_id, "nonce": nonces[key.address]}
         nonces[key.address] += 1
-        raw = "0x" + bytes(key.sign_transaction(tx).raw_transaction).hex()
-        return str(rpc("eth_sendRawTransaction", [raw]))
+        raw = key.sign_transaction({**tx, **fees}).raw_transaction
+        if sync_send:
+            answer = w3.provider.make_request("eth_sendRawTransactionSync", ["0x" + raw.hex()])  # type: ignore[arg-type]
+            assert "result" in answer, answer
+        else:
+            w3.eth.wait_for_transaction_receipt(
+                w3.eth.send_raw_transaction(raw), poll_latency=0.005
+            )
 
-    def receipt(tx_hash: str) -> None:
-        while rpc("eth_getTransactionReceipt", [tx_hash]) is None:
-            time.sleep(0.005)
-
-    def sequential() -> int:
-        for _ in range(writes):
-            receipt(send(keys[0]))
-        return writes
-
-    def threads8() -> int:
-        each = writes // THREADS
-
-        def work(key: Any) -> None:
-            for _ in range(each):
-                receipt(send(key))
-
-        with ThreadPoolExecutor(THREADS) as pool:
-            list(pool.map(work, keys))
-        return each * THREADS
-
-    def pipelined() -> int:
-        for tx_hash in [send(keys[0]) for _ in range(writes)]:
-            receipt(tx_hash)
-        return writes
-
-    return timed(
-        {"sequential": sequential, "threads8": threads8, "pipelined": pipelined}[mode], counter
-    )
+    for key in keys:
+        write(key)
+    return timed(counter, writes, mode, write, keys)
 
 
 def marketplace_abi() -> list[dict[str, Any]]:
@@ -354,38 +266,66 @@ def marketplace_abi() -> list[dict[str, Any]]:
     return abi()
 
 
+CONTENDERS: dict[str, Callable[[AnvilNode, str, int, str], dict[str, Any]]] = {
+    "gpuhub_sync": gpuhub_sync,
+    "gpuhub_async": gpuhub_async,
+    "web3_default": web3_default,
+    "web3_tuned": web3_tuned,
+    "web3_sync_send": lambda node, address, writes, mode: web3_tuned(
+        node, address, writes, mode, sync_send=True
+    ),
+}
+BASELINES = ("web3_default", "web3_tuned", "web3_sync_send")
+
+
 # ---------------------------------------------------------------------- runs
 
 
-def chain_run(extra_args: tuple[str, ...], writes: int) -> dict[str, Any]:
-    results: dict[str, Any] = {}
+def slice_on_fresh_node(
+    name: str, mode: str, writes: int, extra_args: tuple[str, ...]
+) -> dict[str, Any]:
     with AnvilNode(accounts=2, extra_args=extra_args) as node:
         address = GPUHubClient.deploy(node.web3()).contract_address
-        contenders: dict[str, Callable[[str], dict[str, float]]] = {
-            "gpuhub_sync": lambda mode: gpuhub_sync(node, address, writes, mode),
-            "gpuhub_async": lambda mode: gpuhub_async(node, address, writes, mode),
-            "gpuhub_async_ws": lambda mode: gpuhub_async(node, address, writes, mode, ws=True),
-            "web3_default": lambda mode: plain_web3(node, address, writes, mode, None),
-            "web3_tuned": lambda mode: plain_web3(node, address, writes, mode, 0.005),
-            "bare_jsonrpc": lambda mode: bare_jsonrpc(node, address, writes, mode),
-        }
-        for mode in ("sequential", "threads8", "pipelined"):
-            results[mode] = {name: run(mode) for name, run in contenders.items()}
-    return results
+        return CONTENDERS[name](node, address, writes, mode)
 
 
-def ratios(run: dict[str, Any]) -> dict[str, float]:
-    def r(mode: str, who: str, against: str, key: str = "tx_per_s") -> float:
-        return round(run[mode][who][key] / run[mode][against][key], 2)
-
-    return {
-        "sequential_vs_web3_tuned": r("sequential", "gpuhub_sync", "web3_tuned"),
-        "threads8_vs_web3_tuned": r("threads8", "gpuhub_sync", "web3_tuned"),
-        "pipelined_vs_bare": r("pipelined", "gpuhub_sync", "bare_jsonrpc"),
-        "cpu_per_write_vs_bare": r("sequential", "gpuhub_sync", "bare_jsonrpc", "cpu_ms_per_write"),
-        "async_sequential_vs_web3_tuned": r("sequential", "gpuhub_async", "web3_tuned"),
-        "async_threads8_vs_web3_tuned": r("threads8", "gpuhub_async", "web3_tuned"),
+def interleaved(writes: int, rounds: int, extra_args: tuple[str, ...]) -> dict[str, Any]:
+    """Every contender in every mode, a fresh node per slice, ``rounds`` rotated rounds."""
+    names = list(CONTENDERS)
+    slices: dict[str, dict[str, list[dict[str, Any]]]] = {
+        mode: {name: [] for name in names} for mode in MODES
     }
+    for round_ in range(rounds):
+        order = names[round_ % len(names) :] + names[: round_ % len(names)]
+        for mode in MODES:
+            for name in order:
+                slices[mode][name].append(slice_on_fresh_node(name, mode, writes, extra_args))
+    result: dict[str, Any] = {}
+    for mode in MODES:
+        result[mode] = {
+            name: {
+                "median_tx_per_s": statistics.median(s["tx_per_s"] for s in found),
+                "median_requests_per_write": statistics.median(
+                    s["requests_per_write"] for s in found
+                ),
+                "median_cpu_ms_per_write": statistics.median(s["cpu_ms_per_write"] for s in found),
+                "slices": found,
+            }
+            for name, found in slices[mode].items()
+        }
+    result["ratios"] = {
+        f"{mode}_{who}_vs_{against}": round(
+            statistics.median(
+                mine["tx_per_s"] / theirs["tx_per_s"]
+                for mine, theirs in zip(slices[mode][who], slices[mode][against], strict=True)
+            ),
+            2,
+        )
+        for mode in MODES
+        for who in ("gpuhub_sync", "gpuhub_async")
+        for against in BASELINES
+    }
+    return result
 
 
 def batch_gas(n: int = 50) -> dict[str, Any]:
@@ -448,24 +388,27 @@ def embedded(writes: int, blocks: tuple[int, ...]) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--writes", type=int, default=96, help="writes per case on automine")
+    parser.add_argument("--writes", type=int, default=48, help="writes per slice (automine)")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--interval-writes", type=int, default=8, help="writes per case with --block-time 1"
+        "--block-time-writes",
+        type=int,
+        default=0,
+        help="also run on anvil --block-time 1, this many writes per slice",
     )
     parser.add_argument("--skip-embedded", action="store_true")
     args = parser.parse_args()
-    automine = chain_run((), args.writes)
-    interval = chain_run(("--block-time", "1"), args.interval_writes)
-    report: dict[str, Any] = {
-        "automine": automine,
-        "automine_ratios": ratios(automine),
-        "block_time_1s": interval,
-        "block_time_1s_ratios": ratios(interval),
+    found: dict[str, Any] = {
+        "automine": interleaved(args.writes, args.rounds, ()),
         "batch_gas": batch_gas(),
     }
+    if args.block_time_writes:
+        found["block_time_1s"] = interleaved(
+            args.block_time_writes, args.rounds, ("--block-time", "1")
+        )
     if not args.skip_embedded:
-        report["embedded"] = embedded(100, (250, 500))
-    print(json.dumps(report, indent=2))
+        found["embedded"] = embedded(100, (250, 500))
+    print(json.dumps(report("tx", found), indent=2))
 
 
 if __name__ == "__main__":

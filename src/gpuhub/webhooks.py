@@ -89,6 +89,7 @@ from .watch import backoff_delays
 
 if TYPE_CHECKING:
     from .client import GPUHubClient
+    from .heads import Heads
     from .watch import Watch
 
 __all__ = [
@@ -119,6 +120,8 @@ RESTART_FIRST = 0.5
 RESTART_MAX = 30.0
 #: how long stopping the dispatcher waits for deliveries in flight before abandoning them.
 STOP_GRACE = 2.0
+#: the longest the delivery loop sleeps with nothing due (a retry time it missed, say).
+IDLE_WAIT = 60.0
 
 
 # ---------------------------------------------------------------------------- signing
@@ -681,6 +684,21 @@ class Outbox:
             ).fetchall()
         return [row[0] for row in rows]
 
+    def _due_times(self) -> dict[int, float]:
+        """For each enabled endpoint with undelivered messages, when its oldest is due (Unix
+        time)."""
+        with self._lock:
+            rows = self._db.execute(
+                """
+                SELECT e.id, m.next_attempt_at FROM endpoints e
+                JOIN messages m ON m.seq = (
+                    SELECT MIN(seq) FROM messages
+                    WHERE endpoint_id = e.id AND delivered_at IS NULL)
+                WHERE e.disabled_at IS NULL
+                """
+            ).fetchall()
+        return {row[0]: float(row[1]) for row in rows}
+
     def _head(self, endpoint_id: int) -> _Head | None:
         with self._lock:
             row = self._db.execute(
@@ -833,8 +851,10 @@ class WebhookDispatcher:
         confirmations: deliver an event only once this many blocks are on top of it.
         from_block: where to start the first time (default: the next block); later runs resume
             where the outbox says the last one stopped.
-        poll_interval: seconds between chain polls (default: paced by the block time) and
-            between delivery rounds.
+        poll_interval: seconds between chain polls (default: paced by the block time, or at
+            each new block ``heads`` announces).
+        heads: a started :class:`gpuhub.heads.Heads` of the same node: the chain is read when
+            it announces a block (and once a minute), instead of at a pace.
 
     Example::
 
@@ -852,14 +872,19 @@ class WebhookDispatcher:
         confirmations: int = 0,
         from_block: int | None = None,
         poll_interval: float | None = None,
+        heads: Heads | None = None,
     ) -> None:
         self.outbox = outbox
+        self._heads = heads
+        self._new_head = threading.Event()
+        if heads is not None:
+            heads.subscribe(lambda _number: self._new_head.set())
+        self._starting = threading.Lock()
         self._client = client
         self._confirmations = confirmations
         self._from_block = from_block
         self._poll_interval = poll_interval
         self._watch = self._new_watch()  # also checks the arguments
-        self._delivery_interval = 0.05 if poll_interval is None else poll_interval
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         # state the workers share with health() and the other thread, under _state
@@ -884,16 +909,20 @@ class WebhookDispatcher:
         )
 
     def start(self) -> WebhookDispatcher:
-        """Start following the chain and delivering."""
-        if self._threads:
-            return self
-        self._stop.clear()
-        for work, name in ((self._follow, "follow"), (self._deliver, "deliver")):
-            thread = threading.Thread(
-                target=self._supervise, args=(work,), name=f"gpuhub-webhooks-{name}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
+        """Start following the chain and delivering (once; safe from any thread)."""
+        with self._starting:
+            if self._threads:
+                return self
+            self._stop.clear()
+            for work, name in ((self._follow, "follow"), (self._deliver, "deliver")):
+                thread = threading.Thread(
+                    target=self._supervise,
+                    args=(work,),
+                    name=f"gpuhub-webhooks-{name}",
+                    daemon=True,
+                )
+                thread.start()
+                self._threads.append(thread)
         return self
 
     def stop(self, timeout: float = 15.0) -> None:
@@ -901,6 +930,7 @@ class WebhookDispatcher:
         ones are abandoned (and made again on the next run), like everything not delivered."""
         self._stop.set()
         self._watch.close()
+        self._new_head.set()
         self._notify()
         for thread in self._threads:
             thread.join(timeout)
@@ -966,7 +996,7 @@ class WebhookDispatcher:
                 if events == []:
                     if self.outbox.next_block() != watch.next_block:
                         self.outbox.enqueue([], next_block=watch.next_block)
-                    if not watch.wait():
+                    if not self._wait_for_block(watch):
                         return
             except GPUHubError as err:
                 self._note(err)
@@ -979,6 +1009,15 @@ class WebhookDispatcher:
             if events and self.outbox.enqueue(events, next_block=watch.next_block):
                 self._notify()
 
+    def _wait_for_block(self, watch: Watch) -> bool:
+        """Wait for the next block to read: announced by ``heads``, else one poll interval.
+        False once stopped."""
+        if self._heads is None:
+            return watch.wait()
+        self._new_head.wait(IDLE_WAIT)
+        self._new_head.clear()
+        return not self._stop.is_set()
+
     def _resume_block(self) -> int | None:
         start = self.outbox.next_block()
         return self._from_block if start is None else start
@@ -990,7 +1029,8 @@ class WebhookDispatcher:
 
     async def _deliver_forever(self) -> None:
         """Start a delivery task for each endpoint with a due message and none running, each
-        round (every ``poll_interval``, or at once when messages are stored), until stopped."""
+        round, until stopped. A round comes when messages are stored, when a task ends, or when
+        the earliest pending message falls due; with nothing pending it waits to be woken."""
         wake = asyncio.Event()
         with self._state:
             self._loop, self._wake = asyncio.get_running_loop(), wake
@@ -999,6 +1039,7 @@ class WebhookDispatcher:
 
         def finished(endpoint_id: int, task: asyncio.Task[int]) -> None:
             running.pop(endpoint_id, None)
+            wake.set()  # its next message may be due at another time: look again
             if not task.cancelled() and task.exception() is not None:
                 # the next round starts this endpoint's task again
                 self._died(task.exception())  # type: ignore[arg-type]
@@ -1006,15 +1047,22 @@ class WebhookDispatcher:
         try:
             while not self._stop.is_set():
                 wake.clear()
-                for endpoint_id in self.outbox._due_endpoints(time.time()):
-                    if endpoint_id not in running:
-                        task = asyncio.create_task(
-                            self.outbox._deliver_endpoint(endpoint_id, limit, None, self._stop)
-                        )
-                        running[endpoint_id] = task
-                        task.add_done_callback(functools.partial(finished, endpoint_id))
+                now = time.time()
+                later = [IDLE_WAIT]
+                for endpoint_id, due in self.outbox._due_times().items():
+                    if endpoint_id in running:
+                        continue  # its task's end wakes this loop
+                    if due > now:
+                        later.append(due - now)
+                        continue
+                    task = asyncio.create_task(
+                        self.outbox._deliver_endpoint(endpoint_id, limit, None, self._stop)
+                    )
+                    running[endpoint_id] = task
+                    task.add_done_callback(functools.partial(finished, endpoint_id))
+                wait = min(later)
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._delivery_interval):
+                    async with asyncio.timeout(wait):
                         await wake.wait()
         finally:
             with self._state:

@@ -137,6 +137,7 @@ def test_health(http: TestClient, market: GPUHubClient) -> None:
         "contract_address": market.contract_address,
         "server_account": market.address,
         "webhooks": None,
+        "index": None,
     }
 
 

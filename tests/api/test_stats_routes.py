@@ -101,11 +101,11 @@ def test_charts_are_real_pngs(http: TestClient, path: str) -> None:
 
 
 def test_without_an_index_the_answer_says_how(traded: GPUHubClient) -> None:
-    """A server without an index answers 404 NoIndex naming gpuhub serve --index."""
+    """A server without an index answers 404 NoIndex naming the index it needs."""
     answer = TestClient(create_app(traded)).get("/v1/stats/models")
     assert answer.status_code == 404
     assert answer.json()["error"] == "NoIndex"
-    assert "gpuhub serve --index" in answer.json()["message"]
+    assert "index=MarketIndex" in answer.json()["message"]
 
 
 @pytest.mark.parametrize(

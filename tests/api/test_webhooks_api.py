@@ -144,9 +144,11 @@ def test_a_host_that_does_not_resolve_is_422(hooks: TestClient) -> None:
 
 
 def test_health_reports_the_dispatcher(market: GPUHubClient) -> None:
-    """While the app runs, /health shows the webhook dispatcher: alive, restarts, pending."""
+    """While the app runs with an endpoint, /health shows the webhook dispatcher: alive,
+    restarts, pending."""
     app = create_app(market, api_key=API_KEY, webhooks=Outbox(allow_private=True))
     with TestClient(app) as http:
+        http.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=AUTH)
         webhooks = http.get("/health").json()["webhooks"]
     assert webhooks == {
         "alive": True,
@@ -158,9 +160,23 @@ def test_health_reports_the_dispatcher(market: GPUHubClient) -> None:
 
 
 def test_health_is_degraded_while_the_dispatcher_does_not_run(hooks: TestClient) -> None:
-    """An app whose webhook dispatcher is not running (here: never started) says so in /health."""
+    """An app whose webhook dispatcher is not running while an endpoint waits (here: the app
+    was never started) says so in /health."""
+    hooks.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=AUTH)
     body = hooks.get("/health").json()
     assert body["status"] == "degraded" and body["webhooks"]["alive"] is False
+
+
+def test_the_dispatcher_waits_for_the_first_endpoint(market: GPUHubClient) -> None:
+    """A running app with no webhook endpoint runs no dispatcher (nothing follows the chain for
+    webhooks) and is healthy; the first endpoint starts it."""
+    app = create_app(market, api_key=API_KEY, webhooks=Outbox(allow_private=True))
+    with TestClient(app) as http:
+        idle = http.get("/health").json()
+        http.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=AUTH)
+        started = http.get("/health").json()
+    assert (idle["status"], idle["webhooks"]["alive"]) == ("ok", False)
+    assert (started["status"], started["webhooks"]["alive"]) == ("ok", True)
 
 
 def test_app_without_outbox_has_no_webhook_routes(http: TestClient) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import http.server
 import json
 import pathlib
@@ -19,7 +20,14 @@ import pytest
 import sqlalchemy
 from web3 import HTTPProvider, Web3
 
-from gpuhub import GPUHubClient, MarketIndex, MarketIndexError, PriceUnit, Query
+from gpuhub import (
+    GPUHubClient,
+    MarketIndex,
+    MarketIndexError,
+    PriceUnit,
+    Query,
+    ValidationError,
+)
 from gpuhub.chain import AnvilNode
 from gpuhub.index import SCHEMA_VERSION, _sql
 from gpuhub.index._index import _snapshot
@@ -172,6 +180,49 @@ def test_rating_order_reads_the_rating_index(client: GPUHubClient, index: Market
             db.exec_driver_sql("SET enable_seqscan = off")  # an empty table is cheaper to scan
         plan = db.exec_driver_sql(explain + statements.page.sql, statements.page.params).all()
     assert "gpuhub_listings_status_rating" in " ".join(str(row) for row in plan)
+
+
+@pytest.mark.parametrize("chain_name", ["embedded"])
+def test_a_full_page_counts_only_so_far_past_its_end(
+    client: GPUHubClient, index: MarketIndex
+) -> None:
+    """Past ``count_limit`` matches after the page, the total is a lower bound and says so."""
+    for i in range(6):
+        client.create_listing(gpu_model=f"RTX {i}", capacity=8, price=10**15)
+    index.sync()
+    found = index.search("sort=id limit=2", count_limit=1)
+    assert [x.listing_id for x in found.listings] == [0, 1]
+    assert (found.total, found.total_exact) == (4, False)
+
+
+@pytest.mark.parametrize("chain_name", ["embedded"])
+def test_a_count_that_ends_before_the_limit_is_exact(
+    client: GPUHubClient, index: MarketIndex
+) -> None:
+    """A capped count that finds fewer matches than it may count is the exact total."""
+    for i in range(6):
+        client.create_listing(gpu_model=f"RTX {i}", capacity=8, price=10**15)
+    index.sync()
+    found = index.search("sort=id limit=2", count_limit=4)
+    assert (found.total, found.total_exact) == (6, True)
+
+
+@pytest.mark.parametrize("chain_name", ["embedded"])
+def test_exact_total_counts_every_match(client: GPUHubClient, index: MarketIndex) -> None:
+    """``exact_total=True`` counts every match however many there are."""
+    for i in range(6):
+        client.create_listing(gpu_model=f"RTX {i}", capacity=8, price=10**15)
+    index.sync()
+    found = index.search("sort=id limit=2", count_limit=1, exact_total=True)
+    assert (found.total, found.total_exact) == (6, True)
+
+
+@pytest.mark.parametrize("chain_name", ["embedded"])
+def test_a_negative_count_limit_is_refused(client: GPUHubClient, index: MarketIndex) -> None:
+    """A count_limit below 0 is a ValidationError naming it."""
+    with pytest.raises(ValidationError) as caught:
+        index.search("sort=id", count_limit=-1)
+    assert caught.value.field == "count_limit"
 
 
 @pytest.mark.parametrize("chain_name", ["embedded"])
@@ -533,3 +584,25 @@ def test_indexes_opened_at_once_create_the_tables_once(
     for index in opened:
         assert isinstance(index, MarketIndex) and index.synced_block == -1
         index.close()
+
+
+def test_a_large_catch_up_leaves_no_garbage_behind(
+    client: GPUHubClient, index: MarketIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A catch-up large enough to compact the index collects the garbage its decoding made, so
+    a server that synced a whole market does not keep it."""
+    from gpuhub.index import _index
+
+    for n in range(12):
+        client.create_listing(gpu_model=f"GPU {n}", capacity=8, price=10**15)
+    monkeypatch.setattr(_index, "VACUUM_AFTER", 10)  # a large catch-up, at this market's size
+    gc.collect()
+    gc.disable()
+    try:
+        index.sync()
+        left = gc.collect()
+    finally:
+        gc.enable()
+    assert index.search("status=any").total == 12
+    # a few objects of the sync's own ending, not some for every event it decoded
+    assert left < 12, left

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpuhub import PriceUnit
+from gpuhub.index._schema import from_wei, stored_wei
 from gpuhub.search import Query
 from gpuhub.units import (
     MONEY_UNITS,
@@ -89,3 +90,13 @@ def test_prices_round_trip(wei: int, unit: PriceUnit) -> None:
 def test_durations_round_trip(seconds: int) -> None:
     """parse_duration reads back what format_duration prints, to the second."""
     assert parse_duration(format_duration(seconds)) == seconds
+
+
+@FAST
+@given(WEI, WEI)
+def test_stored_amounts_sort_as_the_amounts(a: int, b: int) -> None:
+    """The index's stored form of two amounts compares (as bytes, as both databases compare
+    them) exactly as the amounts do, and reads back to the wei."""
+    assert (stored_wei(a) < stored_wei(b)) == (a < b)
+    assert (stored_wei(a) == stored_wei(b)) == (a == b)
+    assert from_wei(stored_wei(a)) == a

@@ -27,6 +27,7 @@ LAYERS = (
     "deploy watch",
     "alerts",
     "client aio",
+    "heads",
     "index webhooks demo provider analytics",
     "gpuhub",
     "api",

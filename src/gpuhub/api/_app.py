@@ -24,10 +24,13 @@ from ..events import json_value
 from ..webhooks import Outbox, WebhookDispatcher
 from ._deps import Denied, WriteAccess, error_response, status_for
 from ._limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, RequestLimits
+from ._reads import IndexReads
 from .routers import ALL as ROUTERS
 from .routers import WEBHOOKS
+from .routers.search import INDEX_ROUTES
 
 if TYPE_CHECKING:
+    from ..heads import Heads
     from ..index import MarketIndex
 
 
@@ -41,6 +44,7 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     max_json_depth: int = MAX_JSON_DEPTH,
     index: "MarketIndex | None" = None,
+    heads: "Heads | None" = None,
     webhooks: Outbox | None = None,
 ) -> FastAPI:
     """Build the HTTP API over ``client``, whose account signs every write.
@@ -53,26 +57,49 @@ def create_app(
         event_poll_interval: seconds between new-block checks in ``GET /events``.
         max_body_bytes: larger request bodies are answered 413 unread (default 64 KiB).
         max_json_depth: JSON bodies nested deeper are answered 422 before parsing (default 32).
-        index: a MarketIndex of the same marketplace; ``GET /v1/listings`` searches it instead
-            of reading the chain (keep it in sync, e.g. with ``index.follow()``), and the
-            statistics routes (``/v1/stats/...``, ``/v1/accounts/{address}/earnings``) read it.
-        webhooks: the outbox ``/v1/webhooks`` manages; while the app runs, a
+        index: a MarketIndex of the same marketplace. The app answers listings, searches,
+            rentals, reputations and ratings from it, keeps it in sync while it runs (after each
+            new block ``heads`` announces), and answers a write once the index holds it; the
+            statistics routes (``/v1/stats/...``, ``/v1/accounts/{address}/earnings``) read it
+            too. Without one, every read goes to the chain (each search reads every listing).
+        heads: where the index and the webhook dispatcher learn of new blocks (a
+            :class:`~gpuhub.heads.Heads`, started and stopped with the app); default with an
+            index: polls paced by the chain's block time. Without either, the dispatcher polls
+            at its own pace.
+        webhooks: the outbox ``/v1/webhooks`` manages; a
             :class:`~gpuhub.webhooks.WebhookDispatcher` follows the chain into it and delivers
-            (``/health`` shows how it is doing). The outbox decides where deliveries may go
+            (``/health`` shows how it is doing) while the app runs and the outbox has an
+            endpoint: it starts with the first one. The outbox decides where deliveries may go
             (``Outbox(allow_private=True)`` for receivers on private networks). Without one,
             the app has no ``/v1/webhooks`` routes.
     """
-    dispatcher = None if webhooks is None else WebhookDispatcher(client, webhooks)
+    own_heads = heads is None and index is not None
+    if own_heads:
+        from ..heads import Heads
+
+        heads = Heads(client)
+    dispatcher = None if webhooks is None else WebhookDispatcher(client, webhooks, heads=heads)
+    reads = None if index is None or heads is None else IndexReads(client, index, heads)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if dispatcher is not None:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.running = True
+        if heads is not None:
+            heads.start()
+        if reads is not None:
+            reads.start()
+        if dispatcher is not None and webhooks is not None and webhooks.endpoints():
             dispatcher.start()
         try:
             yield
         finally:
+            app.state.running = False
             if dispatcher is not None:
                 dispatcher.stop()
+            if reads is not None:
+                reads.stop()
+            if own_heads and heads is not None:
+                heads.stop()
 
     app = FastAPI(
         title="gpuhub",
@@ -86,7 +113,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.client = client
-    app.state.index = index
+    app.state.reads = reads
+    app.state.running = False
     app.state.webhooks = webhooks
     app.state.dispatcher = dispatcher
     app.state.access = WriteAccess(api_key, allow_unauthenticated_writes)
@@ -109,6 +137,9 @@ def create_app(
         app.include_router(router)
     if webhooks is not None:
         app.include_router(WEBHOOKS)
+    if reads is not None:
+        # matched before the documented routes of the same paths (see search_index)
+        app.router.routes[0:0] = INDEX_ROUTES
     return app
 
 

@@ -1,12 +1,14 @@
-"""What every router shares: the client, the write check and the error-to-status table.
+"""What every router shares: the client, the index, the write check and the error-to-status table.
 
-Routers take the client with ``client: ClientDep`` and guard writes with
-``dependencies=[Writer]``; ``create_app`` puts both objects on ``app.state``.
+Routers take the client with ``client: ClientDep``, the index with ``index: IndexDep`` (None on
+a server without one) and guard writes with ``dependencies=[Writer]``, which also waits, once
+the write is done, until the index holds it (read-your-writes); ``create_app`` puts these
+objects on ``app.state``.
 """
 
 import hmac
-from collections.abc import Mapping
-from typing import Annotated, Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
@@ -15,6 +17,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from .. import exceptions as exc
 from ..client import GPUHubClient
 from . import _schemas as s
+
+if TYPE_CHECKING:
+    from ._reads import IndexReads
 
 #: HTTP status for each gpuhub error; the first matching class in the exception's MRO wins.
 STATUS_BY_ERROR: dict[type[Exception], int] = {
@@ -134,25 +139,39 @@ class Denied(Exception):
 _bearer = HTTPBearer(auto_error=False, description="the server's API key")
 
 
-def get_client(request: Request) -> GPUHubClient:
+async def get_client(request: Request) -> GPUHubClient:
     """The marketplace client the app was built around."""
     client: GPUHubClient = request.app.state.client
     return client
 
 
+async def get_index(request: Request) -> Any:
+    """The server's MarketIndex, or None when it answers from the chain."""
+    reads: IndexReads | None = request.app.state.reads
+    return None if reads is None else reads.index
+
+
 def require_writer(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    """Refuse a write without the server's API key."""
+) -> Iterator[None]:
+    """Refuse a write without the server's API key; after a write that succeeded, wait until
+    the index (if the server has one) holds it."""
     access: WriteAccess = request.app.state.access
     denial = access.denial(credentials)
     if denial is not None:
         raise Denied(denial)
+    yield
+    reads: IndexReads | None = request.app.state.reads
+    if reads is not None:
+        reads.after_write()
 
 
 ClientDep = Annotated[GPUHubClient, Depends(get_client)]
-Writer = Depends(require_writer)
+# Typed loosely: naming MarketIndex here would import SQLAlchemy into every API server.
+IndexDep = Annotated[Any, Depends(get_index)]
+# "function": the code after the yield runs before the answer goes out.
+Writer = Depends(require_writer, scope="function")
 
 
 def id_path() -> Any:

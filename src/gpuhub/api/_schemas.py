@@ -209,7 +209,10 @@ class WithdrawOut(BaseModel):
 
 
 class WebhooksHealthOut(BaseModel):
-    alive: bool = Field(description="both webhook workers (following the chain, delivering) run")
+    alive: bool = Field(
+        description="both webhook workers (following the chain, delivering) run; they start "
+        "with the first endpoint"
+    )
     restarts: int = Field(description="times a worker died of an unexpected error and restarted")
     pending: int = Field(description="messages waiting for delivery to enabled endpoints")
     last_error: str | None = Field(
@@ -219,9 +222,25 @@ class WebhooksHealthOut(BaseModel):
     last_error_at: float | None = Field(description="Unix time of that error")
 
 
+class IndexHealthOut(BaseModel):
+    synced_block: int = Field(description="the last block whose events the index holds")
+    lag_blocks: int = Field(description="blocks between the head and synced_block")
+    following: bool = Field(description="the index is kept in sync in the background")
+    new_blocks_from: Literal["subscription", "polling"] | None = Field(
+        description="how new blocks are learnt of: a newHeads subscription or paced polls"
+    )
+    last_error: str | None = Field(description="class of the latest failed sync (retried)")
+    last_error_at: float | None = Field(description="Unix time of that error")
+    synced_at: float | None = Field(description="Unix time of the last sync that succeeded")
+    behind: bool = Field(
+        description="the index trails the head by more than its confirmations and 5 blocks"
+    )
+
+
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded"] = Field(
-        description="degraded: the server answers, but its webhook dispatcher is not running"
+        description="degraded: the server answers, but its index is behind or not followed, "
+        "or its webhook dispatcher does not run while endpoints wait"
     )
     chain_id: int
     latest_block: int
@@ -229,6 +248,9 @@ class HealthOut(BaseModel):
     server_account: str | None
     webhooks: WebhooksHealthOut | None = Field(
         description="the webhook dispatcher, on a server with webhooks"
+    )
+    index: IndexHealthOut | None = Field(
+        description="the index reads are answered from, on a server with one"
     )
 
 

@@ -159,7 +159,8 @@ def search_command(
         return
     from ..demo import listings_table
 
-    title = f"{result.total} listings match {str(result.query)!r}"
+    count = str(result.total) if result.total_exact else f"at least {result.total}"
+    title = f"{count} listings match {str(result.query)!r}"
     if len(result.listings) < result.total:
         title += f" (showing {len(result.listings)})"
     console().print(listings_table(title, result.listings))
@@ -170,6 +171,7 @@ def result_json(result: SearchResult) -> dict[str, Any]:
     return {
         "query": str(result.query),
         "total": result.total,
+        "total_exact": result.total_exact,
         "listings": [listing_json(x) for x in result.listings],
         "reputations": {
             address: {

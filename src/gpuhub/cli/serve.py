@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,7 +16,11 @@ from ._context import Contract, From, Profile, Rpc, Session, password
 from ._output import info, print_json
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ..client import GPUHubClient
+    from ..heads import Heads
+    from ..index import MarketIndex
     from ..webhooks import Outbox
 
 
@@ -82,10 +87,27 @@ def serve(
     index: Annotated[
         str | None,
         typer.Option(
-            help="answer searches from a market index: a file (SQLite) or a database URL "
-            "(postgresql+psycopg://...), kept in sync in the background"
+            help="the market index reads are answered from: a file (SQLite) or a database URL "
+            "(postgresql+psycopg://...), kept in sync as blocks arrive (default: a temporary "
+            "SQLite file, synced from the chain at start and removed at exit)"
         ),
     ] = None,
+    ws: Annotated[
+        str | None,
+        typer.Option(
+            help="WebSocket URL of the node, to learn of new blocks from a newHeads "
+            "subscription (default: the RPC URL as ws://, which anvil serves; without one, "
+            "the head is polled at the block time's pace)"
+        ),
+    ] = None,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log",
+            help="log a line per request (off by default: it costs about a tenth of a "
+            "millisecond per request)",
+        ),
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="print where it serves as JSON before serving")
     ] = False,
@@ -119,13 +141,8 @@ def serve(
             "(set it, or pass --allow-unauthenticated-writes for local development)"
         )
     stack = ExitStack()
-    market_index = None
-    if index is not None:
-        from .search import open_index, sync_with_progress
-
-        market_index = stack.enter_context(open_index(client, index, synced=False))
-        sync_with_progress(market_index)
-        stack.enter_context(market_index.follow())
+    market_index = stack.enter_context(server_index(client, index))
+    heads = server_heads(client, session, ws)
     outbox = webhook_outbox(webhook_db, webhook or [], allow_private=allow_private_webhooks)
     limits: dict[str, Any] = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
     app_ = create_app(
@@ -134,6 +151,7 @@ def serve(
         allow_unauthenticated_writes=allow_unauthenticated_writes,
         cors_origins=cors_origin or (),
         index=market_index,
+        heads=heads,
         webhooks=outbox,
         **limits,
     )
@@ -152,7 +170,42 @@ def serve(
         f"{client.address} on http://{host}:{port} (docs at /docs)"
     )
     with stack:
-        uvicorn.run(app_, host=host, port=port, log_level="info")
+        try:
+            uvicorn.run(app_, host=host, port=port, log_level="info", access_log=access_log)
+        finally:
+            heads.stop()
+
+
+@contextmanager
+def server_index(client: GPUHubClient, where: str | None) -> Iterator[MarketIndex]:
+    """The index the server answers from, synced to the head (with a progress bar): the one at
+    ``where`` (a file or a URL), else a temporary SQLite file removed at exit."""
+    import shutil
+    import tempfile
+
+    from .search import open_index, sync_with_progress
+
+    folder = None
+    if where is None:
+        folder = tempfile.mkdtemp(prefix="gpuhub-serve-")  # private: mode 0700
+        where = os.path.join(folder, "index.db")
+    try:
+        with open_index(client, where, synced=False) as opened:
+            sync_with_progress(opened)
+            yield opened
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def server_heads(client: GPUHubClient, session: Session, ws: str | None) -> Heads:
+    """Where the server learns of new blocks: a newHeads subscription at ``ws``, else at the RPC
+    URL as ws:// (anvil serves both on one port), else (or if it refuses) paced polls."""
+    from ..heads import Heads, ws_url_for
+
+    if ws is None and session.settings.values["rpc_url"].source != "default":
+        ws = ws_url_for(str(session.settings["rpc_url"]))
+    return Heads(client, ws_url=ws)
 
 
 def webhook_outbox(path: Path | None, urls: list[str], *, allow_private: bool) -> Outbox:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import gc
 import json
 import threading
 import time
@@ -54,14 +55,17 @@ from ..models import (
     Role,
 )
 from ..search import Query, SearchResult
+from ..watch import backoff_delays
 from . import _sql
 from ._schema import (
+    MAX_INTEGER,
     OPEN_END,
     SCHEMA_VERSION,
     STATE_TABLES,
     TEXT_KEYS,
     accounts,
     blocks,
+    from_wei,
     journal,
     listing_versions,
     listings,
@@ -78,14 +82,24 @@ from ._schema import (
 
 if TYPE_CHECKING:
     from ..client import GPUHubClient
+    from ..heads import Heads
 
-#: blocks per range to start with, and the most one range may grow to while it finds nothing.
-FIRST_SPAN = 1_000
+#: blocks per range to start with, and the most one range may grow to while it finds little.
+FIRST_SPAN = 10
 MAX_SPAN = 100_000
+#: events a range should bring at most: past it the next ranges are narrowed, so a sync's
+#: memory stays bounded where blocks hold many events (a range's events are held at once).
+RANGE_EVENTS = 5_000
 #: words in a node's refusal of a log query for its size (too many blocks or results).
 _RANGE_REFUSALS = ("too many", "range", "limit", "exceed", "more than", "response size")
+#: events after which a sync rewrites a SQLite file compactly.
+VACUUM_AFTER = 20_000
 #: events after which a sync refreshes the database's statistics.
 ANALYZE_AFTER = 1_000
+#: seconds a follower fed by new heads waits before syncing anyway (a missed announcement).
+RECHECK_EVERY = 60.0
+#: matches a search counts past the end of its page, unless asked for an exact total.
+COUNT_LIMIT = 1_000
 #: searches whose compiled SQL an index keeps, the most recently run.
 _COMPILED_SEARCHES = 256
 #: rows per ``IN (...)`` list, well under every database's parameter limit.
@@ -317,9 +331,10 @@ class MarketIndex:
     ) -> int:
         """Apply every event up to ``to_block`` (default: the head minus ``confirmations``).
 
-        Reads in block ranges that grow while they are empty and halve when the node refuses
-        one, committing each range in one transaction. ``progress(synced, target)`` is called
-        after each. Returns the synced block.
+        Reads in block ranges that double while they bring few events (under a quarter of
+        :data:`RANGE_EVENTS`), narrow when they bring more than that, and halve when the node
+        refuses one, committing each range in one transaction. ``progress(synced, target)`` is
+        called after each. Returns the synced block.
 
         Raises:
             MarketIndexError: the chain reorganised deeper than ``reorg_depth``.
@@ -352,14 +367,33 @@ class MarketIndex:
                     end_time=end_time,
                 )
                 applied += len(logs)
-                if not logs:
+                if len(logs) > RANGE_EVENTS:
+                    self._span = max(1, self._span * RANGE_EVENTS // len(logs))
+                elif len(logs) < RANGE_EVENTS // 4:
                     self._span = min(MAX_SPAN, self._span * 2)
                 start = synced + 1
                 if progress is not None:
                     progress(synced, target)
+            if applied >= VACUUM_AFTER:
+                self._vacuum()
             if applied >= ANALYZE_AFTER:
                 self._analyze()
+            if applied >= VACUUM_AFTER:
+                _release_free_memory()
             return self.synced_block
+
+    def _vacuum(self) -> None:
+        """Rewrite a SQLite file compactly after a large catch-up: rows updated in place and
+        index pages split by inserts in key order leave a file about a seventh larger
+        (PostgreSQL's autovacuum does its own). Then close the connections, with their page
+        caches."""
+        if self._engine.dialect.name != "sqlite":
+            return
+        with self._engine.connect() as db:
+            # the copy VACUUM makes goes to a temporary file, not to memory
+            db.exec_driver_sql("PRAGMA temp_store=FILE")
+            db.exec_driver_sql("VACUUM")
+        self._engine.dispose()
 
     def _analyze(self) -> None:
         """Refresh the planner's statistics, so it knows which filters narrow a search."""
@@ -367,15 +401,17 @@ class MarketIndex:
             for table in (listings, accounts, rentals, listing_versions):
                 db.exec_driver_sql(f"ANALYZE {table.name}")
 
-    def follow(self, *, interval: float = 1.0) -> Follower:
-        """Keep the index in sync from a background thread until ``stop()``.
+    def follow(self, *, interval: float = 1.0, heads: Heads | None = None) -> Follower:
+        """Keep the index in sync from a background thread until ``stop()``: after each block
+        ``heads`` announces (a started :class:`gpuhub.heads.Heads`), else every ``interval``
+        seconds.
 
         Example::
 
             >>> with index.follow(interval=2.0):
             ...     serve_requests(index)
         """
-        return Follower(self, interval)
+        return Follower(self, interval, heads)
 
     def _fetch(
         self, start: int, end: int
@@ -564,23 +600,43 @@ class MarketIndex:
 
     # ------------------------------------------------------------------ reads
 
-    def search(self, query: str | Query | None = None, **kwargs: Any) -> SearchResult:
+    def search(
+        self,
+        query: str | Query | None = None,
+        *,
+        exact_total: bool = False,
+        count_limit: int = COUNT_LIMIT,
+        **kwargs: Any,
+    ) -> SearchResult:
         """Run a query (a string, a Query, and/or keyword arguments) over the index in SQL.
 
-        Same query, same answer as ``GPUHubClient.search``; see ``gpuhub.search`` for the grammar.
+        Same query, same page as ``GPUHubClient.search``; see ``gpuhub.search`` for the
+        grammar. When the page is full, the matches after it are counted up to ``count_limit``
+        of them: ``result.total`` is exact if no more match (``result.total_exact``), else a
+        lower bound (the page's end + ``count_limit`` + 1). ``exact_total=True`` counts every
+        match (as ``GPUHubClient.search`` does), which costs a scan of all of them: about 6 ms
+        for 75,000 matches.
 
         Raises:
             QueryError: the query does not parse; ``position`` says where.
         """
+        if isinstance(count_limit, bool) or not isinstance(count_limit, int) or count_limit < 0:
+            raise ValidationError(
+                "count_limit", f"expected a whole number >= 0, got {count_limit!r}"
+            )
         parsed = Query.of(query, **kwargs)
         with _snapshot(self._engine) as db:
             narrowing = _sql.narrowing(db, parsed.filters(), self._narrowing_statement)
-            statements = self._statements(parsed, narrowing)
-            page, count = statements.page, statements.count
+            statements = self._statements(parsed, narrowing, None if exact_total else count_limit)
+            page = statements.page
             rows = db.exec_driver_sql(page.sql, page.params).all()
             total = _total_from_page(parsed, len(rows))
+            exact = True
             if total is None:
+                count = statements.capped_count or statements.count
                 total = int(db.exec_driver_sql(count.sql, count.params).scalar_one())
+                if statements.capped_count is not None:
+                    exact = total <= parsed.offset + (parsed.limit or 0) + count_limit
         found: list[Listing] = []
         reputations: dict[str, Reputation] = {}
         for row in rows:
@@ -588,7 +644,13 @@ class MarketIndex:
             found.append(item)
             if item.provider not in reputations:
                 reputations[item.provider] = _joined_reputation(item.provider, row)
-        return SearchResult(listings=found, total=total, reputations=reputations, query=parsed)
+        return SearchResult(
+            listings=found,
+            total=total,
+            reputations=reputations,
+            query=parsed,
+            total_exact=exact,
+        )
 
     def _reputations(self, db: Connection, addresses: Iterable[str]) -> dict[str, Reputation]:
         wanted = {address.lower(): address for address in addresses}
@@ -603,8 +665,11 @@ class MarketIndex:
 
     def list_listings(self) -> list[Listing]:
         """Every indexed listing, in id order, whatever its status."""
+        statement = _sql.compile_statement(
+            self._engine.dialect, select(*_sql.LISTING_COLUMNS).order_by(listings.c.id)
+        )
         with self._engine.connect() as db:
-            rows = db.execute(select(*_sql.LISTING_COLUMNS).order_by(listings.c.id))
+            rows = db.exec_driver_sql(statement.sql, statement.params)
             return [_listing(row) for row in rows]
 
     def list_rentals(self) -> list[Rental]:
@@ -618,12 +683,100 @@ class MarketIndex:
         with self._engine.connect() as db:
             return self._reputations(db, [_checksum(address.lower())])[_checksum(address.lower())]
 
-    def list_ratings(self) -> list[Rating]:
-        """Every indexed rating (with its comment), oldest first."""
+    def list_ratings(self, *, ratee: str | None = None, rater: str | None = None) -> list[Rating]:
+        """Every indexed rating (with its comment), oldest first; only those of ``ratee`` and/or
+        by ``rater`` when given."""
+        statement = select(ratings).order_by(ratings.c.block, ratings.c.rental_id, ratings.c.role)
+        if ratee is not None:
+            statement = statement.where(ratings.c.ratee == _checksum(ratee.lower()))
+        if rater is not None:
+            statement = statement.where(ratings.c.rater == _checksum(rater.lower()))
         with self._engine.connect() as db:
-            order = (ratings.c.block, ratings.c.rental_id, ratings.c.role)
-            rows = db.execute(select(ratings).order_by(*order))
-            return [_rating(row) for row in rows.mappings()]
+            return [_rating(row) for row in db.execute(statement).mappings()]
+
+    def get_listing(self, listing_id: int) -> Listing | None:
+        """The listing with this id as the index holds it, or None if it holds none (an id the
+        chain has not given yet, or one created after ``synced_block``)."""
+        if not 0 <= listing_id <= MAX_INTEGER:  # past what the database's integers hold
+            return None
+        statement = self._by_id(listing_id)
+        with self._engine.connect() as db:
+            row = db.exec_driver_sql(statement.sql, statement.params).first()
+        return None if row is None else _listing(row)
+
+    @functools.cached_property
+    def _by_id(self) -> Callable[[int], _sql.Compiled]:
+        query = select(*_sql.LISTING_COLUMNS).where(listings.c.id == bindparam("id"))
+        compiled = _sql.compile_statement(self._engine.dialect, query)
+        positional = isinstance(compiled.params, tuple)
+        return lambda listing_id: _sql.Compiled(
+            compiled.sql, (listing_id,) if positional else {"id": listing_id}
+        )
+
+    def listing_count(self) -> int:
+        """How many listings the chain had created by ``synced_block`` (ids run from 0)."""
+        with self._engine.connect() as db:
+            highest = db.execute(select(func.max(listings.c.id))).scalar_one()
+        return 0 if highest is None else int(highest) + 1
+
+    def iter_search(
+        self, query: str | Query | None = None, *, chunk: int = 1000, **kwargs: Any
+    ) -> Iterator[list[Listing]]:
+        """Every listing a query finds (its ``limit`` and ``offset`` apply), in its order, as
+        lists of up to ``chunk``: read from one snapshot of the index with the database's
+        cursor, so 100,000 listings never sit in memory at once."""
+        parsed = Query.of(query, **kwargs)
+        with _snapshot(self._engine) as db:
+            narrowing = _sql.narrowing(db, parsed.filters(), self._narrowing_statement)
+            page = self._statements(parsed, narrowing).page
+            streaming = db.execution_options(stream_results=True, yield_per=chunk)
+            result = streaming.exec_driver_sql(page.sql, page.params)
+            while rows := result.fetchmany(chunk):
+                yield [_listing(row) for row in rows]
+
+    def rentals(
+        self,
+        *,
+        renter: str | None = None,
+        provider: str | None = None,
+        active_only: bool = False,
+    ) -> list[Rental]:
+        """Indexed rentals in id order, optionally of one renter and/or provider, or only the
+        active ones (as ``GPUHubClient.rentals``)."""
+        statement = select(rentals).order_by(rentals.c.id)
+        if renter is not None:
+            statement = statement.where(rentals.c.renter == _checksum(renter.lower()))
+        if provider is not None:
+            statement = statement.where(rentals.c.provider == _checksum(provider.lower()))
+        if active_only:
+            statement = statement.where(rentals.c.status == int(RentalStatus.ACTIVE))
+        with self._engine.connect() as db:
+            return [_rental(row) for row in db.execute(statement).mappings()]
+
+    def get_rental(self, rental_id: int) -> Rental | None:
+        """The rental with this id as the index holds it, or None."""
+        if not 0 <= rental_id <= MAX_INTEGER:  # past what the database's integers hold
+            return None
+        with self._engine.connect() as db:
+            row = db.execute(select(rentals).where(rentals.c.id == rental_id)).mappings().first()
+        return None if row is None else _rental(row)
+
+
+def _release_free_memory() -> None:
+    """Collect the catch-up's garbage (its decoded logs leave reference cycles, about 16 MB per
+    20,000 events, that the collector would reach only much later) and hand the C heap's free
+    pages back to the system (glibc's ``malloc_trim``; elsewhere nothing): after a large
+    catch-up they would otherwise stay in the process for good."""
+    import ctypes
+    import ctypes.util
+
+    gc.collect()
+
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(name).malloc_trim(0)
 
 
 def _begin_immediate(db: Connection) -> None:
@@ -658,27 +811,63 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
 
 
 class Follower:
-    """A thread that syncs an index every ``interval`` seconds until ``stop()``.
+    """A thread that keeps an index in sync until ``stop()``: after each new block ``heads``
+    announces (:class:`gpuhub.heads.Heads`), else every ``interval`` seconds.
 
-    ``error`` holds the last exception a sync raised (the thread keeps going and retries).
+    ``error`` holds the last exception a sync raised (the thread keeps going and retries);
+    ``synced_block`` and ``synced_at`` say how far it got and when; :meth:`wait_for` waits for a
+    block (a server's read-your-writes).
     """
 
-    def __init__(self, index: MarketIndex, interval: float) -> None:
+    def __init__(self, index: MarketIndex, interval: float, heads: Heads | None = None) -> None:
         self._index = index
         self._interval = interval
+        self._heads = heads
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._synced = threading.Condition()
         self.error: BaseException | None = None
+        #: Unix time of ``error``.
+        self.error_at: float | None = None
+        #: the last block the index holds, as of the last sync.
+        self.synced_block = index.synced_block
+        #: Unix time of the last sync that succeeded (None before the first).
+        self.synced_at: float | None = None
+        if heads is not None:
+            heads.subscribe(lambda _number: self._wake.set())
         self._thread = threading.Thread(target=self._run, name="gpuhub-index-follow", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        delays = backoff_delays(0.1, self._interval if self._heads is None else RECHECK_EVERY)
         while not self._stop.is_set():
+            self._wake.clear()
+            timeout = self._interval if self._heads is None else RECHECK_EVERY
             try:
-                self._index.sync()
-                self.error = None
+                synced = self._index.sync()
             except Exception as err:  # keep following; the caller reads .error
-                self.error = err
-            self._stop.wait(self._interval)
+                self.error, self.error_at = err, time.time()
+                timeout = min(timeout, next(delays))
+            else:
+                self.error = None
+                delays = backoff_delays(0.1, timeout)
+                with self._synced:
+                    self.synced_block, self.synced_at = synced, time.time()
+                    self._synced.notify_all()
+            self._wake.wait(timeout)
+
+    def wait_for(self, block: int, timeout: float) -> bool:
+        """Sync now if the index is below ``block``, and wait until it holds ``block`` (at most
+        ``timeout`` seconds). True when it does."""
+        deadline = time.monotonic() + timeout
+        with self._synced:
+            while self.synced_block < block:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self.running:
+                    return False
+                self._wake.set()
+                self._synced.wait(remaining)
+        return True
 
     @property
     def running(self) -> bool:
@@ -688,6 +877,7 @@ class Follower:
     def stop(self, timeout: float | None = None) -> None:
         """Stop following and wait for the thread (at most ``timeout`` seconds)."""
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout)
 
     def __enter__(self) -> Follower:
@@ -887,7 +1077,7 @@ def _apply(state: _State, event: _Event) -> None:
                 "id": args["rentalId"],
                 "listing_id": args["listingId"],
                 "renter": args["renter"],
-                "provider": listing["provider"],
+                "provider": _checksum(listing["provider_key"]),
                 "start": args["start"],
                 "end": args["end"],
                 "price": wei(args["price"]),
@@ -1067,7 +1257,6 @@ def _listing_row(
     model: str = args["gpuModel"]
     return {
         "id": args["listingId"],
-        "provider": args["provider"],
         "provider_key": args["provider"].lower(),
         "model": model,
         "model_folded": model.casefold(),
@@ -1099,10 +1288,10 @@ def _listing(row: Any) -> Listing:
     ]
     return Listing(
         listing_id=listing_id,
-        provider=provider,
+        provider=_checksum(provider),
         gpu_model=model,
         capacity=capacity,
-        price=int(price),
+        price=from_wei(price),
         unit=_UNITS[unit],
         min_duration=min_duration,
         max_duration=max_duration,

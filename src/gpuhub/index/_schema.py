@@ -1,10 +1,12 @@
 """The index's tables (SQLAlchemy Core), its schema version, and the engine it opens.
 
-Wei amounts are stored as zero-padded 78-digit decimal strings (78 digits hold any uint256).
-Strings of one width sort and compare like the numbers they hold on every database, so one
-representation keeps prices exact on SQLite, whose INTEGER stops at 2**63 - 1 (about 9.2 ETH)
-and which has no exact wide numeric type, and on PostgreSQL alike, with the same SQL and the
-same order; NUMERIC(78,0) would be exact on PostgreSQL only.
+Wei amounts are stored as bytes that sort like the numbers they hold (:class:`Wei`): one byte
+for the length, then the number in big-endian bytes without leading zeros. Both databases
+compare bytes as ``memcmp`` does, and a longer number (no leading zeros) is a larger one, so one
+representation keeps amounts exact and ordered on SQLite, whose INTEGER stops at 2**63 - 1
+(about 9.2 ETH) and which has no exact wide numeric type, and on PostgreSQL alike, with the same
+SQL: a price of 0.001 ETH takes 8 bytes, any uint256 at most 33 (NUMERIC(78,0) would be exact on
+PostgreSQL only, and zero-padded digits take 78 bytes).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
     Table,
     Text,
+    TypeDecorator,
     cast,
     create_engine,
     event,
@@ -34,8 +38,9 @@ from sqlalchemy.sql.elements import Grouping
 from ..models import PRIOR_MEAN, PRIOR_WEIGHT
 
 #: bump when the tables change; an index built by another version must be rebuilt.
-SCHEMA_VERSION = 5
-WEI_DIGITS = 78
+SCHEMA_VERSION = 6
+#: the largest amount a wei column holds (a uint256).
+MAX_WEI = 2**256 - 1
 #: the ``end`` of a listing version that is still current (later than any block time).
 OPEN_END = 2**62
 #: the largest integer SQLite's INTEGER and PostgreSQL's BIGINT hold (LIMIT and OFFSET too).
@@ -44,8 +49,42 @@ MAX_INTEGER = 2**63 - 1
 metadata = MetaData()
 
 
-def _wei_column(name: str) -> Column[str]:
-    return Column(name, String(WEI_DIGITS), nullable=False)
+def wei(value: int) -> int:
+    """An amount of wei for a wei column: ``value`` itself, once checked to be a uint256 (the
+    column stores it as :func:`stored_wei` bytes and reads it back as an ``int``)."""
+    if not 0 <= value <= MAX_WEI:
+        raise ValueError(f"{value} wei is not a uint256")
+    return value
+
+
+def stored_wei(value: int) -> bytes:
+    """An amount of wei (0..2**256 - 1) as the index stores it: its length in bytes, then its
+    big-endian bytes. The bytes of two amounts compare as the amounts do."""
+    size = (value.bit_length() + 7) // 8
+    return bytes((size,)) + value.to_bytes(size, "big")
+
+
+def from_wei(stored: bytes) -> int:
+    """The amount ``stored_wei()`` stored."""
+    return int.from_bytes(stored[1:], "big")
+
+
+class Wei(TypeDecorator[int]):
+    """A wei amount: an ``int`` in, an ``int`` out, stored as :func:`stored_wei` bytes (BLOB on
+    SQLite, BYTEA on PostgreSQL)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> bytes | None:
+        return None if value is None else stored_wei(int(value))
+
+    def process_result_value(self, value: Any, dialect: Any) -> int | None:
+        return None if value is None else from_wei(bytes(value))
+
+
+def _wei_column(name: str) -> Column[int]:
+    return Column(name, Wei(), nullable=False)
 
 
 # Sorting by model must follow code points on both databases, as Python's sort does.
@@ -83,7 +122,7 @@ listings = Table(
     "gpuhub_listings",
     metadata,
     Column("id", _ID, primary_key=True, autoincrement=False),
-    Column("provider", String(42), nullable=False),
+    # lower-case hex; the checksummed form is computed when a listing is read
     Column("provider_key", String(42), nullable=False),
     Column("model", _MODEL, nullable=False),
     Column("model_folded", String(256), nullable=False),
@@ -108,10 +147,11 @@ listings = Table(
     Column("terminations", BigInteger, nullable=False),
 )
 
-# Indexes for the common searches (status=available is the default filter). A search is two
-# statements, the page and (when the page is full) the count, and both should read an index
-# alone: the columns after the ones a search seeks on are there so the other terms of a
-# typical query are checked in the index entry, without reading the row.
+# Indexes for the common searches (status=available is the default filter), each one used by
+# the planner for some search of bench/index.py (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on
+# PostgreSQL). They hold only the columns searches seek and sort on: the other terms of a query
+# are checked on the rows, read by id, and a full page stops the scan early.
+# sort=price_per_hour (or price with a price bound): cheapest first.
 Index("gpuhub_listings_status_price", listings.c.status, listings.c.price_per_day)
 # sort=-capacity,price_per_hour: the biggest GPUs first, cheapest first among equals.
 Index(
@@ -120,7 +160,9 @@ Index(
     listings.c.capacity.desc(),
     listings.c.price_per_day,
 )
-# model~... narrowed by price, capacity, unit, duration or rating, in price order.
+# model~... (the few models it matches, listed), in price order; capacity, unit, duration and
+# the provider's rating are in the entry too, so a model's listings are filtered on them and
+# sorted by rating without reading the rows.
 Index(
     "gpuhub_listings_model",
     listings.c.model_folded,
@@ -132,16 +174,7 @@ Index(
     listings.c.rating_weighted_sum,
     listings.c.rating_weight,
 )
-# model~... unit=... max_hours>=..., in any order (rating's included).
-Index(
-    "gpuhub_listings_model_unit",
-    listings.c.model_folded,
-    listings.c.status,
-    listings.c.unit,
-    listings.c.max_seconds,
-    listings.c.rating_weighted_sum,
-    listings.c.rating_weight,
-)
+# provider~... and provider=..., and copying an account's reputation onto its listings.
 Index("gpuhub_listings_provider", listings.c.provider_key, listings.c.status)
 
 # The score's prior as whole numbers written into the SQL (not bound parameters), so the
@@ -373,11 +406,6 @@ STATE_TABLES: dict[str, tuple[Table, str]] = {
 TEXT_KEYS = frozenset({"address", "model"})
 
 
-def wei(value: int) -> str:
-    """An amount of wei as the index stores it."""
-    return f"{value:0{WEI_DIGITS}d}"
-
-
 def open_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files run in WAL mode, so readers never wait for sync."""
     kwargs: dict[str, Any] = {}
@@ -395,9 +423,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    # Searches scan the listings: map the file and keep up to 256 MiB of pages in memory.
-    cursor.execute("PRAGMA mmap_size=268435456")
-    cursor.execute("PRAGMA cache_size=-262144")
+    # Pages are read into each connection's cache, 2 MiB at most, and otherwise left to the
+    # system's file cache: a map of the file, or a large cache, would count every page a full
+    # scan touched in the server's own memory (a pool holds several connections), and searches,
+    # which touch a few index pages and a page of rows, are no faster with one (bench/index.py).
+    cursor.execute("PRAGMA cache_size=-2048")
     # Sorting a search's matches happens in memory, not in a temporary file.
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()

@@ -1,9 +1,15 @@
 """A query as SQL over the listings table, with the same meaning as the in-memory evaluator.
 
-Exactness: money columns are fixed-width digit strings and times whole seconds, so a bound that
-is a fraction is rounded the one way that keeps the comparison exact (``x <= 2.5`` is
-``x <= 2`` for a whole ``x``). The rating is the one float both sides compute the same way
-(``_schema.rating_score``), compared with the same double bound (``search.score_bound``).
+Exactness: money columns hold whole amounts of wei (as bytes that sort like them) and times whole
+seconds, so a bound that is a fraction is rounded the one way that keeps the comparison exact
+(``x <= 2.5`` is ``x <= 2`` for a whole ``x``). The rating is the one float both sides compute
+the same way (``_schema.rating_score``), compared with the same double bound
+(``search.score_bound``).
+
+Counting: a full page does not tell how many listings match in all, and counting 75,000 matches
+costs more than finding the page. A search counts at most ``count_limit`` matches past the
+page's end (exactly, when fewer match), so a broad search costs what a narrow one does, and the
+result says whether its total is exact or a lower bound.
 
 A search is compiled once per query and what the names and accounts tables say about it (see
 ``narrowing``), and run as plain SQL from then on: building and compiling the statements costs
@@ -23,10 +29,12 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Dialect,
+    LargeBinary,
     SmallInteger,
     and_,
     false,
     func,
+    literal,
     not_,
     or_,
     select,
@@ -39,14 +47,14 @@ from ..search._match import score_bound
 from ..search._query import REPUTATION_FIELDS
 from ._schema import (
     MAX_INTEGER,
+    MAX_WEI,
     RATING_SCORE,
-    WEI_DIGITS,
     accounts,
     listings,
     models,
     providers,
     rating_score,
-    wei,
+    stored_wei,
 )
 
 _C = listings.c
@@ -83,7 +91,7 @@ LISTING_COLUMNS = [
     _C[name]
     for name in (
         "id",
-        "provider",
+        "provider_key",
         "model",
         "capacity",
         "price",
@@ -152,10 +160,12 @@ class Compiled:
 
 @dataclass(frozen=True, slots=True)
 class SearchStatements:
-    """A search's two statements: the page's rows and (when the page is full) the count."""
+    """A search's statements: the page's rows and (when the page is full) the count, of every
+    match (``count``) or of at most ``count_limit`` past the page (``capped_count``)."""
 
     page: Compiled
     count: Compiled
+    capped_count: Compiled | None
 
 
 def narrowing(
@@ -189,11 +199,14 @@ def narrowing_statement(dialect: Dialect, term: Term) -> Compiled | None:
         names = select(accounts.c.address).where(_term(term, _ON_ACCOUNTS))
     else:
         return None
-    return _compile(dialect, names.limit(INLINE_NAMES + 1))
+    return compile_statement(dialect, names.limit(INLINE_NAMES + 1))
 
 
-def search_statements(dialect: Dialect, query: Query, narrowed: Narrowing) -> SearchStatements:
-    """The SQL of ``query`` for ``dialect``, given its ``narrowing``."""
+def search_statements(
+    dialect: Dialect, query: Query, narrowed: Narrowing, count_limit: int | None = None
+) -> SearchStatements:
+    """The SQL of ``query`` for ``dialect``, given its ``narrowing``; its capped count stops
+    ``count_limit`` matches past the page's end (None: no capped count)."""
     condition = where(query.filters(), narrowed)
     order = order_by(query.sort)
     # The page's ids first (often from an index alone), then only their rows, each with its
@@ -215,10 +228,18 @@ def search_statements(dialect: Dialect, query: Query, narrowed: Narrowing) -> Se
         .order_by(*order)
     )
     count = select(func.count()).select_from(listings).where(condition)
-    return SearchStatements(_compile(dialect, rows), _compile(dialect, count))
+    capped = None
+    if count_limit is not None:
+        # one more than may be counted: finding it says the total is only a lower bound
+        end = query.offset + (query.limit or 0) + count_limit + 1
+        first = select(literal(1)).select_from(listings).where(condition)
+        some = first.limit(min(end, MAX_INTEGER)).subquery()
+        capped = compile_statement(dialect, select(func.count()).select_from(some))
+    compiled = compile_statement(dialect, rows), compile_statement(dialect, count)
+    return SearchStatements(*compiled, capped)
 
 
-def _compile(dialect: Dialect, statement: Any) -> Compiled:
+def compile_statement(dialect: Dialect, statement: Any) -> Compiled:
     compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     params = compiled.params
     if compiled.positional:
@@ -308,9 +329,11 @@ def _whole(column: Any, op: str, bound: Fraction, *, money: bool) -> ColumnEleme
     number = int(bound)
     if number < 0:
         return _constant(op, above=False)
-    if number > (10**WEI_DIGITS - 1 if money else _largest(column)):
+    if number > (MAX_WEI if money else _largest(column)):
         return _constant(op, above=True)
-    return _ops(column, op, wei(number) if money else number)
+    if money:
+        return _ops(column, op, literal(stored_wei(number), LargeBinary))
+    return _ops(column, op, number)
 
 
 def _largest(column: Any) -> int:

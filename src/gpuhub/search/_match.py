@@ -34,12 +34,16 @@ class SearchResult:
 
     #: the listings of the page, in order.
     listings: list[Listing]
-    #: how many listings match in all (every page).
+    #: how many listings match in all (every page); when ``total_exact`` is False, a lower
+    #: bound: at least this many match (``MarketIndex.search`` counts only so far past the
+    #: page unless asked for an exact count).
     total: int
     #: the reputation of each provider in the page, by checksummed address.
     reputations: Mapping[str, Reputation]
     #: the query that was run, as it prints.
     query: Query
+    #: whether ``total`` is the exact number of matches.
+    total_exact: bool = True
 
     def __repr__(self) -> str:
         from .._display import search_text

@@ -2,19 +2,25 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from ...models import PriceUnit
 from .. import _schemas as s
-from .._deps import READ_ERRORS, WRITE_ERRORS, ClientDep, Writer, id_path
+from .._deps import READ_ERRORS, WRITE_ERRORS, ClientDep, IndexDep, Writer, id_path
+from .._reads import json_response, listing_json
 
 router = APIRouter(prefix="/v1/listings", tags=["listings"])
 
 
 @router.get("/{listing_id}", response_model=s.ListingOut, responses=READ_ERRORS)
-def get_listing(client: ClientDep, listing_id: Annotated[int, id_path()]) -> s.ListingOut:
+def get_listing(
+    client: ClientDep, index: IndexDep, listing_id: Annotated[int, id_path()]
+) -> Response:
     """One listing."""
-    return s.ListingOut.of(client.get_listing(listing_id))
+    found = None if index is None else index.get_listing(listing_id)
+    if found is None:  # not indexed (yet): the chain says what it is, or that there is none
+        found = client.get_listing(listing_id)
+    return json_response(listing_json(found))
 
 
 @router.post(

@@ -2,13 +2,21 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
 from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
 
 from .. import _schemas as s
-from .._deps import READ_ERRORS, WRITE_ERRORS, ClientDep, Writer
+from .._deps import READ_ERRORS, WRITE_ERRORS, ClientDep, IndexDep, Writer
+from .._reads import (
+    STREAM_CHUNK,
+    json_response,
+    legacy_listing_json,
+    legacy_query,
+    stream_array,
+)
 
 router = APIRouter(tags=["original"])
 
@@ -27,9 +35,12 @@ def addgpu(client: ClientDep, body: s.AddGpuBody) -> s.AddGpuAnswer:
 
 
 @router.post("/getgpudetailsbyid", response_model=s.LegacyListing, responses=READ_ERRORS)
-def getgpudetailsbyid(client: ClientDep, body: s.ListingIdBody) -> s.LegacyListing:
+def getgpudetailsbyid(client: ClientDep, index: IndexDep, body: s.ListingIdBody) -> Response:
     """One listing by id."""
-    return s.LegacyListing.of(client.get_listing(body.listingID))
+    found = None if index is None else index.get_listing(body.listingID)
+    if found is None:  # not indexed (yet): the chain says what it is, or that there is none
+        found = client.get_listing(body.listingID)
+    return json_response(legacy_listing_json(found))
 
 
 @router.post(
@@ -59,14 +70,20 @@ def fulfilledrequest(client: ClientDep, body: s.ListingIdBody) -> s.SuccessAnswe
 
 async def getgpulist(
     client: ClientDep,
+    index: IndexDep,
     request: Request,
     maxPrice: Annotated[int | None, Query(ge=0, le=s.UINT256_MAX)] = None,
     minCapacity: Annotated[int | None, Query(ge=0, le=s.UINT256_MAX)] = None,
-) -> list[s.LegacyListing]:
-    """Available listings with price <= maxPrice and capacity >= minCapacity.
+    offset: Annotated[int, Query(ge=0, le=2**48, description="skip this many matches")] = 0,
+    limit: Annotated[
+        int | None, Query(ge=1, le=2**48, description="at most this many (default: all)")
+    ] = None,
+) -> Response:
+    """Available listings with price <= maxPrice and capacity >= minCapacity, in id order.
 
     The filter comes as a JSON body `{"maxPrice": int, "minCapacity": int}` (as the original
-    documented, also on GET) or as query parameters.
+    documented, also on GET) or as query parameters; `offset` and `limit` page it. From the
+    server's index the answer is streamed, a chunk of listings at a time.
     """
     raw = await request.body()
     if raw.strip():
@@ -76,8 +93,14 @@ async def getgpulist(
             raise RequestValidationError(err.errors(include_url=False)) from None
     else:
         wanted = s.GpuListFilter(maxPrice=maxPrice, minCapacity=minCapacity)
-    found = await run_in_threadpool(client.list_gpus, wanted.maxPrice, wanted.minCapacity)
-    return [s.LegacyListing.of(x) for x in found]
+    if index is None:
+        found = await run_in_threadpool(client.list_gpus, wanted.maxPrice, wanted.minCapacity)
+        end = None if limit is None else offset + limit
+        return json_response([legacy_listing_json(x) for x in found[offset:end]])
+    query = legacy_query(wanted.maxPrice, wanted.minCapacity, offset=offset, limit=limit)
+    chunks = index.iter_search(query, chunk=STREAM_CHUNK)
+    body = stream_array(chunks, legacy_listing_json)
+    return StreamingResponse(body, media_type="application/json")
 
 
 for _method in ("GET", "POST"):
@@ -92,6 +115,6 @@ for _method in ("GET", "POST"):
 
 
 @router.get("/getlistingcount", response_model=int, responses=READ_ERRORS)
-def getlistingcount(client: ClientDep) -> int:
+def getlistingcount(client: ClientDep, index: IndexDep) -> int:
     """The number of listings ever created."""
-    return client.listing_count()
+    return client.listing_count() if index is None else int(index.listing_count())

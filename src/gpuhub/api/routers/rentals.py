@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from .. import _schemas as s
-from .._deps import READ_ERRORS, WRITE_ERRORS, ClientDep, Writer, id_path
+from .._deps import READ_ERRORS, WRITE_ERRORS, ClientDep, IndexDep, Writer, id_path
 
 router = APIRouter(tags=["rentals"])
 
@@ -38,19 +38,26 @@ def rent(client: ClientDep, body: s.RentBody) -> s.RentalOut:
 @router.get("/v1/rentals", response_model=list[s.RentalOut], responses=READ_ERRORS)
 def list_rentals(
     client: ClientDep,
+    index: IndexDep,
     renter: Annotated[s.Address | None, Query()] = None,
     provider: Annotated[s.Address | None, Query()] = None,
     active_only: bool = False,
 ) -> list[s.RentalOut]:
     """Rentals, optionally of one renter and/or provider."""
-    found = client.rentals(renter=renter, provider=provider, active_only=active_only)
+    source = client if index is None else index
+    found = source.rentals(renter=renter, provider=provider, active_only=active_only)
     return [s.RentalOut.of(r) for r in found]
 
 
 @router.get("/v1/rentals/{rental_id}", response_model=s.RentalOut, responses=READ_ERRORS)
-def get_rental(client: ClientDep, rental_id: Annotated[int, id_path()]) -> s.RentalOut:
+def get_rental(
+    client: ClientDep, index: IndexDep, rental_id: Annotated[int, id_path()]
+) -> s.RentalOut:
     """One rental."""
-    return s.RentalOut.of(client.get_rental(rental_id))
+    found = None if index is None else index.get_rental(rental_id)
+    if found is None:  # not indexed (yet): the chain says what it is, or that there is none
+        found = client.get_rental(rental_id)
+    return s.RentalOut.of(found)
 
 
 @router.post(

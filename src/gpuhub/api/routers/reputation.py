@@ -5,7 +5,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from .. import _schemas as s
-from .._deps import READ_ERRORS, WRITE_ERRORS, ClientDep, Writer, address_path, id_path
+from .._deps import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    ClientDep,
+    IndexDep,
+    Writer,
+    address_path,
+    id_path,
+)
 
 router = APIRouter(tags=["reputation"])
 
@@ -25,9 +33,12 @@ def rate(client: ClientDep, rental_id: Annotated[int, id_path()], body: s.RateBo
 @router.get(
     "/v1/accounts/{address}/reputation", response_model=s.ReputationOut, responses=READ_ERRORS
 )
-def reputation(client: ClientDep, address: Annotated[str, address_path()]) -> s.ReputationOut:
+def reputation(
+    client: ClientDep, index: IndexDep, address: Annotated[str, address_path()]
+) -> s.ReputationOut:
     """What the contract counts about `address`: ratings received, completions, terminations."""
-    return s.ReputationOut.of(client.reputation(address))
+    source = client if index is None else index
+    return s.ReputationOut.of(source.reputation(address))
 
 
 @router.get(
@@ -35,12 +46,16 @@ def reputation(client: ClientDep, address: Annotated[str, address_path()]) -> s.
 )
 def ratings(
     client: ClientDep,
+    index: IndexDep,
     address: Annotated[str, address_path()],
     direction: Annotated[
         Literal["received", "given"], Query(description="ratings of `address`, or by it")
     ] = "received",
 ) -> list[s.RatingOut]:
     """The ratings `address` received (default) or gave, with comments, oldest first."""
+    if index is not None:
+        side = {"rater": address} if direction == "given" else {"ratee": address}
+        return [s.RatingOut.of(r) for r in index.list_ratings(**side)]
     if direction == "given":
         return [s.RatingOut.of(r) for r in client.ratings(rater=address)]
     return [s.RatingOut.of(r) for r in client.ratings(ratee=address)]

@@ -5,19 +5,24 @@ from fastapi import APIRouter, Request
 from ...webhooks import WebhookDispatcher
 from .. import _schemas as s
 from .._deps import READ_ERRORS, ClientDep
+from .._reads import IndexReads
 
 router = APIRouter(tags=["service"])
 
 
 @router.get("/health", response_model=s.HealthOut, responses=READ_ERRORS)
 def health(client: ClientDep, request: Request) -> s.HealthOut:
-    """Chain id, latest block, contract address, the server's account, and on a server with
-    webhooks how its dispatcher is doing (status "degraded" while it does not run).
+    """Chain id, latest block, contract address, the server's account; on a server with an
+    index how far it is behind the head, and with webhooks how its dispatcher is doing.
 
     It reads the marketplace itself, so a node that lost the contract (restarted with fresh
-    state) or cannot be reached answers 503 here, not "ok".
+    state) or cannot be reached answers 503 here, not "ok". Status "degraded": the index
+    trails the head (or is not followed while the server runs), or the webhook dispatcher does
+    not run while endpoints wait.
     """
     client.listing_count()
+    head = client.block_number()
+    degraded = False
     dispatcher: WebhookDispatcher | None = request.app.state.dispatcher
     webhooks = None
     if dispatcher is not None:
@@ -29,11 +34,18 @@ def health(client: ClientDep, request: Request) -> s.HealthOut:
             last_error=found.last_error,
             last_error_at=found.last_error_at,
         )
+        degraded |= not found.alive and bool(dispatcher.outbox.endpoints())
+    reads: IndexReads | None = request.app.state.reads
+    index = None
+    if reads is not None:
+        index = s.IndexHealthOut(**reads.health(head))
+        degraded |= index.behind or (request.app.state.running and not index.following)
     return s.HealthOut(
-        status="ok" if webhooks is None or webhooks.alive else "degraded",
+        status="degraded" if degraded else "ok",
         chain_id=client.chain_id,
-        latest_block=client.block_number(),
+        latest_block=head,
         contract_address=client.contract_address,
         server_account=client.address,
         webhooks=webhooks,
+        index=index,
     )

@@ -1,8 +1,9 @@
 """REST: market statistics and a provider's earnings from the server's index, as JSON or as a
 PNG chart (``?format=png``); each route is one ``gpuhub.analytics`` call.
 
-The statistics need the server's index (``gpuhub serve --index URL``) and the ``analytics``
-extra; without them these routes answer 404 and 501, naming what is missing.
+The statistics need the server's index (``gpuhub serve`` always keeps one; an app made by
+``create_app`` needs ``index=``) and the ``analytics`` extra; without them these routes answer
+404 and 501, naming what is missing.
 """
 
 import threading
@@ -81,14 +82,15 @@ class EarningsPage(BaseModel):
 
 def _analytics(request: Request) -> tuple[Any, Any]:
     """The analytics module and the server's index, or the error response saying what lacks."""
-    index = getattr(request.app.state, "index", None)
+    reads = request.app.state.reads
+    index = None if reads is None else reads.index
     if index is None:
         raise Denied(
             error_response(
                 404,
                 "NoIndex",
-                "statistics are read from an index, and this server has none: start it with "
-                "gpuhub serve --index URL",
+                "statistics are read from an index, and this server has none: create the app "
+                "with index=MarketIndex(...) (gpuhub serve always keeps one)",
             )
         )
     try:

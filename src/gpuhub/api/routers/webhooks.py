@@ -57,7 +57,7 @@ class AttemptOut(BaseModel):
     error: str | None
 
 
-def get_outbox(request: Request) -> Outbox:
+async def get_outbox(request: Request) -> Outbox:
     """The app's webhook outbox (this router is included only when the app has one)."""
     outbox: Outbox = request.app.state.webhooks
     return outbox
@@ -98,13 +98,16 @@ def _endpoint(outbox: Outbox, endpoint_id: int) -> Endpoint:
 
 
 @router.post("", status_code=201, response_model=WebhookCreated, responses=WRITE_ERRORS)
-def add_webhook(body: WebhookIn, outbox: OutboxDep) -> WebhookCreated:
+def add_webhook(body: WebhookIn, outbox: OutboxDep, request: Request) -> WebhookCreated:
     """Register an endpoint; the answer carries its signing secret.
 
     A malformed URL, or one whose host does not resolve or is (or resolves to) an address
-    deliveries may not reach, is a 422 that says which.
+    deliveries may not reach, is a 422 that says which. The first endpoint starts the
+    dispatcher (nothing follows the chain for webhooks before).
     """
     endpoint = outbox.add_endpoint(body.url, event_types=body.event_types, secret=body.secret)
+    if request.app.state.running:
+        request.app.state.dispatcher.start()
     return WebhookCreated(**_out(endpoint), secret=endpoint.secret)
 
 
