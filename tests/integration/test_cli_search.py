@@ -195,3 +195,39 @@ def test_index_follow_prints_each_synced_block(
     finally:
         follower.terminate()
         follower.wait(10)
+
+
+def test_serve_catches_up_in_a_process_of_its_own(
+    anvil_node: AnvilNode,
+    market: GPUHubClient,
+    tmp_path: pathlib.Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a large market (here: from one listing) the server's first sync runs in a child
+    process, which takes the catch-up's memory with it; the index it leaves is complete, and the
+    server's own sync finds nothing left to apply."""
+    from web3 import HTTPProvider, Web3
+
+    from gpuhub.cli import serve
+    from gpuhub.cli.search import open_index
+
+    monkeypatch.setattr(serve, "CATCH_UP_APART", 1)
+    client = GPUHubClient(Web3(HTTPProvider(anvil_node.url)), market.contract_address)
+    where = f"sqlite:///{tmp_path / 'index.db'}"
+    assert serve.catch_up_apart(client, where)
+    with open_index(client, where, synced=True) as index:
+        synced = index.synced_block
+        assert index.listing_count() == market.listing_count() == 3
+        assert synced == market.block_number()
+        assert index.sync() == synced  # nothing new to apply
+
+
+def test_serve_syncs_a_small_market_itself(
+    anvil_node: AnvilNode, market: GPUHubClient, tmp_path: pathlib.Path
+) -> None:
+    """Below CATCH_UP_APART listings, or on an embedded chain, no child is started."""
+    from gpuhub.cli import serve
+
+    where = f"sqlite:///{tmp_path / 'index.db'}"
+    assert not serve.catch_up_apart(market, where)
+    assert not serve.catch_up_apart(GPUHubClient.local(), where)
