@@ -1,7 +1,9 @@
 """How gpuhub's objects read: short text for terminals and logs, HTML tables for notebooks.
 
-Money reads as ETH with its unit (every digit kept, ``units.format_wei``), times as UTC dates,
-enums by name. Nothing here needs pandas; ``gpuhub.to_dataframe`` (``_frames``) does.
+Money reads as ETH with its unit (every digit kept, as ``units.format_wei`` writes it), times
+as UTC dates, enums by name. Nothing here needs pandas; ``gpuhub.to_dataframe`` (``_frames``)
+does. This module imports nothing else of gpuhub, so the data classes and errors can show
+themselves through it: a class with a ``_summary()`` method says its own one line.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import datetime
 import html
 from collections.abc import Iterable, Sequence
 from enum import Enum
+from fractions import Fraction
 from typing import Any
 
 #: fields that hold wei, in models and typed events (by Python and by Solidity name).
@@ -57,10 +60,31 @@ def short(address: str) -> str:
     return str(address)
 
 
+def decimal(value: Fraction) -> str:
+    """The exact decimal digits of a fraction whose denominator divides a power of ten."""
+    digits = 0
+    while (value * 10**digits).denominator != 1:
+        digits += 1
+    scaled = int(value * 10**digits)
+    if digits == 0:
+        return str(scaled)
+    whole, part = divmod(scaled, 10**digits)
+    return f"{whole}.{part:0{digits}d}"
+
+
+def eth(wei: int) -> str:
+    """Wei as ETH, every digit kept: ``0.00005 ETH`` (``units.format_wei``'s default)."""
+    sign = "-" if wei < 0 else ""
+    return f"{sign}{decimal(Fraction(abs(wei), 10**18))} ETH"
+
+
+def price(wei: int, unit: Enum) -> str:
+    """A price per ``unit`` (a ``PriceUnit``): ``0.05 ETH/hour``."""
+    return f"{eth(wei)}/{unit.name.lower()}"
+
+
 def value_text(name: str, value: Any, owner: Any = None) -> str:
     """A field's value as a person reads it (``owner``: the object it belongs to)."""
-    from .units import format_price, format_wei
-
     if isinstance(value, Enum):
         return value.name
     if isinstance(value, bool) or value is None:
@@ -68,12 +92,12 @@ def value_text(name: str, value: Any, owner: Any = None) -> str:
     if isinstance(value, int):
         unit = getattr(owner, "unit", None)
         if name == "price" and isinstance(unit, Enum):
-            return format_price(value, unit)  # type: ignore[arg-type]
+            return price(value, unit)
         if name in ("min_duration", "max_duration") and isinstance(unit, Enum):
             word = unit.name.lower()
             return f"{value:,} {word}" if value == 1 else f"{value:,} {word}s"
         if name in WEI_FIELDS:
-            return format_wei(value)
+            return eth(value)
         if name in TIME_FIELDS:
             return when(value)
         return f"{value:,}" if name in ("capacity",) else str(value)
@@ -120,33 +144,11 @@ def record_html(obj: Any, caption: str | None = None) -> str:
 
 
 def summary(obj: Any) -> str:
-    """One line that says what ``obj`` is (its class and its most telling fields)."""
-    from . import models
-
+    """One line that says what ``obj`` is: its own ``_summary()``, else its class and fields."""
+    own = getattr(obj, "_summary", None)
+    if callable(own):
+        return str(own())
     name = type(obj).__name__
-    if isinstance(obj, models.Listing):
-        return (
-            f"Listing #{obj.listing_id}: {value_text('gpu_model', obj.gpu_model)}, "
-            f"{obj.capacity} GB, {value_text('price', obj.price, obj)}, {obj.status.name}, "
-            f"provider {short(obj.provider)}"
-        )
-    if isinstance(obj, models.Rental):
-        return (
-            f"Rental #{obj.rental_id} of listing #{obj.listing_id}: "
-            f"{value_text('price', obj.price, obj)}, {value_text('paid', obj.paid)} paid, "
-            f"{when(obj.start)} to {when(obj.end)}, {obj.status.name}, renter {short(obj.renter)}"
-        )
-    if isinstance(obj, models.Rating):
-        return (
-            f"Rating of rental #{obj.rental_id}: {obj.score}/5 for the {obj.role.name.lower()} "
-            f"{short(obj.ratee)} from {short(obj.rater)}, billed {value_text('billed', obj.billed)}"
-        )
-    if isinstance(obj, models.Reputation):
-        return (
-            f"Reputation of {short(obj.address)}: as provider {obj.provider_rating_count} ratings "
-            f"(score {obj.provider_score():.2f}), {obj.completed_as_provider} completed, "
-            f"{obj.terminations} terminated; as renter {obj.completed_as_renter} completed"
-        )
     where = getattr(obj, "block_number", None)
     shown = ", ".join(
         f"{k}={value_text(k, v, obj)}" for k, v in fields_of(obj) if k not in _POSITION
@@ -173,8 +175,6 @@ def search_text(result: Any) -> str:
 
 def search_html(result: Any) -> str:
     """A search result as an HTML table: one row per listing, with its provider's score."""
-    from .units import format_wei
-
     rows = []
     for x in result.listings:
         reputation = result.reputations.get(x.provider)
@@ -184,7 +184,7 @@ def search_html(result: Any) -> str:
                 x.listing_id,
                 value_text("gpu_model", x.gpu_model),
                 f"{x.capacity} GB",
-                (format_wei(hourly), f"{hourly} wei per hour"),
+                (eth(hourly), f"{hourly} wei per hour"),
                 (value_text("price", x.price, x), f"{x.price} wei"),
                 x.status.name,
                 short(x.provider),

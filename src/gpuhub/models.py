@@ -207,6 +207,15 @@ class Listing(_Readable):
             status=ListingStatus(status),
         )
 
+    def _summary(self) -> str:
+        from ._display import short, value_text
+
+        return (
+            f"Listing #{self.listing_id}: {value_text('gpu_model', self.gpu_model)}, "
+            f"{self.capacity} GB, {value_text('price', self.price, self)}, {self.status.name}, "
+            f"provider {short(self.provider)}"
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class Rental(_Readable):
@@ -287,6 +296,16 @@ class Rental(_Readable):
             status=RentalStatus(status),
         )
 
+    def _summary(self) -> str:
+        from ._display import short, value_text, when
+
+        return (
+            f"Rental #{self.rental_id} of listing #{self.listing_id}: "
+            f"{value_text('price', self.price, self)}, {value_text('paid', self.paid)} paid, "
+            f"{when(self.start)} to {when(self.end)}, {self.status.name}, "
+            f"renter {short(self.renter)}"
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class TxResult(_Readable):
@@ -356,6 +375,15 @@ class Rating(_Readable):
             billed=args["billed"],
             comment=args["comment"],
             block_number=block_number,
+        )
+
+    def _summary(self) -> str:
+        from ._display import short, value_text
+
+        return (
+            f"Rating of rental #{self.rental_id}: {self.score}/5 for the "
+            f"{self.role.name.lower()} {short(self.ratee)} from {short(self.rater)}, "
+            f"billed {value_text('billed', self.billed)}"
         )
 
 
@@ -465,6 +493,16 @@ class Reputation(_Readable):
             provider_rating_weighted_sum=p_weighted,
             renter_rating_weight=r_weight,
             renter_rating_weighted_sum=r_weighted,
+        )
+
+    def _summary(self) -> str:
+        from ._display import short
+
+        return (
+            f"Reputation of {short(self.address)}: as provider {self.provider_rating_count} "
+            f"ratings (score {self.provider_score():.2f}), {self.completed_as_provider} "
+            f"completed, {self.terminations} terminated; as renter {self.completed_as_renter} "
+            "completed"
         )
 
 

@@ -29,6 +29,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import NamedTuple, TypeVar
 
+from ._display import decimal, price
 from .exceptions import ValidationError
 from .models import PriceUnit
 
@@ -198,13 +199,13 @@ def format_wei(wei: int, unit: str = "eth", *, symbol: bool = True) -> str:
     """
     scale = _word("unit", unit, MONEY_UNITS)
     sign = "-" if wei < 0 else ""
-    text = _decimal(Fraction(abs(wei), scale))
+    text = decimal(Fraction(abs(wei), scale))
     return f"{sign}{text} {_SYMBOLS[unit.lower()]}" if symbol else f"{sign}{text}"
 
 
 def format_price(wei: int, unit: PriceUnit) -> str:
     """A price as ``0.05 ETH/hour``; ``parse_price`` reads it back."""
-    return f"{format_wei(wei)}/{unit.name.lower()}"
+    return price(wei, unit)
 
 
 def format_duration(seconds: int) -> str:
@@ -243,15 +244,3 @@ def _word(field: str, word: str, words: dict[str, _T]) -> _T:
     if found is None:
         raise ValidationError(field, f"unknown unit {word!r}; use one of {', '.join(words)}")
     return found
-
-
-def _decimal(value: Fraction) -> str:
-    """The exact decimal digits of a fraction whose denominator divides a power of ten."""
-    digits = 0
-    while (value * 10**digits).denominator != 1:
-        digits += 1
-    scaled = int(value * 10**digits)
-    if digits == 0:
-        return str(scaled)
-    whole, part = divmod(scaled, 10**digits)
-    return f"{whole}.{part:0{digits}d}"

@@ -16,10 +16,10 @@ ROOT = Path(gpuhub.__file__).parent
 #: below it, never one above (docs/architecture.md draws them). A name stands for a module, or
 #: for a package and everything in it; ``gpuhub`` is the package's own ``__init__``.
 LAYERS = (
-    "models _artifact build",
+    "models _artifact build _display",
     "exceptions",
     "_json _sessions units keystore config chain _webhook_targets _webhook_http _access",
-    "_core _errors _abi search _display",
+    "_core _errors _abi search",
     "events _frames",
     "_transactions _embedded",
     "_ops",
@@ -50,13 +50,6 @@ def module_files() -> dict[str, tuple[Path, bool]]:
 
 MODULES = module_files()
 
-#: Display hooks: the data classes and errors import ``gpuhub._display`` inside ``__repr__``,
-#: ``__str__`` and ``_repr_html_`` only, when an object is shown, never while a module loads.
-#: These edges are left out of the graph; ``test_display_hooks_stay_in_display_methods`` holds
-#: them to that.
-DISPLAY_HOOKS = {("gpuhub.models", "gpuhub._display"), ("gpuhub.exceptions", "gpuhub._display")}
-DISPLAY_METHODS = {"__repr__", "__str__", "_repr_html_"}
-
 
 def imported(name: str, path: Path, is_package: bool) -> Iterator[tuple[str, int]]:
     """The package's modules that module ``name`` imports, anywhere in it, with the line."""
@@ -80,11 +73,7 @@ def imported(name: str, path: Path, is_package: bool) -> Iterator[tuple[str, int
 
 
 GRAPH = {
-    name: sorted(
-        (target, line)
-        for target, line in set(imported(name, path, is_package))
-        if (name, target) not in DISPLAY_HOOKS
-    )
+    name: sorted(set(imported(name, path, is_package)))
     for name, (path, is_package) in MODULES.items()
 }
 
@@ -105,21 +94,6 @@ def test_every_module_has_a_layer() -> None:
     """Each module of src/gpuhub is in one of the declared layers, so its imports are checked."""
     missing = [name for name in MODULES if layer_of(name) is None]
     assert not missing, f"add these modules to LAYERS in {__file__}: {missing}"
-
-
-def test_display_hooks_stay_in_display_methods() -> None:
-    """The imports DISPLAY_HOOKS leaves out of the graph sit in display methods and nowhere else."""
-    misplaced = []
-    for name, target in sorted(DISPLAY_HOOKS):
-        path, is_package = MODULES[name]
-        allowed = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.FunctionDef) and node.name in DISPLAY_METHODS:
-                allowed |= set(range(node.lineno, (node.end_lineno or node.lineno) + 1))
-        lines = [line for found, line in imported(name, path, is_package) if found == target]
-        assert lines, f"{name} no longer imports {target}: drop it from DISPLAY_HOOKS"
-        misplaced += [f"{name} line {line}" for line in lines if line not in allowed]
-    assert not misplaced, f"gpuhub._display imported outside a display method: {misplaced}"
 
 
 def test_no_module_imports_a_layer_above_its_own() -> None:
