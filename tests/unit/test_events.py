@@ -144,3 +144,20 @@ def test_decoder_skips_foreign_logs() -> None:
     log = hand_made_log("RentalEnded", [bytes(32), bytes(32)], bytes(192))
     log["topics"] = ["0x" + "00" * 32]
     assert EventDecoder(abi()).decode(log) is None
+
+
+def test_amount_args_are_the_fields_documented_as_wei() -> None:
+    """AMOUNT_ARGS names exactly the event fields documented as wei, and the voting units."""
+    import inspect
+    import re
+
+    from gpuhub import events
+
+    documented = set()
+    for cls in events.event_classes().values():
+        source = inspect.getsource(cls)
+        for field in re.findall(r"#: (?:wei|voting units)[^\n]*\n\s+(\w+):", source):
+            documented.add(
+                next(abi for abi, name in events._field_names(cls.name) if name == field)
+            )
+    assert documented == events.AMOUNT_ARGS
