@@ -11,6 +11,7 @@ from . import (
     reputation,
     search,
     service,
+    transactions,
     webhooks,
 )
 
@@ -19,6 +20,7 @@ ALL = (
     search.router,
     listings.router,
     rentals.router,
+    transactions.router,
     reputation.router,
     money.router,
     governance.router,
