@@ -6,6 +6,7 @@ this package never imports web3. gpuhub's exceptions become JSON errors here: 40
 fails.
 """
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
@@ -23,8 +25,13 @@ from ..events import json_value
 from ..webhooks import Outbox, WebhookDispatcher
 from ._deps import Denied, WriteAccess, error_response, status_for
 from ._limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, RequestLimits
+from ._observe import Metrics, RequestContext
+from ._ratelimit import RateLimit, parse_rate_limit
 from .routers import ALL as ROUTERS
 from .routers import WEBHOOKS
+from .routers.pages import STATIC
+
+log = logging.getLogger("gpuhub.api")
 
 if TYPE_CHECKING:
     from ..index import MarketIndex
@@ -41,6 +48,9 @@ def create_app(
     max_json_depth: int = MAX_JSON_DEPTH,
     index: "MarketIndex | None" = None,
     webhooks: Outbox | None = None,
+    rate_limit: str | None = None,
+    rate_limit_storage: str = "memory://",
+    log_requests: bool = False,
 ) -> FastAPI:
     """Build the HTTP API over ``client``, whose account signs every write.
 
@@ -59,7 +69,14 @@ def create_app(
             (``/health`` shows how it is doing). The outbox decides where deliveries may go
             (``Outbox(allow_private=True)`` for receivers on private networks). Without one,
             the app has no ``/v1/webhooks`` routes.
+        rate_limit: requests per client, in ``limits``' notation (``"20/second;600/minute"``);
+            past it, 429 with ``Retry-After``. None: no limit.
+        rate_limit_storage: where the counts live: ``memory://`` (per process) or a shared
+            storage URI ``limits`` knows (``redis://host:6379``).
+        log_requests: log one line per request on ``gpuhub.api.access`` (the request id is on
+            every record, see ``_observe.RequestIdFilter``).
     """
+    limits = None if rate_limit is None else parse_rate_limit(rate_limit)
     dispatcher = None if webhooks is None else WebhookDispatcher(client, webhooks)
 
     @asynccontextmanager
@@ -82,6 +99,8 @@ def create_app(
         ),
         version=__version__,
         lifespan=lifespan,
+        docs_url=None,  # served from the package's own files, see routers/pages.py
+        redoc_url=None,
     )
     app.state.client = client
     app.state.index = index
@@ -89,6 +108,7 @@ def create_app(
     app.state.dispatcher = dispatcher
     app.state.access = WriteAccess(api_key, allow_unauthenticated_writes)
     app.state.event_poll_interval = event_poll_interval
+    app.state.metrics = metrics = Metrics(index, client)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -101,11 +121,21 @@ def create_app(
         max_body_bytes=max_body_bytes,
         max_json_depth=max_json_depth,
     )
+    if limits is not None:
+        app.add_middleware(
+            RateLimit,
+            items=limits,
+            storage_uri=rate_limit_storage,
+            on_limited=metrics.limited.inc,
+        )
+    # Outermost: every answer (a 413 or a 429 too) gets its id and is counted.
+    app.add_middleware(RequestContext, metrics=metrics, log_requests=log_requests)
     _add_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
     if webhooks is not None:
         app.include_router(WEBHOOKS)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
 
@@ -115,7 +145,12 @@ def _add_error_handlers(app: FastAPI) -> None:
         return err.response
 
     @app.exception_handler(exc.GPUHubError)
-    async def gpuhub_error(_: Request, err: exc.GPUHubError) -> JSONResponse:
+    async def gpuhub_error(request: Request, err: exc.GPUHubError) -> JSONResponse:
+        status = status_for(err)
+        if status >= 502:
+            # The node (or the server's own account) failed, not the client: count and log it.
+            request.app.state.metrics.node_errors.labels(type(err).__name__).inc()
+            log.warning("%s %s: %s: %s", request.method, request.url.path, type(err).__name__, err)
         fields: dict[str, Any] = {}
         if isinstance(err, exc.ContractError):
             fields = {k: json_value(v) for k, v in err.values.items()}
@@ -125,7 +160,7 @@ def _add_error_handlers(app: FastAPI) -> None:
             fields = {"field": err.field}
         elif isinstance(err, exc.TransactionError) and err.tx_hash is not None:
             fields = {"tx_hash": err.tx_hash}
-        return error_response(status_for(err), type(err).__name__, str(err), fields)
+        return error_response(status, type(err).__name__, str(err), fields)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_: Request, err: RequestValidationError) -> JSONResponse:

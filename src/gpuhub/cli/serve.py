@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from ..client import GPUHubClient
     from ..webhooks import Outbox
 
+#: requests per client a server takes unless --rate-limit says otherwise (a person's browser
+#: makes a few a second at most; a script that polls has room).
+DEFAULT_RATE_LIMIT = "20/second;600/minute"
+
 
 @app.command()
 def serve(
@@ -86,6 +90,20 @@ def serve(
             "(postgresql+psycopg://...), kept in sync in the background"
         ),
     ] = None,
+    rate_limit: Annotated[
+        str,
+        typer.Option(
+            help="requests per client (its IP address; an IPv6 /64), e.g. '20/second;600/minute'; "
+            "past it, 429 with Retry-After; 'none' for no limit"
+        ),
+    ] = DEFAULT_RATE_LIMIT,
+    rate_limit_storage: Annotated[
+        str,
+        typer.Option(
+            help="where the counts live: memory:// (each process its own) or a storage the "
+            "limits library knows, shared by every worker (redis://host:6379)"
+        ),
+    ] = "memory://",
     as_json: Annotated[
         bool, typer.Option("--json", help="print where it serves as JSON before serving")
     ] = False,
@@ -101,6 +119,7 @@ def serve(
     from contextlib import ExitStack
 
     from ..api import create_app
+    from ..api._observe import log_config
 
     try:
         import uvicorn
@@ -135,6 +154,9 @@ def serve(
         cors_origins=cors_origin or (),
         index=market_index,
         webhooks=outbox,
+        rate_limit=None if rate_limit.strip().lower() == "none" else rate_limit,
+        rate_limit_storage=rate_limit_storage,
+        log_requests=True,
         **limits,
     )
     if as_json:
@@ -152,7 +174,8 @@ def serve(
         f"{client.address} on http://{host}:{port} (docs at /docs)"
     )
     with stack:
-        uvicorn.run(app_, host=host, port=port, log_level="info")
+        # One line per request from the app itself, with its request id (uvicorn's own has none).
+        uvicorn.run(app_, host=host, port=port, log_config=log_config(), access_log=False)
 
 
 def webhook_outbox(path: Path | None, urls: list[str], *, allow_private: bool) -> Outbox:

@@ -7,6 +7,7 @@ from . import (
     listings,
     money,
     original,
+    pages,
     rentals,
     reputation,
     search,
@@ -26,6 +27,7 @@ ALL = (
     governance.router,
     service.router,
     events.router,
+    pages.router,
 )
 
 #: included only when the app has a webhook outbox.
