@@ -94,8 +94,9 @@ def create_app(
         summary="Share and rent GPUs on Ethereum",
         description=(
             "Every route is one GPUHubClient call. Reads are open; writes spend the server "
-            "account's ETH and need `Authorization: Bearer <api key>`. Wei amounts in `/v1` "
-            "answers are decimal strings."
+            "account's ETH and need `Authorization: Bearer <api key>`, while users' own wallets "
+            "sign through `/v1/transactions` (prepare, then send or relay: no key). Wei amounts "
+            "in `/v1` answers are decimal strings. The market page is at `/`."
         ),
         version=__version__,
         lifespan=lifespan,
