@@ -148,6 +148,22 @@ def test_event_mined_on_chain_appears_in_the_feed(
     provider.remove_listing(listing.listing_id)
 
 
+def test_chain_text_is_shown_as_text(page: Any, market: Market, shoot: Callable[..., Path]) -> None:
+    """A model name written as HTML shows as its characters, in the table and the feed, and
+    runs nothing."""
+    open_market(page, market)
+    provider = market.client.with_account(market.client.accounts[4])
+    name = '<img src=x onerror="window.pwned=1">'
+    listing = provider.create_listing(gpu_model=name, capacity=8, price=1)
+    row = page.locator(f"#listings tr[data-listing='{listing.listing_id}']")
+    expect(row).to_contain_text(name)
+    expect(page.locator("#events")).to_contain_text(name)
+    shoot(page, "html-as-text")
+    assert page.evaluate("window.pwned") is None
+    assert page.query_selector("#listings img, #events img") is None
+    provider.remove_listing(listing.listing_id)
+
+
 def test_without_a_wallet_the_page_says_how_to_rent(
     page: Any, market: Market, shoot: Callable[..., Path]
 ) -> None:

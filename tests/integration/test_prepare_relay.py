@@ -387,3 +387,17 @@ def test_outcome_of_an_unknown_hash(market: GPUHubClient) -> None:
     with pytest.raises(gpuhub.TransactionNotFound) as exc:
         market.outcome(unknown)
     assert exc.value.tx_hash == unknown
+
+
+def test_relay_refuses_too_little_gas(market: GPUHubClient) -> None:
+    """A transaction signed with less gas than its call needs is refused before it can run out
+    of gas at the signer's cost."""
+    provider = funded(market)
+    prepared = market.prepare(
+        "create_listing", sender=provider.address, gpu_model="T4", capacity=16, price=1
+    )
+    starved = {**prepared.transaction, "gas": 30_000}
+    with pytest.raises(gpuhub.RelayRefused) as exc:
+        market.relay(provider.sign_transaction(starved).raw_transaction, sender=provider.address)
+    assert exc.value.field == "gas"
+    assert market.w3.eth.get_transaction_count(provider.address) == 0
