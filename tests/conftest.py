@@ -28,13 +28,19 @@ from gpuhub.chain import AnvilNode, embedded_web3, find_anvil, free_port
 def anvil_node() -> Iterator[AnvilNode]:
     """One anvil node on 127.0.0.1 for the whole session (a fresh node each run).
 
-    anvil writes every block's state it moves out of memory to ~/.foundry/anvil/tmp, each a copy
-    of the whole state (8 MB late in a session): a whole session reached 16 GB there. The tests
-    read only recent blocks, so at most a hundred states go to disk.
+    anvil writes every block's state it moves out of memory to disk, each a copy of the whole
+    state (8 MB late in a session): a whole session reached 16 GB, left behind in
+    ~/.foundry/anvil/tmp when the node was stopped. The tests read only recent blocks, so at most
+    a hundred states go to disk, in a folder of the session's own that is removed at its end.
     """
     find_anvil()  # fails with an actionable message when `npm ci` was not run
-    with AnvilNode(accounts=20, extra_args=("--max-persisted-states", "100")) as node:
-        yield node
+    cache = tempfile.mkdtemp(prefix="gpuhub-anvil-")
+    args = ("--max-persisted-states", "100", "--cache-path", cache)
+    try:
+        with AnvilNode(accounts=20, extra_args=args) as node:
+            yield node
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 @pytest.fixture(params=["embedded", "anvil"])
