@@ -148,6 +148,8 @@ def main() -> None:
                 client.contract_address,
                 "--port",
                 str(port),
+                "--rate-limit",
+                "none",  # one address sends every request here
             ],
             env=env,
             stdout=subprocess.DEVNULL,

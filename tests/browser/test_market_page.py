@@ -187,8 +187,10 @@ class Wallet:
         self.client = client
         self.chain_id = chain_id
         self.account: LocalAccount = Account.create()
+        # From the node's last account, which no client here sends from (a client counts the
+        # nonces of its own).
         client.w3.eth.send_transaction(
-            {"from": client.accounts[0], "to": self.account.address, "value": 10**18}
+            {"from": client.accounts[-1], "to": self.account.address, "value": 10**18}
         )
         self.sent: list[str] = []
 

@@ -242,10 +242,12 @@ def test_prepare_relay_and_outcome(anvil_node: AnvilNode) -> None:
 
     async def scenario(client: AsyncGPUHubClient) -> None:
         renter = Account.create()
+        accounts = await client.accounts()
+        # From the node's last account: the client counts the nonces of its own.
         await client.w3.eth.send_transaction(
-            {"from": client.address, "to": renter.address, "value": 10**18}
+            {"from": accounts[-1], "to": renter.address, "value": 10**18}
         )
-        provider = client.with_account((await client.accounts())[1])
+        provider = client.with_account(accounts[1])
         listing = await provider.create_listing(**TERMS)
         prepared = await client.prepare(
             "rent", sender=renter.address, listing_id=listing.listing_id, duration=2
