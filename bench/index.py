@@ -190,9 +190,10 @@ def synthetic_index(client: GPUHubClient, url: str, count: int) -> MarketIndex:
                         "minDuration": 1,
                         "maxDuration": rng.randrange(1, 200),
                     },
+                    log_index=i,
                 )
             )
-        index._commit_range(first // chunk, events, {}, journal_above=count)
+        index._commit_range(first // chunk, first // chunk, events, {}, journal_above=count)
     ratings = [
         _Event(
             "Rated",
@@ -206,10 +207,12 @@ def synthetic_index(client: GPUHubClient, url: str, count: int) -> MarketIndex:
                 "billed": 10**15,
                 "comment": "",
             },
+            log_index=n,
         )
         for n in range(20_000)
     ]
-    index._commit_range(count // chunk + 1, ratings, {}, journal_above=count)
+    last = -(-count // chunk)  # the block after the listings' last
+    index._commit_range(last, last, ratings, {}, journal_above=count)
     index._analyze()  # as sync does after a large catch-up
     return index
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._frames import to_dataframe
 from .alerts import Alert, AlertKind, Alerts
 from .events import ContractEvent
 from .exceptions import (
@@ -311,6 +312,7 @@ __all__ = [
     "parse_amount",
     "parse_duration",
     "parse_price",
+    "to_dataframe",
 ]
 
 _LAZY = {

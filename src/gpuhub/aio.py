@@ -349,9 +349,9 @@ class AsyncGPUHubClient:
     ) -> AsyncGPUHubClient:
         """A fresh embedded chain with the marketplace and its governance deployed, sending as
         its first account (see ``GPUHubClient.local``)."""
-        from web3 import AsyncEthereumTesterProvider, AsyncWeb3
+        from .chain import embedded_async_web3
 
-        w3 = AsyncWeb3(AsyncEthereumTesterProvider())
+        w3 = embedded_async_web3()
         return await cls.deploy(w3, account=(await w3.eth.accounts)[0], governance=governance)
 
     @classmethod

@@ -25,7 +25,7 @@ from .build import CONTRACTS_DIR
 from .exceptions import ConnectionFailed, GPUHubError, MissingDependency
 
 if TYPE_CHECKING:
-    from web3 import Web3
+    from web3 import AsyncWeb3, Web3
 
 #: chain ids of eth-tester and anvil, where polling fast and moving time are safe.
 DEV_CHAIN_IDS = frozenset({131277322940537, 31337})
@@ -33,15 +33,40 @@ DEV_CHAIN_IDS = frozenset({131277322940537, 31337})
 
 def embedded_web3() -> Web3:
     """A Web3 connected to a fresh in-process chain with ten funded, unlocked accounts."""
+    from web3 import EthereumTesterProvider, Web3
+
+    return Web3(EthereumTesterProvider(_tester()))
+
+
+def embedded_async_web3() -> AsyncWeb3[Any]:
+    """An AsyncWeb3 connected to a fresh in-process chain with ten funded, unlocked accounts."""
+    from web3 import AsyncEthereumTesterProvider, AsyncWeb3
+    from web3.providers.async_base import AsyncBaseProvider
+    from web3.providers.eth_tester.defaults import API_ENDPOINTS
+
+    tester = _tester()
+
+    class Provider(AsyncEthereumTesterProvider):
+        # web3's own constructor takes no tester and builds one with eth-tester's backend
+        # lookup, which resets the process's warning filters (warnings.simplefilter("default"));
+        # this one is handed its tester, as the sync provider is.
+        def __init__(self) -> None:
+            AsyncBaseProvider.__init__(self)
+            self.ethereum_tester = tester
+            self.api_endpoints = API_ENDPOINTS
+
+    return AsyncWeb3(Provider())
+
+
+def _tester() -> Any:
+    """A fresh eth-tester chain on py-evm, its backend named (never looked up)."""
     try:
         from eth_tester import EthereumTester, PyEVMBackend
     except ImportError as err:
         raise MissingDependency(
             'the embedded chain needs eth-tester: pip install "gpuhub-eth[embedded]"'
         ) from err
-    from web3 import EthereumTesterProvider, Web3
-
-    return Web3(EthereumTesterProvider(EthereumTester(PyEVMBackend())))
+    return EthereumTester(PyEVMBackend())
 
 
 class DevChain:

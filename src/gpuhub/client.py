@@ -209,7 +209,7 @@ class GPUHubClient:
         >>> client = gpuhub.GPUHubClient.local()
         >>> listing = client.create_listing(gpu_model="NVIDIA RTX 4090", capacity=24, price=10**14)
         >>> client.list_gpus(min_capacity=16)
-        [Listing(listing_id=0, ...)]
+        [<Listing #0: NVIDIA RTX 4090, 24 GB, 0.0001 ETH/minute, AVAILABLE, provider 0x7E5F…5Bdf>]
     """
 
     def __init__(

@@ -75,6 +75,16 @@ class ContractEvent:
     #: (``watch`` then delivers it a second time with ``removed=True``, as ``eth_subscribe`` does).
     removed: bool = False
 
+    def __str__(self) -> str:
+        from ._display import summary
+
+        return summary(self)
+
+    def _repr_html_(self) -> str:
+        from ._display import record_html
+
+        return record_html(self)
+
     @property
     def key(self) -> tuple[int, int]:
         """``(block_number, log_index)``: the event's position on the chain, for ordering."""

@@ -226,6 +226,12 @@ __all__ = [
 class GPUHubError(Exception):
     """Root of every error raised by gpuhub."""
 
+    def _repr_html_(self) -> str:
+        """The error as a table in a notebook: its name, message and fields."""
+        from ._display import error_html
+
+        return error_html(self)
+
 
 class ValidationError(GPUHubError, ValueError):
     """An argument is invalid; raised before any transaction is sent.

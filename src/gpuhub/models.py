@@ -34,7 +34,36 @@ __all__ = [
 BPS = 10_000
 
 
-class PriceUnit(IntEnum):
+class _Named(IntEnum):
+    """An IntEnum whose repr is its qualified name (``PriceUnit.HOUR``), not ``<PriceUnit.HOUR:
+    1>``; it still equals, hashes and stores as its number."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}.{self.name}"
+
+
+class _Readable:
+    """Short text for terminals and logs, an HTML table for notebooks (see ``_display``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        from ._display import summary
+
+        return f"<{summary(self)}>"
+
+    def __str__(self) -> str:
+        from ._display import summary
+
+        return summary(self)
+
+    def _repr_html_(self) -> str:
+        from ._display import record_html
+
+        return record_html(self)
+
+
+class PriceUnit(_Named):
     """The unit of time a listing's price is quoted in (Solidity ``GPUHub.PriceUnit``)."""
 
     MINUTE = 0
@@ -50,7 +79,7 @@ class PriceUnit(IntEnum):
 _UNIT_SECONDS = {PriceUnit.MINUTE: 60, PriceUnit.HOUR: 3600, PriceUnit.DAY: 86400}
 
 
-class ProposalState(IntEnum):
+class ProposalState(_Named):
     """Where a governance proposal is (OpenZeppelin ``IGovernor.ProposalState``, in its order)."""
 
     PENDING = 0
@@ -63,7 +92,7 @@ class ProposalState(IntEnum):
     EXECUTED = 7
 
 
-class ProposalKind(IntEnum):
+class ProposalKind(_Named):
     """How a proposal is decided (Solidity ``GPUHubGovernor.ProposalKind``).
 
     PARAMETER proposals only change the fee or the pause switch (they move no money) and need
@@ -76,7 +105,7 @@ class ProposalKind(IntEnum):
     POWER = 1
 
 
-class VoteSupport(IntEnum):
+class VoteSupport(_Named):
     """A vote's direction (OpenZeppelin ``GovernorCountingSimple.VoteType``)."""
 
     AGAINST = 0
@@ -84,7 +113,7 @@ class VoteSupport(IntEnum):
     ABSTAIN = 2
 
 
-class ListingStatus(IntEnum):
+class ListingStatus(_Named):
     """Where a listing is in its lifecycle (Solidity ``GPUHub.ListingStatus``)."""
 
     AVAILABLE = 0
@@ -93,7 +122,7 @@ class ListingStatus(IntEnum):
     REMOVED = 3
 
 
-class RentalStatus(IntEnum):
+class RentalStatus(_Named):
     """Where a rental is (Solidity ``GPUHub.RentalStatus``)."""
 
     ACTIVE = 0
@@ -102,7 +131,7 @@ class RentalStatus(IntEnum):
     SETTLED = 3
 
 
-class Role(IntEnum):
+class Role(_Named):
     """The side of a rental an account was on (Solidity ``GPUHub.Role``)."""
 
     RENTER = 0
@@ -119,15 +148,15 @@ PRIOR_MEAN = 3.0
 PRIOR_WEIGHT = 10_000
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Listing:
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class Listing(_Readable):
     """A GPU offered on the marketplace.
 
     Example::
 
         >>> listing = client.get_listing(0)
         >>> listing.gpu_model, listing.price, listing.unit
-        ('NVIDIA RTX 4090', 1000000000000000, <PriceUnit.HOUR: 1>)
+        ('NVIDIA RTX 4090', 1000000000000000, PriceUnit.HOUR)
     """
 
     #: id on the contract, counting up from 0.
@@ -171,8 +200,8 @@ class Listing:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Rental:
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class Rental(_Readable):
     """A rental: ETH in escrow for a listing, billed per second at the price locked at its start.
 
     The billing helpers mirror the contract to the wei::
@@ -251,8 +280,8 @@ class Rental:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TxResult:
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class TxResult(_Readable):
     """A mined transaction that has no model to return (governance changes)."""
 
     #: 0x-prefixed transaction hash.
@@ -263,8 +292,8 @@ class TxResult:
     gas_used: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MarketEvent:
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class MarketEvent(_Readable):
     """One event the marketplace contract emitted, decoded."""
 
     #: the Solidity event's name, e.g. ``"RentalStarted"``.
@@ -279,15 +308,15 @@ class MarketEvent:
     args: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Rating:
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class Rating(_Readable):
     """One side's rating of the other after a rental, as the ``Rated`` event carries it.
 
     Example::
 
         >>> rating = renter.rate(rental.rental_id, 5, comment="fast and stable")
         >>> rating.ratee == rental.provider, rating.role
-        (True, <Role.PROVIDER: 1>)
+        (True, Role.PROVIDER)
     """
 
     #: the rental rated.
@@ -322,8 +351,8 @@ class Rating:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Reputation:
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class Reputation(_Readable):
     """What the contract counts about one address; nobody reports these numbers but the contract.
 
     A rental counts as completed (for both sides) when its renter ended it or it was settled; a

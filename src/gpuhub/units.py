@@ -4,7 +4,7 @@
     >>> gpuhub.parse_amount("0.05eth")
     50000000000000000
     >>> gpuhub.parse_price("50gwei/min")
-    Price(wei=50000000000, unit=<PriceUnit.MINUTE: 0>)
+    Price(wei=50000000000, unit=PriceUnit.MINUTE)
     >>> gpuhub.parse_duration("1h30m")
     5400
     >>> gpuhub.format_wei(5 * 10**13)

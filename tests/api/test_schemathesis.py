@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 
 import schemathesis
@@ -9,15 +10,19 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import status_code_conformance
 
-from gpuhub import GPUHubClient, PriceUnit
+from gpuhub import GPUHubClient, MarketIndex, PriceUnit
 from gpuhub.api import create_app
 from gpuhub.webhooks import Outbox
 
 from .conftest import API_KEY, AUTH
 
+#: where the app's index lives while the module runs.
+_FOLDER = tempfile.TemporaryDirectory(prefix="gpuhub-schemathesis-")
+
 
 def market_app() -> Any:
-    """An app over a market with listings in every status and a running rental."""
+    """An app over a market with listings in every status, a running rental and an index, so
+    the statistics routes answer too."""
     market = GPUHubClient.local()
     other = market.with_account(market.accounts[1])
     for i in range(4):
@@ -31,7 +36,9 @@ def market_app() -> Any:
     other.fulfill_request(1)
     other.remove_listing(2)
     market.rent(3, 2)
-    return create_app(market, api_key=API_KEY, webhooks=Outbox())
+    index = MarketIndex(market, f"sqlite:///{_FOLDER.name}/index.db")
+    index.sync()
+    return create_app(market, api_key=API_KEY, webhooks=Outbox(), index=index)
 
 
 # The event stream never ends by itself; its behaviour is tested in test_rest.py.

@@ -17,7 +17,7 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(
         notebook,
-        timeout=120,
+        timeout=300,  # per cell: the market-analytics notebook simulates a month in one
         kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
     ).execute()

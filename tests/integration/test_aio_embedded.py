@@ -30,3 +30,17 @@ def test_local_async_client() -> None:
         assert [e.name for e in await client.get_events(0)][-1] == "ListingStatusChanged"
 
     asyncio.run(scenario())
+
+
+def test_local_leaves_warning_filters_alone() -> None:
+    """AsyncGPUHubClient.local() leaves the process's warning filters as they were (eth-tester's
+    backend lookup resets them to "default", which floods notebooks with other libraries'
+    warnings)."""
+    import importlib
+    import warnings
+
+    for first in ("web3", "eth_tester"):  # their own first imports may add filters
+        importlib.import_module(first)
+    before = list(warnings.filters)
+    asyncio.run(AsyncGPUHubClient.local())
+    assert warnings.filters == before

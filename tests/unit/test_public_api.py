@@ -169,3 +169,25 @@ def test_vote_support_matches_openzeppelin() -> None:
     """VoteSupport lists GovernorCountingSimple.VoteType's members in declaration order."""
     names = openzeppelin_enum("governance/extensions/GovernorCountingSimple.sol", "VoteType")
     assert [m.name for m in gpuhub.VoteSupport] == names
+
+
+def test_import_leaves_pandas_and_matplotlib_for_later() -> None:
+    """import gpuhub (to_dataframe included) loads neither pandas nor matplotlib."""
+    heavy = "('pandas', 'matplotlib')"
+    code = (
+        "import sys, gpuhub; gpuhub.to_dataframe;"
+        f"print(sorted(m for m in {heavy} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_statistics_routes_load_no_web3() -> None:
+    """The analytics and the API's statistics routes load neither web3 nor eth-tester."""
+    heavy = "('web3', 'eth_tester')"
+    code = (
+        "import sys, gpuhub.analytics, gpuhub.api.routers.stats;"
+        f"print(sorted(m for m in {heavy} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -7,6 +7,7 @@ fails.
 """
 
 import logging
+import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -63,7 +64,8 @@ def create_app(
         max_body_bytes: larger request bodies are answered 413 unread (default 64 KiB).
         max_json_depth: JSON bodies nested deeper are answered 422 before parsing (default 32).
         index: a MarketIndex of the same marketplace; ``GET /v1/listings`` searches it instead
-            of reading the chain (keep it in sync, e.g. with ``index.follow()``).
+            of reading the chain (keep it in sync, e.g. with ``index.follow()``), and the
+            statistics routes (``/v1/stats/...``, ``/v1/accounts/{address}/earnings``) read it.
         webhooks: the outbox ``/v1/webhooks`` manages; while the app runs, a
             :class:`~gpuhub.webhooks.WebhookDispatcher` follows the chain into it and delivers
             (``/health`` shows how it is doing). The outbox decides where deliveries may go
@@ -110,6 +112,7 @@ def create_app(
     app.state.access = WriteAccess(api_key, allow_unauthenticated_writes)
     app.state.event_poll_interval = event_poll_interval
     app.state.metrics = metrics = Metrics(index, client)
+    app.state.chart_lock = threading.Lock()
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -58,6 +58,7 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     exc.MalformedResponse: 502,  # the node (or a proxy) answered something unusable
     exc.ConnectionFailed: 503,
     exc.ContractNotDeployed: 503,  # the marketplace is gone from the node (restarted fresh?)
+    exc.MissingDependency: 501,  # the server lacks an optional extra
     exc.GPUHubError: 502,
 }
 

@@ -20,6 +20,7 @@ from . import (
     reputation,
     search,
     serve,
+    stats,
 )
 from ._app import EXIT_CODES, app, main
 
@@ -39,4 +40,5 @@ __all__ = [
     "reputation",
     "search",
     "serve",
+    "stats",
 ]

@@ -16,6 +16,7 @@ the fork point and applies the new branch.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import threading
@@ -54,15 +55,19 @@ from ..models import (
 from ..search import Query, SearchResult
 from . import _sql
 from ._schema import (
+    OPEN_END,
     SCHEMA_VERSION,
     STATE_TABLES,
+    TEXT_KEYS,
     accounts,
     blocks,
     journal,
+    listing_versions,
     listings,
     meta,
     metadata,
     models,
+    money,
     open_engine,
     providers,
     ratings,
@@ -84,6 +89,8 @@ ANALYZE_AFTER = 1_000
 _COMPILED_SEARCHES = 256
 #: rows per ``IN (...)`` list, well under every database's parameter limit.
 _CHUNK = 500
+#: blocks asked for their timestamps in one JSON-RPC batch.
+_BLOCKS_PER_BATCH = 100
 #: seconds a writer waits for another process's write to end before giving up.
 WRITE_LOCK_TIMEOUT = 120.0
 #: the PostgreSQL advisory lock that writers of an index take (one index per database).
@@ -106,6 +113,8 @@ class _Log:
     log_index: int
     topics: list[bytes]
     data: bytes
+    #: the block's timestamp (None until read).
+    time: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +122,15 @@ class _Event:
     name: str
     block: int
     args: dict[str, Any]
+    #: the block's timestamp.
+    time: int = 0
+    #: the log's position in its block.
+    log_index: int = 0
+
+    @property
+    def position(self) -> int:
+        """Where the event is on the chain, as one number that orders events."""
+        return self.block * 2**24 + self.log_index
 
 
 class MarketIndex:
@@ -211,7 +229,11 @@ class MarketIndex:
                 self._check_meta(db)
                 return
             metadata.create_all(db)
-            rows = {**self._identity(), "synced_block": str(self._start_block - 1)}
+            rows = {
+                **self._identity(),
+                "synced_block": str(self._start_block - 1),
+                "synced_time": "0",
+            }
             rows["journal_floor"] = rows["synced_block"]
             db.execute(insert(meta), [{"key": k, "value": v} for k, v in rows.items()])
 
@@ -280,6 +302,13 @@ class MarketIndex:
         with self._engine.connect() as db:
             return self._meta(db, "synced_block")
 
+    @property
+    def synced_time(self) -> int:
+        """The timestamp of ``synced_block`` (0 before the first sync): the moment the index
+        describes, which analytics take as "now"."""
+        with self._engine.connect() as db:
+            return self._meta(db, "synced_time")
+
     # ------------------------------------------------------------------ sync
 
     def sync(
@@ -305,7 +334,7 @@ class MarketIndex:
             while start <= target:
                 end = min(target, start + self._span - 1)
                 try:
-                    logs, hashes = self._fetch(start, end)
+                    logs, hashes, end_time = self._fetch(start, end)
                 except RequestRejected as err:
                     if self._span == 1 or not _too_large(err):
                         raise
@@ -314,7 +343,12 @@ class MarketIndex:
                 if logs is None:  # the chain changed under the read; read the range again
                     continue
                 synced = self._commit_range(
-                    start, end, logs, hashes, journal_above=head - self.reorg_depth
+                    start,
+                    end,
+                    logs,
+                    hashes,
+                    journal_above=head - self.reorg_depth,
+                    end_time=end_time,
                 )
                 applied += len(logs)
                 if not logs:
@@ -329,7 +363,7 @@ class MarketIndex:
     def _analyze(self) -> None:
         """Refresh the planner's statistics, so it knows which filters narrow a search."""
         with self._engine.begin() as db:
-            for table in (listings, accounts):
+            for table in (listings, accounts, rentals, listing_versions):
                 db.exec_driver_sql(f"ANALYZE {table.name}")
 
     def follow(self, *, interval: float = 1.0) -> Follower:
@@ -342,22 +376,29 @@ class MarketIndex:
         """
         return Follower(self, interval)
 
-    def _fetch(self, start: int, end: int) -> tuple[list[_Event] | None, dict[int, str]]:
-        """Events of blocks ``start..end`` and the hashes of the blocks they came from."""
+    def _fetch(
+        self, start: int, end: int
+    ) -> tuple[list[_Event] | None, dict[int, str], int | None]:
+        """Events of blocks ``start..end``, the hashes of the blocks they came from, and the
+        timestamp of block ``end``."""
         raw: list[_Log] | None
+        end_time: int | None
         if self._tester is not None:
-            raw, hashes = self._fetch_embedded(start, end)
+            raw, hashes, end_time = self._fetch_embedded(start, end)
         else:
-            raw, hashes = self._fetch_node(start, end)
+            raw, hashes, end_time = self._fetch_node(start, end)
             if raw is None:
-                return None, {}
-        return [e for log in raw if (e := _decode(log)) is not None], hashes
+                return None, {}, None
+        return [e for log in raw if (e := _decode(log)) is not None], hashes, end_time
 
     def _request(self, method: str, params: list[Any]) -> Any:
         return self._io.request(Rpc(method, params))
 
-    def _fetch_node(self, start: int, end: int) -> tuple[list[_Log] | None, dict[int, str]]:
-        end_hash = str(self._request("eth_getBlockByNumber", [hex(end), False])["hash"])
+    def _fetch_node(
+        self, start: int, end: int
+    ) -> tuple[list[_Log] | None, dict[int, str], int | None]:
+        end_block = self._request("eth_getBlockByNumber", [hex(end), False])
+        end_hash, end_time = str(end_block["hash"]), quantity(end_block["timestamp"])
         query = {"address": self._address, "fromBlock": hex(start), "toBlock": hex(end)}
         entries = self._request("eth_getLogs", [query])
         logs = [
@@ -367,17 +408,42 @@ class MarketIndex:
                 quantity(e["logIndex"]),
                 [bytes.fromhex(t[2:]) for t in e["topics"]],
                 data_bytes(e["data"]),
+                # Nodes that follow the newer log format (anvil, reth, geth 1.16) give the
+                # block's time with each log; the others are asked per block below.
+                None if e.get("blockTimestamp") is None else quantity(e["blockTimestamp"]),
             )
             for e in entries
             if not e.get("removed")
         ]
         hashes = {log.block: log.block_hash for log in logs}
         if hashes.get(end, end_hash) != end_hash:
-            return None, {}
+            return None, {}, None
         hashes[end] = end_hash
-        return logs, hashes
+        times = self._block_times({log.block for log in logs if log.time is None})
+        if times is None:
+            return None, {}, None
+        logs = [
+            log if log.time is not None else dataclasses.replace(log, time=times[log.block][1])
+            for log in logs
+        ]
+        if any(times[log.block][0] != log.block_hash for log in logs if log.block in times):
+            return None, {}, None  # a block read for its time is not the one the logs came from
+        return logs, hashes, end_time
 
-    def _fetch_embedded(self, start: int, end: int) -> tuple[list[_Log], dict[int, str]]:
+    def _block_times(self, numbers: set[int]) -> dict[int, tuple[str, int]] | None:
+        """The hash and timestamp of each block in ``numbers`` (None if one is missing)."""
+        found: dict[int, tuple[str, int]] = {}
+        wanted = sorted(numbers)
+        for at in range(0, len(wanted), _BLOCKS_PER_BATCH):
+            chunk = wanted[at : at + _BLOCKS_PER_BATCH]
+            calls = tuple(Rpc("eth_getBlockByNumber", [hex(n), False]) for n in chunk)
+            for number, block in zip(chunk, self._io.batch(calls), strict=True):
+                if block is None:
+                    return None
+                found[number] = (str(block["hash"]), quantity(block["timestamp"]))
+        return found
+
+    def _fetch_embedded(self, start: int, end: int) -> tuple[list[_Log], dict[int, str], int]:
         # eth-tester's get_logs scans the whole chain on every call, and so does its receipt
         # lookup by transaction hash; py-evm's own block-by-number and receipts-of-a-block are
         # lookups, so reading through them keeps a sync linear in the chain's length.
@@ -389,16 +455,20 @@ class MarketIndex:
             for number in range(start, end + 1):
                 block = chain.get_canonical_block_by_number(number)
                 block_hash = "0x" + bytes(block.hash).hex()
+                block_time = int(block.header.timestamp)
                 log_index = 0
                 for receipt in block.get_receipts(chain.chaindb):
                     for entry in receipt.logs:
                         if bytes(entry.address) == address:
                             topics = [t.to_bytes(32, "big") for t in entry.topics]
-                            logs.append(_Log(number, block_hash, log_index, topics, entry.data))
+                            logs.append(
+                                _Log(number, block_hash, log_index, topics, entry.data, block_time)
+                            )
                             hashes[number] = block_hash
                         log_index += 1
-            hashes[end] = "0x" + bytes(chain.get_canonical_block_by_number(end).hash).hex()
-        return logs, hashes
+            last = chain.get_canonical_block_by_number(end)
+            hashes[end] = "0x" + bytes(last.hash).hex()
+        return logs, hashes, int(last.header.timestamp)
 
     def _chain_hash(self, number: int) -> str | None:
         if self._tester is None:
@@ -454,6 +524,7 @@ class MarketIndex:
         hashes: Mapping[int, str],
         *,
         journal_above: int,
+        end_time: int | None = None,
     ) -> int:
         """Apply the events of blocks ``start..end`` and return the sync height after.
 
@@ -486,6 +557,8 @@ class MarketIndex:
             if new_floor != floor:
                 self._set_meta(db, "journal_floor", new_floor)
             self._set_meta(db, "synced_block", end)
+            if end_time is not None:
+                self._set_meta(db, "synced_time", end_time)
         return end
 
     # ------------------------------------------------------------------ reads
@@ -639,6 +712,8 @@ class _State:
         self.journal: list[dict[str, Any]] = []
         self.names: set[str] = set()
         self.providers: set[str] = set()
+        #: the key of each listing's current version (None: it has none yet).
+        self.current_versions: dict[int, int | None] = {}
 
     def prefetch(self, events: Iterable[_Event]) -> None:
         listing_ids: set[int] = set()
@@ -650,6 +725,26 @@ class _State:
                 rental_ids.add(event.args["rentalId"])
         self._load("listing", listing_ids)
         self._load("rental", rental_ids)
+        self._load_current_versions(listing_ids)
+
+    def current_version(self, listing_id: int) -> dict[str, Any] | None:
+        """The listing's version that is still current, if it has one."""
+        if listing_id not in self.current_versions:
+            self._load_current_versions([listing_id])
+        key = self.current_versions[listing_id]
+        return None if key is None else self.get("version", key)
+
+    def _load_current_versions(self, listing_ids: Iterable[int]) -> None:
+        wanted = [i for i in listing_ids if i not in self.current_versions]
+        for listing_id in wanted:
+            self.current_versions[listing_id] = None
+        v = listing_versions.c
+        for at in range(0, len(wanted), _CHUNK):
+            chunk = wanted[at : at + _CHUNK]
+            query = select(listing_versions).where(v.listing_id.in_(chunk), v.end == OPEN_END)
+            for row in self.db.execute(query).mappings():
+                self.rows[("version", row["id"])] = dict(row)
+                self.current_versions[row["listing_id"]] = row["id"]
 
     def _load(self, name: str, keys: Iterable[Any]) -> None:
         table, key_column = STATE_TABLES[name]
@@ -722,7 +817,7 @@ def _undo(db: Connection, fork: int) -> None:
     )
     for name, key, before in entries.all():
         table, key_column = STATE_TABLES[name]
-        typed_key: Any = key if key_column == "address" else int(key)
+        typed_key: Any = key if key_column in TEXT_KEYS else int(key)
         db.execute(delete(table).where(table.c[key_column] == typed_key))
         if before is not None:
             db.execute(insert(table), [json.loads(before)])
@@ -770,12 +865,20 @@ def _apply(state: _State, event: _Event) -> None:
         state.put("listing", listing_id, row)
         state.names.add(row["model_folded"])
         state.providers.add(row["provider_key"])
+        # A rented listing is AVAILABLE on its provider's side (renting needs it, and only
+        # ending the rental changes it); versions keep that side (see _schema.listing_versions).
+        side = ListingStatus.AVAILABLE if status == ListingStatus.RENTED else status
+        _add_version(state, event, listing_id, _terms(args), int(side))
     elif name == "ListingStatusChanged":
         _set_listing_status(state, args["listingId"], args["status"])
+        current = state.current_version(args["listingId"])
+        if current is not None:
+            _add_version(state, event, args["listingId"], current, int(args["status"]))
     elif name == "RentalStarted":
         listing = state.get("listing", args["listingId"])
         if listing is None:
             return
+        version = state.current_version(args["listingId"])
         state.put(
             "rental",
             args["rentalId"],
@@ -791,6 +894,12 @@ def _apply(state: _State, event: _Event) -> None:
                 "paid": wei(args["paid"]),
                 "fee_bps": args["feeBps"],
                 "status": int(RentalStatus.ACTIVE),
+                "model": listing["model"] if version is None else version["model"],
+                **money("price_per_day", args["price"] * 86400 // PriceUnit(args["unit"]).seconds),
+                **money("billed", 0),
+                **money("fee", 0),
+                **money("refund", 0),
+                "ended_at": None,
             },
         )
         _set_listing_status(state, args["listingId"], ListingStatus.RENTED)
@@ -804,7 +913,19 @@ def _apply(state: _State, event: _Event) -> None:
         if rental is None:
             return
         status = args["status"]
-        state.put("rental", args["rentalId"], {**rental, "end": args["end"], "status": status})
+        state.put(
+            "rental",
+            args["rentalId"],
+            {
+                **rental,
+                "end": args["end"],
+                "status": status,
+                **money("billed", args["used"]),
+                **money("fee", args["fee"]),
+                **money("refund", args["refund"]),
+                "ended_at": event.time,
+            },
+        )
         _set_listing_status(state, args["listingId"], ListingStatus.AVAILABLE)
         if status == RentalStatus.ENDED_BY_PROVIDER:
             _count(state, rental["provider"], terminations=1)
@@ -813,6 +934,7 @@ def _apply(state: _State, event: _Event) -> None:
             _count(state, rental["provider"], completed_as_provider=1)
     elif name == "Rated":
         role = Role(args["role"])
+        rated = state.get("rental", args["rentalId"])
         state.put(
             "rating",
             args["rentalId"] * 2 + role,
@@ -826,10 +948,31 @@ def _apply(state: _State, event: _Event) -> None:
                 "billed": wei(args["billed"]),
                 "comment": args["comment"],
                 "block": event.block,
+                "time": event.time,
+                "model": "" if rated is None else rated["model"],
+                "weight": args["billed"] // RATING_WEIGHT_UNIT,
             },
         )
         side = "provider" if role is Role.PROVIDER else "renter"
         weight = args["billed"] // RATING_WEIGHT_UNIT
+        if role is Role.PROVIDER and rated is not None:
+            model = rated["model"]
+            total = state.get("model_rating", model) or {
+                "model": model,
+                "ratings": 0,
+                "weighted_sum": 0,
+                "weight": 0,
+            }
+            state.put(
+                "model_rating",
+                model,
+                {
+                    "model": model,
+                    "ratings": total["ratings"] + 1,
+                    "weighted_sum": total["weighted_sum"] + args["score"] * weight,
+                    "weight": total["weight"] + weight,
+                },
+            )
         _count(
             state,
             args["ratee"],
@@ -867,6 +1010,53 @@ def _set_listing_status(state: _State, listing_id: int, status: int) -> None:
     listing = state.get("listing", listing_id)
     if listing is not None:
         state.put("listing", listing_id, {**listing, "status": int(status)})
+
+
+_TERMS = (
+    "provider",
+    "model",
+    "capacity",
+    "unit",
+    "price_per_day_2",
+    "price_per_day_1",
+    "price_per_day_0",
+)
+
+
+def _terms(args: Mapping[str, Any]) -> dict[str, Any]:
+    """A listing's terms as a ListingCreated or ListingUpdated event gives them."""
+    unit = PriceUnit(args["unit"])
+    return {
+        "provider": args["provider"],
+        "model": args["gpuModel"],
+        "capacity": args["capacity"],
+        "unit": int(unit),
+        **money("price_per_day", args["price"] * 86400 // unit.seconds),
+    }
+
+
+def _add_version(
+    state: _State, event: _Event, listing_id: int, terms: Mapping[str, Any], status: int
+) -> None:
+    """End the listing's current version at ``event`` and start one with these terms."""
+    current = state.current_version(listing_id)
+    if current is not None:
+        state.put("version", current["id"], {**current, "end": event.time})
+    key = event.position
+    row = {k: terms[k] for k in _TERMS}
+    state.put(
+        "version",
+        key,
+        {
+            "id": key,
+            "listing_id": listing_id,
+            **row,
+            "status": status,
+            "start": event.time,
+            "end": OPEN_END,
+        },
+    )
+    state.current_versions[listing_id] = key
 
 
 def _listing_row(
@@ -1012,7 +1202,7 @@ def _decode(log: _Log) -> _Event | None:
         elif abi_type == "string":
             value = value.decode("utf-8", errors="replace")
         args[arg] = value
-    return _Event(name, log.block, args)
+    return _Event(name, log.block, args, log.time or 0, log.log_index)
 
 
 @functools.lru_cache(maxsize=65536)

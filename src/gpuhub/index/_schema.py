@@ -34,8 +34,10 @@ from sqlalchemy.sql.elements import Grouping
 from ..models import PRIOR_MEAN, PRIOR_WEIGHT
 
 #: bump when the tables change; an index built by another version must be rebuilt.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 WEI_DIGITS = 78
+#: the ``end`` of a listing version that is still current (later than any block time).
+OPEN_END = 2**62
 #: the largest integer SQLite's INTEGER and PostgreSQL's BIGINT hold (LIMIT and OFFSET too).
 MAX_INTEGER = 2**63 - 1
 
@@ -182,13 +184,46 @@ providers = Table(
     Column("address", String(42), primary_key=True),  # lower-case hex
 )
 
+#: amounts the analytics add up and rank are kept as three whole numbers, ``name_2``,
+#: ``name_1`` and ``name_0``, of base MONEY_BASE: small integers that every database stores in
+#: a few bytes, sums exactly (each part's sum fits a 64-bit integer for up to 9 million rows)
+#: and orders as the amount. Three parts hold amounts below 10**36 wei; the contract's own
+#: bounds keep every price below 2**96 per unit (below 1.2e32 wei per day) and every escrow
+#: below 2**96.
+MONEY_BASE = 10**12
+MONEY_LIMIT = MONEY_BASE**3
+
+
+def money_columns(name: str) -> list[Column[int]]:
+    """The three columns of the amount ``name``, most significant first."""
+    return [Column(f"{name}_{part}", BigInteger, nullable=False) for part in (2, 1, 0)]
+
+
+def money(name: str, value: int) -> dict[str, int]:
+    """``value`` as the three column values of the amount ``name``."""
+    if not 0 <= value < MONEY_LIMIT:
+        raise ValueError(f"{value} wei is beyond what the contract can hold")
+    high, low = divmod(value, MONEY_BASE)
+    return {f"{name}_2": high // MONEY_BASE, f"{name}_1": high % MONEY_BASE, f"{name}_0": low}
+
+
+def money_value(row: Any, name: str) -> int:
+    """The amount ``name`` of a row that holds its three columns."""
+    return int((row[f"{name}_2"] * MONEY_BASE + row[f"{name}_1"]) * MONEY_BASE + row[f"{name}_0"])
+
+
+def money_parts(table: Table, name: str) -> list[Any]:
+    """The three columns of ``table``'s amount ``name``, most significant first."""
+    return [table.c[f"{name}_{part}"] for part in (2, 1, 0)]
+
+
 rentals = Table(
     "gpuhub_rentals",
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=False),
     Column("listing_id", BigInteger, nullable=False, index=True),
     Column("renter", String(42), nullable=False, index=True),
-    Column("provider", String(42), nullable=False, index=True),
+    Column("provider", String(42), nullable=False),
     Column("start", BigInteger, nullable=False),
     Column("end", BigInteger, nullable=False),
     _wei_column("price"),
@@ -196,7 +231,76 @@ rentals = Table(
     _wei_column("paid"),
     Column("fee_bps", Integer, nullable=False),
     Column("status", SmallInteger, nullable=False),
+    # History for analytics: the listing's model when the rental started, its price per day,
+    # and how its escrow was split when it ended (zeros, and no ended_at, while it runs).
+    Column("model", _MODEL, nullable=False),
+    *money_columns("price_per_day"),
+    *money_columns("billed"),
+    *money_columns("fee"),
+    *money_columns("refund"),
+    #: block time of the RentalEnded event: when the contract credited the parts.
+    Column("ended_at", BigInteger, nullable=True),
 )
+# The analytics read these indexes alone (each holds every column its query needs), never the
+# wide rows: rentals running in a window; started in one, with their prices; ended in one (or
+# not yet: NULL), with what they billed and their listing; and a provider's, with their split.
+Index("gpuhub_rentals_end", rentals.c.end, rentals.c.start, rentals.c.model)
+Index(
+    "gpuhub_rentals_start",
+    rentals.c.start,
+    rentals.c.model,
+    *money_parts(rentals, "price_per_day"),
+)
+Index(
+    "gpuhub_rentals_ended_at",
+    rentals.c.ended_at,
+    rentals.c.model,
+    *money_parts(rentals, "billed"),
+    rentals.c.start,
+    rentals.c.listing_id,
+)
+Index(
+    "gpuhub_rentals_provider",
+    rentals.c.provider,
+    rentals.c.ended_at,
+    *money_parts(rentals, "billed"),
+    *money_parts(rentals, "fee"),
+    *money_parts(rentals, "refund"),
+)
+
+#: every state a listing's provider has put it in: one row per event that set its terms or its
+#: status (AVAILABLE, UNAVAILABLE, REMOVED), from that event's block time (``start``) until the
+#: next one's (``end``, OPEN_END while current). Rentals are not versions: a listing is RENTED
+#: from a rental's ``start`` until its ``ended_at`` (the rentals table says when), and AVAILABLE
+#: on its provider's side meanwhile. ``id`` is the event's position on the chain,
+#: ``block * 2**24 + log_index``; the price is kept per day (``price_per_day * unit seconds /
+#: 86400`` is the listed price, exactly).
+listing_versions = Table(
+    "gpuhub_listing_versions",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("listing_id", BigInteger, nullable=False),
+    Column("provider", String(42), nullable=False),
+    Column("model", _MODEL, nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("unit", SmallInteger, nullable=False),
+    *money_columns("price_per_day"),
+    Column("status", SmallInteger, nullable=False),
+    Column("start", BigInteger, nullable=False),
+    Column("end", BigInteger, nullable=False),
+)
+Index("gpuhub_versions_listing", listing_versions.c.listing_id, listing_versions.c.end)
+# The market's state at a moment and the time listed in a window, from this index alone.
+Index(
+    "gpuhub_versions_end",
+    listing_versions.c.end,
+    listing_versions.c.start,
+    listing_versions.c.status,
+    listing_versions.c.model,
+    *money_parts(listing_versions, "price_per_day"),
+    listing_versions.c.listing_id,
+)
+Index("gpuhub_versions_provider", listing_versions.c.provider)
 
 #: an account's reputation, as the contract's ``reputation`` view returns it.
 accounts = Table(
@@ -229,6 +333,31 @@ ratings = Table(
     _wei_column("billed"),
     Column("comment", Text, nullable=False),
     Column("block", BigInteger, nullable=False),
+    #: for analytics: the block's time, the rated rental's model, and the rating's weight
+    #: (billed // RATING_WEIGHT_UNIT, below 2**48 as the contract checks).
+    Column("time", BigInteger, nullable=False),
+    Column("model", _MODEL, nullable=False),
+    Column("weight", BigInteger, nullable=False),
+)
+# The ratings of providers before a moment, with what the market statistics take from them.
+Index(
+    "gpuhub_ratings_role",
+    ratings.c.role,
+    ratings.c.time,
+    ratings.c.model,
+    ratings.c.score,
+    ratings.c.weight,
+)
+
+#: the ratings renters gave providers, summed per GPU model (the rated rental's): what the
+#: market statistics read for "now" instead of every rating.
+model_ratings = Table(
+    "gpuhub_model_ratings",
+    metadata,
+    Column("model", _MODEL, primary_key=True),
+    Column("ratings", BigInteger, nullable=False),
+    Column("weighted_sum", BigInteger, nullable=False),
+    Column("weight", BigInteger, nullable=False),
 )
 
 #: the tables that hold market state, by the name the journal uses, with their key column.
@@ -237,7 +366,11 @@ STATE_TABLES: dict[str, tuple[Table, str]] = {
     "rental": (rentals, "id"),
     "account": (accounts, "address"),
     "rating": (ratings, "id"),
+    "version": (listing_versions, "id"),
+    "model_rating": (model_ratings, "model"),
 }
+#: the key columns that hold text (the journal stores every key as text).
+TEXT_KEYS = frozenset({"address", "model"})
 
 
 def wei(value: int) -> str:

@@ -21,7 +21,7 @@ from ._query import FIELDS, Kind, Query, Term, Time
 ReputationOf = Callable[[str], Reputation]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class SearchResult:
     """One page of a search.
 
@@ -40,6 +40,21 @@ class SearchResult:
     reputations: Mapping[str, Reputation]
     #: the query that was run, as it prints.
     query: Query
+
+    def __repr__(self) -> str:
+        from .._display import search_text
+
+        return f"<SearchResult: {search_text(self)}>"
+
+    def __str__(self) -> str:
+        from .._display import search_text
+
+        return search_text(self)
+
+    def _repr_html_(self) -> str:
+        from .._display import search_html
+
+        return search_html(self)
 
 
 def rating(reputation: Reputation) -> float:

@@ -12,6 +12,7 @@ from . import (
     reputation,
     search,
     service,
+    stats,
     transactions,
     webhooks,
 )
@@ -25,6 +26,7 @@ ALL = (
     reputation.router,
     money.router,
     governance.router,
+    stats.router,
     service.router,
     events.router,
     pages.router,
