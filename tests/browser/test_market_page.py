@@ -12,7 +12,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from playwright.sync_api import expect
 
-from gpuhub import GPUHubClient, PriceUnit
+from gpuhub import GPUHubClient, MarketIndex, PriceUnit
 from gpuhub.api import create_app
 from gpuhub.chain import AnvilNode
 
@@ -40,26 +40,30 @@ class Market:
 
 
 @pytest.fixture(scope="module")
-def market(anvil_node: AnvilNode) -> Iterator[Market]:
-    """A marketplace with three RTX 4090s and an H100 listed by two providers, served by
-    uvicorn."""
+def market(anvil_node: AnvilNode, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
+    """A marketplace with three RTX 4090s (0.05, 0.05, 0.1 ETH an hour) and an H100 (0.2 ETH)
+    listed by two providers, served by uvicorn
+    with a market index that follows the chain (the price statistics come from it)."""
     w3 = anvil_node.web3()
     client = GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=w3.eth.accounts[0])
     first, second = (client.with_account(a) for a in client.accounts[1:3])
-    for memory in (24, 24, 48):
+    for memory, price in ((24, PRICE), (24, PRICE), (48, 2 * PRICE)):
         first.create_listing(
             gpu_model="NVIDIA RTX 4090",
             capacity=memory,
-            price=PRICE,
+            price=price,
             unit=PriceUnit.HOUR,
             max_duration=10,
         )
     second.create_listing(
         gpu_model="NVIDIA H100", capacity=80, price=4 * PRICE, unit=PriceUnit.HOUR, max_duration=10
     )
-    app = create_app(client, event_poll_interval=0.2)
-    with Server(app) as server:
-        yield Market(client, server.url)
+    database = tmp_path_factory.mktemp("index") / "index.db"
+    with MarketIndex(client, f"sqlite:///{database}") as index, index.follow(interval=0.2):
+        index.sync()
+        app = create_app(client, index=index, event_poll_interval=0.2)
+        with Server(app) as server:
+            yield Market(client, server.url)
 
 
 @pytest.fixture
@@ -162,6 +166,23 @@ def test_chain_text_is_shown_as_text(page: Any, market: Market, shoot: Callable[
     assert page.evaluate("window.pwned") is None
     assert page.query_selector("#listings img, #events img") is None
     provider.remove_listing(listing.listing_id)
+
+
+def test_price_bands_per_model(page: Any, market: Market, shoot: Callable[..., Path]) -> None:
+    """The price chart draws one band per GPU model from the server's statistics, and one
+    model's band by day when it is picked."""
+    open_market(page, market)
+    bands = page.locator("#chart g.band")
+    expect(bands).to_have_count(2)
+    h100 = page.locator("#chart g.band[data-model='NVIDIA H100'] title")
+    expect(h100).to_contain_text("median 0.2 ETH per hour")
+    shoot(page, "bands")
+    page.select_option("#chart-model", "NVIDIA RTX 4090")
+    expect(page.locator("#chart g.period rect.band-outer")).to_have_count(1)
+    expect(page.locator("#chart g.period title")).to_contain_text("P90 0.1 ETH")
+    expect(page.locator("#chart-note")).to_contain_text("NVIDIA RTX 4090: asking price")
+    shoot(page, "over-time")
+    assert page.errors == []
 
 
 def test_without_a_wallet_the_page_says_how_to_rent(

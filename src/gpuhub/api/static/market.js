@@ -185,7 +185,10 @@ function follow() {
       while (list.children.length > 50) list.lastElementChild.remove();
       if (CHANGES_LISTINGS.has(name)) {
         clearTimeout(refresh);
-        refresh = setTimeout(search, 300);
+        refresh = setTimeout(() => {
+          search();
+          showPrices($("chart-model"), $("chart"), $("chart-note"));
+        }, 300);
       }
     });
   }
