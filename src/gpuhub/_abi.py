@@ -5,9 +5,10 @@ bytes as a model name), so every string read from the chain is decoded as UTF-8 
 bytes replaced (U+FFFD), never strictly: one bad listing must not make every read fail. This is the
 one codec gpuhub decodes return data and logs with.
 
-Function and event encoders/decoders are built once from the ABI (:func:`marketplace`).
-Sans-I/O: calldata goes out as hex, return data and logs come back as bytes; the sync and the
-async client share them, so both encode and decode alike.
+Function encoders and decoders are built once from the ABI (:func:`marketplace`); logs are
+decoded by ``events.EventDecoder``, which reads most arguments straight from their words and
+leaves the rest to :func:`codec`. Sans-I/O: calldata goes out as hex, return data comes back as
+bytes; the sync and the async client share them, so both encode and decode alike.
 """
 
 from __future__ import annotations
@@ -23,10 +24,8 @@ from eth_abi.decoding import StringDecoder
 from eth_abi.registry import BaseEquals
 from eth_utils.abi import function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 
 from ._artifact import abi
-from ._errors import from_abi_value
 
 
 class _LenientStringDecoder(StringDecoder):
@@ -125,34 +124,10 @@ def _decoded(types: tuple[str, ...], data: bytes) -> tuple[Any, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
-    """One contract event: its topic and how to decode a log of it into named arguments."""
-
-    name: str
-    topic: bytes
-    names: tuple[str, ...]
-    indexed: tuple[tuple[str, str, str], ...]
-    data_types: tuple[tuple[str, str, str], ...]
-
-    def args(self, topics: tuple[bytes, ...] | list[bytes], data: bytes) -> dict[str, Any]:
-        """The log's arguments by name; enums as IntEnums, addresses checksummed."""
-        found: dict[str, Any] = {}
-        for (name, kind, internal), topic in zip(self.indexed, topics[1:], strict=True):
-            (value,) = codec().decode([kind], topic)
-            found[name] = from_abi_value(value, kind, internal)
-        values = codec().decode([t for _, t, _ in self.data_types], data)
-        for (name, kind, internal), value in zip(self.data_types, values, strict=True):
-            found[name] = from_abi_value(value, kind, internal)
-        return {name: found[name] for name in self.names}
-
-
-@dataclass(frozen=True, slots=True)
 class ContractAbi:
-    """Functions by name and events by name and by topic."""
+    """Functions by name (logs are decoded by ``events.EventDecoder``)."""
 
     functions: dict[str, Function]
-    events: dict[str, Event]
-    events_by_topic: dict[bytes, Event]
     #: constructor argument types (empty for a constructor without arguments).
     constructor: tuple[str, ...] = ()
 
@@ -179,8 +154,8 @@ def packaged(name: str) -> ContractAbi:
 
 
 def parse(entries: list[dict[str, Any]]) -> ContractAbi:
-    """Parse an ABI into encoders and decoders."""
-    functions, events = {}, {}
+    """Parse an ABI's functions and constructor into encoders and decoders."""
+    functions = {}
     constructor: tuple[str, ...] = ()
     for entry in entries:
         if entry["type"] == "constructor":
@@ -194,16 +169,4 @@ def parse(entries: list[dict[str, Any]]) -> ContractAbi:
                 inputs,
                 tuple(abi_type(a) for a in entry["outputs"]),
             )
-        elif entry["type"] == "event":
-            args = [(a["name"], abi_type(a), a.get("internalType", "")) for a in entry["inputs"]]
-            signature = f"{entry['name']}({','.join(t for _, t, _ in args)})"
-            events[entry["name"]] = Event(
-                entry["name"],
-                keccak(text=signature),
-                tuple(name for name, _, _ in args),
-                tuple(a for a, raw in zip(args, entry["inputs"], strict=True) if raw["indexed"]),
-                tuple(
-                    a for a, raw in zip(args, entry["inputs"], strict=True) if not raw["indexed"]
-                ),
-            )
-    return ContractAbi(functions, events, {e.topic: e for e in events.values()}, constructor)
+    return ContractAbi(functions, constructor)

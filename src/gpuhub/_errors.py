@@ -32,17 +32,10 @@ from .exceptions import (
     TransactionTimeout,
     contract_error_classes,
 )
-from .models import ListingStatus, PriceUnit, ProposalState, RentalStatus, Role
+from .models import ABI_ENUMS
 
 _ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
 _PANIC = bytes.fromhex("4e487b71")  # Panic(uint256)
-_ENUMS: dict[str, type[Any]] = {
-    "enum GPUHub.ListingStatus": ListingStatus,
-    "enum GPUHub.PriceUnit": PriceUnit,
-    "enum GPUHub.RentalStatus": RentalStatus,
-    "enum IGovernor.ProposalState": ProposalState,
-    "enum GPUHub.Role": Role,
-}
 _TESTER_REVERT = re.compile(r"execution reverted: (b['\"].*['\"])\s*$", re.DOTALL)
 
 
@@ -104,7 +97,7 @@ class ErrorDecoder:
 def from_abi_value(value: Any, abi_type: str, internal_type: str) -> Any:
     """A decoded ABI value as gpuhub returns it: the contract's enums as IntEnums (by their
     ``internalType``), addresses checksummed, everything else as decoded."""
-    enum = _ENUMS.get(internal_type)
+    enum = ABI_ENUMS.get(internal_type)
     if enum is not None:
         return enum(value)
     if abi_type == "address":

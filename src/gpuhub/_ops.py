@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import _access, _core
-from ._abi import ContractAbi, Function
+from ._abi import Function
 from ._transactions import (
     Batch,
     Connection,
@@ -32,7 +32,7 @@ from ._transactions import (
     done,
     quantity,
 )
-from .events import ContractEvent, default_decoder, event_topics
+from .events import ContractEvent, EventDecoder, default_decoder, event_topics
 from .exceptions import (
     AccessPayloadError,
     ContractNotDeployed,
@@ -55,7 +55,6 @@ from .models import (
 if TYPE_CHECKING:
     from web3.types import BlockIdentifier
 
-    from .governance import GovernanceSettings
     from .search import SearchResult
 
 T = TypeVar("T")
@@ -166,18 +165,18 @@ class Operations:
         return Sent(tx_hash, complete)
 
     def events(
-        self, receipt: Receipt, name: str, emitter: tuple[str, ContractAbi] | None = None
+        self, receipt: Receipt, name: str, emitter: tuple[str, EventDecoder] | None = None
     ) -> list[dict[str, Any]]:
-        """Arguments of the ``name`` events the marketplace (or ``emitter``, an address and its
-        ABI) emitted in ``receipt``, in order."""
-        address, contract = emitter or (self.conn.address, self.conn.abi)
-        event = contract.events[name]
+        """Arguments of the ``name`` events the marketplace (or ``emitter``, an address and the
+        decoder of its contract) emitted in ``receipt``, in order."""
+        address, decoder = emitter or (self.conn.address, default_decoder())
         address = address.lower()
-        return [
-            event.args(log.topics, log.data)
+        found = (
+            decoder.args_of(name, log.topics, log.data)
             for log in receipt.logs
-            if log.address.lower() == address and log.topics and log.topics[0] == event.topic
-        ]
+            if log.address.lower() == address
+        )
+        return [args for args in found if args is not None]
 
     def reread_listing(self, listing_id: int) -> Callable[[Receipt], Plan[Listing]]:
         """The listing as of the block that mined the transaction."""
@@ -586,18 +585,20 @@ class Operations:
     ) -> Plan[list[bytes]]:
         """The payloads of one rental's ``AccessRequested`` or ``AccessGranted`` events, oldest
         first (the node filters them by their indexed rental id)."""
-        entry = self.conn.abi.events[event]
+        decoder = default_decoder()
         query = {
             "address": self.conn.address,
             "fromBlock": hex(from_block),
             "toBlock": hex(to_block),
-            "topics": ["0x" + entry.topic.hex(), "0x" + rental_id.to_bytes(32).hex()],
+            "topics": [decoder.topics[event], "0x" + rental_id.to_bytes(32).hex()],
         }
-        logs = yield Rpc("eth_getLogs", [query])
-        return [
-            entry.args([data_bytes(t) for t in raw["topics"]], data_bytes(raw["data"]))["payload"]
-            for raw in logs or []
-        ]
+        payloads = []
+        for raw in (yield Rpc("eth_getLogs", [query])) or []:
+            log_topics = [data_bytes(t) for t in raw["topics"]]
+            args = decoder.args_of(event, log_topics, data_bytes(raw["data"]))
+            if args is not None:
+                payloads.append(args["payload"])
+        return payloads
 
     def request_access(
         self, rental_id: int, ssh_key: str | None, key: bytes | None, tx: TxOptions
@@ -682,9 +683,9 @@ class Operations:
         to_block: int | None,
     ) -> Plan[list[Rating]]:
         """Ratings from the ``Rated`` events, filtered by the node on their indexed topics."""
-        event = self.conn.abi.events["Rated"]
+        decoder = default_decoder()
         topics: list[str | None] = [
-            "0x" + event.topic.hex(),
+            decoder.topics["Rated"],
             None
             if rental_id is None
             else "0x" + _core.check_int("rental_id", rental_id).to_bytes(32).hex(),
@@ -704,14 +705,13 @@ class Operations:
             "toBlock": hex(last),
             "topics": topics,
         }
-        logs = yield Rpc("eth_getLogs", [query])
-        return [
-            Rating.from_event(
-                event.args([data_bytes(t) for t in raw["topics"]], data_bytes(raw["data"])),
-                quantity(raw["blockNumber"]),
-            )
-            for raw in logs
-        ]
+        ratings = []
+        for raw in (yield Rpc("eth_getLogs", [query])):
+            log_topics = [data_bytes(t) for t in raw["topics"]]
+            args = decoder.args_of("Rated", log_topics, data_bytes(raw["data"]))
+            if args is not None:
+                ratings.append(Rating.from_event(args, quantity(raw["blockNumber"])))
+        return ratings
 
     def rate(self, rental_id: int, score: int, comment: str, tx: TxOptions) -> Plan[Sent[Rating]]:
         """Rate the other side of a rental that is over."""
@@ -729,17 +729,7 @@ class Operations:
 
     def governance_tx(self, fn: str, args: list[Any], tx: TxOptions) -> Plan[Sent[TxResult]]:
         """A governance call; the result is the mined transaction."""
-
-        def result(receipt: Receipt) -> Plan[TxResult]:
-            return done(
-                TxResult(
-                    tx_hash=receipt.tx_hash,
-                    block_number=receipt.block_number,
-                    gas_used=receipt.gas_used,
-                )
-            )
-
-        return (yield from self.transact(fn, args, result, tx))
+        return (yield from self.transact(fn, args, tx_result, tx))
 
     def set_fee(self, fee_bps: int, tx: TxOptions) -> Plan[Sent[TxResult]]:
         """Set the platform fee."""
@@ -993,40 +983,16 @@ def _check_version(address: str, chain_id: int) -> Plan[None]:
         )
 
 
-def deploy(
-    conn: Connection, sender: Sender, governance: str | GovernanceSettings | None, tx: TxOptions
-) -> Plan[str]:
-    """Deploy the marketplace from ``sender`` with its governance (a governor by default, or
-    the powers handed to an address); returns its address and points ``conn`` at it."""
-    from .chain import DEV_CHAIN_IDS
-    from .governance import install, settings_for
-
-    # Checked before anything is sent, so a bad setting costs nothing.
-    chosen = settings_for(governance, conn.chain_id in DEV_CHAIN_IDS)
-    conn.address = yield from create(sender, "GPUHub", [], tx)
-    ops = Operations(conn, sender)
-    if isinstance(chosen, str):
-        if chosen != sender.address:
-            yield from mined(ops.governance_tx("transferGovernance", [chosen], tx), tx)
-    else:
-        yield from install(ops, sender, chosen, tx)
-    return conn.address
+def tx_result(receipt: Receipt) -> Plan[TxResult]:
+    """The mined transaction as a result: for writes whose outcome is only that they ran."""
+    return done(
+        TxResult(
+            tx_hash=receipt.tx_hash, block_number=receipt.block_number, gas_used=receipt.gas_used
+        )
+    )
 
 
 def mined(sending: Plan[Sent[T]], tx: TxOptions) -> Plan[T]:
     """Send, then wait for the receipt and build the result: a write with ``wait=True``."""
     sent = yield from sending
     return (yield from sent.finish(tx.get("timeout")))
-
-
-def create(sender: Sender, name: str, args: Sequence[Any], tx: TxOptions) -> Plan[str]:
-    """Deploy packaged contract ``name`` with constructor ``args`` from ``sender``; returns its
-    address."""
-    from ._abi import packaged
-    from ._artifact import bytecode
-
-    params = {"data": packaged(name).deploy_data(bytecode(name), args)}
-    tx_hash = yield from sender.send(params, tx)
-    receipt = yield from sender.wait(tx_hash, params, tx.get("timeout"))
-    assert receipt.contract_address is not None
-    return _core.check_address("contract_address", receipt.contract_address)

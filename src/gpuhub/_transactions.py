@@ -917,7 +917,10 @@ def replay_error(tx_hash: str, params: dict[str, Any], receipt: Receipt) -> Plan
     """The error of a mined transaction that reverted (``params``: its from, to, data, value).
 
     A mined transaction keeps no revert data; running it again as a call on the state before its
-    block recovers the custom error (exact when it was its block's first transaction).
+    block recovers the custom error when it was its block's first transaction. When a transaction
+    earlier in the same block made it fail (two renters of one listing mined together), that call
+    succeeds: the state after the block, which the failed transaction did not change, holds what
+    the earlier one did.
     """
     sent = yield Rpc("eth_getTransactionByHash", [tx_hash], tx_hash)
     limit = quantity(sent["gas"])
@@ -928,10 +931,11 @@ def replay_error(tx_hash: str, params: dict[str, Any], receipt: Receipt) -> Plan
             tx_hash=tx_hash,
         )
     call = _json_tx({"value": 0, **params})
-    try:
-        yield Rpc("eth_call", [call, hex(max(receipt.block_number - 1, 0))], tx_hash)
-    except GPUHubError as err:
-        return err
+    for block in (max(receipt.block_number - 1, 0), receipt.block_number):
+        try:
+            yield Rpc("eth_call", [call, hex(block)], tx_hash)
+        except GPUHubError as err:
+            return err
     return TransactionReverted(
         f"reverted on-chain after using {receipt.gas_used} gas", tx_hash=tx_hash
     )

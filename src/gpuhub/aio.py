@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 from . import _core, _prepare
 from ._errors import TX_METHODS, translate
 from ._json import bound_answers
-from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, deploy, open_connection, update_changes
+from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, open_connection, update_changes
 from ._transactions import (
     Acquire,
     Batch,
@@ -39,8 +39,9 @@ from ._transactions import (
     answer,
     batch_answers,
 )
+from .deploy import deploy
 from .events import ContractEvent
-from .exceptions import GPUHubError
+from .exceptions import ConnectionFailed, GPUHubError
 from .governance import AsyncGovernance, GovernancePlans, GovernanceSettings
 from .models import (
     Listing,
@@ -240,6 +241,21 @@ class AsyncIO:
         if heads is not None and self.conn is not None and self._wake_on_heads:
             self.conn.clock.heads = True
         return heads
+
+    async def reconnect(self) -> NewHeads | None:
+        """Open the WebSocket again and subscribe to new heads on it; None while the node is
+        away.
+
+        web3's persistent providers do not reconnect by themselves: a node that restarted leaves
+        the provider with a closed socket, and its subscriptions went with it.
+        """
+        try:
+            with translate(self._decoder()):
+                await self.provider.disconnect()
+                await self.provider.connect()
+        except ConnectionFailed:
+            return None
+        return await self.resubscribe()
 
     async def _next_head(self, op: NextHead) -> float:
         heads = await self.new_heads()
@@ -482,7 +498,8 @@ class AsyncGPUHubClient:
         from .watch import watch_async
 
         async for event in watch_async(
-            self,
+            self._io,
+            self._ops,
             event_types,
             from_block=from_block,
             confirmations=confirmations,
@@ -517,7 +534,8 @@ class AsyncGPUHubClient:
         from .alerts import alerts_async
 
         async for alert in alerts_async(
-            self,
+            self._io,
+            self._ops,
             account,
             ends_within=ends_within,
             searches=searches,

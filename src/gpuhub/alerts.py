@@ -34,12 +34,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import _core
 from .events import (
@@ -59,9 +59,7 @@ from .search import Query, matches_query
 if TYPE_CHECKING:
     from ._ops import Operations
     from ._transactions import Plan
-    from .aio import AsyncGPUHubClient
-    from .client import GPUHubClient
-    from .watch import EventPoller, Parties, Watch
+    from .watch import AsyncTransport, EventPoller, Parties, Watch
 
 __all__ = [
     "Alert",
@@ -523,6 +521,7 @@ class Alerts:
     """Iterator of :class:`Alert` for one account; made by ``client.alerts(...)``.
 
     Closing it (``close()``, from any thread, or leaving a ``with`` block) ends the iteration.
+    The client hands it its plans (``ops``) and the blocking way it runs them (``run``).
 
     Raises:
         QueryError: a saved search does not parse (raised by the constructor).
@@ -530,20 +529,23 @@ class Alerts:
 
     def __init__(
         self,
-        client: GPUHubClient,
+        ops: Operations,
+        run: Callable[[Plan[Any]], Any],
         account: str,
         *,
         ends_within: int = 600,
         searches: Iterable[str] = (),
         poll_interval: float | None = None,
     ) -> None:
-        self._client = client
-        self._rules = AlertRules(client._ops, AlertOptions.of(account, ends_within, searches))
+        from .watch import Watch
+
+        self._run = run
+        self._rules = AlertRules(ops, AlertOptions.of(account, ends_within, searches))
         self.account = self._rules.account
         self.ends_within = self._rules.ends_within
         # The watch lends its pacing, its retries while the node is away and its closing; the
         # rules read the chain through their own poller.
-        self._watch: Watch = client.watch(poll_interval=poll_interval)
+        self._watch: Watch = Watch(ops, run, poll_interval=poll_interval)
         self._pending: deque[Alert] = deque()
 
     def close(self) -> None:
@@ -576,7 +578,7 @@ class Alerts:
         return None if stepped is None else stepped[0]
 
     def _step(self) -> tuple[list[Alert], bool] | None:
-        return self._watch.retrying(lambda: self._client._run(self._rules.step()))
+        return self._watch.retrying(lambda: self._run(self._rules.step()))
 
     def __enter__(self) -> Alerts:
         return self
@@ -591,7 +593,8 @@ class Alerts:
 
 
 async def alerts_async(
-    client: AsyncGPUHubClient,
+    transport: AsyncTransport,
+    connect: Callable[[], Awaitable[Operations]],
     account: str,
     *,
     ends_within: int = 600,
@@ -601,13 +604,14 @@ async def alerts_async(
     """The async alerts: :class:`AlertRules` stepped by the async watch's loop (new heads over a
     WebSocket, paced polling over HTTP, backoff while the node is away).
 
-    The arguments are checked (and the saved searches parsed) before anything is read.
+    The arguments are checked (and the saved searches parsed) before anything is read, and so
+    before ``connect`` gives the client's plans.
     """
     from .watch import check_poll_interval, follow
 
     options = AlertOptions.of(account, ends_within, searches)
     interval = check_poll_interval(poll_interval)
-    ops = await client._ops()
+    ops = await connect()
     rules = AlertRules(ops, options)
-    async for alert in follow(client, ops, rules.step, interval):
+    async for alert in follow(transport, ops, rules.step, interval):
         yield alert

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 from . import _core, _prepare
 from ._errors import TX_METHODS, translate
 from ._json import bound_answers
-from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, deploy, open_connection, update_changes
+from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, open_connection, update_changes
 from ._transactions import (
     Acquire,
     Batch,
@@ -34,6 +34,7 @@ from ._transactions import (
     batch_answers,
 )
 from .chain import DevChain, embedded_web3
+from .deploy import deploy
 from .events import ContractEvent
 from .governance import Governance, GovernancePlans, GovernanceSettings
 from .models import (
@@ -419,7 +420,8 @@ class GPUHubClient:
         from .watch import Watch
 
         return Watch(
-            self,
+            self._ops,
+            self._run,
             event_types,
             from_block=from_block,
             confirmations=confirmations,
@@ -460,7 +462,8 @@ class GPUHubClient:
         from .alerts import Alerts
 
         return Alerts(
-            self,
+            self._ops,
+            self._run,
             account,
             ends_within=ends_within,
             searches=searches,

@@ -9,9 +9,12 @@ The generic form stays one call away: ``event.to_market_event()`` gives the
 :class:`~gpuhub.models.MarketEvent` (name + ``args`` dict by Solidity names) that earlier
 versions returned, and ``event.args`` is that dict.
 
-Logs are decoded by :class:`EventDecoder`, built once per process from the ABI: a small
-word-reader per event signature, since web3's generic log processing costs tens of microseconds
-per log.
+Logs are decoded by :class:`EventDecoder`, built once per process from an ABI: word readers
+compiled per event signature, since web3's generic log processing costs tens of microseconds
+per log. It is the one log decoder: ``get_events`` and the watches get typed events from it;
+receipts, ratings, access payloads, the governor's proposals and the index get the arguments
+by name (:meth:`EventDecoder.args`). A new event needs its class here, in ``_CLASSES``, and
+nothing else.
 
 Example::
 
@@ -24,11 +27,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import keyword
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .models import ListingStatus, MarketEvent, PriceUnit, RentalStatus, Role
+from .models import ABI_ENUMS, ListingStatus, MarketEvent, PriceUnit, RentalStatus, Role
 
 __all__ = [
     "AMOUNT_ARGS",
@@ -473,23 +477,11 @@ def snake_case(name: str) -> str:
 
 @functools.cache
 def _field_names(event_name: str) -> tuple[tuple[str, str], ...]:
-    from ._artifact import abi
-
-    for entry in abi():
-        if entry["type"] == "event" and entry["name"] == event_name:
-            return tuple((arg["name"], snake_case(arg["name"])) for arg in entry["inputs"])
-    return ()
+    """(Solidity name, field name) of each of the event's arguments."""
+    return default_decoder().field_names(event_name)
 
 
 # ---------------------------------------------------------------------------- decoding
-
-_ENUMS: dict[str, type[Any]] = {
-    "enum GPUHub.ListingStatus": ListingStatus,
-    "enum GPUHub.PriceUnit": PriceUnit,
-    "enum GPUHub.RentalStatus": RentalStatus,
-    "enum GPUHub.Role": Role,
-}
-_STATIC_SCALARS = ("uint", "int", "address", "bool", "bytes32")
 
 
 def _as_bytes(value: Any) -> bytes:
@@ -508,121 +500,183 @@ def _as_int(value: Any) -> int:
     return int(value, 16) if isinstance(value, str) else int(value)
 
 
+def _hex_topics(topics: Sequence[Any]) -> list[str]:
+    return ["0x" + bytes(topic).hex() for topic in topics]
+
+
+@functools.lru_cache(maxsize=65_536)
+def _checksum(address: str) -> str:
+    from eth_utils.address import to_checksum_address
+
+    return str(to_checksum_address(address))
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 256) if value >> 255 else value
+
+
+def _string(raw: bytes, at: int) -> str:
+    start = int.from_bytes(raw[at : at + 32], "big")
+    length = int.from_bytes(raw[start : start + 32], "big")
+    # the contract accepts any bytes as a string
+    return raw[start + 32 : start + 32 + length].decode("utf-8", errors="replace")
+
+
+def _dynamic_bytes(raw: bytes, at: int) -> bytes:
+    start = int.from_bytes(raw[at : at + 32], "big")
+    length = int.from_bytes(raw[start : start + 32], "big")
+    return raw[start + 32 : start + 32 + length]
+
+
+def _topic_reader(abi_type: str, topic: str) -> str:
+    """An expression reading an indexed argument from its topic (a hex string)."""
+    if abi_type == "address":
+        return f'_checksum("0x" + {topic}[-40:].lower())'
+    if abi_type == "bool":
+        return f"int({topic}, 16) != 0"
+    if abi_type.startswith("uint"):
+        return f"int({topic}, 16)"
+    if abi_type.startswith("int"):
+        return f"_signed(int({topic}, 16))"
+    return f"{topic}.lower()"  # bytes32, or the hash of an indexed dynamic value
+
+
+def _word_reader(abi_type: str, at: int) -> str | None:
+    """An expression reading a data argument from its word at ``at``; None for the types only
+    eth-abi reads (arrays, tuples)."""
+    word = f"raw[{at}:{at + 32}]"
+    if abi_type == "address":
+        return f'_checksum("0x" + raw[{at + 12}:{at + 32}].hex())'
+    if abi_type == "bool":
+        return f'int.from_bytes({word}, "big") != 0'
+    if abi_type.startswith("uint"):
+        return f'int.from_bytes({word}, "big")'
+    if abi_type.startswith("int"):
+        return f'int.from_bytes({word}, "big", signed=True)'
+    if abi_type == "bytes32":
+        return f'"0x" + {word}.hex()'
+    if abi_type == "string":
+        return f"_string(raw, {at})"
+    if abi_type == "bytes":
+        return f"_dynamic_bytes(raw, {at})"
+    return None
+
+
 class _Layout:
-    """How to read one event's fields out of its topics and data."""
+    """How to read one event's arguments out of its topics and data.
 
-    def __init__(self, cls: type[ContractEvent], entry: Mapping[str, Any]) -> None:
-        from eth_utils.address import to_checksum_address
+    Each argument is read by an expression: an indexed one from its topic, a one-word data
+    argument (integer, address, bool, bytes32) straight from its word, a string or bytes through
+    its offset; an event with anything else in its data (arrays, tuples) has all its data
+    decoded by eth-abi. The expressions are compiled once into two functions per event, as
+    ``dataclasses`` compiles ``__init__``: at a few microseconds a log, a function call per
+    argument would cost as much as the reading.
+    """
 
+    def __init__(self, entry: Mapping[str, Any], cls: type[ContractEvent] | None) -> None:
+        self.name: str = entry["name"]
         self.cls = cls
-        self.fields: list[str] = []
-        # (from_topics, position, reader) per field, in ABI order
-        self.readers: list[tuple[bool, int, Callable[[bytes, int], Any]]] = []
-        self.fallback_types: list[str] | None = None
-        checksum_cache: dict[bytes, str] = {}
-
-        def address(raw: bytes, at: int) -> str:
-            word = raw[at + 12 : at + 32]
-            found = checksum_cache.get(word)
-            if found is None:
-                found = checksum_cache[word] = to_checksum_address(word)
-            return found
-
-        def uint(raw: bytes, at: int) -> int:
-            return int.from_bytes(raw[at : at + 32], "big")
-
-        def sint(raw: bytes, at: int) -> int:
-            return int.from_bytes(raw[at : at + 32], "big", signed=True)
-
-        def boolean(raw: bytes, at: int) -> bool:
-            return any(raw[at : at + 32])
-
-        def bytes32(raw: bytes, at: int) -> str:
-            return "0x" + raw[at : at + 32].hex()
-
-        def string(raw: bytes, at: int) -> str:
-            start = int.from_bytes(raw[at : at + 32], "big")
-            length = int.from_bytes(raw[start : start + 32], "big")
-            # the contract accepts any bytes as a string
-            return raw[start + 32 : start + 32 + length].decode("utf-8", errors="replace")
-
-        def dynamic_bytes(raw: bytes, at: int) -> bytes:
-            start = int.from_bytes(raw[at : at + 32], "big")
-            length = int.from_bytes(raw[start : start + 32], "big")
-            return raw[start + 32 : start + 32 + length]
-
-        topic, slot = 1, 0
+        #: argument names as Solidity spells them, and as the typed class's fields.
+        self.names = tuple(arg["name"] for arg in entry["inputs"])
+        self.fields = tuple(snake_case(name) for name in self.names)
+        scope: dict[str, Any] = {
+            "_as_bytes": _as_bytes,
+            "_as_hex": _as_hex,
+            "_as_int": _as_int,
+            "_hex_topics": _hex_topics,
+            "_checksum": _checksum,
+            "_signed": _signed,
+            "_string": _string,
+            "_dynamic_bytes": _dynamic_bytes,
+            "_cls": cls,
+        }
+        readers: list[str | None] = []
         data_types: list[str] = []
+        topic = 1
         for arg in entry["inputs"]:
-            abi_type: str = arg["type"]
-            self.fields.append(snake_case(arg["name"]))
-            if abi_type == "address":
-                read: Callable[[bytes, int], Any] = address
-            elif abi_type == "bool":
-                read = boolean
-            elif abi_type.startswith("uint"):
-                read = uint
-            elif abi_type.startswith("int"):
-                read = sint
-            elif abi_type == "bytes32":
-                read = bytes32
-            elif abi_type == "string" and not arg["indexed"]:
-                read = string
-            elif abi_type == "bytes" and not arg["indexed"]:
-                read = dynamic_bytes
-            else:  # arrays, tuples, indexed dynamic values: leave them to eth-abi
-                read = bytes32 if arg["indexed"] else uint
-                self.fallback_types = []
-            enum = _ENUMS.get(arg.get("internalType", ""))
-            if enum is not None:
-                read = _enum_reader(enum, read)
+            abi_type = _abi_type(arg)
             if arg["indexed"]:
-                self.readers.append((True, topic, read))
+                readers.append(_topic_reader(abi_type, f"topics[{topic}]"))
                 topic += 1
             else:
-                self.readers.append((False, slot * 32, read))
+                readers.append(_word_reader(abi_type, len(data_types) * 32))
                 data_types.append(abi_type)
+        whole_data = None in readers
+        if whole_data:
+            scope["_decode_data"] = functools.partial(_decode_data, data_types)
+        expressions: list[str] = []
+        slot = 0
+        for i, (arg, reader) in enumerate(zip(entry["inputs"], readers, strict=True)):
+            if not arg["indexed"]:
+                if whole_data:
+                    reader = f"decoded[{slot}]"
+                    if data_types[slot] == "address":
+                        reader = f"_checksum({reader})"
                 slot += 1
-        if self.fallback_types is not None:
-            self.fallback_types = data_types
+            assert reader is not None  # only data arguments have none, and then whole_data
+            enum = ABI_ENUMS.get(arg.get("internalType", ""))
+            if enum is not None:
+                scope[f"_members{i}"] = {m.value: m for m in enum}
+                reader = f"_members{i}.get(v{i} := {reader}, v{i})"
+            expressions.append(reader)
+        head = [
+            "    if topics[0].__class__ is not str:",
+            "        topics = _hex_topics(topics)",
+            "    raw = _as_bytes(data)",
+        ]
+        if whole_data:
+            head.append("    decoded = _decode_data(raw)")
+        returned = "".join(f"{e}, " for e in expressions)  # a tuple, even of one or none
+        lines = ["def values(topics, data):", *head, f"    return ({returned})"]
+        if cls is not None:
+            if not all(f.isidentifier() and not keyword.iskeyword(f) for f in self.fields):
+                raise ValueError(f"event {self.name} has an argument that is no field name")
+            arguments = "".join(
+                f", {field}={e}" for field, e in zip(self.fields, expressions, strict=True)
+            )
+            lines += [
+                "def decode(log):",
+                '    topics, data = log["topics"], log["data"]',
+                *head,
+                '    return _cls(block_number=_as_int(log["blockNumber"]),'
+                ' block_hash=_as_hex(log["blockHash"]),'
+                ' tx_hash=_as_hex(log["transactionHash"]),'
+                ' log_index=_as_int(log["logIndex"]),'
+                f' removed=bool(log.get("removed", False)){arguments})',
+            ]
+        exec(compile("\n".join(lines), f"<gpuhub.events {self.name}>", "exec"), scope)
+        #: the arguments of a log of this event (topics and data), in ABI order.
+        self.values: Callable[[Sequence[Any], Any], tuple[Any, ...]] = scope["values"]
+        #: the typed event of one log of this event (which has a class).
+        self.decode: Callable[[Mapping[str, Any]], ContractEvent] = scope.get("decode", _no_class)
 
-    def decode(self, log: Mapping[str, Any]) -> ContractEvent:
-        topics = log["topics"]
-        data = _as_bytes(log["data"])
-        values: dict[str, Any] = {}
-        for name, (from_topics, at, read) in zip(self.fields, self.readers, strict=True):
-            values[name] = read(_as_bytes(topics[at]), 0) if from_topics else read(data, at)
-        if self.fallback_types is not None:
-            from ._abi import codec
 
-            decoded = iter(codec().decode(self.fallback_types, data))
-            for name, (from_topics, _, _) in zip(self.fields, self.readers, strict=True):
-                if not from_topics:
-                    values[name] = next(decoded)
-        return self.cls(
-            block_number=_as_int(log["blockNumber"]),
-            block_hash=_as_hex(log["blockHash"]),
-            tx_hash=_as_hex(log["transactionHash"]),
-            log_index=_as_int(log["logIndex"]),
-            removed=bool(log.get("removed", False)),
-            **values,
-        )
+def _abi_type(arg: Mapping[str, Any]) -> str:
+    """An argument's canonical type, tuples spelled out: ``(uint256,string)[]``."""
+    kind: str = arg["type"]
+    if not kind.startswith("tuple"):
+        return kind
+    inner = ",".join(_abi_type(c) for c in arg["components"])
+    return f"({inner}){kind[len('tuple') :]}"
 
 
-def _enum_reader(enum: type[Any], read: Callable[[bytes, int], Any]) -> Callable[[bytes, int], Any]:
-    members = {m.value: m for m in enum}
+def _decode_data(types: list[str], raw: bytes) -> tuple[Any, ...]:
+    from ._abi import codec
 
-    def read_enum(raw: bytes, at: int) -> Any:
-        value = read(raw, at)
-        return members.get(value, value)
+    return tuple(codec().decode(types, raw))
 
-    return read_enum
+
+def _no_class(log: Mapping[str, Any]) -> ContractEvent:
+    raise TypeError("this event has no typed class")
 
 
 class EventDecoder:
-    """Turns raw logs (JSON-RPC hex strings or web3's HexBytes) into typed events.
+    """Turns raw logs (JSON-RPC hex strings or web3's HexBytes) into typed events or into
+    arguments by name: the one log decoder, for the marketplace and the governance contracts.
 
-    Built once per ABI: one layout per event signature, keyed by topic 0.
+    Built once per ABI: one layout per event signature, keyed by topic 0. An event with a typed
+    class (:func:`event_classes`) decodes to it; every event of the ABI decodes to its
+    arguments (:meth:`args`), for receipts and the contracts that have no typed events.
     """
 
     def __init__(self, abi: Sequence[Mapping[str, Any]]) -> None:
@@ -630,22 +684,23 @@ class EventDecoder:
 
         classes = event_classes()
         self._layouts: dict[str, _Layout] = {}
+        #: topic 0 of each event, 0x-prefixed hex, by the event's name.
         self.topics: dict[str, str] = {}
         for entry in abi:
-            if entry.get("type") != "event" or entry["name"] not in classes:
+            if entry.get("type") != "event":
                 continue
-            types = ",".join(arg["type"] for arg in entry["inputs"])
+            types = ",".join(_abi_type(arg) for arg in entry["inputs"])
             topic = "0x" + keccak(text=f"{entry['name']}({types})").hex()
-            self._layouts[topic] = _Layout(classes[entry["name"]], entry)
+            self._layouts[topic] = _Layout(entry, classes.get(entry["name"]))
             self.topics[entry["name"]] = topic
 
     def decode(self, log: Mapping[str, Any]) -> ContractEvent | None:
-        """The typed event of one log, or None when it is no event of this contract."""
+        """The typed event of one log, or None when it is no typed event of this contract."""
         topics = log["topics"]
         if not topics:
             return None
         layout = self._layouts.get(_as_hex(topics[0]))
-        return None if layout is None else layout.decode(log)
+        return None if layout is None or layout.cls is None else layout.decode(log)
 
     def decode_all(self, logs: Iterable[Mapping[str, Any]]) -> list[ContractEvent]:
         """The typed events of ``logs``, in the order given, skipping foreign logs."""
@@ -656,13 +711,42 @@ class EventDecoder:
                 found.append(event)
         return found
 
+    def field_names(self, event_name: str) -> tuple[tuple[str, str], ...]:
+        """(Solidity name, typed field name) of each argument of event ``event_name``."""
+        topic = self.topics.get(event_name)
+        if topic is None:
+            return ()
+        layout = self._layouts[topic]
+        return tuple(zip(layout.names, layout.fields, strict=True))
+
+    def args(self, topics: Sequence[Any], data: Any) -> tuple[str, dict[str, Any]] | None:
+        """The event's name and its arguments by their Solidity names (enums as IntEnums,
+        addresses checksummed), for a log given as its topics and data (hex or bytes); None when
+        topic 0 is no event of this contract."""
+        layout = self._layouts.get(_as_hex(topics[0])) if topics else None
+        if layout is None:
+            return None
+        return layout.name, dict(zip(layout.names, layout.values(topics, data), strict=True))
+
+    def args_of(self, event_name: str, topics: Sequence[Any], data: Any) -> dict[str, Any] | None:
+        """The arguments of a log of event ``event_name`` (as :meth:`args` gives them); None for
+        a log of any other event."""
+        found = self.args(topics, data)
+        return found[1] if found is not None and found[0] == event_name else None
+
 
 @functools.cache
 def default_decoder() -> EventDecoder:
     """The decoder for the packaged GPUHub ABI (built once per process)."""
+    return decoder_for("GPUHub")
+
+
+@functools.cache
+def decoder_for(contract: str) -> EventDecoder:
+    """The decoder for a packaged contract's ABI (``"GPUHubGovernor"``, ...), built once."""
     from ._artifact import abi
 
-    return EventDecoder(abi())
+    return EventDecoder(abi(contract))
 
 
 def retracted(event: ContractEvent) -> ContractEvent:

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 from . import _core
+from .events import decoder_for
 from .exceptions import (
     GovernorUnexpectedProposalState,
     NoGovernor,
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 
     from ._abi import ContractAbi
     from ._ops import Operations, Sent
-    from ._transactions import Plan, Receipt, Sender, TxOptions
+    from ._transactions import Plan, Receipt, TxOptions
 
 __all__ = [
     "BOOTSTRAP_UNITS",
@@ -414,7 +415,8 @@ class GovernancePlans:
             calldatas.append(data)
 
         def proposed(receipt: Receipt) -> Plan[Proposal]:
-            (event,) = self.market.events(receipt, "ProposalCreated", (self.governor, self._gov))
+            emitter = (self.governor, decoder_for("GPUHubGovernor"))
+            (event,) = self.market.events(receipt, "ProposalCreated", emitter)
             return (yield from self._proposal(_created(event), receipt.block_number))
 
         fn = self._gov.functions["propose"]
@@ -568,15 +570,16 @@ class GovernancePlans:
     def _all_created(self) -> Plan[list[_Created]]:
         from ._transactions import Log, Rpc
 
-        event = self._gov.events["ProposalCreated"]
+        decoder = decoder_for("GPUHubGovernor")
         query = {
             "address": self.governor,
             "fromBlock": "0x0",
             "toBlock": "latest",
-            "topics": ["0x" + event.topic.hex()],
+            "topics": [decoder.topics["ProposalCreated"]],
         }
         logs = [Log.parse(raw) for raw in ((yield Rpc("eth_getLogs", [query])) or [])]
-        return [_created(event.args(log.topics, log.data)) for log in logs]
+        found = (decoder.args_of("ProposalCreated", log.topics, log.data) for log in logs)
+        return [_created(args) for args in found if args is not None]
 
     def _encode(self, action: Action) -> tuple[str, int, bytes]:
         if not action.function:
@@ -600,78 +603,6 @@ class GovernancePlans:
         if address is None:
             return self.market.require_sender().address
         return _core.check_address("address", address)
-
-
-def install(
-    market: Operations, sender: Sender, settings: GovernanceSettings, tx: TxOptions
-) -> Plan[None]:
-    """Deploy votes, timelock and governor for the marketplace ``market`` speaks to, wire them
-    in and hand them its powers; ``sender`` (the deployer, governance until now) keeps none."""
-    from ._abi import packaged
-    from ._ops import create, mined
-
-    grants = {sender.address: BOOTSTRAP_UNITS} if settings.bootstrap is None else settings.bootstrap
-    holders = [_core.check_address("bootstrap", who) for who in grants]
-    market_address = market.conn.address
-    votes = yield from create(
-        sender, "GPUHubVotes", [market_address, holders, list(grants.values())], tx
-    )
-    # The deployer administers the timelock only until the governor holds its roles.
-    timelock = yield from create(
-        sender,
-        "GPUHubTimelock",
-        [settings.timelock_delay, [], [_core.ZERO_ADDRESS], sender.address],
-        tx,
-    )
-    governor = yield from create(
-        sender,
-        "GPUHubGovernor",
-        [
-            votes,
-            timelock,
-            market_address,
-            settings.voting_delay,
-            settings.voting_period,
-            settings.proposal_threshold,
-            settings.quorum_percent,
-            settings.power_quorum_percent,
-            settings.vote_maturity,
-        ],
-        tx,
-    )
-    lock = packaged("GPUHubTimelock")
-    for role in ("PROPOSER_ROLE", "CANCELLER_ROLE"):
-        role_id = yield from market.call_at(timelock, lock.functions[role], ())
-        grant = lock.functions["grantRole"]
-        yield from mined(
-            market.transact_at(timelock, grant, [role_id, governor], _tx_result, tx), tx
-        )
-    if settings.guardian is not None:
-        guardian = _core.check_address("guardian", settings.guardian)
-        yield from mined(market.governance_tx("setGuardian", [guardian], tx), tx)
-    yield from mined(market.governance_tx("setTreasury", [timelock], tx), tx)
-    yield from mined(market.governance_tx("installGovernor", [governor], tx), tx)
-    admin = yield from market.call_at(timelock, lock.functions["DEFAULT_ADMIN_ROLE"], ())
-    renounce = lock.functions["renounceRole"]
-    yield from mined(
-        market.transact_at(timelock, renounce, [admin, sender.address], _tx_result, tx), tx
-    )
-
-
-def settings_for(
-    governance: str | GovernanceSettings | None, dev_chain: bool
-) -> str | GovernanceSettings:
-    """What ``deploy(governance=...)`` asks for: an address to hand the powers to, or checked
-    settings (the production defaults, or ``GovernanceSettings.dev()`` on dev chains)."""
-    if isinstance(governance, str):
-        return _core.check_address("governance", governance)
-    if governance is None:
-        return (GovernanceSettings.dev() if dev_chain else GovernanceSettings()).checked()
-    if isinstance(governance, GovernanceSettings):
-        return governance.checked()
-    raise ValidationError(
-        "governance", "pass a GovernanceSettings, an address, or None for the defaults"
-    )
 
 
 class Governance:
@@ -1028,13 +959,10 @@ def _utc(timestamp: int) -> str:
 
 
 def _tx_result(receipt: Receipt) -> Plan[TxResult]:
-    from ._transactions import done
+    """``_ops.tx_result``, imported on first use (as ``_mined``)."""
+    from ._ops import tx_result
 
-    return done(
-        TxResult(
-            tx_hash=receipt.tx_hash, block_number=receipt.block_number, gas_used=receipt.gas_used
-        )
-    )
+    return tx_result(receipt)
 
 
 def _operation(created: _Created) -> list[Any]:

@@ -138,6 +138,16 @@ class Role(_Named):
     PROVIDER = 1
 
 
+#: The contracts' enums by their ABI ``internalType``: decoded event arguments and error fields
+#: come back as these IntEnums.
+ABI_ENUMS: dict[str, type[IntEnum]] = {
+    "enum GPUHub.ListingStatus": ListingStatus,
+    "enum GPUHub.PriceUnit": PriceUnit,
+    "enum GPUHub.RentalStatus": RentalStatus,
+    "enum GPUHub.Role": Role,
+    "enum IGovernor.ProposalState": ProposalState,
+}
+
 #: A rating weighs what its rental billed, in units of this many wei (10**12, a millionth of an
 #: ether) rounded down (the contract's RATING_WEIGHT_UNIT): a rental billed for seconds weighs 0.
 RATING_WEIGHT_UNIT = 10**12

@@ -30,10 +30,10 @@ import functools
 import random
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from . import _core
 from ._transactions import Plan, quantity
@@ -43,8 +43,6 @@ from .exceptions import ConnectionFailed, GPUHubError, ValidationError
 
 if TYPE_CHECKING:
     from ._ops import Operations
-    from .aio import AsyncGPUHubClient, NewHeads
-    from .client import GPUHubClient
 
 T = TypeVar("T")
 
@@ -57,6 +55,34 @@ RETRY_FIRST = 0.05
 RETRY_MAX = 5.0
 #: poll interval on dev chains (embedded, anvil), which mine a block per transaction.
 DEV_POLL_INTERVAL = 0.02
+
+
+class Heads(Protocol):
+    """New blocks announced over a persistent connection (``eth_subscribe("newHeads")``)."""
+
+    #: monotonic time the latest block was announced.
+    last: float
+
+    async def after(self, seen: float, timeout: float) -> float:
+        """When the latest block was announced, once one was after ``seen``, or after
+        ``timeout`` seconds."""
+        ...
+
+
+class AsyncTransport(Protocol):
+    """What the async watch and alerts need from the async client's I/O (``aio.AsyncIO``)."""
+
+    async def run(self, plan: Plan[T]) -> T:
+        """Drive ``plan`` to its result, awaiting each request it yields."""
+        ...
+
+    async def new_heads(self) -> Heads | None:
+        """The connection's new-heads subscription; None where no connection is kept open."""
+        ...
+
+    async def reconnect(self) -> Heads | None:
+        """Open the connection again and subscribe anew; None while the node is away."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,11 +342,14 @@ class Watch:
     Made by ``client.watch(...)``. Iterate it (it blocks until the next event), and ``close()``
     it (from any thread) or use it as a context manager to stop. ``next_block`` is the first block
     whose events have not been read yet: pass it as ``from_block`` to resume in a new process.
+
+    The client hands it its plans (``ops``) and the blocking way it runs them (``run``).
     """
 
     def __init__(
         self,
-        client: GPUHubClient,
+        ops: Operations,
+        run: Callable[[Plan[Any]], Any],
         event_types: Iterable[str | type[ContractEvent]] = (),
         *,
         from_block: int | None = None,
@@ -331,9 +360,9 @@ class Watch:
         retry_outages: bool = True,
     ) -> None:
         self._retry_outages = retry_outages
-        ops = client._ops
         self._filter = EventFilter(ops, event_types, listing_id, account)
-        self._client = client
+        self._ops = ops
+        self._run = run
         self._poller = EventPoller(
             ops, topics=self._filter.topics, confirmations=confirmations, from_block=from_block
         )
@@ -396,7 +425,7 @@ class Watch:
     def read_new(self) -> list[ContractEvent] | None:
         """One poll, retried while the node is unreachable, returning every event it read
         (unfiltered, not queued for iteration); None if the watch was closed meanwhile."""
-        return self.retrying(lambda: self._client._run(self._poller.poll()))
+        return self.retrying(lambda: self._run(self._poller.poll()))
 
     def wait(self) -> bool:
         """Sleep one poll interval (or until closed); False once the watch is closed."""
@@ -404,7 +433,7 @@ class Watch:
 
     def _poll_interval(self) -> float:
         if self._interval is None:
-            found = self.retrying(lambda: self._client._run(pace(self._client._ops)))
+            found = self.retrying(lambda: self._run(pace(self._ops)))
             self._interval = found or DEV_POLL_INTERVAL
         return self._interval
 
@@ -423,7 +452,8 @@ class Watch:
 
     def wanted(self, event: ContractEvent) -> bool:
         """True if ``event`` passes this watch's filters (may read the chain once per rental)."""
-        return self._client._run(self._filter.wanted(event))
+        result: bool = self._run(self._filter.wanted(event))
+        return result
 
     def __enter__(self) -> Watch:
         return self
@@ -469,7 +499,8 @@ class FilteredPoll:
 
 
 async def watch_async(
-    client: AsyncGPUHubClient,
+    transport: AsyncTransport,
+    connect: Callable[[], Awaitable[Operations]],
     event_types: Iterable[str | type[ContractEvent]] = (),
     *,
     from_block: int | None = None,
@@ -482,21 +513,22 @@ async def watch_async(
 
     Polls over the client's transport (HTTP: at a pace tied to the chain's block time); an
     unreachable node is retried with backoff and jitter, resuming after the last block read.
-    End it with ``aclose()`` or by leaving the ``async for``.
+    End it with ``aclose()`` or by leaving the ``async for``. ``connect`` gives the client's plans
+    (connecting on first use).
     """
-    ops = await client._ops()
+    ops = await connect()
     event_filter = EventFilter(ops, event_types, listing_id, account)
     poller = EventPoller(
         ops, topics=event_filter.topics, confirmations=confirmations, from_block=from_block
     )
     interval = check_poll_interval(poll_interval)
     steps = FilteredPoll(poller, event_filter)
-    async for event in follow(client, ops, steps.step, interval):
+    async for event in follow(transport, ops, steps.step, interval):
         yield event
 
 
 async def follow(
-    client: AsyncGPUHubClient,
+    transport: AsyncTransport,
     ops: Operations,
     step: Callable[[], Plan[tuple[list[T], bool]]],
     interval: float | None,
@@ -508,10 +540,10 @@ async def follow(
     again after the node comes back), else ``interval`` (default: paced by the chain's block
     time). A step that fails to reach the node is run again after a backoff with jitter.
     """
-    run = client._io.run
+    run = transport.run
     if interval is None:
         interval = await run(pace(ops))
-    heads = await client._io.new_heads()
+    heads = await transport.new_heads()
     delays: Iterator[float] | None = None
     while True:
         seen = heads.last if heads is not None else 0.0
@@ -522,7 +554,7 @@ async def follow(
             await asyncio.sleep(next(delays))
             if heads is not None:
                 # over a WebSocket the connection itself is gone: open it again, subscribe
-                heads = await _reconnect(client, ops) or heads
+                heads = await transport.reconnect() or heads
             continue
         delays = None
         for item in found:
@@ -534,21 +566,3 @@ async def follow(
         else:
             # a new head wakes the step at once; the timeout covers a missed notification
             await heads.after(seen, max(interval, 1.0))
-
-
-async def _reconnect(client: AsyncGPUHubClient, ops: Operations) -> NewHeads | None:
-    """Open the WebSocket again and subscribe to new heads on it; None while the node is away.
-
-    web3's persistent providers do not reconnect by themselves: a node that restarted leaves
-    the provider with a closed socket, and its subscriptions went with it.
-    """
-    from ._errors import translate
-
-    provider: Any = client._io.w3.provider
-    try:
-        with translate(ops.conn.decoder):
-            await provider.disconnect()
-            await provider.connect()
-    except ConnectionFailed:
-        return None
-    return await client._io.resubscribe()

@@ -875,7 +875,8 @@ class WebhookDispatcher:
         from .watch import Watch
 
         return Watch(
-            self._client,
+            self._client._ops,
+            self._client._run,
             from_block=self._resume_block(),
             confirmations=self._confirmations,
             poll_interval=self._poll_interval,

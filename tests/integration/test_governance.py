@@ -550,7 +550,7 @@ def test_power_quorum_must_exceed_the_payout_limit() -> None:
 def test_governor_refuses_a_power_quorum_at_the_payout_limit() -> None:
     """A governor deployed past the client's checks with a 5% power quorum reverts with
     GovernorInvalidPowerQuorum naming the marketplace's limit."""
-    from gpuhub.governance import install
+    from gpuhub.deploy import install
 
     w3 = embedded_web3()
     plain = GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=w3.eth.accounts[0])

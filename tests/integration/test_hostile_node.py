@@ -142,7 +142,9 @@ READS: dict[str, Callable[[GPUHubClient], Any]] = {
     "eth_blockNumber": lambda c: c.block_number(),
     "eth_call": lambda c: c.get_listing(0),
     "eth_getLogs": lambda c: c.get_events(0),
-    "eth_getBlockByNumber": lambda c: gpuhub.Watch(c, from_block=0, retry_outages=False).read_new(),
+    "eth_getBlockByNumber": lambda c: gpuhub.Watch(
+        c._ops, c._run, from_block=0, retry_outages=False
+    ).read_new(),
 }
 
 

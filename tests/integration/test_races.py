@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -84,3 +85,34 @@ def test_end_rental_mined_seconds_after_its_estimate(market: GPUHubClient) -> No
     assert (ended.status, ended.end) == (RentalStatus.ENDED_BY_RENTER, rental.start + 10)
     assert market.balance_of(provider.address) == 10 * 10**9 * (10_000 - 250) // 10_000
     assert market.treasury_funds() == 10 * 10**9 * 250 // 10_000
+
+
+def test_rival_renters_mined_in_one_block(market: GPUHubClient) -> None:
+    """Two rents of one listing mined in the same block: the second fails with its custom error,
+    ListingNotAvailable, not a bare revert (the state before the block let it through).
+
+    The gas is given, so the second is sent without an estimate, which would see the first.
+    """
+    provider = market.with_account(market.accounts[1])
+    provider.create_listing(gpu_model="A100", capacity=80, price=10**15, unit=PriceUnit.HOUR)
+    renters = [market.with_account(a) for a in market.accounts[10:12]]
+    rpc = market.w3.provider.make_request
+    rpc("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            futures = []
+            for renter in renters:
+                futures.append(pool.submit(renter.rent, 0, 1, gas=300_000))
+                # the next send only once this one waits in the pool, so the order is known
+                while int(rpc("txpool_status", [])["result"]["pending"], 16) < len(futures):  # type: ignore[arg-type]
+                    assert not futures[-1].done(), futures[-1].exception()
+                    time.sleep(0.01)
+            rpc("evm_mine", [])  # type: ignore[arg-type]
+            rented = futures[0].result(timeout=60)
+            with pytest.raises(gpuhub.ListingNotAvailable) as refused:
+                futures[1].result(timeout=60)
+    finally:
+        rpc("evm_setAutomine", [True])  # type: ignore[arg-type]
+    assert refused.value.listing_id == 0
+    assert market.get_rental(rented.rental_id).renter == renters[0].address
+    assert market.rental_count() == 1

@@ -161,3 +161,50 @@ def test_amount_args_are_the_fields_documented_as_wei() -> None:
                 next(abi for abi, name in events._field_names(cls.name) if name == field)
             )
     assert documented == events.AMOUNT_ARGS
+
+
+def test_args_are_the_typed_fields_by_solidity_name() -> None:
+    """A log's arguments by name are exactly the typed event's ``args``: one table for both."""
+    data = encode(["uint8", *["uint256"] * 5], [3, 90, 7, 8, 5, 2])
+    log = hand_made_log("RentalEnded", [(4).to_bytes(32, "big"), (5).to_bytes(32, "big")], data)
+    decoder = EventDecoder(abi())
+    event = decoder.decode(log)
+    assert event is not None
+    assert decoder.args(log["topics"], log["data"]) == ("RentalEnded", event.args)
+
+
+def test_args_of_another_event_is_none() -> None:
+    """Asking for one event's arguments from a log of another event gives None."""
+    log = hand_made_log("RentalEnded", [bytes(32), bytes(32)], bytes(192))
+    decoder = EventDecoder(abi())
+    assert decoder.args_of("Rated", log["topics"], log["data"]) is None
+    assert decoder.args_of("RentalEnded", log["topics"], log["data"]) is not None
+
+
+def test_governor_event_with_arrays_decodes() -> None:
+    """The governor's ProposalCreated (arrays and strings in its data) decodes through the same
+    decoder, its proposer checksummed as the marketplace's addresses are."""
+    from gpuhub.events import decoder_for
+
+    proposer = "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"
+    target = "0x2B5AD5c4795c026514f8317c7a215E218DcCD6cF"
+    types = ["uint256", "address", "address[]", "uint256[]", "string[]", "bytes[]"]
+    data = encode(
+        [*types, "uint256", "uint256", "string"],
+        [9, proposer, [target], [0], [""], [b"\x01\x02"], 100, 200, "Fee to 1%"],
+    )
+    decoder = decoder_for("GPUHubGovernor")
+    topic0 = decoder.topics["ProposalCreated"]
+    args = decoder.args_of("ProposalCreated", [topic0], "0x" + data.hex())
+    assert args == {
+        "proposalId": 9,
+        "proposer": proposer,
+        "targets": (target.lower(),),
+        "values": (0,),
+        "signatures": ("",),
+        "calldatas": (b"\x01\x02",),
+        "voteStart": 100,
+        "voteEnd": 200,
+        "description": "Fee to 1%",
+    }
+    assert decoder.decode({"topics": [topic0], "data": "0x" + data.hex()}) is None

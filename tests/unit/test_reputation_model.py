@@ -109,11 +109,15 @@ def test_rated_log_with_bad_utf8_decodes() -> None:
     """A Rated log whose comment is not UTF-8 (the contract checks only its length) still reads."""
     from eth_abi.abi import encode
 
-    from gpuhub import _abi
+    from gpuhub.events import default_decoder
 
+    decoder = default_decoder()
     data = encode(["uint8", "uint256", "uint256", "bytes"], [1, 4, 123, b"ok \xff"])
-    topics = [b"\0" * 32, (9).to_bytes(32), bytes(12) + b"\x11" * 20, bytes(12) + b"\x22" * 20]
-    rating = Rating.from_event(_abi.marketplace().events["Rated"].args(topics, data), 77)
+    topic0 = bytes.fromhex(decoder.topics["Rated"][2:])
+    topics = [topic0, (9).to_bytes(32), bytes(12) + b"\x11" * 20, bytes(12) + b"\x22" * 20]
+    args = decoder.args_of("Rated", topics, data)
+    assert args is not None
+    rating = Rating.from_event(args, 77)
     assert (rating.rental_id, rating.role, rating.score, rating.billed) == (
         9,
         Role.PROVIDER,

@@ -10,7 +10,16 @@ import os
 import sys
 from typing import Annotated, Any, NoReturn
 
-from ..exceptions import MissingDependency
+from ..exceptions import (
+    ConfigError,
+    ConnectionFailed,
+    ContractError,
+    GPUHubError,
+    MissingDependency,
+    TransactionReverted,
+    ValidationError,
+)
+from ._errors import NOT_FOUND, describe
 
 try:
     import typer
@@ -88,8 +97,6 @@ class _Group(TyperGroup):
 
 def fail(err: BaseException) -> NoReturn:
     """Print ``err`` as one line on stderr and exit with its code (SystemExit passes through)."""
-    from ..exceptions import GPUHubError
-
     if isinstance(err, SystemExit):
         raise err
     if isinstance(err, click.UsageError):
@@ -110,8 +117,6 @@ def fail(err: BaseException) -> NoReturn:
         say("interrupted")
         sys.exit(EXIT_INTERRUPTED)
     if isinstance(err, GPUHubError):
-        from ._errors import describe, exit_code
-
         say(describe(err))
         sys.exit(exit_code(err))
     if isinstance(err, OSError):
@@ -125,6 +130,21 @@ def fail(err: BaseException) -> NoReturn:
         "the command you ran (GPUHUB_DEBUG=1 shows the traceback)"
     )
     sys.exit(EXIT_BUG)
+
+
+def exit_code(err: GPUHubError) -> int:
+    """The documented exit code for ``err``."""
+    if isinstance(err, MissingDependency):
+        return EXIT_MISSING_EXTRA
+    if isinstance(err, NOT_FOUND):
+        return EXIT_NOT_FOUND
+    if isinstance(err, ContractError | TransactionReverted):
+        return EXIT_REFUSED
+    if isinstance(err, ConnectionFailed):
+        return EXIT_UNREACHABLE
+    if isinstance(err, ValidationError | ConfigError):
+        return EXIT_USAGE
+    return EXIT_ERROR
 
 
 def say(message: str) -> None:

@@ -1,4 +1,5 @@
-"""gpuhub's errors as the command line tells them: its exit code, and a hint in command terms.
+"""gpuhub's errors as the command line tells them: a hint in command terms, and which of them
+mean "not found" (``_app.exit_code`` turns an error into its exit code).
 
 The SDK's messages name Python calls (``client.with_account(...)``, ``quote()``); a person at a
 shell needs the flag or the command instead, so the hints of the errors a command can meet are
@@ -8,16 +9,9 @@ reworded here. Everything else in a message (the error's name and fields) is kep
 from __future__ import annotations
 
 from .. import exceptions as e
-from ._app import (
-    EXIT_ERROR,
-    EXIT_MISSING_EXTRA,
-    EXIT_NOT_FOUND,
-    EXIT_REFUSED,
-    EXIT_UNREACHABLE,
-    EXIT_USAGE,
-)
 
-_NOT_FOUND: tuple[type[e.GPUHubError], ...] = (
+#: the errors that say what was asked for does not exist (exit code ``EXIT_NOT_FOUND``).
+NOT_FOUND: tuple[type[e.GPUHubError], ...] = (
     e.ListingNotFound,
     e.RentalNotFound,
     e.GovernorNonexistentProposal,
@@ -97,21 +91,6 @@ OPTION_NAMES = {
     "proposal_id": "PROPOSAL",
     "fee_bps": "FEE_BPS",
 }
-
-
-def exit_code(err: e.GPUHubError) -> int:
-    """The documented exit code for ``err``."""
-    if isinstance(err, e.MissingDependency):
-        return EXIT_MISSING_EXTRA
-    if isinstance(err, _NOT_FOUND):
-        return EXIT_NOT_FOUND
-    if isinstance(err, e.ContractError | e.TransactionReverted):
-        return EXIT_REFUSED
-    if isinstance(err, e.ConnectionFailed):
-        return EXIT_UNREACHABLE
-    if isinstance(err, e.ValidationError | e.ConfigError):
-        return EXIT_USAGE
-    return EXIT_ERROR
 
 
 def describe(err: e.GPUHubError) -> str:

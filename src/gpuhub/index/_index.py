@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError
 
 from .._transactions import Rpc, data_bytes, quantity
+from ..events import default_decoder
 from ..exceptions import MarketIndexError, RequestRejected, ValidationError
 from ..models import (
     RATING_WEIGHT_UNIT,
@@ -1166,42 +1167,12 @@ def _rental(row: Any) -> Rental:
 # ---------------------------------------------------------------------- decoding logs
 
 
-@functools.cache
-def _layouts() -> dict[bytes, tuple[str, list[tuple[str, str, bool]]]]:
-    """For each applied event, by topic 0: its name and (name, type, indexed) per argument."""
-    from .._abi import marketplace
-
-    layouts = {}
-    for topic, event in marketplace().events_by_topic.items():
-        if event.name not in _APPLIED:
-            continue
-        indexed = {name: kind for name, kind, _ in event.indexed}
-        data = {name: kind for name, kind, _ in event.data_types}
-        layouts[topic] = (
-            event.name,
-            [(n, indexed[n], True) if n in indexed else (n, data[n], False) for n in event.names],
-        )
-    return layouts
-
-
 def _decode(log: _Log) -> _Event | None:
-    from eth_abi.abi import decode
-
-    layout = _layouts().get(log.topics[0]) if log.topics else None
-    if layout is None:
+    """The applied event a log holds, its arguments by their Solidity names; None for others."""
+    found = default_decoder().args(log.topics, log.data)
+    if found is None or found[0] not in _APPLIED:
         return None
-    name, inputs = layout
-    data_types = ["bytes" if t == "string" else t for _, t, indexed in inputs if not indexed]
-    data_values = iter(decode(data_types, log.data))
-    topics = iter(log.topics[1:])
-    args: dict[str, Any] = {}
-    for arg, abi_type, indexed in inputs:
-        value: Any = int.from_bytes(next(topics), "big") if indexed else next(data_values)
-        if abi_type == "address":
-            value = _checksum(value if isinstance(value, str) else "0x" + f"{value:040x}")
-        elif abi_type == "string":
-            value = value.decode("utf-8", errors="replace")
-        args[arg] = value
+    name, args = found
     return _Event(name, log.block, args, log.time or 0, log.log_index)
 
 

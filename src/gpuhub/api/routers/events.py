@@ -88,7 +88,8 @@ async def events(
     after = None if last_event_id is None else _last_event_id(last_event_id)
     start = from_block if after is None else after[0]
     watch = Watch(
-        client,
+        client._ops,
+        client._run,
         event or (),
         from_block=start,
         listing_id=listing_id,
