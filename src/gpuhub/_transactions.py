@@ -16,7 +16,9 @@ block on one that mines on an interval (see :class:`BlockClock`).
 web3 asks the node for the nonce on every send, so threads sending from one key race each other
 ("nonce too low", "already imported"). Here each sender has one :class:`NonceManager`, shared by
 every client that sends from that address, and the nonce is taken and the transaction handed to
-the node under its lock, so nonces never clash or leave gaps.
+the node under its lock, so nonces never clash or leave gaps. Several processes sending from one
+key (``gpuhub serve --workers``) share a lock that every one of them takes
+(:meth:`Connection.share_nonces`), and read the node's count under it before each send.
 """
 
 from __future__ import annotations
@@ -361,10 +363,15 @@ class Receipt:
 
 
 class NonceManager:
-    """Hands out consecutive nonces for one sender; used under its ``lock``."""
+    """Hands out consecutive nonces for one sender; used under its ``lock``.
 
-    def __init__(self, lock: Any) -> None:
+    ``shared``: other processes send from this address too, under the same ``lock``; the count
+    is then read from the node each time the lock is taken (what they sent is in it), never kept.
+    """
+
+    def __init__(self, lock: Any, *, shared: bool = False) -> None:
         self.lock = lock
+        self.shared = shared
         self.next: int | None = None
 
     def reset(self) -> None:
@@ -525,6 +532,14 @@ class Connection:
                 manager = self.nonces[address] = NonceManager(self.lock_factory())
             return manager
 
+    def share_nonces(self, address: str, lock: Any) -> None:
+        """Take nonces for ``address`` under ``lock`` (``acquire()``, ``release()``), one that
+        every process sending from it takes, reading the node's pending count under it before
+        each send: the transaction is handed to the node before the lock is given back, so the
+        next holder's count includes it."""
+        with self.nonces_lock:
+            self.nonces[address] = NonceManager(lock, shared=True)
+
 
 def clock_for(chain_id: int, block_time: float | None, poll_interval: float | None) -> BlockClock:
     """The receipt pace for a chain: learned on dev chains, one poll a second elsewhere unless
@@ -655,7 +670,7 @@ class Sender:
         nonces = conn.nonce_manager(self.address)
         yield Acquire(nonces)
         try:
-            if nonces.next is None:
+            if nonces.next is None or nonces.shared:
                 count = yield Rpc("eth_getTransactionCount", [self.address, "pending"])
                 nonces.next = quantity(count)
             params["nonce"] = nonces.next

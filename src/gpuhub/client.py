@@ -304,6 +304,17 @@ class GPUHubClient:
         clone._init(self._io, self._conn, account)
         return clone
 
+    def share_nonces(self, lock: Any) -> None:
+        """Send from this account beside other processes that send from it too (the workers of
+        ``gpuhub serve --workers``): each send takes ``lock`` (``acquire()`` and ``release()``,
+        a lock every one of those processes takes, such as ``MarketIndex.sender_lock``), reads
+        the account's next nonce from the node under it and hands the transaction over before
+        giving it back, so no two processes take one nonce. Costs one
+        ``eth_getTransactionCount`` per send.
+        """
+        address = self._require_sender().address
+        self._conn.share_nonces(address, lock)
+
     def batch(self) -> SyncListingBatch:
         """Collect listing operations to send as one transaction (the contract's ``multicall``).
 
