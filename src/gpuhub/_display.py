@@ -36,11 +36,12 @@ _MAX_TEXT = 80
 
 
 def when(seconds: int) -> str:
-    """Unix seconds as a UTC date and time: ``2026-11-27 18:00:00 UTC``."""
+    """Unix seconds as a UTC date and time: ``2026-11-27 18:00:00 UTC``; past what Python's dates
+    hold (a dev chain's clock moves as far as asked), the timestamp itself."""
     try:
         moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
     except (OverflowError, OSError, ValueError):
-        return f"{seconds} (Unix time)"
+        return f"timestamp {seconds}, past the year 9999"
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 

@@ -24,6 +24,7 @@ from . import _core, _prepare
 from ._errors import TX_METHODS, translate
 from ._json import bound_answers
 from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, open_connection, update_changes
+from ._sessions import own_session_lock
 from ._transactions import (
     Acquire,
     Batch,
@@ -128,6 +129,7 @@ class AsyncIO:
         self.conn: Connection | None = None
         self.batches = hasattr(self.provider, "make_batch_request")
         bound_answers(self.provider)
+        own_session_lock(self.provider)
         self._connecting: asyncio.Lock | None = None
         self._wake_on_heads = heads
         self._heads: NewHeads | None = None

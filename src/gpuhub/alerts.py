@@ -122,10 +122,9 @@ def format_eth(wei: int) -> str:
 
 
 def _utc(timestamp: int) -> str:
-    import datetime
+    from ._display import when
 
-    moment = datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return when(timestamp)
 
 
 @dataclass(frozen=True, slots=True)

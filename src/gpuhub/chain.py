@@ -237,7 +237,11 @@ class AnvilNode:
         """A Web3 connected to this node over HTTP."""
         from web3 import HTTPProvider, Web3
 
-        return Web3(HTTPProvider(self.url, request_kwargs={"timeout": timeout}))
+        from ._sessions import own_session_lock
+
+        provider = HTTPProvider(self.url, request_kwargs={"timeout": timeout})
+        own_session_lock(provider)
+        return Web3(provider)
 
     def __enter__(self) -> AnvilNode:
         return self.start()

@@ -17,6 +17,7 @@ from . import _core, _prepare
 from ._errors import TX_METHODS, translate
 from ._json import bound_answers
 from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, open_connection, update_changes
+from ._sessions import own_session_lock
 from ._transactions import (
     Acquire,
     Batch,
@@ -85,6 +86,7 @@ class SyncIO:
         self.batches = hasattr(self.provider, "make_batch_request")
         _read_environment_once(self.provider)
         bound_answers(self.provider)
+        own_session_lock(self.provider)
 
     def run(self, plan: Plan[T]) -> T:
         """Drive ``plan`` to its result, answering each request it yields."""

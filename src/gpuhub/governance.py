@@ -31,7 +31,6 @@ blocking I/O and by :class:`AsyncGovernance` awaited (``aclient.governance``), a
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, Unpack
@@ -954,8 +953,9 @@ _WAIT = "wait, or advance time on a dev chain (client.chain.advance_time)"
 
 
 def _utc(timestamp: int) -> str:
-    moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
-    return f"{timestamp} ({moment:%Y-%m-%d %H:%M:%S} UTC)"
+    from ._display import when
+
+    return f"{timestamp} ({when(timestamp)})"
 
 
 def _tx_result(receipt: Receipt) -> Plan[TxResult]:

@@ -9,6 +9,9 @@ Delivery rules:
   gone) is retried with exponential backoff and jitter; the watch keeps the number of the next
   block it has not read, so it resumes after the last block it delivered: nothing is missed
   and nothing is delivered twice.
+- **Refusals.** A read the node refuses (a JSON-RPC error, e.g. ``header not found`` from a
+  provider whose backends are a block apart) is retried the same way for up to a minute of
+  consecutive refusals; past that the watch raises :class:`~gpuhub.RequestRejected`.
 - **Confirmations.** With ``confirmations=N`` an event is delivered only once N blocks are on
   top of its own block, so a reorganisation up to N blocks deep is never seen: events of
   dropped blocks are simply not delivered.
@@ -29,6 +32,7 @@ import asyncio
 import functools
 import random
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -39,7 +43,7 @@ from . import _core
 from ._transactions import Plan, quantity
 from .chain import DEV_CHAIN_IDS
 from .events import ContractEvent, default_decoder, event_class, event_topics, retracted
-from .exceptions import ConnectionFailed, GPUHubError, ValidationError
+from .exceptions import ConnectionFailed, GPUHubError, RequestRejected, ValidationError
 
 if TYPE_CHECKING:
     from ._ops import Operations
@@ -53,6 +57,10 @@ REORG_HISTORY = 256
 #: first and longest wait between retries while the node is unreachable, in seconds.
 RETRY_FIRST = 0.05
 RETRY_MAX = 5.0
+#: seconds of consecutive refusals (a JSON-RPC error answered to a read, such as a load-balanced
+#: provider's ``header not found`` for a block one of its backends has not seen yet) a watch
+#: retries with backoff before it raises the refusal: a node that keeps refusing means it.
+REFUSALS_PATIENCE = 60.0
 #: poll interval on dev chains (embedded, anvil), which mine a block per transaction.
 DEV_POLL_INTERVAL = 0.02
 
@@ -438,16 +446,21 @@ class Watch:
         return self._interval
 
     def retrying(self, step: Callable[[], T]) -> T | None:
-        """``step()``, retried with backoff while the node is unreachable; None once closed."""
+        """``step()``, retried with backoff while the node is unreachable or refuses it (for
+        REFUSALS_PATIENCE seconds in a row); None once closed."""
         if not self._retry_outages:
             return None if self._closed.is_set() else step()
         delays = backoff_delays()
+        refusals = Refusals()
         while not self._closed.is_set():
             try:
                 return step()
             except ConnectionFailed:
-                self.retries += 1
-                self._closed.wait(next(delays))
+                pass
+            except RequestRejected as refusal:
+                refusals.met(refusal)
+            self.retries += 1
+            self._closed.wait(next(delays))
         return None
 
     def wanted(self, event: ContractEvent) -> bool:
@@ -527,6 +540,28 @@ async def watch_async(
         yield event
 
 
+class Refusals:
+    """How long a node has refused a step in a row: ``met()`` raises the refusal once that
+    passes REFUSALS_PATIENCE seconds."""
+
+    __slots__ = ("since",)
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def met(self, refusal: RequestRejected) -> None:
+        """Note one more refusal; raise it once the refusals have lasted past patience."""
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+        elif now - self.since > REFUSALS_PATIENCE:
+            raise refusal
+
+    def reset(self) -> None:
+        """A step went through."""
+        self.since = None
+
+
 async def follow(
     transport: AsyncTransport,
     ops: Operations,
@@ -538,17 +573,24 @@ async def follow(
     ``step()`` returns what it found and whether it read anything (then it runs again at once).
     Between steps it waits for a new head over a WebSocket (``eth_subscribe``, subscribing
     again after the node comes back), else ``interval`` (default: paced by the chain's block
-    time). A step that fails to reach the node is run again after a backoff with jitter.
+    time). A step that fails to reach the node, or that the node refuses (for
+    REFUSALS_PATIENCE seconds in a row), is run again after a backoff with jitter.
     """
     run = transport.run
     if interval is None:
         interval = await run(pace(ops))
     heads = await transport.new_heads()
     delays: Iterator[float] | None = None
+    refusals = Refusals()
     while True:
         seen = heads.last if heads is not None else 0.0
         try:
             found, read = await run(step())
+        except RequestRejected as refusal:
+            refusals.met(refusal)
+            delays = delays or backoff_delays()
+            await asyncio.sleep(next(delays))
+            continue
         except ConnectionFailed:
             delays = delays or backoff_delays()
             await asyncio.sleep(next(delays))
@@ -557,6 +599,7 @@ async def follow(
                 heads = await transport.reconnect() or heads
             continue
         delays = None
+        refusals.reset()
         for item in found:
             yield item
         if read:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _nodes import ErringProxy
 from web3 import AsyncHTTPProvider, AsyncWeb3, WebSocketProvider
 
 from gpuhub import GPUHubClient, PriceUnit
@@ -134,3 +135,28 @@ def test_async_watch_survives_node_restart(tmp_path: Path, transport: str) -> No
         node.stop()
     assert [e.listing_id for e in seen if isinstance(e, ListingCreated)] == list(range(6))
     assert len(seen) == 6
+
+
+def test_async_watch_retries_reads_the_node_refuses(anvil_node: AnvilNode) -> None:
+    """The async watch retries ``header not found`` answered to eth_getLogs with backoff."""
+    proxy = ErringProxy(anvil_node.url, failures=3)
+
+    async def main() -> None:
+        w3 = AsyncWeb3(AsyncHTTPProvider(anvil_node.url))
+        via_proxy = AsyncWeb3(AsyncHTTPProvider(proxy.url))
+        try:
+            client = await AsyncGPUHubClient.deploy(w3)
+            start = await client.block_number() + 1
+            await client.create_listing(**TERMS)
+            watcher = AsyncGPUHubClient(via_proxy, client.contract_address)
+            events = await take(watcher, 1, from_block=start, poll_interval=0.01)
+            assert [type(e) for e in events] == [ListingCreated]
+        finally:
+            await w3.provider.disconnect()
+            await via_proxy.provider.disconnect()
+
+    try:
+        asyncio.run(main())
+    finally:
+        proxy.close()
+    assert proxy.answered_errors == 3

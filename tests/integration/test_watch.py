@@ -8,8 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
+from _nodes import ErringProxy
+from web3 import HTTPProvider, Web3
 
-from gpuhub import GPUHubClient, PriceUnit, ValidationError
+from gpuhub import GPUHubClient, PriceUnit, RequestRejected, ValidationError
+from gpuhub import watch as watch_module
 from gpuhub.chain import AnvilNode, free_port
 from gpuhub.events import ContractEvent, ListingCreated, Rated, RentalEnded, RentalStarted
 from gpuhub.models import Role
@@ -212,3 +215,44 @@ def test_rated_event_is_typed(client: GPUHubClient) -> None:
     assert isinstance(rated, Rated)
     assert (rated.rater, rated.ratee) == (renter.address, provider.address)
     assert (rated.role, rated.score, rated.comment) == (Role.PROVIDER, 4, "fast \u2713")
+
+
+@pytest.mark.anvil
+def test_watch_retries_reads_the_node_refuses(anvil_node: AnvilNode) -> None:
+    """``header not found`` answered to eth_getLogs (a load-balanced provider whose backends are
+    a block apart) is retried with backoff: the event still arrives, once."""
+    w3 = anvil_node.web3()
+    market = GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=w3.eth.accounts[0])
+    start = w3.eth.block_number + 1
+    proxy = ErringProxy(anvil_node.url, failures=3)
+    try:
+        via_proxy = GPUHubClient(Web3(HTTPProvider(proxy.url)), market.contract_address)
+        listing_id = list_gpu(market)
+        events = via_proxy.watch(from_block=start, poll_interval=0.01)
+        got = take(events, 1)
+        events.close()
+    finally:
+        proxy.close()
+    assert proxy.answered_errors == 3 and events.retries >= 3
+    assert isinstance(got[0], ListingCreated) and got[0].listing_id == listing_id
+
+
+@pytest.mark.anvil
+def test_watch_raises_a_refusal_that_lasts(
+    anvil_node: AnvilNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node that keeps refusing past REFUSALS_PATIENCE means it: the watch raises its error."""
+    monkeypatch.setattr(watch_module, "REFUSALS_PATIENCE", 0.3)
+    w3 = anvil_node.web3()
+    market = GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=w3.eth.accounts[0])
+    start = w3.eth.block_number + 1
+    proxy = ErringProxy(anvil_node.url, failures=10**6)
+    try:
+        via_proxy = GPUHubClient(Web3(HTTPProvider(proxy.url)), market.contract_address)
+        list_gpu(market)
+        events = via_proxy.watch(from_block=start, poll_interval=0.01)
+        with pytest.raises(RequestRejected, match="header not found"):
+            take(events, 1)
+    finally:
+        proxy.close()
+    assert proxy.answered_errors >= 2

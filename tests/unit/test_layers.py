@@ -18,7 +18,7 @@ ROOT = Path(gpuhub.__file__).parent
 LAYERS = (
     "models _artifact build",
     "exceptions",
-    "_json units keystore config chain _webhook_targets _webhook_http _access",
+    "_json _sessions units keystore config chain _webhook_targets _webhook_http _access",
     "_core _errors _abi search _display",
     "events _frames",
     "_transactions _embedded",

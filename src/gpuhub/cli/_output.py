@@ -181,15 +181,10 @@ def short(address: str) -> str:
 
 
 def when(timestamp: int) -> str:
-    """A chain timestamp as UTC: ``2026-11-27 18:00:00 UTC``; past what Python's dates hold
-    (a dev chain's clock moves as far as asked), the timestamp itself."""
-    import datetime
+    """A chain timestamp as UTC: ``2026-11-27 18:00:00 UTC`` (``gpuhub._display.when``)."""
+    from .._display import when as utc
 
-    try:
-        moment = datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC)
-    except (OverflowError, OSError, ValueError):
-        return f"timestamp {timestamp}, past the year 9999"
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return utc(timestamp)
 
 
 def short_id(value: int) -> str:
