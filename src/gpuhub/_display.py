@@ -35,6 +35,11 @@ TIME_FIELDS = frozenset({"start", "end"})
 _MAX_TEXT = 80
 
 
+#: the last Unix second Python's dates hold (the end of the year 9999); a dev chain's clock can be
+#: moved past it, so whatever shows chain times as dates stops or caps there.
+LAST_SECOND = 253_402_300_799
+
+
 def when(seconds: int) -> str:
     """Unix seconds as a UTC date and time: ``2026-11-27 18:00:00 UTC``; past what Python's dates
     hold (a dev chain's clock moves as far as asked), the timestamp itself."""

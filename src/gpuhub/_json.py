@@ -8,6 +8,7 @@ from outside (request bodies in ``api``, node answers in the clients) is measure
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -66,11 +67,35 @@ def structure(body: bytes) -> bytes:
 def bound_answers(provider: Any) -> None:
     """Have a web3 ``provider`` measure each answer's nesting before parsing it: a node answering
     ``[[[[...`` a hundred thousand deep would otherwise crash this process. HTTP and IPC
-    providers decode through ``decode_rpc_response``; WebSocket providers decode elsewhere and
-    are left as they are."""
+    providers decode through ``decode_rpc_response``; web3's WebSocket provider parses each
+    message in its ``socket_recv``, which gets the same check."""
     decode = getattr(provider, "decode_rpc_response", None)
     if decode is not None and not getattr(decode, "bounded", False):
         provider.decode_rpc_response = bounded_decoder(decode)
+    _bound_websocket(provider)
+
+
+def _bound_websocket(provider: Any) -> None:
+    """web3's ``WebSocketProvider.socket_recv`` (``json.loads`` of the next message), measured
+    first. A subclass with a ``socket_recv`` of its own is left as it is."""
+    if getattr(type(provider), "socket_recv", None) is None:
+        return  # not a persistent connection: nothing to import
+    try:
+        from web3.providers.persistent.websocket import WebSocketProvider
+    except ImportError:  # pragma: no cover - web3 without its WebSocket provider
+        return
+    if (
+        not isinstance(provider, WebSocketProvider)
+        or type(provider).socket_recv is not WebSocketProvider.socket_recv
+        or "socket_recv" in vars(provider)
+    ):
+        return
+    check = bounded_decoder(json.loads)
+
+    async def socket_recv() -> Any:
+        return check(await provider._ws.recv())
+
+    provider.socket_recv = socket_recv
 
 
 def bounded_decoder(decode: Callable[[bytes], Any]) -> Callable[[bytes], Any]:

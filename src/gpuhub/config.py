@@ -31,10 +31,11 @@ Nothing here touches the network; ``config.toml`` is read with the standard libr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -309,17 +310,37 @@ class Deployments:
         return self.all().get(chain_id)
 
     def record(self, chain_id: int, address: str, block: int) -> Deployment:
-        """Record ``address`` as the marketplace of ``chain_id`` (replacing any before it)."""
-        entries: dict[str, Any] = {
-            str(d.chain_id): {"marketplace": d.address, "block": d.block}
-            for d in self.all().values()
-        }
-        entries[str(chain_id)] = {"marketplace": address, "block": block}
+        """Record ``address`` as the marketplace of ``chain_id`` (replacing any before it).
+
+        Two processes recording at once (two nodes started side by side) each keep their entry:
+        the read, change and write run under a lock on a file beside this one.
+        """
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        temporary.write_text(
-            json.dumps({"chains": entries}, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
-        # Atomic on POSIX and Windows: a reader sees the old file or the new one, never half.
-        os.replace(temporary, self.path)
+        with self._locked():
+            entries: dict[str, Any] = {
+                str(d.chain_id): {"marketplace": d.address, "block": d.block}
+                for d in self.all().values()
+            }
+            entries[str(chain_id)] = {"marketplace": address, "block": block}
+            temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            temporary.write_text(
+                json.dumps({"chains": entries}, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            )
+            # Atomic on POSIX and Windows: a reader sees the old file or the new one, never half.
+            os.replace(temporary, self.path)
         return Deployment(chain_id, address, block)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """An exclusive lock on ``.deployments.json.lock`` (POSIX ``flock``; elsewhere none)."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: the atomic replace alone
+            yield
+            return
+        with open(self.path.with_name(f".{self.path.name}.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)

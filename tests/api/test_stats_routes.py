@@ -113,6 +113,7 @@ def test_without_an_index_the_answer_says_how(traded: GPUHubClient) -> None:
     [
         ("/v1/stats/models", {"window": "forever"}, "window"),
         ("/v1/stats/models", {"window": "0s"}, "window"),
+        ("/v1/stats/models", {"end": "253402300800"}, "end"),
         ("/v1/stats/models/A%00B/prices", {}, "model"),
         ("/v1/stats/models/" + "x" * 64 + "%C3%A9/prices", {}, "model"),
         ("/v1/accounts/0x70997970c51812DC3A010C7d01b50e0d17dc79C8/earnings", {}, "address"),

@@ -308,6 +308,15 @@ def test_bad_address_and_period_are_refused(index: MarketIndex) -> None:
     assert exc.value.field == "by"
 
 
+def test_an_end_past_the_year_9999_is_refused(index: MarketIndex) -> None:
+    """Results show their window as dates, which end with the year 9999: a later end is refused
+    by name, never an error from deep inside."""
+    with pytest.raises(ValidationError, match="year 9999") as exc:
+        analytics.market(index, end=253_402_300_800)
+    assert exc.value.field == "end"
+    assert analytics.market(index, end=253_402_300_799).end == 253_402_300_799
+
+
 def test_naive_datetime_is_refused(index: MarketIndex) -> None:
     """A datetime without a timezone is ambiguous, so it is refused."""
     import datetime

@@ -106,7 +106,30 @@ def test_deployments_are_recorded_per_chain(tmp_path: Path) -> None:
         31337: Deployment(31337, "0x" + "3" * 40, 9),
         11155111: Deployment(11155111, "0x" + "2" * 40, 700),
     }
-    assert [p.name for p in deployments.path.parent.iterdir()] == ["deployments.json"]
+    left = sorted(p.name for p in deployments.path.parent.iterdir())
+    assert left == [".deployments.json.lock", "deployments.json"]  # no temporary file left
+
+
+def _record_many(path: str, first: int) -> None:
+    deployments = Deployments(Path(path))
+    for chain_id in range(first, first + 40):
+        deployments.record(chain_id, "0x" + f"{chain_id:040x}", chain_id)
+
+
+def test_processes_recording_at_once_keep_every_entry(tmp_path: Path) -> None:
+    """Three processes recording 40 chains each at the same time: all 120 are kept (each read,
+    change and write runs under the file's lock; without it, writes overwrote each other)."""
+    import multiprocessing
+
+    path = str(tmp_path / "deployments.json")
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_record_many, args=(path, first)) for first in (1, 41, 81)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    assert sorted(Deployments(Path(path)).all()) == list(range(1, 121))
 
 
 def test_a_foreign_deployments_file_is_refused(tmp_path: Path) -> None:

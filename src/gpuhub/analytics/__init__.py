@@ -56,6 +56,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._display import LAST_SECOND
 from ..exceptions import MissingDependency, ValidationError
 
 try:
@@ -519,7 +520,7 @@ _ATTEMPTS = 3
 
 def _window(index: MarketIndex, window: Any, end: Any) -> tuple[int, int]:
     """``[start, end)`` in Unix seconds for the arguments every statistic takes."""
-    hi = index.synced_time + 1 if end is None else _moment(end)
+    hi = min(index.synced_time + 1, LAST_SECOND) if end is None else _moment(end)
     if window is None:
         return 0, hi
     seconds = _duration(window)
@@ -535,6 +536,10 @@ def _moment(value: Any) -> int:
         return math.ceil(value.timestamp())
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValidationError("end", f"expected a datetime or Unix seconds >= 0, got {value!r}")
+    if value > LAST_SECOND:
+        raise ValidationError(
+            "end", f"at most {LAST_SECOND} (the last second of the year 9999), got {value}"
+        )
     return value
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ..._core import check_address
+from ..._display import LAST_SECOND
 from ...exceptions import MissingDependency
 from .. import _schemas as s
 from .._deps import READ_ERRORS, Denied, address_path, error_response
@@ -31,7 +32,11 @@ WindowText = Annotated[
 ]
 End = Annotated[
     int | None,
-    Query(ge=0, le=2**40, description="the window's end, Unix seconds (default: the index's)"),
+    Query(
+        ge=0,
+        le=LAST_SECOND,
+        description="the window's end, Unix seconds up to the year 9999 (default: the index's)",
+    ),
 ]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     **READ_ERRORS,
