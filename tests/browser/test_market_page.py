@@ -210,9 +210,12 @@ class Wallet:
         self.account: LocalAccount = Account.create()
         # From the node's last account, which no client here sends from (a client counts the
         # nonces of its own).
-        client.w3.eth.send_transaction(
+        sent = client.w3.eth.send_transaction(
             {"from": client.accounts[-1], "to": self.account.address, "value": 10**18}
         )
+        # anvil answers the send before it mines it: wait, or the wallet's first send may come
+        # first and be refused for insufficient funds.
+        client.w3.eth.wait_for_transaction_receipt(sent, timeout=30, poll_latency=0.01)
         self.sent: list[str] = []
 
     def __call__(self, method: str, params: list[Any]) -> Any:

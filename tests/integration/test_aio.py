@@ -244,9 +244,11 @@ def test_prepare_relay_and_outcome(anvil_node: AnvilNode) -> None:
         renter = Account.create()
         accounts = await client.accounts()
         # From the node's last account: the client counts the nonces of its own.
-        await client.w3.eth.send_transaction(
+        sent = await client.w3.eth.send_transaction(
             {"from": accounts[-1], "to": renter.address, "value": 10**18}
         )
+        # anvil answers the send before it mines it: the relayed rent could come first.
+        await client.w3.eth.wait_for_transaction_receipt(sent, timeout=30, poll_latency=0.01)
         provider = client.with_account(accounts[1])
         listing = await provider.create_listing(**TERMS)
         prepared = await client.prepare(

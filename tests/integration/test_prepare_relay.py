@@ -38,9 +38,12 @@ def funded(market: GPUHubClient) -> LocalAccount:
     plain web3 send from a client's own account would take a nonce the client has counted.
     """
     account: LocalAccount = Account.create()
-    market.w3.eth.send_transaction(
+    sent = market.w3.eth.send_transaction(
         {"from": market.accounts[-1], "to": account.address, "value": ETH}
     )
+    # anvil answers the send before it mines it: a busy machine let the relay's send reach it
+    # first, refused for insufficient funds.
+    market.w3.eth.wait_for_transaction_receipt(sent, timeout=30, poll_latency=0.01)
     return account
 
 

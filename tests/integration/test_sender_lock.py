@@ -135,7 +135,10 @@ def test_two_processes_sending_from_one_account_take_distinct_nonces(
     w3 = anvil_node.web3()
     market = GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=w3.eth.accounts[0])
     operator = Account.create()
-    w3.eth.send_transaction({"from": w3.eth.accounts[-1], "to": operator.address, "value": ETH})
+    sent = w3.eth.send_transaction(
+        {"from": w3.eth.accounts[-1], "to": operator.address, "value": ETH}
+    )
+    w3.eth.wait_for_transaction_receipt(sent, timeout=30, poll_latency=0.01)  # anvil mines after
     first_block = w3.eth.block_number + 1
     args = [anvil_node.url, market.contract_address, postgres_server, "6"]
     processes = [
