@@ -89,6 +89,10 @@ class EmbeddedChain:
                 "timestamp": block["timestamp"],
                 "baseFeePerGas": block["base_fee_per_gas"],
             }
+        if method == "eth_estimateGas":
+            # Asked only when preparing a transaction for another signer: the client's own
+            # sends skip the estimate here (see gpuhub_sendChecked).
+            return self._estimate({"from": self._caller, **_tx(params[0])})
         if method == "eth_sendTransaction":
             return tester.send_transaction(_tx(params[0]))
         if method == "eth_sendRawTransaction":
@@ -215,6 +219,17 @@ class EmbeddedChain:
             # The shape web3's provider gives, which _errors.revert_data reads.
             raise TransactionFailed(f"execution reverted: {err.args[0]}") from err
 
+    def _estimate(self, tx: dict[str, Any]) -> int:
+        from eth_tester.exceptions import TransactionFailed
+
+        try:
+            return int(self._tester.estimate_gas(tx))
+        except TransactionFailed as err:
+            # The estimate's error holds py-evm's Revert, whose argument is the revert data.
+            reason = err.args[0] if err.args else b""
+            data = reason.args[0] if isinstance(reason, Exception) and reason.args else reason
+            raise TransactionFailed(f"execution reverted: {data!r}") from err
+
     def _transaction(self, tx_hash: str) -> dict[str, Any] | None:
         from eth_tester.exceptions import TransactionNotFound
 
@@ -222,7 +237,16 @@ class EmbeddedChain:
             raw = self._tester.get_transaction_by_hash(tx_hash)
         except TransactionNotFound:
             return None
-        return {"gas": raw["gas"], "nonce": raw["nonce"], "blockNumber": raw["block_number"]}
+        return {
+            "hash": raw["hash"],
+            "gas": raw["gas"],
+            "nonce": raw["nonce"],
+            "blockNumber": raw["block_number"],
+            "from": raw["from"],
+            "to": raw["to"],
+            "input": raw["data"],
+            "value": raw["value"],
+        }
 
     def _receipt(self, tx_hash: str) -> dict[str, Any] | None:
         from eth_tester.exceptions import TransactionNotFound

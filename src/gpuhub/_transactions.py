@@ -16,7 +16,9 @@ block on one that mines on an interval (see :class:`BlockClock`).
 web3 asks the node for the nonce on every send, so threads sending from one key race each other
 ("nonce too low", "already imported"). Here each sender has one :class:`NonceManager`, shared by
 every client that sends from that address, and the nonce is taken and the transaction handed to
-the node under its lock, so nonces never clash or leave gaps.
+the node under its lock, so nonces never clash or leave gaps. Several processes sending from one
+key (``gpuhub serve --workers``) share a lock that every one of them takes
+(:meth:`Connection.share_nonces`), and read the node's count under it before each send.
 """
 
 from __future__ import annotations
@@ -361,10 +363,15 @@ class Receipt:
 
 
 class NonceManager:
-    """Hands out consecutive nonces for one sender; used under its ``lock``."""
+    """Hands out consecutive nonces for one sender; used under its ``lock``.
 
-    def __init__(self, lock: Any) -> None:
+    ``shared``: other processes send from this address too, under the same ``lock``; the count
+    is then read from the node each time the lock is taken (what they sent is in it), never kept.
+    """
+
+    def __init__(self, lock: Any, *, shared: bool = False) -> None:
         self.lock = lock
+        self.shared = shared
         self.next: int | None = None
 
     def reset(self) -> None:
@@ -525,6 +532,14 @@ class Connection:
                 manager = self.nonces[address] = NonceManager(self.lock_factory())
             return manager
 
+    def share_nonces(self, address: str, lock: Any) -> None:
+        """Take nonces for ``address`` under ``lock`` (``acquire()``, ``release()``), one that
+        every process sending from it takes, reading the node's pending count under it before
+        each send: the transaction is handed to the node before the lock is given back, so the
+        next holder's count includes it."""
+        with self.nonces_lock:
+            self.nonces[address] = NonceManager(lock, shared=True)
+
 
 def clock_for(chain_id: int, block_time: float | None, poll_interval: float | None) -> BlockClock:
     """The receipt pace for a chain: learned on dev chains, one poll a second elsewhere unless
@@ -643,13 +658,9 @@ class Sender:
             checked = True
         else:
             # The estimate also runs the call, so a revert is reported before anything is sent.
-            estimate = quantity((yield Rpc("eth_estimateGas", [_json_tx(params)])))
-            params["gas"] = estimate * (100 + GAS_MARGIN_PERCENT) // 100 + GAS_HEADROOM
-        if "max_fee_per_gas" in options:
-            params["maxFeePerGas"] = options["max_fee_per_gas"]
-            params["maxPriorityFeePerGas"] = options.get("max_priority_fee_per_gas", 0)
-        elif "gas_price" in options:
-            params["gasPrice"] = options["gas_price"]
+            params["gas"] = yield from estimate_gas(params)
+        if "max_fee_per_gas" in options or "gas_price" in options:
+            params.update(fee_options(options))
         elif self._local is not None or not conn.embedded:
             params.update((yield from self._fees()))
         return params, checked
@@ -659,7 +670,7 @@ class Sender:
         nonces = conn.nonce_manager(self.address)
         yield Acquire(nonces)
         try:
-            if nonces.next is None:
+            if nonces.next is None or nonces.shared:
                 count = yield Rpc("eth_getTransactionCount", [self.address, "pending"])
                 nonces.next = quantity(count)
             params["nonce"] = nonces.next
@@ -748,14 +759,7 @@ class Sender:
         return Rpc("eth_sendTransaction", [_json_tx(params)]), None
 
     def _fees(self) -> Plan[dict[str, int]]:
-        fees = self._conn.fees
-        fields = fees.fresh()
-        if fields is None:
-            price, block = yield Batch(
-                (Rpc("eth_gasPrice", []), Rpc("eth_getBlockByNumber", ["latest", False]))
-            )
-            fields = fees.update(price, block)
-        return fields
+        return (yield from quote_fees(self._conn.fees))
 
     def wait(
         self,
@@ -921,28 +925,115 @@ class Sender:
                 ) from err
 
     def _replay(self, tx_hash: str, params: dict[str, Any], receipt: Receipt) -> Plan[GPUHubError]:
-        # A mined transaction keeps no revert data; running it again as a call on the state before
-        # its block recovers the custom error when it was its block's first transaction. When a
-        # transaction earlier in the same block made it fail (two renters of one listing mined
-        # together), that call succeeds: the state after the block, which the failed transaction
-        # did not change, holds what the earlier one did.
-        sent = yield Rpc("eth_getTransactionByHash", [tx_hash], tx_hash)
-        limit = quantity(sent["gas"])
-        if receipt.gas_used >= limit:
-            return OutOfGas(
-                f"ran out of gas: it used all {limit} gas of its limit; send it again with a "
-                "higher gas= (or none, to have it estimated)",
-                tx_hash=tx_hash,
-            )
-        call = _json_tx({"from": self.address, "value": 0, **params})
-        for block in (max(receipt.block_number - 1, 0), receipt.block_number):
-            try:
-                yield Rpc("eth_call", [call, hex(block)], tx_hash)
-            except GPUHubError as err:
-                return err
-        return TransactionReverted(
-            f"reverted on-chain after using {receipt.gas_used} gas", tx_hash=tx_hash
+        return (yield from replay_error(tx_hash, {"from": self.address, **params}, receipt))
+
+
+def replay_error(tx_hash: str, params: dict[str, Any], receipt: Receipt) -> Plan[GPUHubError]:
+    """The error of a mined transaction that reverted (``params``: its from, to, data, value).
+
+    A mined transaction keeps no revert data; running it again as a call on the state before its
+    block recovers the custom error when it was its block's first transaction. When a transaction
+    earlier in the same block made it fail (two renters of one listing mined together), that call
+    succeeds: the state after the block, which the failed transaction did not change, holds what
+    the earlier one did.
+    """
+    sent = yield Rpc("eth_getTransactionByHash", [tx_hash], tx_hash)
+    limit = quantity(sent["gas"])
+    if receipt.gas_used >= limit:
+        return OutOfGas(
+            f"ran out of gas: it used all {limit} gas of its limit; send it again with a "
+            "higher gas= (or none, to have it estimated)",
+            tx_hash=tx_hash,
         )
+    call = _json_tx({"value": 0, **params})
+    for block in (max(receipt.block_number - 1, 0), receipt.block_number):
+        try:
+            yield Rpc("eth_call", [call, hex(block)], tx_hash)
+        except GPUHubError as err:
+            return err
+    return TransactionReverted(
+        f"reverted on-chain after using {receipt.gas_used} gas", tx_hash=tx_hash
+    )
+
+
+def estimate_gas(params: dict[str, Any]) -> Plan[int]:
+    """The gas limit for ``params``: the node's estimate (which runs the call, so a revert raises
+    its typed error) plus :data:`GAS_MARGIN_PERCENT` and :data:`GAS_HEADROOM`."""
+    estimate = quantity((yield Rpc("eth_estimateGas", [_json_tx(params)])))
+    return estimate * (100 + GAS_MARGIN_PERCENT) // 100 + GAS_HEADROOM
+
+
+def quote_fees(fees: FeeQuote) -> Plan[dict[str, int]]:
+    """The fee fields for a new transaction, from ``fees`` or read again when stale."""
+    fields = fees.fresh()
+    if fields is None:
+        price, block = yield Batch(
+            (Rpc("eth_gasPrice", []), Rpc("eth_getBlockByNumber", ["latest", False]))
+        )
+        fields = fees.update(price, block)
+    return fields
+
+
+def fee_options(options: TxOptions) -> dict[str, int]:
+    """The fee fields the caller chose (``max_fee_per_gas`` or ``gas_price``), if any."""
+    if "max_fee_per_gas" in options:
+        return {
+            "maxFeePerGas": options["max_fee_per_gas"],
+            "maxPriorityFeePerGas": options.get("max_priority_fee_per_gas", 0),
+        }
+    if "gas_price" in options:
+        return {"gasPrice": options["gas_price"]}
+    return {}
+
+
+class Drafted(BaseException):
+    """Ends a plan run by a :class:`Preparer` where it would send, carrying the unsigned
+    transaction. A BaseException, so that no plan's ``except Exception`` takes it for a failure."""
+
+    def __init__(self, transaction: dict[str, int | str]) -> None:
+        super().__init__("a prepared transaction (caught by the plan that prepares)")
+        self.transaction = transaction
+
+
+class Preparer(Sender):
+    """Stands where a :class:`Sender` stands, for an account that signs elsewhere (a browser
+    wallet, a KMS, a hardware wallet): the plan runs every check and read of a send, the gas
+    estimate runs the call (so a revert raises its typed error), and instead of signing, the plan
+    ends with :class:`Drafted` and the unsigned transaction at the account's next nonce."""
+
+    def __init__(self, conn: Connection, address: str) -> None:
+        super().__init__(conn, address)
+
+    def __repr__(self) -> str:
+        return f"Preparer({self.address})"
+
+    def sign_message(self, text: str) -> Plan[bytes]:
+        from .exceptions import ValidationError
+
+        raise ValidationError(
+            "public_key",
+            "preparing for another signer cannot sign messages: derive the rental's access key "
+            "where the account's key is and give its public half (public_key=...)",
+        )
+        yield  # pragma: no cover - makes this a generator
+
+    def send(self, tx: dict[str, Any], options: TxOptions) -> Plan[str]:
+        _core.check_tx_options(options)
+        params: dict[str, Any] = {"from": self.address, "value": 0, **tx}
+        gas = yield from estimate_gas(params)
+        fees = fee_options(options) or (yield from quote_fees(self._conn.fees))
+        count = yield Rpc("eth_getTransactionCount", [self.address, "pending"])
+        transaction: dict[str, int | str] = {
+            "type": 2 if "maxFeePerGas" in fees else 0,
+            "chainId": self._conn.chain_id,
+            "nonce": quantity(count),
+            "to": params["to"],
+            "data": params["data"],
+            "value": params["value"],
+            "gas": options.get("gas", gas),
+            **fees,
+        }
+        raise Drafted(transaction)
 
 
 def wait_for_receipt(

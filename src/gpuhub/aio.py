@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
-from . import _core
+from . import _core, _prepare
 from ._errors import TX_METHODS, translate
 from ._json import bound_answers
 from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, open_connection, update_changes
@@ -31,6 +31,7 @@ from ._transactions import (
     Connection,
     NextHead,
     Plan,
+    Preparer,
     Release,
     Rpc,
     Sender,
@@ -43,7 +44,17 @@ from .deploy import deploy
 from .events import ContractEvent
 from .exceptions import ConnectionFailed, GPUHubError
 from .governance import AsyncGovernance, GovernancePlans, GovernanceSettings
-from .models import Listing, PayoutAllowance, PriceUnit, Rating, Rental, Reputation, TxResult
+from .models import (
+    Listing,
+    PayoutAllowance,
+    PreparedTransaction,
+    PriceUnit,
+    Rating,
+    Rental,
+    Reputation,
+    TransactionOutcome,
+    TxResult,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -857,6 +868,33 @@ class AsyncGPUHubClient:
         return await self._run(lambda ops: ops.access(rental_id, access_key, timeout, from_block))
 
     # ------------------------------------------------------------------ governance
+
+    async def prepare(
+        self, call: str, *, sender: str | None = None, **args: Any
+    ) -> PreparedTransaction:
+        """The unsigned transaction of a write and what it does (see ``GPUHubClient.prepare``)."""
+        ops = await self._ops()
+        if sender is None:
+            sender = ops.require_sender().address
+        preparer = Preparer(ops.conn, _core.check_address("sender", sender))
+        return await self._io.run(_prepare.prepare(Operations(ops.conn, preparer), call, args))
+
+    async def relay(
+        self,
+        raw: bytes | str,
+        *,
+        sender: str | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> TransactionOutcome:
+        """Send a transaction signed elsewhere (see ``GPUHubClient.relay``)."""
+        return await self._run(lambda ops: _prepare.relay(ops, raw, sender, wait, timeout))
+
+    async def outcome(
+        self, tx_hash: str, *, wait: bool = False, timeout: float | None = None
+    ) -> TransactionOutcome:
+        """What a marketplace transaction did (see ``GPUHubClient.outcome``)."""
+        return await self._run(lambda ops: _prepare.outcome(ops, tx_hash, wait, timeout))
 
     async def set_fee(self, fee_bps: int, **tx: Unpack[TxOptions]) -> TxResult:
         """Set the platform fee in basis points."""

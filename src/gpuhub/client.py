@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack, overload
 
-from . import _core
+from . import _core, _prepare
 from ._errors import TX_METHODS, translate
 from ._json import bound_answers
 from ._ops import PAGE_SIZE, ListingBatch, Operations, Sent, open_connection, update_changes
@@ -25,6 +25,7 @@ from ._transactions import (
     NextHead,
     PendingTransaction,
     Plan,
+    Preparer,
     Release,
     Rpc,
     Sender,
@@ -37,7 +38,17 @@ from .chain import DevChain, embedded_web3
 from .deploy import deploy
 from .events import ContractEvent
 from .governance import Governance, GovernancePlans, GovernanceSettings
-from .models import Listing, PayoutAllowance, PriceUnit, Rating, Rental, Reputation, TxResult
+from .models import (
+    Listing,
+    PayoutAllowance,
+    PreparedTransaction,
+    PriceUnit,
+    Rating,
+    Rental,
+    Reputation,
+    TransactionOutcome,
+    TxResult,
+)
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -294,6 +305,17 @@ class GPUHubClient:
         clone = object.__new__(type(self))
         clone._init(self._io, self._conn, account)
         return clone
+
+    def share_nonces(self, lock: Any) -> None:
+        """Send from this account beside other processes that send from it too (the workers of
+        ``gpuhub serve --workers``): each send takes ``lock`` (``acquire()`` and ``release()``,
+        a lock every one of those processes takes, such as ``MarketIndex.sender_lock``), reads
+        the account's next nonce from the node under it and hands the transaction over before
+        giving it back, so no two processes take one nonce. Costs one
+        ``eth_getTransactionCount`` per send.
+        """
+        address = self._require_sender().address
+        self._conn.share_nonces(address, lock)
 
     def batch(self) -> SyncListingBatch:
         """Collect listing operations to send as one transaction (the contract's ``multicall``).
@@ -1161,6 +1183,83 @@ class GPUHubClient:
             from_block: the first block to look in (a node may refuse very long ranges).
         """
         return self._run(self._ops.access(rental_id, access_key, timeout, from_block))
+
+    # ------------------------------------------------------------------ wallets that sign elsewhere
+
+    def prepare(self, call: str, *, sender: str | None = None, **args: Any) -> PreparedTransaction:
+        """The unsigned transaction of a write, for an account whose key is elsewhere (a browser
+        wallet, a KMS, a hardware wallet), and a summary of what it does and costs.
+
+        Runs the write's own checks and reads, and the node's gas estimate, as a send would:
+        a call that would revert raises its typed error here and nothing is prepared.
+
+        Args:
+            call: the write, named as its client method (``"rent"``, ``"create_listing"``,
+                ``"end_rental"``, ...; ``gpuhub._prepare.CALLS`` lists them).
+            sender: the account that will sign (default: this client's account).
+            args: the method's own arguments, by name (``listing_id=3, duration=2``);
+                ``request_access`` takes the rental's ``public_key`` instead of a key.
+
+        Example::
+
+            >>> prepared = client.prepare("rent", sender=me, listing_id=3, duration=2)
+            >>> print(prepared.summary)
+            >>> signed = account.sign_transaction(prepared.transaction)
+            >>> outcome = client.relay(signed.raw_transaction, sender=me)
+            >>> outcome.rentals[0].rental_id
+
+        Raises:
+            ValidationError: an unknown call or argument, or one out of range.
+            ContractError: the call would revert now (``ListingNotAvailable``, ...).
+        """
+        return self._run(_prepare.prepare(self._preparing(sender), call, args))
+
+    def relay(
+        self,
+        raw: bytes | str,
+        *,
+        sender: str | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> TransactionOutcome:
+        """Send a transaction signed elsewhere and return what it did.
+
+        The bytes are decoded and checked first: signed by ``sender`` (when given), for this
+        chain, to the marketplace, at the signer's next nonce, with enough gas for a call that
+        runs (one that would revert raises its typed error and is not sent). A transaction the
+        node has already is not sent again: relaying the same bytes twice answers the same
+        outcome, and nothing is paid twice.
+
+        Args:
+            raw: the signed transaction (bytes or 0x hex), e.g. eth-account's ``raw_transaction``.
+            sender: the account that should have signed it.
+            wait: wait for it to be mined (default), else return at once with ``mined=False``.
+            timeout: seconds to wait (default 120).
+
+        Raises:
+            RelayRefused: not a signed transaction, or one of the checks above failed.
+            ContractError: it would revert, or it was mined and reverted (its own error).
+        """
+        return self._run(_prepare.relay(self._ops, raw, sender, wait, timeout))
+
+    def outcome(
+        self, tx_hash: str, *, wait: bool = False, timeout: float | None = None
+    ) -> TransactionOutcome:
+        """What a marketplace transaction did: its events and the listings and rentals it
+        created or changed, as of its block (``mined=False`` while it waits, unless ``wait``).
+
+        Raises:
+            TransactionNotFound: the node has no such transaction to the marketplace.
+            ContractError: it reverted; the error is its own.
+        """
+        return self._run(_prepare.outcome(self._ops, tx_hash, wait, timeout))
+
+    def _preparing(self, sender: str | None) -> Operations:
+        """Plans that end where they would send, for ``sender`` (default: this account)."""
+        if sender is None:
+            sender = self._require_sender().address
+        address = _core.check_address("sender", sender)
+        return Operations(self._conn, Preparer(self._conn, address))
 
     # ------------------------------------------------------------------ governance
 

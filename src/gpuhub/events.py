@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 from .models import ABI_ENUMS, ListingStatus, MarketEvent, PriceUnit, RentalStatus, Role
 
 __all__ = [
+    "AMOUNT_ARGS",
     "AccessGranted",
     "AccessRequested",
     "ContractEvent",
@@ -98,8 +99,15 @@ class ContractEvent:
         """The event's arguments by their Solidity names (the generic form's ``args``)."""
         return {abi: getattr(self, field) for abi, field in _field_names(self.name)}
 
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict: enums by name, integers past 2**53 as decimal strings."""
+    def to_json(self, *, amounts_as_text: bool = False) -> dict[str, Any]:
+        """A JSON-ready dict: enums by name, integers past 2**53 as decimal strings.
+
+        ``amounts_as_text`` writes every amount (the arguments in :data:`AMOUNT_ARGS`) as a
+        decimal string whatever its size, as the HTTP API's ``/v1`` routes do.
+        """
+        args = {k: json_value(v) for k, v in self.args.items()}
+        if amounts_as_text:
+            args.update({k: str(v) for k, v in args.items() if k in AMOUNT_ARGS})
         return {
             "name": self.name,
             "block_number": self.block_number,
@@ -107,7 +115,7 @@ class ContractEvent:
             "tx_hash": self.tx_hash,
             "log_index": self.log_index,
             "removed": self.removed,
-            "args": {k: json_value(v) for k, v in self.args.items()},
+            "args": args,
         }
 
     def to_market_event(self) -> MarketEvent:
@@ -352,7 +360,7 @@ class VotesClaimed(ContractEvent):
     name: ClassVar[str] = "VotesClaimed"
     #: who claimed.
     account: str
-    #: units minted.
+    #: voting units minted (one per wei of fee earned).
     units: int
 
 
@@ -397,6 +405,24 @@ _CLASSES: tuple[type[ContractEvent], ...] = (
     TreasuryChanged,
     VotesClaimed,
     Withdrawn,
+)
+
+
+#: event arguments (Solidity names) that are amounts: wei, or voting units (one per wei of fee).
+AMOUNT_ARGS = frozenset(
+    {
+        "amount",
+        "billed",
+        "cost",
+        "excess",
+        "fee",
+        "paid",
+        "price",
+        "providerShare",
+        "refund",
+        "units",
+        "used",
+    }
 )
 
 

@@ -5,7 +5,9 @@ The tree::
     GPUHubError
     ├── ValidationError (also ValueError)     bad argument, caught before anything is sent
     │   ├── UnknownOption (also TypeError)    a keyword option the call does not take
-    │   └── QueryError                        a search query that does not parse, with its position
+    │   ├── QueryError                        a search query that does not parse, with its position
+    │   └── RelayRefused                      a signed transaction the relay will not send (another
+    │                                         signer, chain or target, a nonce not next)
     ├── ContractError                         the contract reverted with one of its custom errors
     │   ├── ListingNotFound
     │   ├── NotListingProvider
@@ -72,6 +74,7 @@ The tree::
     ├── ContractNotDeployed                   no marketplace code at the given address
     │   └── NotAMarketplace                   code there, but not a GPUHub marketplace
     ├── NoGovernor                            client.governance on a market without a governor
+    ├── TransactionNotFound (also LookupError) no marketplace transaction has this hash
     ├── MarketIndexError                      the index cannot be used as it is; says how to rebuild
     ├── ConfigError (also ValueError)         a setting is malformed, or a needed one is missing
     ├── KeystoreError                         a keystore cannot be created, read or unlocked (wrong
@@ -190,6 +193,7 @@ __all__ = [
     "QueryError",
     "RatingWeightOverflow",
     "Reentrancy",
+    "RelayRefused",
     "RentalExpired",
     "RentalNotActive",
     "RentalNotExpired",
@@ -206,6 +210,7 @@ __all__ = [
     "TimelockUnexpectedOperationState",
     "TransactionDropped",
     "TransactionError",
+    "TransactionNotFound",
     "TransactionOutcomeUnknown",
     "TransactionRejected",
     "TransactionReverted",
@@ -238,6 +243,13 @@ class ValidationError(GPUHubError, ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class RelayRefused(ValidationError):
+    """A signed transaction that ``relay`` will not hand to the node, and why: it does not
+    decode, was signed by another account than the one named, for another chain or another
+    contract than the marketplace, or at a nonce that is not its signer's next. Nothing was
+    sent; ``field`` names the part at fault (``raw``, ``from``, ``chainId``, ``to``, ``nonce``)."""
 
 
 class UnknownOption(ValidationError, TypeError):
@@ -1129,6 +1141,19 @@ class AccountNotFound(KeystoreError, LookupError):
 
 class ContractNotDeployed(GPUHubError):
     """There is no GPUHub contract code at the given address on this chain."""
+
+
+class TransactionNotFound(GPUHubError, LookupError):
+    """No transaction to the marketplace has this hash: the node never saw it (or forgot it), or
+    it went to another contract.
+
+    Attributes:
+        tx_hash: the hash looked up.
+    """
+
+    def __init__(self, message: str, *, tx_hash: str) -> None:
+        super().__init__(message)
+        self.tx_hash = tx_hash
 
 
 class NoGovernor(GPUHubError):

@@ -16,6 +16,7 @@ __all__ = [
     "ListingStatus",
     "MarketEvent",
     "PayoutAllowance",
+    "PreparedTransaction",
     "PriceUnit",
     "ProposalKind",
     "ProposalState",
@@ -24,6 +25,7 @@ __all__ = [
     "RentalStatus",
     "Reputation",
     "Role",
+    "TransactionOutcome",
     "TxResult",
     "VoteSupport",
 ]
@@ -523,3 +525,66 @@ class PayoutAllowance:
     amount: int
     #: Unix time the running period ends, after which a new allowance opens; 0 while none runs.
     period_ends: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreparedTransaction:
+    """An unsigned transaction for a wallet to sign, and what it does (``client.prepare``).
+
+    Every check the client makes before a send has passed, and the node's gas estimate ran it on
+    the latest state, so a call that would revert was refused with its typed error instead.
+
+    Example::
+
+        >>> prepared = client.prepare("rent", sender=me, listing_id=3, duration=2)
+        >>> prepared.summary
+        'Rent listing 3 (NVIDIA RTX 4090, 24 GB) for 2 hours at 0.05 ETH/hour: ...'
+        >>> signed = account.sign_transaction(prepared.transaction)   # eth-account, a KMS ...
+        >>> client.relay(signed.raw_transaction, sender=me)
+    """
+
+    #: the operation, as the client method is named (``"rent"``).
+    call: str
+    #: the account that must sign it.
+    sender: str
+    #: the fields to sign, as eth-account's ``sign_transaction`` takes them: ``type`` (2, or 0
+    #: on a chain without EIP-1559 fees), ``chainId``, ``nonce`` (the sender's next), ``to``,
+    #: ``data`` (0x hex), ``value`` (wei), ``gas`` (the estimate plus the client's margin) and
+    #: ``maxFeePerGas``/``maxPriorityFeePerGas`` (or ``gasPrice``).
+    transaction: Mapping[str, int | str]
+    #: what it does and costs, in one paragraph of plain words.
+    summary: str
+    #: the amounts the summary speaks of, in wei, by name (for a rent: ``quote``, ``escrow``,
+    #: ``excess``, ``refund_per_unit``, ``refund_at_half``; always ``max_gas_fee``).
+    amounts: Mapping[str, int]
+
+    def to_rpc(self) -> dict[str, str]:
+        """The transaction as EIP-1193 ``eth_sendTransaction`` takes it: ``from`` added, numbers
+        as hex quantities."""
+        fields = {"from": self.sender, **self.transaction}
+        return {k: hex(v) if isinstance(v, int) else v for k, v in fields.items()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransactionOutcome:
+    """What a marketplace transaction did (``client.relay``, ``client.outcome``).
+
+    A reverted transaction has no outcome: reading it raises its typed error.
+    """
+
+    #: 0x-prefixed transaction hash.
+    tx_hash: str
+    #: the account that signed it.
+    sender: str
+    #: False while it waits to be mined (the fields below are then empty).
+    mined: bool
+    #: block it was mined in.
+    block_number: int | None = None
+    #: gas it used.
+    gas_used: int | None = None
+    #: the marketplace events it emitted, typed (``gpuhub.events``), in order.
+    events: Sequence[Any] = ()
+    #: the listings it created or changed, as of its block.
+    listings: Sequence[Listing] = ()
+    #: the rentals it created or changed, as of its block.
+    rentals: Sequence[Rental] = ()

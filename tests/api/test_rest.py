@@ -151,7 +151,7 @@ def test_event_stream(http: TestClient, market: GPUHubClient) -> None:
         assert stream.headers["content-type"].startswith("text/event-stream")
         text = "".join(stream.iter_text())
     assert "event: ListingCreated" in text and "event: ListingStatusChanged" in text
-    assert '"status": "UNAVAILABLE"' in text and '"price": 3600000000000' in text
+    assert '"status": "UNAVAILABLE"' in text and '"price": "3600000000000"' in text
 
 
 def test_openapi_declares_error_codes(http: TestClient) -> None:

@@ -38,7 +38,7 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 #: fence languages that run, and those that are only shown (diagrams, output, other languages)
 RUN = frozenset({"python", "bash"})
-SHOWN = frozenset({"text", "js", "json", "toml"})
+SHOWN = frozenset({"text", "js", "json", "toml", "nginx", "ini", "yaml"})
 
 #: what ``<!-- run-on: anvil -->`` sets for the rest of its page (and no other page sees)
 NODE_ENV = ("GPUHUB_RPC_URL", "GPUHUB_CONTRACT", "GPUHUB_PRIVATE_KEY")

@@ -234,3 +234,29 @@ def test_search(anvil_node: AnvilNode) -> None:
         assert found.listings == sync.search("capacity>=24", sort="capacity").listings
 
     run(anvil_node, scenario)
+
+
+def test_prepare_relay_and_outcome(anvil_node: AnvilNode) -> None:
+    """A rent prepared for a local key, signed with eth-account and relayed through the async
+    client creates the rental; its outcome reads the same."""
+
+    async def scenario(client: AsyncGPUHubClient) -> None:
+        renter = Account.create()
+        accounts = await client.accounts()
+        # From the node's last account: the client counts the nonces of its own.
+        sent = await client.w3.eth.send_transaction(
+            {"from": accounts[-1], "to": renter.address, "value": 10**18}
+        )
+        # anvil answers the send before it mines it: the relayed rent could come first.
+        await client.w3.eth.wait_for_transaction_receipt(sent, timeout=30, poll_latency=0.01)
+        provider = client.with_account(accounts[1])
+        listing = await provider.create_listing(**TERMS)
+        prepared = await client.prepare(
+            "rent", sender=renter.address, listing_id=listing.listing_id, duration=2
+        )
+        signed = renter.sign_transaction(dict(prepared.transaction))
+        outcome = await client.relay(signed.raw_transaction, sender=renter.address)
+        assert outcome.rentals[0].renter == renter.address
+        assert await client.outcome(outcome.tx_hash) == outcome
+
+    run(anvil_node, scenario)

@@ -14,7 +14,9 @@ IO_PROPERTIES = {"accounts"}
 #: methods that do no I/O (they build objects), the same plain functions in both clients.
 NO_IO = frozenset({"with_account", "batch"})
 #: sync methods with no async twin yet, each named here so the gap stays visible.
-SYNC_ONLY: frozenset[str] = frozenset()
+#: share_nonces: the lock it takes (MarketIndex.sender_lock) blocks; an async twin needs a lock
+#: whose acquire is awaited.
+SYNC_ONLY: frozenset[str] = frozenset({"share_nonces"})
 
 
 def public(cls: type) -> dict[str, Any]:

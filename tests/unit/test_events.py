@@ -146,6 +146,23 @@ def test_decoder_skips_foreign_logs() -> None:
     assert EventDecoder(abi()).decode(log) is None
 
 
+def test_amount_args_are_the_fields_documented_as_wei() -> None:
+    """AMOUNT_ARGS names exactly the event fields documented as wei, and the voting units."""
+    import inspect
+    import re
+
+    from gpuhub import events
+
+    documented = set()
+    for cls in events.event_classes().values():
+        source = inspect.getsource(cls)
+        for field in re.findall(r"#: (?:wei|voting units)[^\n]*\n\s+(\w+):", source):
+            documented.add(
+                next(abi for abi, name in events._field_names(cls.name) if name == field)
+            )
+    assert documented == events.AMOUNT_ARGS
+
+
 def test_args_are_the_typed_fields_by_solidity_name() -> None:
     """A log's arguments by name are exactly the typed event's ``args``: one table for both."""
     data = encode(["uint8", *["uint256"] * 5], [3, 90, 7, 8, 5, 2])

@@ -22,7 +22,7 @@ LAYERS = (
     "_core _errors _abi search",
     "events _frames",
     "_transactions _embedded",
-    "_ops",
+    "_ops _prepare",
     "governance",
     "deploy watch",
     "alerts",

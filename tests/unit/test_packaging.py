@@ -36,8 +36,8 @@ def test_no_instruction_installs_the_unrelated_project() -> None:
 
 
 def test_readme_names_what_make_test_needs() -> None:
-    """The README's prerequisites name Python, Node.js, make and PostgreSQL."""
+    """The README's prerequisites name Python, Node.js, make, PostgreSQL and Chromium."""
     readme = (ROOT / "README.md").read_text()
     prerequisites = readme[readme.index("Prerequisites") : readme.index("## Install")]
-    for needed in ("Python 3.11", "Node.js", "npm", "make", "PostgreSQL 15", "initdb"):
+    for needed in ("Python 3.11", "Node.js", "npm", "make", "PostgreSQL 15", "initdb", "chromium"):
         assert needed in prerequisites

@@ -6,6 +6,7 @@ this package never imports web3. gpuhub's exceptions become JSON errors here: 40
 fails.
 """
 
+import logging
 import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
@@ -24,10 +26,15 @@ from ..events import json_value
 from ..webhooks import Outbox, WebhookDispatcher
 from ._deps import Denied, WriteAccess, error_response, status_for
 from ._limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, RequestLimits
+from ._observe import Metrics, RequestContext
+from ._ratelimit import RateLimit, parse_rate_limit
 from ._reads import IndexReads
 from .routers import ALL as ROUTERS
 from .routers import WEBHOOKS
+from .routers.pages import STATIC
 from .routers.search import INDEX_ROUTES
+
+log = logging.getLogger("gpuhub.api")
 
 if TYPE_CHECKING:
     from ..heads import Heads
@@ -46,6 +53,9 @@ def create_app(
     index: "MarketIndex | None" = None,
     heads: "Heads | None" = None,
     webhooks: Outbox | None = None,
+    rate_limit: str | None = None,
+    rate_limit_storage: str = "memory://",
+    log_requests: bool = False,
 ) -> FastAPI:
     """Build the HTTP API over ``client``, whose account signs every write.
 
@@ -72,12 +82,19 @@ def create_app(
             endpoint: it starts with the first one. The outbox decides where deliveries may go
             (``Outbox(allow_private=True)`` for receivers on private networks). Without one,
             the app has no ``/v1/webhooks`` routes.
+        rate_limit: requests per client, in ``limits``' notation (``"20/second;600/minute"``);
+            past it, 429 with ``Retry-After``. None: no limit.
+        rate_limit_storage: where the counts live: ``memory://`` (per process) or a shared
+            storage URI ``limits`` knows (``redis://host:6379``).
+        log_requests: log one line per request on ``gpuhub.api.access`` (the request id is on
+            every record, see ``_observe.RequestIdFilter``).
     """
     own_heads = heads is None and index is not None
     if own_heads:
         from ..heads import Heads
 
         heads = Heads(client)
+    limits = None if rate_limit is None else parse_rate_limit(rate_limit)
     dispatcher = None if webhooks is None else WebhookDispatcher(client, webhooks, heads=heads)
     reads = None if index is None or heads is None else IndexReads(client, index, heads)
 
@@ -106,11 +123,14 @@ def create_app(
         summary="Share and rent GPUs on Ethereum",
         description=(
             "Every route is one GPUHubClient call. Reads are open; writes spend the server "
-            "account's ETH and need `Authorization: Bearer <api key>`. Wei amounts in `/v1` "
-            "answers are decimal strings."
+            "account's ETH and need `Authorization: Bearer <api key>`, while users' own wallets "
+            "sign through `/v1/transactions` (prepare, then send or relay: no key). Wei amounts "
+            "in `/v1` answers are decimal strings. The market page is at `/`."
         ),
         version=__version__,
         lifespan=lifespan,
+        docs_url=None,  # served from the package's own files, see routers/pages.py
+        redoc_url=None,
     )
     app.state.client = client
     app.state.reads = reads
@@ -119,6 +139,7 @@ def create_app(
     app.state.dispatcher = dispatcher
     app.state.access = WriteAccess(api_key, allow_unauthenticated_writes)
     app.state.event_poll_interval = event_poll_interval
+    app.state.metrics = metrics = Metrics(index, client)
     app.state.chart_lock = threading.Lock()
     if cors_origins:
         app.add_middleware(
@@ -132,6 +153,15 @@ def create_app(
         max_body_bytes=max_body_bytes,
         max_json_depth=max_json_depth,
     )
+    if limits is not None:
+        app.add_middleware(
+            RateLimit,
+            items=limits,
+            storage_uri=rate_limit_storage,
+            on_limited=metrics.limited.inc,
+        )
+    # Outermost: every answer (a 413 or a 429 too) gets its id and is counted.
+    app.add_middleware(RequestContext, metrics=metrics, log_requests=log_requests)
     _add_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
@@ -140,6 +170,7 @@ def create_app(
     if reads is not None:
         # matched before the documented routes of the same paths (see search_index)
         app.router.routes[0:0] = INDEX_ROUTES
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
 
@@ -149,7 +180,12 @@ def _add_error_handlers(app: FastAPI) -> None:
         return err.response
 
     @app.exception_handler(exc.GPUHubError)
-    async def gpuhub_error(_: Request, err: exc.GPUHubError) -> JSONResponse:
+    async def gpuhub_error(request: Request, err: exc.GPUHubError) -> JSONResponse:
+        status = status_for(err)
+        if status >= 502:
+            # The node (or the server's own account) failed, not the client: count and log it.
+            request.app.state.metrics.node_errors.labels(type(err).__name__).inc()
+            log.warning("%s %s: %s: %s", request.method, request.url.path, type(err).__name__, err)
         fields: dict[str, Any] = {}
         if isinstance(err, exc.ContractError):
             fields = {k: json_value(v) for k, v in err.values.items()}
@@ -159,7 +195,7 @@ def _add_error_handlers(app: FastAPI) -> None:
             fields = {"field": err.field}
         elif isinstance(err, exc.TransactionError) and err.tx_hash is not None:
             fields = {"tx_hash": err.tx_hash}
-        return error_response(status_for(err), type(err).__name__, str(err), fields)
+        return error_response(status, type(err).__name__, str(err), fields)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_: Request, err: RequestValidationError) -> JSONResponse:

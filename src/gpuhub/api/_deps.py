@@ -27,6 +27,7 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     exc.RentalNotFound: 404,
     exc.GovernorNonexistentProposal: 404,
     exc.NoGovernor: 404,
+    exc.TransactionNotFound: 404,
     exc.NotListingProvider: 403,
     exc.NotRenter: 403,
     exc.NotRentalParty: 403,

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from ..index import MarketIndex
     from ..webhooks import Outbox
 
+#: requests per client a server takes unless --rate-limit says otherwise (a person's browser
+#: makes a few a second at most; a script that polls has room).
+DEFAULT_RATE_LIMIT = "20/second;600/minute"
+
 
 @app.command()
 def serve(
@@ -104,10 +108,24 @@ def serve(
         bool,
         typer.Option(
             "--access-log",
-            help="log a line per request (off by default: it costs about a tenth of a "
-            "millisecond per request)",
+            help="log a line per request, with its request id (off by default: it costs about "
+            "a tenth of a millisecond per request)",
         ),
     ] = False,
+    rate_limit: Annotated[
+        str,
+        typer.Option(
+            help="requests per client (its IP address; an IPv6 /64), e.g. '20/second;600/minute'; "
+            "past it, 429 with Retry-After; 'none' for no limit"
+        ),
+    ] = DEFAULT_RATE_LIMIT,
+    rate_limit_storage: Annotated[
+        str,
+        typer.Option(
+            help="where the counts live: memory:// (each process its own) or a storage the "
+            "limits library knows, shared by every worker (redis://host:6379)"
+        ),
+    ] = "memory://",
     as_json: Annotated[
         bool, typer.Option("--json", help="print where it serves as JSON before serving")
     ] = False,
@@ -123,6 +141,7 @@ def serve(
     from contextlib import ExitStack
 
     from ..api import create_app
+    from ..api._observe import log_config
 
     try:
         import uvicorn
@@ -153,6 +172,9 @@ def serve(
         index=market_index,
         heads=heads,
         webhooks=outbox,
+        rate_limit=None if rate_limit.strip().lower() == "none" else rate_limit,
+        rate_limit_storage=rate_limit_storage,
+        log_requests=access_log,
         **limits,
     )
     if as_json:
@@ -171,7 +193,9 @@ def serve(
     )
     with stack:
         try:
-            uvicorn.run(app_, host=host, port=port, log_level="info", access_log=access_log)
+            # With --access-log, one line per request from the app itself, with its request id
+            # (uvicorn's own has none).
+            uvicorn.run(app_, host=host, port=port, log_config=log_config(), access_log=False)
         finally:
             heads.stop()
 

@@ -16,6 +16,7 @@ except ImportError as err:  # pragma: no cover - depends on the installed extras
     ) from err
 
 from ._index import FIRST_SPAN, MAX_SPAN, Follower, MarketIndex
+from ._locks import SenderLock
 from ._schema import SCHEMA_VERSION
 
-__all__ = ["FIRST_SPAN", "MAX_SPAN", "SCHEMA_VERSION", "Follower", "MarketIndex"]
+__all__ = ["FIRST_SPAN", "MAX_SPAN", "SCHEMA_VERSION", "Follower", "MarketIndex", "SenderLock"]

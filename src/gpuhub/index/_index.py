@@ -57,6 +57,7 @@ from ..models import (
 from ..search import Query, SearchResult
 from ..watch import backoff_delays
 from . import _sql
+from ._locks import SenderLock
 from ._schema import (
     MAX_INTEGER,
     OPEN_END,
@@ -224,6 +225,16 @@ class MarketIndex:
     def close(self) -> None:
         """Release the database connections."""
         self._engine.dispose()
+
+    def sender_lock(self, address: str) -> SenderLock:
+        """A lock around ``address``'s sends that every process using this PostgreSQL index
+        shares: give it to ``GPUHubClient.share_nonces`` in each process that sends from
+        ``address`` (the workers of ``gpuhub serve``).
+
+        Raises:
+            MarketIndexError: the index is not on PostgreSQL.
+        """
+        return SenderLock(self._engine, address)
 
     def __enter__(self) -> MarketIndex:
         return self

@@ -7,11 +7,13 @@ from . import (
     listings,
     money,
     original,
+    pages,
     rentals,
     reputation,
     search,
     service,
     stats,
+    transactions,
     webhooks,
 )
 
@@ -20,12 +22,14 @@ ALL = (
     search.router,
     listings.router,
     rentals.router,
+    transactions.router,
     reputation.router,
     money.router,
     governance.router,
     stats.router,
     service.router,
     events.router,
+    pages.router,
 )
 
 #: included only when the app has a webhook outbox.

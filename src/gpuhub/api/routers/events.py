@@ -105,7 +105,7 @@ async def events(
 
 
 def _frame(event: ContractEvent) -> str:
-    data = json.dumps(event.to_json())
+    data = json.dumps(event.to_json(amounts_as_text=True))
     return f"id: {event.block_number}-{event.log_index}\nevent: {event.name}\ndata: {data}\n\n"
 
 

@@ -19,6 +19,7 @@ def balance(client: ClientDep, address: Annotated[str, address_path()]) -> s.Bal
 @router.post(
     "/v1/withdraw", response_model=s.WithdrawOut, responses=WRITE_ERRORS, dependencies=[Writer]
 )
-def withdraw(client: ClientDep, body: s.WithdrawBody) -> s.WithdrawOut:
-    """Withdraw the server account's whole balance (to itself, or to `to`)."""
-    return s.WithdrawOut(amount=str(client.withdraw(body.to)))
+def withdraw(client: ClientDep, body: s.WithdrawBody | None = None) -> s.WithdrawOut:
+    """Withdraw the server account's whole balance (to itself, or to `to`); the body is
+    optional."""
+    return s.WithdrawOut(amount=str(client.withdraw(None if body is None else body.to)))

@@ -1,6 +1,7 @@
-"""Health (the live event stream is in ``events``)."""
+"""Health and metrics (the live event stream is in ``events``)."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from ...webhooks import WebhookDispatcher
 from .. import _schemas as s
@@ -49,3 +50,19 @@ def health(client: ClientDep, request: Request) -> s.HealthOut:
         webhooks=webhooks,
         index=index,
     )
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text format: requests by route, method and status and "
+            "their latencies, rate-limited requests, node errors, the index's lag in blocks",
+            "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+        }
+    },
+)
+def metrics(request: Request) -> Response:
+    """The server's metrics for Prometheus (every worker's, under `--workers`)."""
+    return Response(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
