@@ -42,6 +42,35 @@ def test_log_lines_carry_the_request_id(
     assert '"GET /v1/listings/7" 404' in record.getMessage()
 
 
+def test_a_path_writes_no_line_or_escape_into_the_log(
+    market: GPUHubClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A request line with %0a (a forged log line) or %1b (a terminal escape) is logged as sent,
+    percent-encoded: one line, no control character."""
+    http = TestClient(create_app(market, log_requests=True))
+    forged = "/x%0aINFO:%20%5Badmin%5D%20%22POST%20/v1/withdraw%22%20200%1b%5b2J"
+    with caplog.at_level(logging.INFO, logger="gpuhub.api.access"):
+        http.get(forged)
+    (record,) = [r for r in caplog.records if r.name == "gpuhub.api.access"]
+    line = record.getMessage()
+    assert "\n" not in line and "\x1b" not in line
+    assert "/x%0aINFO" in line
+
+
+def test_metrics_count_unknown_methods_as_one(market: GPUHubClient) -> None:
+    """Methods beyond the HTTP verbs count under "other": made-up methods add no series."""
+    app = create_app(market)
+    http = TestClient(app)
+    for index in range(20):
+        http.request(f"M{index}XXXX", "/nothing")
+    text = http.get("/metrics").text
+    assert "M0XXXX" not in text and "M19XXXX" not in text
+    assert (
+        _sample(text, "gpuhub_http_requests_total", method="other", route="unmatched", status="404")
+        == 20
+    )
+
+
 def test_rate_limit_answers_429_then_recovers(market: GPUHubClient) -> None:
     """Past the limit a client gets 429 with Retry-After; after that many seconds it is served
     again."""

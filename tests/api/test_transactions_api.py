@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,6 +13,7 @@ from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 
 from gpuhub import GPUHubClient, PriceUnit
+from gpuhub.api import create_app
 
 PRICE = 3_600 * 10**12  # wei per hour
 
@@ -139,3 +143,75 @@ def test_outcome_route_reads_a_mined_transaction(
     assert found.json() == relayed
     missing = http.get("/v1/transactions/0x" + "00" * 32)
     assert missing.status_code == 404 and missing.json()["error"] == "TransactionNotFound"
+
+
+@pytest.fixture
+def served(market: GPUHubClient) -> Iterator[TestClient]:
+    """The API over ``market`` run as a server runs it: one event loop for every request."""
+    with TestClient(create_app(market)) as http:
+        yield http
+
+
+def _pending_rent(
+    market: GPUHubClient, http: TestClient, wallet: LocalAccount, listing: int
+) -> str:
+    """Send a signed rent to the embedded chain with mining off: its hash, pending."""
+    raw = _signed(wallet, _prepare_rent(http, wallet, listing))
+    market.w3.provider.ethereum_tester.disable_auto_mine_transactions()  # type: ignore[attr-defined]
+    return str(market.w3.eth.send_raw_transaction(bytes.fromhex(raw[2:])).to_0x_hex())
+
+
+def test_waits_on_one_transaction_share_one_reader(
+    served: TestClient, market: GPUHubClient, renter: LocalAccount, listed: int
+) -> None:
+    """Eight clients waiting on one pending transaction cost the node one reader, not eight
+    (each read it at every poll); all eight get its outcome once it is mined."""
+    tester = market.w3.provider.ethereum_tester  # type: ignore[attr-defined]
+    waiting = served.app.state.waiting  # type: ignore[attr-defined]
+    answers: list[int] = []
+    try:
+        tx_hash = _pending_rent(market, served, renter, listed)
+
+        def wait() -> None:
+            found = served.get(
+                f"/v1/transactions/{tx_hash}", params={"wait": "true", "timeout": 10}
+            )
+            answers.append(found.status_code)
+
+        waiters = [threading.Thread(target=wait) for _ in range(8)]
+        for waiter in waiters:
+            waiter.start()
+        deadline = time.monotonic() + 5
+        while not waiting and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # every waiter has asked by now
+        readers = len(waiting)
+        tester.mine_blocks(1)
+    finally:
+        tester.enable_auto_mine_transactions()
+    for waiter in waiters:
+        waiter.join(15)
+    assert readers == 1
+    assert answers == [200] * 8
+    assert not waiting
+
+
+def test_waits_past_the_cap_answer_at_once(
+    served: TestClient,
+    market: GPUHubClient,
+    renter: LocalAccount,
+    listed: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A wait for yet another transaction past MAX_WAITING answers at once with what is known."""
+    from gpuhub.api.routers import transactions
+
+    monkeypatch.setattr(transactions, "MAX_WAITING", 0)
+    tester = market.w3.provider.ethereum_tester  # type: ignore[attr-defined]
+    try:
+        tx_hash = _pending_rent(market, served, renter, listed)
+        found = served.get(f"/v1/transactions/{tx_hash}", params={"wait": "true", "timeout": 30})
+    finally:
+        tester.enable_auto_mine_transactions()
+    assert found.status_code == 202, found.text
+    assert not served.app.state.waiting  # type: ignore[attr-defined]

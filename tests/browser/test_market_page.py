@@ -227,6 +227,8 @@ class Wallet:
         if method == "eth_sendTransaction":
             (tx,) = params
             assert tx["from"] == self.account.address
+            # as EIP-1193 wallets do: a transaction for another chain is refused, not signed
+            assert int(tx["chainId"], 16) == self.chain_id, "no chain id, or another chain's"
             fields = {k: int(tx[k], 16) for k in ("value", "gas", "maxFeePerGas")}
             signed = self.account.sign_transaction(
                 {

@@ -26,7 +26,7 @@ from ..events import json_value
 from ..webhooks import Outbox, WebhookDispatcher
 from ._deps import Denied, WriteAccess, error_response, status_for
 from ._limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, RequestLimits
-from ._observe import Metrics, RequestContext
+from ._observe import Metrics, RequestContext, printable_path
 from ._ratelimit import RateLimit, parse_rate_limit
 from ._reads import IndexReads
 from .routers import ALL as ROUTERS
@@ -135,6 +135,7 @@ def create_app(
     app.state.client = client
     app.state.reads = reads
     app.state.running = False
+    app.state.waiting = {}  # transactions waited on (routers/transactions.py), by hash
     app.state.webhooks = webhooks
     app.state.dispatcher = dispatcher
     app.state.access = WriteAccess(api_key, allow_unauthenticated_writes)
@@ -185,7 +186,10 @@ def _add_error_handlers(app: FastAPI) -> None:
         if status >= 502:
             # The node (or the server's own account) failed, not the client: count and log it.
             request.app.state.metrics.node_errors.labels(type(err).__name__).inc()
-            log.warning("%s %s: %s: %s", request.method, request.url.path, type(err).__name__, err)
+            # the path as sent and the message as a Python literal: no line or escape of a
+            # client's or a node's making reaches the log
+            where = printable_path(request.scope)
+            log.warning("%s %s: %s: %r", request.method, where, type(err).__name__, str(err))
         fields: dict[str, Any] = {}
         if isinstance(err, exc.ContractError):
             fields = {k: json_value(v) for k, v in err.values.items()}

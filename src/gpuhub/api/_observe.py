@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator, MutableMapping
 from contextvars import ContextVar
@@ -161,7 +162,7 @@ class RequestContext:
         finally:
             elapsed = time.perf_counter() - started
             route = _route(scope)
-            method = str(scope.get("method", ""))
+            method = _method(scope)
             self.metrics.requests.labels(route, method, str(status)).inc()
             self.metrics.latency.labels(route, method).observe(elapsed)
             if self.log_requests:
@@ -170,11 +171,29 @@ class RequestContext:
                     '%s "%s %s" %d %.1fms',
                     client[0],
                     method,
-                    scope.get("path", ""),
+                    printable_path(scope),
                     status,
                     elapsed * 1000,
                 )
             REQUEST_ID.reset(token)
+
+
+#: the methods counted by name; any other token a client sends counts as "other" (uvicorn takes
+#: any token up to 64 KiB as a method: each would be a new series, kept for good).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _method(scope: MutableMapping[str, Any]) -> str:
+    method = scope.get("method", "")
+    return method if method in METHODS else "other"
+
+
+def printable_path(scope: MutableMapping[str, Any]) -> str:
+    """The request's path as the client sent it (percent-encoded: ``%0a`` stays three
+    characters), so no path writes a line or a terminal escape into the log."""
+    raw = scope.get("raw_path")
+    path = raw.decode("latin-1") if isinstance(raw, bytes) else str(scope.get("path", ""))
+    return urllib.parse.quote(path, safe="/%:@!$&'()*+,;=-._~")[:2048]
 
 
 def _route(scope: MutableMapping[str, Any]) -> str:

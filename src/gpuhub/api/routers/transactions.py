@@ -304,15 +304,37 @@ async def outcome(
     return OutcomeOut.of(found)
 
 
+#: transactions the server waits on at once. Each wait reads the node at every poll, so waits
+#: on one hash share one reader, and a wait for yet another hash past this answers at once with
+#: what is known (202 while it is pending): waits cannot multiply the node's load.
+MAX_WAITING = 16
+
+
 async def _waited(
     client: Any, request: Request, tx_hash: str, timeout: float
 ) -> TransactionOutcome:
-    """The outcome once mined, read again at the server's poll interval until ``timeout``; the
-    waits sleep on the event loop."""
-    poll: float = request.app.state.event_poll_interval
-    deadline = time.monotonic() + timeout
+    """The outcome once mined, or as it is after ``timeout``: waits on one hash share one reader
+    that reads it again at the server's poll interval for up to MAX_WAIT seconds."""
+    waiting: dict[str, asyncio.Future[TransactionOutcome]] = request.app.state.waiting
+    key = tx_hash.lower()
+    reader = waiting.get(key)
+    if reader is None:
+        if len(waiting) >= MAX_WAITING:
+            return await run_in_threadpool(lambda: client.outcome(tx_hash))
+        poll: float = request.app.state.event_poll_interval
+        reader = asyncio.ensure_future(_read_until_mined(client, tx_hash, poll))
+        waiting[key] = reader
+        reader.add_done_callback(lambda _: waiting.pop(key, None))
+    try:
+        return await asyncio.wait_for(asyncio.shield(reader), timeout)
+    except TimeoutError:
+        return await run_in_threadpool(lambda: client.outcome(tx_hash))
+
+
+async def _read_until_mined(client: Any, tx_hash: str, poll: float) -> TransactionOutcome:
+    deadline = time.monotonic() + MAX_WAIT
     while True:
-        await asyncio.sleep(min(poll, max(deadline - time.monotonic(), 0.0)))
+        await asyncio.sleep(poll)
         found: TransactionOutcome = await run_in_threadpool(lambda: client.outcome(tx_hash))
-        if found.mined or time.monotonic() >= deadline or await request.is_disconnected():
+        if found.mined or time.monotonic() >= deadline:
             return found

@@ -56,6 +56,13 @@ async function draw(model, models, chart, note) {
       : "No listing is available yet.";
     return;
   }
+  if (model === "." || model === "..") {
+    // URLs read such a path segment as "this folder" or "the one above" (%2E too), so the
+    // model's prices route cannot be named; asking would reach another route.
+    chart.replaceChildren();
+    note.textContent = `A model named "${model}" has no price history to show here.`;
+    return;
+  }
   try {
     const history = await api(
       `v1/stats/models/${encodeURIComponent(model)}/prices?by=day&window=30d`,

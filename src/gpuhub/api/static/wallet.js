@@ -68,7 +68,11 @@ export async function send(prepared, onStatus) {
   const eth = wallet();
   const tx = prepared.transaction;
   // The wallet keeps its own nonce and may price gas afresh; what it signs is its own to show.
-  const fields = ["from", "to", "data", "value", "gas", "maxFeePerGas", "maxPriorityFeePerGas"];
+  // The chain id goes with it: a wallet switched to another network since the check refuses
+  // to sign, rather than paying this marketplace's address there.
+  const fields = [
+    "from", "to", "data", "value", "gas", "maxFeePerGas", "maxPriorityFeePerGas", "chainId",
+  ];
   const params = Object.fromEntries(fields.filter((k) => k in tx).map((k) => [k, tx[k]]));
   onStatus("Waiting for your wallet to sign…");
   const hash = await eth.request({ method: "eth_sendTransaction", params: [params] });
