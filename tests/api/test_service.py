@@ -74,13 +74,14 @@ def test_metrics_count_unknown_methods_as_one(market: GPUHubClient) -> None:
 def test_rate_limit_answers_429_then_recovers(market: GPUHubClient) -> None:
     """Past the limit a client gets 429 with Retry-After; after that many seconds it is served
     again."""
-    http = TestClient(create_app(market, rate_limit="3/second"))
+    # a window of a few seconds: four requests land in it even on a loaded machine
+    http = TestClient(create_app(market, rate_limit="3/4 seconds"))
     answers = [http.get("/getlistingcount") for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     refused = answers[-1]
     assert refused.json()["error"] == "RateLimited"
     retry = int(refused.headers["retry-after"])
-    assert 1 <= retry <= 2
+    assert 1 <= retry <= 5
     time.sleep(retry + 0.1)
     assert http.get("/getlistingcount").status_code == 200
 
@@ -105,7 +106,7 @@ def _sample(text: str, name: str, **labels: str) -> float | None:
 def test_metrics_count_requests_by_route_and_status(market: GPUHubClient) -> None:
     """/metrics counts answers by route template and status and times them; 429s are counted,
     and another client is not held by the first one's limit."""
-    app = create_app(market, rate_limit="5/second")
+    app = create_app(market, rate_limit="5/minute")  # a minute: a loaded machine is slow
     http = TestClient(app)
     for listing_id in (3, 4):
         http.get(f"/v1/listings/{listing_id}")
