@@ -79,7 +79,10 @@ def workers(anvil_node: AnvilNode, index_url: str) -> Iterator[Workers]:
     w3 = anvil_node.web3()
     market = GPUHubClient.deploy(w3, account=w3.eth.accounts[0], governance=w3.eth.accounts[0])
     operator = Account.create()
-    w3.eth.send_transaction({"from": w3.eth.accounts[-1], "to": operator.address, "value": 10 * ETH})
+    sent = w3.eth.send_transaction(
+        {"from": w3.eth.accounts[-1], "to": operator.address, "value": 10 * ETH}
+    )
+    w3.eth.wait_for_transaction_receipt(sent, timeout=30, poll_latency=0.01)  # anvil mines after
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GPUHUB_")}
     env["GPUHUB_PRIVATE_KEY"] = operator.key.hex()
