@@ -35,9 +35,9 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import market
-from api import Http
 from harness import latency, load_average, report, serve
 
+from api import Http
 from gpuhub import GPUHubClient, MarketIndex
 from gpuhub.chain import AnvilNode, free_port
 

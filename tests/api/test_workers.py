@@ -17,9 +17,12 @@ import httpx
 import pytest
 import sqlalchemy
 from eth_account import Account
+from typer.testing import CliRunner
 
 from gpuhub import GPUHubClient
 from gpuhub.chain import AnvilNode, free_port
+from gpuhub.cli import app
+from gpuhub.cli._app import EXIT_USAGE
 
 pytestmark = pytest.mark.anvil
 
@@ -37,7 +40,7 @@ class Workers:
     market: GPUHubClient
     pids: list[int]
     #: one keep-alive connection per worker, by the worker's id in /health
-    connections: dict[str, httpx.Client]
+    connections: dict[int, httpx.Client]
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +56,10 @@ def index_url(postgres_server: str) -> Iterator[str]:
     admin.dispose()
 
 
-def worker_connections(url: str, count: int) -> dict[str, httpx.Client]:
+def worker_connections(url: str, count: int) -> dict[int, httpx.Client]:
     """A connection to each of ``count`` workers: new connections until each worker has taken
     one (the kernel hands each to whichever worker accepts first)."""
-    found: dict[str, httpx.Client] = {}
+    found: dict[int, httpx.Client] = {}
     spare: list[httpx.Client] = []
     deadline = time.monotonic() + 60
     while len(found) < count:
@@ -100,7 +103,10 @@ def workers(anvil_node: AnvilNode, index_url: str) -> Iterator[Workers]:
     )
     try:
         assert server.stdout is not None
-        started = json.loads(server.stdout.readline())
+        lines = [server.stdout.readline()]
+        while lines[-1] not in ("}\n", ""):  # the JSON document ends with a lone brace
+            lines.append(server.stdout.readline())
+        started = json.loads("".join(lines))
         url = started["url"]
         connections = worker_connections(url, 2)
         yield Workers(url, operator.address, market, started["workers"], connections)
@@ -149,3 +155,34 @@ def test_a_listing_made_through_one_worker_is_found_through_the_other(workers: W
     assert [x["listing_id"] for x in found["items"]] == [made.json()["listing_id"]]
     assert found["source"] == "index"
     assert workers.market.block_number() == head
+
+
+def test_a_reading_worker_reports_the_shared_index_healthy(workers: Workers) -> None:
+    """Each worker's /health is ok and says the index is followed elsewhere, not by itself."""
+    for pid, connection in workers.connections.items():
+        health = connection.get("/health").json()
+        assert (health["status"], health["worker"]) == ("ok", pid)
+        assert health["worker"] in workers.pids
+        assert health["index"]["following"] is False
+        assert health["index"]["behind"] is False
+
+
+@pytest.mark.parametrize(
+    ("where", "said"),
+    [
+        (("--index", "market.db"), "postgresql+psycopg://"),
+        (("--index", "postgresql+psycopg://u@127.0.0.1/db"), "--rpc URL"),
+    ],
+)
+def test_several_workers_without_what_they_share_is_a_usage_error(
+    where: tuple[str, str], said: str
+) -> None:
+    """--workers 2 without a PostgreSQL index, or on the embedded chain, exits with a usage
+    error saying what to pass, before any chain or database is reached."""
+    env = {"GPUHUB_RPC_URL": "", "GPUHUB_PRIVATE_KEY": "", "GPUHUB_CONTRACT": ""}
+    args = ["serve", "--workers", "2", *where]
+    if said != "--rpc URL":
+        args += ["--rpc", "http://127.0.0.1:9"]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == EXIT_USAGE, (result.stdout, result.stderr)
+    assert "--workers" in result.stderr and said in result.stderr, result.stderr

@@ -1,7 +1,7 @@
 """``gpuhub serve --workers N``: several processes answering on one port, sharing one index.
 
 The ``gpuhub serve`` process binds the socket, syncs the index and then keeps it in step with
-the chain (its follower, and the webhook dispatcher when there is one) while ``N`` worker
+the chain (its follower) while ``N`` worker
 processes, started with multiprocessing's *spawn* (nothing of the parent's threads or
 connections is copied), each build their own client and app over the same PostgreSQL index and
 answer requests on the inherited socket with uvicorn. Workers read the index; after a write of
@@ -60,9 +60,6 @@ class WorkerSpec:
     index_url: str = field(repr=False)
     #: keyword arguments of :func:`gpuhub.api.create_app` that are plain data.
     app_options: dict[str, Any] = field(repr=False, default_factory=dict)
-    #: the webhook outbox's SQLite file, if any (the parent delivers; workers manage it).
-    webhook_db: str | None = None
-    allow_private_webhooks: bool = False
     #: uvicorn's logging configuration.
     log_config: dict[str, Any] = field(repr=False, default_factory=dict)
 
@@ -93,17 +90,12 @@ def run_worker(spec: WorkerSpec, sock: socket.socket, ready: Event) -> None:
 
     from ..api import create_app
     from ..index import MarketIndex
-    from ..webhooks import Outbox
 
     client = worker_client(spec)
     index = MarketIndex(client, spec.index_url)
     client.share_nonces(index.sender_lock(str(client.address)))
-    outbox = (
-        None
-        if spec.webhook_db is None
-        else Outbox(spec.webhook_db, allow_private=spec.allow_private_webhooks)
-    )
-    app = create_app(client, index=index, follow=False, webhooks=outbox, **spec.app_options)
+    app = create_app(client, index=index, follow=False, **spec.app_options)
+    app.state.worker = os.getpid()
     config = uvicorn.Config(app, log_config=spec.log_config or None, access_log=False)
     server = uvicorn.Server(config)
 
@@ -188,9 +180,15 @@ class Supervisor:
                     self.failure = f"a worker exited with code {code} before it answered"
                     self._stop.set()
                     break
-                log.warning("worker %s exited with code %s; starting another", worker.process.pid, code)
+                log.warning(
+                    "worker %s exited with code %s; starting another", worker.process.pid, code
+                )
                 self._workers[at] = self._start_one()
         self._terminate()
+
+    def ask_stop(self) -> None:
+        """Make :meth:`watch` stop the workers and return (safe from a signal handler)."""
+        self._stop.set()
 
     def stop(self) -> None:
         """Ask the workers to finish (SIGTERM: uvicorn ends its requests first) and wait."""
