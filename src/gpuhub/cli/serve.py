@@ -274,13 +274,14 @@ def serve_workers(
     try:
         with metrics_folder():
             supervisor = Supervisor(spec, sock, count)
+            # a signal while the workers start stops them as soon as they answer
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: supervisor.ask_stop())
             try:
                 supervisor.start()
             except RuntimeError as err:
                 say(str(err))
                 raise typer.Exit(1) from None
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, lambda *_: supervisor.ask_stop())
             if as_json:
                 print_json(
                     {
