@@ -138,6 +138,7 @@ def test_health(http: TestClient, market: GPUHubClient) -> None:
         "server_account": market.address,
         "webhooks": None,
         "index": None,
+        "worker": None,
     }
 
 

@@ -52,6 +52,7 @@ def create_app(
     max_json_depth: int = MAX_JSON_DEPTH,
     index: "MarketIndex | None" = None,
     heads: "Heads | None" = None,
+    follow: bool = True,
     webhooks: Outbox | None = None,
     rate_limit: str | None = None,
     rate_limit_storage: str = "memory://",
@@ -76,6 +77,9 @@ def create_app(
             :class:`~gpuhub.heads.Heads`, started and stopped with the app); default with an
             index: polls paced by the chain's block time. Without either, the dispatcher polls
             at its own pace.
+        follow: False when another process keeps ``index`` in step with the chain (the workers
+            of ``gpuhub serve --workers N``): the app only reads it, and after a write syncs it
+            to the write's block itself (safe beside the other process: one writer at a time).
         webhooks: the outbox ``/v1/webhooks`` manages; a
             :class:`~gpuhub.webhooks.WebhookDispatcher` follows the chain into it and delivers
             (``/health`` shows how it is doing) while the app runs and the outbox has an
@@ -89,14 +93,16 @@ def create_app(
         log_requests: log one line per request on ``gpuhub.api.access`` (the request id is on
             every record, see ``_observe.RequestIdFilter``).
     """
-    own_heads = heads is None and index is not None
+    if not follow and (heads is not None or webhooks is not None):
+        raise ValueError("an app that does not follow the chain takes neither heads nor webhooks")
+    own_heads = heads is None and index is not None and follow
     if own_heads:
         from ..heads import Heads
 
         heads = Heads(client)
     limits = None if rate_limit is None else parse_rate_limit(rate_limit)
     dispatcher = None if webhooks is None else WebhookDispatcher(client, webhooks, heads=heads)
-    reads = None if index is None or heads is None else IndexReads(client, index, heads)
+    reads = None if index is None else IndexReads(client, index, heads)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -136,6 +142,8 @@ def create_app(
     app.state.reads = reads
     app.state.running = False
     app.state.waiting = {}  # transactions waited on (routers/transactions.py), by hash
+    #: the worker process answering, under ``gpuhub serve --workers N`` (its pid), else None
+    app.state.worker = None
     app.state.webhooks = webhooks
     app.state.dispatcher = dispatcher
     app.state.access = WriteAccess(api_key, allow_unauthenticated_writes)

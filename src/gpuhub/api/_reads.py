@@ -5,9 +5,13 @@ reputations and ratings from it. While the app runs, :class:`IndexReads` keeps t
 after every new block (:class:`~gpuhub.heads.Heads`: a ``newHeads`` subscription, or polls paced
 by the block time), and after each write the server makes it waits (at most
 ``write_timeout``) until the index holds the block the write landed in, so the writer's next
-read sees it. The chain is read only for what the index cannot know: balances, quotes (the
-contract prices them at the current time), governance, the live event stream, a listing or
-rental the index does not hold yet, and the head block that ``/health`` compares the index with.
+read sees it. Under ``gpuhub serve --workers N`` one process follows the chain into the shared
+index and the workers only read it (``follow=False``): after a write, a worker syncs the index
+to the head itself (the index's write lock makes that safe beside the follower; blocks another
+process applied are skipped). The chain is read only for what the index cannot know:
+balances, quotes (the contract prices them at the current time), governance, the live event
+stream, a listing or rental the index does not hold yet, and the head block that ``/health``
+compares the index with.
 
 Answers are built as plain dicts and encoded once with the standard ``json`` module (FastAPI's
 ``response_model`` validation and ``jsonable_encoder`` cost more than the search behind them);
@@ -47,20 +51,27 @@ class IndexReads:
         self,
         client: GPUHubClient,
         index: MarketIndex,
-        heads: Heads,
+        heads: Heads | None,
         *,
         write_timeout: float = WRITE_TIMEOUT,
     ) -> None:
         self.client = client
         self.index = index
+        #: None: another process follows the chain into the index, this one only reads it.
         self.heads = heads
         self.write_timeout = write_timeout
         self.follower: Follower | None = None
 
+    @property
+    def follows(self) -> bool:
+        """True when this process keeps the index in step with the chain (while the app runs)."""
+        return self.heads is not None
+
     def start(self) -> None:
         """Follow the chain into the index after each new block ``heads`` (started by the
-        caller) announces."""
-        self.follower = self.index.follow(heads=self.heads)
+        caller) announces; nothing when another process follows it."""
+        if self.heads is not None:
+            self.follower = self.index.follow(heads=self.heads)
 
     def stop(self) -> None:
         """Stop following."""
@@ -90,7 +101,9 @@ class IndexReads:
             "synced_block": synced,
             "lag_blocks": lag,
             "following": follower is not None and follower.running,
-            "new_blocks_from": self.heads.mode if self.heads.running else None,
+            "new_blocks_from": (
+                self.heads.mode if self.heads is not None and self.heads.running else None
+            ),
             "last_error": None if error is None else type(error).__name__,
             "last_error_at": None if follower is None else follower.error_at,
             "synced_at": None if follower is None else follower.synced_at,

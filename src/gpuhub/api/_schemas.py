@@ -225,7 +225,10 @@ class WebhooksHealthOut(BaseModel):
 class IndexHealthOut(BaseModel):
     synced_block: int = Field(description="the last block whose events the index holds")
     lag_blocks: int = Field(description="blocks between the head and synced_block")
-    following: bool = Field(description="the index is kept in sync in the background")
+    following: bool = Field(
+        description="this process keeps the index in sync in the background (false in the "
+        "workers of `gpuhub serve --workers`, where the server process does)"
+    )
     new_blocks_from: Literal["subscription", "polling"] | None = Field(
         description="how new blocks are learnt of: a newHeads subscription or paced polls"
     )
@@ -251,6 +254,10 @@ class HealthOut(BaseModel):
     )
     index: IndexHealthOut | None = Field(
         description="the index reads are answered from, on a server with one"
+    )
+    worker: int | None = Field(
+        default=None,
+        description="the process id of the worker that answered, under `gpuhub serve --workers`",
     )
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..exceptions import MissingDependency
-from ._app import app, warn
+from ._app import app, say, warn
 from ._context import Contract, From, Profile, Rpc, Session, password
 from ._output import info, print_json
 
@@ -126,6 +126,14 @@ def serve(
             "limits library knows, shared by every worker (redis://host:6379)"
         ),
     ] = "memory://",
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="worker processes answering on the port, sharing the --index (PostgreSQL "
+            "only): this process keeps the index in step with the chain, the workers read it",
+        ),
+    ] = 1,
     as_json: Annotated[
         bool, typer.Option("--json", help="print where it serves as JSON before serving")
     ] = False,
@@ -152,6 +160,8 @@ def serve(
         ) from err
 
     session = Session(rpc=rpc, contract=contract, profile=profile, account=from_)
+    if workers > 1:
+        check_workers(session, index, webhooks=bool(webhook) or webhook_db is not None)
     client = server_client(session, keystore, demo=demo)
     api_key = os.environ.get("GPUHUB_API_KEY") or None
     if api_key is None and not allow_unauthenticated_writes:
@@ -162,21 +172,25 @@ def serve(
     stack = ExitStack()
     market_index = stack.enter_context(server_index(client, index))
     heads = server_heads(client, session, ws)
+    options: dict[str, Any] = {
+        "api_key": api_key,
+        "allow_unauthenticated_writes": allow_unauthenticated_writes,
+        "cors_origins": list(cors_origin or ()),
+        "rate_limit": None if rate_limit.strip().lower() == "none" else rate_limit,
+        "rate_limit_storage": rate_limit_storage,
+        "log_requests": access_log,
+    }
+    if max_body_bytes is not None:
+        options["max_body_bytes"] = max_body_bytes
+    if workers > 1:
+        assert index is not None  # check_workers
+        with stack:
+            serve_workers(
+                client, market_index, heads, session, index, workers, options, host, port, as_json
+            )
+        return
     outbox = webhook_outbox(webhook_db, webhook or [], allow_private=allow_private_webhooks)
-    limits: dict[str, Any] = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
-    app_ = create_app(
-        client,
-        api_key=api_key,
-        allow_unauthenticated_writes=allow_unauthenticated_writes,
-        cors_origins=cors_origin or (),
-        index=market_index,
-        heads=heads,
-        webhooks=outbox,
-        rate_limit=None if rate_limit.strip().lower() == "none" else rate_limit,
-        rate_limit_storage=rate_limit_storage,
-        log_requests=access_log,
-        **limits,
-    )
+    app_ = create_app(client, index=market_index, heads=heads, webhooks=outbox, **options)
     if as_json:
         print_json(
             {
@@ -198,6 +212,99 @@ def serve(
             uvicorn.run(app_, host=host, port=port, log_config=log_config(), access_log=False)
         finally:
             heads.stop()
+
+
+def check_workers(session: Session, index: str | None, *, webhooks: bool) -> None:
+    """Refuse ``--workers`` above 1 where the workers could not share what they need.
+
+    Raises:
+        typer.BadParameter: no PostgreSQL --index, no node (--rpc), or webhooks asked for.
+    """
+    scheme = (index or "").partition(":")[0].partition("+")[0].lower()
+    if scheme != "postgresql":
+        raise typer.BadParameter(
+            "more than one worker needs an index the workers share: pass --index "
+            "postgresql+psycopg://USER@HOST/DB (SQLite is written by one process)",
+            param_hint="--workers",
+        )
+    if session.settings.values["rpc_url"].source == "default":
+        raise typer.BadParameter(
+            "more than one worker needs a node they all reach: pass --rpc URL (the embedded "
+            "chain lives in one process)",
+            param_hint="--workers",
+        )
+    if webhooks:
+        raise typer.BadParameter(
+            "webhooks are delivered by a single-process server: leave out --webhook and "
+            "--webhook-db, or serve them from another `gpuhub serve` without --workers",
+            param_hint="--workers",
+        )
+
+
+def serve_workers(
+    client: GPUHubClient,
+    index: MarketIndex,
+    heads: Heads,
+    session: Session,
+    index_url: str,
+    count: int,
+    options: dict[str, Any],
+    host: str,
+    port: int,
+    as_json: bool,
+) -> None:
+    """Serve with ``count`` worker processes on one socket (``_workers``): this process follows
+    the chain into ``index`` until a signal stops it; the workers answer."""
+    import signal
+
+    from ..api._observe import log_config
+    from ._workers import Supervisor, WorkerSpec, account_of, bind, metrics_folder
+
+    spec = WorkerSpec(
+        rpc_url=str(session.settings["rpc_url"]),
+        contract=client.contract_address,
+        account=account_of(client),
+        index_url=index_url,
+        app_options=options,
+        log_config=log_config(),
+    )
+    heads.start()
+    follower = index.follow(heads=heads)
+    sock = bind(host, port)
+    try:
+        with metrics_folder():
+            supervisor = Supervisor(spec, sock, count)
+            # a signal while the workers start stops them as soon as they answer
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: supervisor.ask_stop())
+            try:
+                supervisor.start()
+            except RuntimeError as err:
+                say(str(err))
+                raise typer.Exit(1) from None
+            if as_json:
+                print_json(
+                    {
+                        "url": f"http://{host}:{port}",
+                        "chain_id": client.chain_id,
+                        "marketplace": client.contract_address,
+                        "account": client.address,
+                        "workers": supervisor.pids,
+                    }
+                )
+                sys.stdout.flush()
+            info(
+                f"serving marketplace {client.contract_address} (chain {client.chain_id}) as "
+                f"{client.address} on http://{host}:{port} with {count} workers (docs at /docs)"
+            )
+            supervisor.watch()
+            if supervisor.failure is not None:
+                say(supervisor.failure)
+                raise typer.Exit(1)
+    finally:
+        follower.stop(10.0)
+        heads.stop()
+        sock.close()
 
 
 @contextmanager

@@ -40,7 +40,8 @@ def health(client: ClientDep, request: Request) -> s.HealthOut:
     index = None
     if reads is not None:
         index = s.IndexHealthOut(**reads.health(head))
-        degraded |= index.behind or (request.app.state.running and not index.following)
+        following_expected = request.app.state.running and reads.follows
+        degraded |= index.behind or (following_expected and not index.following)
     return s.HealthOut(
         status="degraded" if degraded else "ok",
         chain_id=client.chain_id,
@@ -49,6 +50,7 @@ def health(client: ClientDep, request: Request) -> s.HealthOut:
         server_account=client.address,
         webhooks=webhooks,
         index=index,
+        worker=request.app.state.worker,
     )
 
 
